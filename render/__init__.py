@@ -1,0 +1,1 @@
+"""Torchenstein Studio: lesson scripts in, narrated lesson videos, decks and a course page out."""

@@ -1,0 +1,111 @@
+"""Content hashes of a step's real inputs: files, the code a visual imports, settings and tool versions."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def digest(value: Any) -> str:
+    """sha256 of a JSON-able value in canonical form (sorted keys, no whitespace)."""
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+
+
+def tree_digest(paths: Iterable[Path]) -> dict[str, str]:
+    """{path relative to the project: content hash} for files, walking folders."""
+    out: dict[str, str] = {}
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if "__pycache__" in f.parts or f.suffix == ".pyc":
+                continue
+            out[str(f.relative_to(ROOT))] = file_digest(f)
+    return out
+
+
+def module_path(module: str) -> Path | None:
+    """The file of a module inside this project (scenes.x -> scenes/x.py), or None if it is not ours."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _imports(path: Path) -> tuple[str, ...]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return tuple(found)
+
+
+def code_dependencies(module: str) -> list[Path]:
+    """`module`'s file and every project file it imports, transitively (parsed, not imported)."""
+    seen: dict[Path, None] = {}
+    stack = [module]
+    while stack:
+        name = stack.pop()
+        parts = name.split(".")
+        # importing a.b.c runs a/__init__ and a/b/__init__ too
+        for i in range(1, len(parts) + 1):
+            path = module_path(".".join(parts[:i]))
+            if path is None or path in seen:
+                continue
+            seen[path] = None
+            stack.extend(_imports(path))
+    return sorted(seen)
+
+
+def code_digest(module: str) -> dict[str, str]:
+    return tree_digest(code_dependencies(module))
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+@functools.lru_cache(maxsize=None)
+def tool_version(tool: str) -> str:
+    """First line of `tool -version` / `--version`, or 'missing'."""
+    exe = shutil.which(tool)
+    if exe is None:
+        return "missing"
+    flag = "-version" if tool in ("ffmpeg", "ffprobe") else "--version"
+    try:
+        out = subprocess.run([exe, flag], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.splitlines()[0] if out else "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def tool_versions() -> dict[str, str]:
+    """Versions of everything that shapes an output, read without importing the heavy packages."""
+    versions = {p: _version(p) for p in ("torch", "manim", "av", "manimpango", "pydub", "piper-tts", "python-pptx")}
+    versions["ffmpeg"] = tool_version("ffmpeg")
+    versions["espeak-ng"] = tool_version("espeak-ng")
+    return versions

@@ -1,0 +1,44 @@
+"""Settings for one build, passed explicitly to every step (no globals)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from render.course import ROOT
+
+# name -> (manim quality, width, height, fps)
+QUALITIES: dict[str, tuple[str, int, int, int]] = {
+    "low": ("low_quality", 854, 480, 15),
+    "medium": ("medium_quality", 1280, 720, 30),
+    "high": ("high_quality", 1920, 1080, 60),
+    "4k": ("fourk_quality", 3840, 2160, 60),
+}
+PARTS = ("video", "decks", "page")
+
+
+@dataclass(frozen=True)
+class Settings:
+    build_dir: Path = ROOT / "build"
+    quality: str = "low"
+    device: str = "auto"
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    force: bool = False
+    voice: str = "piper"
+    only: tuple[str, ...] = PARTS
+    wait: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise ValueError(f"unknown quality {self.quality!r}; use one of {', '.join(QUALITIES)}")
+
+    @property
+    def resolution(self) -> tuple[int, int, int]:
+        _, w, h, fps = QUALITIES[self.quality]
+        return w, h, fps
+
+    def render_inputs(self) -> dict[str, object]:
+        """The settings that shape the clips (a change re-renders every beat)."""
+        w, h, fps = self.resolution
+        return {"quality": self.quality, "width": w, "height": h, "fps": fps}

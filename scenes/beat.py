@@ -1,0 +1,69 @@
+"""`BeatScene`: one Manim scene per beat, drawn from its trace alone and timed to its narration cues."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from manim import DOWN, LEFT, UP, Line, Scene, VGroup, Write
+
+from scenes import theme
+from scenes.mobjects.text import label
+from scenes.spec import VisualSpec
+from scenes.trace import BeatTrace
+from scenes.visuals.base import Area, Visual
+
+FRAME_W, FRAME_H = 14.222, 8.0
+CONTENT = Area(0, -0.45, FRAME_W - 2 * theme.FRAME_MARGIN - 0.2, FRAME_H - 1.6 - 0.7)
+
+
+def load_visual(spec: VisualSpec, beat: BeatTrace, area: Area = CONTENT) -> Visual:
+    module, cls = spec.implementation.split(":")
+    visual_cls = getattr(importlib.import_module(module), cls)
+    return visual_cls(spec, beat, area)  # type: ignore[no-any-return]
+
+
+class BeatScene(Scene):
+    """Header (lesson and beat title), then the visual's steps, each starting at its narration cue.
+
+    `job` is plain data: title, lesson, visual spec, the beat's trace, and timing (`cues`: start of each
+    narration segment in seconds; `duration`: the beat's length). Without timing, steps follow each other.
+    """
+
+    def __init__(self, job: dict[str, Any], **kwargs: Any):
+        self.job = job
+        self.visual: Visual | None = None
+        super().__init__(**kwargs)
+
+    def header(self) -> VGroup:
+        lesson = label(self.job.get("lesson", ""), theme.CAPTION_SIZE - 4, theme.MUTED)
+        title = label(self.job["title"], theme.TITLE_SIZE, theme.TEXT, weight="BOLD")
+        max_w = FRAME_W - 2 * theme.FRAME_MARGIN - 0.4
+        for t in (lesson, title):
+            if t.width > max_w:
+                t.scale_to_fit_width(max_w)
+        lesson.to_corner(UP + LEFT, buff=theme.FRAME_MARGIN + 0.05)
+        title.next_to(lesson, DOWN, buff=0.12, aligned_edge=LEFT)
+        rule = Line(LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN), -LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN),
+                    color=theme.ACCENT, stroke_width=2).next_to(title, DOWN, buff=0.15)
+        rule.set_x(0)
+        return VGroup(lesson, title, rule)
+
+    def construct(self) -> None:
+        self.camera.background_color = theme.BACKGROUND
+        trace = self.job["trace"]
+        beat = BeatTrace.from_json(trace["beat"], trace.get("device", "cpu"), trace.get("torch", ""))
+        spec = VisualSpec.from_json(self.job["visual"])
+        head = self.header()
+        self.play(Write(head[1]), *[Write(m) for m in (head[0], head[2])], run_time=0.6)
+        self.visual = load_visual(spec, beat)
+        timing = self.job.get("timing") or {}
+        cues: list[float] = list(timing.get("cues", []))
+        for step, _ in enumerate(self.visual.play(self)):
+            # the next step waits for the narration cue that introduces it
+            if step + 1 < len(cues) and cues[step + 1] > self.time:
+                self.wait(cues[step + 1] - self.time)
+        duration = timing.get("duration")
+        remaining = (duration - self.time) if duration else 1.0
+        if remaining > 1 / 60:
+            self.wait(remaining)

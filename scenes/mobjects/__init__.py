@@ -1,0 +1,1 @@
+"""Mobjects (nouns) of the vocabulary. Import from the submodules: `scenes.mobjects.tensor_grid` etc."""

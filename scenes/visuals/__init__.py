@@ -1,0 +1,1 @@
+"""Beat visuals: each takes a `VisualSpec` and a `BeatTrace` and plays its animation in steps."""
