@@ -39,6 +39,7 @@ class ClipResult:
     duration: float
     shown: dict[str, Any]
     pid: int
+    lint: list[str]
 
 
 def render_clip(job: ClipJob) -> ClipResult:
@@ -72,13 +73,14 @@ def render_clip(job: ClipJob) -> ClipResult:
             movie = Path(scene.renderer.file_writer.movie_file_path)
             duration = scene.time
             shown = scene.visual.shown if scene.visual else {}
+            lint = list(scene.lint_problems)
         output.parent.mkdir(parents=True, exist_ok=True)
         tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
         shutil.move(str(movie), tmp)
         os.replace(tmp, output)
     finally:
         shutil.rmtree(media, ignore_errors=True)
-    return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid())
+    return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint)
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from manim import DOWN, LEFT, UP, Line, Scene, VGroup, Write
 
 from scenes import theme
+from scenes.lint import lint_mobjects
 from scenes.mobjects.text import label
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
@@ -33,6 +34,7 @@ class BeatScene(Scene):
     def __init__(self, job: dict[str, Any], **kwargs: Any):
         self.job = job
         self.visual: Visual | None = None
+        self.lint_problems: list[str] = []
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -60,6 +62,7 @@ class BeatScene(Scene):
         timing = self.job.get("timing") or {}
         cues: list[float] = list(timing.get("cues", []))
         for step, _ in enumerate(self.visual.play(self)):
+            self.lint_problems.extend(lint_mobjects(list(self.mobjects), f"step {step + 1}: "))
             # the next step waits for the narration cue that introduces it
             if step + 1 < len(cues) and cues[step + 1] > self.time:
                 self.wait(cues[step + 1] - self.time)
