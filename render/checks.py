@@ -1,0 +1,70 @@
+"""Checks a lesson must pass, for tests and `render lint`: narration numbers come from the trace, and
+every beat's key frames pass the layout lint (scenes run as a Manim dry run: nothing is encoded)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from render.lesson import Lesson, load_lesson
+from render.templating import render_narration
+from scenes.trace import BeatTrace
+
+# digits that are part of a name, not a quantity: float32, int64, bfloat16, 2D, 3-D, x86 ...
+NAME_WITH_DIGITS = re.compile(r"[A-Za-z_]+\d+[A-Za-z_\d]*|\d+-?[dD]\b")
+
+
+def typed_numbers(template: str) -> list[str]:
+    """Numbers written into a narration template by hand, outside `{{ ... }}` (they must come from the trace)."""
+    literal = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", template, flags=re.S)
+    literal = NAME_WITH_DIGITS.sub(" ", literal)
+    return re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?", literal)
+
+
+@dataclass
+class LessonCheck:
+    lesson: Lesson
+    trace: dict[str, Any]
+    narration: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, list[str]] = field(default_factory=dict)
+    lint: dict[str, list[str]] = field(default_factory=dict)
+    shown: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: str = "") -> LessonCheck:
+    """Trace a lesson on `device`, render its narration, and (with `lint`) dry-run every beat scene."""
+    from render.trace import trace_lesson
+
+    lesson = load_lesson(script)
+    trace = trace_lesson(lesson, device)
+    check = LessonCheck(lesson, trace)
+    for beat, beat_json in zip(lesson.beats, trace["beats"], strict=True):
+        view = BeatTrace.from_json(beat_json, trace["device"], trace["torch"])
+        check.narration[beat.name] = render_narration(beat.narration, view)
+        check.typed[beat.name] = typed_numbers(beat.narration)
+        if lint:
+            problems, shown = dry_run(beat, beat_json, trace, title or script.stem)
+            check.lint[beat.name] = problems
+            check.shown[beat.name] = shown
+    return check
+
+
+def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any], lesson_title: str) -> tuple[list[str], dict]:
+    """Run a beat scene without encoding; return its lint problems and the values it showed."""
+    from manim import tempconfig
+
+    from scenes.beat import BeatScene
+
+    job = {
+        "title": beat.title,
+        "lesson": lesson_title,
+        "visual": beat.visual.to_json(),
+        "trace": {"beat": beat_json, "device": trace["device"], "torch": trace["torch"]},
+        "timing": None,
+    }
+    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+        scene = BeatScene(job)
+        scene.render()
+    return list(scene.lint_problems), dict(scene.visual.shown if scene.visual else {})
