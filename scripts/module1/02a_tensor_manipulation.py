@@ -1,0 +1,201 @@
+"""1.1.2 Tensor Surgery & Assembly: index, slice and mask tensors; join them with cat and stack; cut them
+with split, chunk and unbind."""
+
+import torch
+
+from render.lesson import Lesson
+from scenes.vocabulary import Cat, Index, Mask, Split, Stack, Title
+
+lesson = Lesson(
+    objectives=[
+        "Pick single elements and rows by index",
+        "Slice ranges and strides out of a tensor",
+        "Select with boolean masks",
+        "Join tensors: `torch.cat` against `torch.stack`",
+        "Cut tensors: `split`, `chunk` and `unbind`",
+    ],
+    recap=[
+        "Indexing picks; slicing `start:stop:step` keeps a view",
+        "A boolean mask keeps the cells where it is True",
+        "`cat` grows an existing axis, `stack` makes a new one",
+        "`split` takes sizes, `chunk` a count, `unbind` removes an axis",
+    ],
+    challenge="Take a batch of images shaped batch, channels, height, width. Chunk it into equal "
+    "groups, stack the groups back along a new first axis, and predict the shape before you run it.",
+)
+
+
+@lesson.beat(
+    "What you will learn",
+    narration="""Scalpels ready, apprentices! Today is surgery day. We shall pick single elements and whole
+    rows by index, carve ranges with slices, and select with boolean masks. Then we graft tensors together
+    with cat and stack, learn when each is right, and cut them apart again with split, chunk and
+    unbind. By the end, no tensor in the laboratory will be safe.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "Indexing: one row, one cell",
+    narration="""Our patient is a {{ grid.shape }} grid counting up from {{ grid.values[0][0] }}. Index
+    it with a single number and the first axis answers: row {{ i }} is {{ row.values }}. Add a column
+    index, {{ j }}, and you hold a lone scalar, {{ cell.item }}, with {{ cell.ndim }} axes. Each integer
+    index removes an axis; as in Python, counting starts at zero and negative indices count from the
+    end.""",
+    visual=Index("grid", "row", index="1"),
+    slide=["`t[i]` picks along the first axis", "`t[i, j]` picks one element", "Each integer index drops an axis"],
+)
+def indexing(device):
+    grid = torch.arange(12, device=device).reshape(3, 4)
+    i, j = 1, 2
+    row = grid[i]
+    cell = grid[i, j]
+    return {"grid": grid, "row": row, "cell": cell, "i": i, "j": j}
+
+
+@lesson.beat(
+    "Slicing ranges and strides",
+    narration="""Now a finer cut. A range on the rows and a range on the columns lift out a
+    {{ block.shape }} block whose rows read {{ block.values[0] }}, then {{ block.values[1] }}. Each stop is left out, exactly as in Python lists. Add a
+    step and you skip: every other column gives {{ evens.shape }}. And a slice copies nothing: it is a view into
+    the same storage, so writing into it would wound the original.""",
+    visual=Index("grid", "block", index="0:2, 1:3"),
+    slide=["`t[a:b, c:d]`: the stop is left out", "`t[:, ::2]`: every other column", "Slices are views, not copies"],
+)
+def slicing(device):
+    grid = torch.arange(12, device=device).reshape(3, 4)
+    block = grid[0:2, 1:3]
+    evens = grid[:, ::2]
+    same_storage = block.untyped_storage().data_ptr() == grid.untyped_storage().data_ptr()
+    return {"grid": grid, "block": block, "evens": evens, "same_storage": same_storage}
+
+
+@lesson.beat(
+    "Boolean masks",
+    narration="""Sometimes we select by value, not position. Compare the scores with zero and you get a
+    mask of {{ mask.dtype }}, True wherever a score is positive. Index with that mask and only those
+    cells survive, flattened into a vector of {{ kept.numel }}: {{ kept.values }}. This ritual filters padding,
+    drops outliers and picks the tokens a model should attend to.""",
+    visual=Mask("scores", "mask", "kept"),
+    slide=["`mask = t > 0` is a bool tensor", "`t[mask]` keeps the True cells", "The result is always 1-D"],
+)
+def masks(device):
+    scores = torch.tensor([[0.5, -1.2, 2.0], [-0.3, 1.1, -2.4]], device=device)
+    mask = scores > 0
+    kept = scores[mask]
+    return {"scores": scores, "mask": mask, "kept": kept}
+
+
+@lesson.beat(
+    "torch.cat: join along an axis",
+    narration="""Now we graft. Here are two patients, {{ a.shape }} and {{ b.shape }}. torch dot cat joins
+    them along an axis that already exists, here the first one, the rows: the result is {{ joined.shape }}. Every
+    other axis must match; only the joined one grows. Cat is how batches of data are glued into one
+    larger batch.""",
+    visual=Cat("a", "b", "joined", dim=0),
+    slide=["`torch.cat([a, b], dim=0)`", "The joined axis grows", "All other axes must match"],
+)
+def concatenate(device):
+    a = torch.zeros(2, 3, device=device)
+    b = torch.ones(1, 3, device=device)
+    joined = torch.cat([a, b], dim=0)
+    return {"a": a, "b": b, "joined": joined}
+
+
+@lesson.beat(
+    "torch.stack: a brand new axis",
+    narration="""Stack is cat's more ambitious sibling. Give it two vectors of the same shape,
+    {{ a.numel }} elements each, and it does not lengthen them: it piles them up along a brand new axis, making
+    {{ stacked.shape }}. Cat on the same pair gives one flat vector of {{ flat.numel }} instead. Use cat to extend a
+    dimension and stack to create one, for example to turn single samples into a batch.""",
+    visual=Stack("a", "b", "stacked", dim=0),
+    slide=["`torch.stack([a, b])`: new axis", "Inputs must share one shape", "cat extends, stack creates"],
+)
+def stacking(device):
+    a = torch.tensor([1, 2, 3], device=device)
+    b = torch.tensor([4, 5, 6], device=device)
+    stacked = torch.stack([a, b], dim=0)
+    flat = torch.cat([a, b], dim=0)
+    return {"a": a, "b": b, "stacked": stacked, "flat": flat}
+
+
+@lesson.beat(
+    "split and chunk",
+    narration="""Time to dissect. torch dot split takes the size of each piece: asking for pieces of
+    {{ size }} cuts our {{ source.numel }}-element vector into pieces of {{ sizes }}: the last takes what is
+    left.
+    torch dot chunk instead takes how many pieces you want and works out their size. Both return views,
+    so the cutting costs no copies.""",
+    visual=Split("source", "p0", "p1", "p2", dim=0, op="split"),
+    slide=["`split(t, size)`: pieces of that size", "`chunk(t, n)`: n pieces, last may be smaller",
+           "Pieces are views"],
+)
+def split_chunk(device):
+    source = torch.arange(7, device=device)
+    size = 3
+    p0, p1, p2 = torch.split(source, size)
+    sizes = [p.numel() for p in (p0, p1, p2)]
+    return {"source": source, "p0": p0, "p1": p1, "p2": p2, "size": size, "sizes": sizes}
+
+
+@lesson.beat(
+    "Attention heads, chunked",
+    narration="""An example from a real transformer. Each token carries a {{ width }}-wide query vector.
+    Multi-head attention cuts that width into heads: chunk into {{ heads }} along the last axis and each
+    head receives a {{ h0.shape }} slice of its own, {{ tokens }} tokens of {{ head_dim }} features. Each
+    head then attends in its own way. Mwahaha, division of labour!""",
+    visual=Split("query", "h0", "h1", dim=-1, op="chunk", asked=2),
+    slide=["Query: tokens x model width", "`query.chunk(heads, dim=-1)`", "Each head gets its own slice"],
+)
+def heads(device):
+    query = torch.randn(3, 4, device=device)
+    heads = 2
+    h0, h1 = query.chunk(heads, dim=-1)
+    tokens, head_dim = h0.shape
+    return {"query": query, "h0": h0, "h1": h1, "heads": heads,
+            "width": query.shape[-1], "tokens": tokens, "head_dim": head_dim}
+
+
+@lesson.beat(
+    "unbind: one axis into many",
+    narration="""The final cut: unbind removes an axis entirely. Unbinding a {{ grid.shape }} grid along its
+    first axis hands back {{ count }} separate rows of {{ r0.numel }} elements, no longer a grid at all. It is the
+    exact reverse of stack: stack the rows again, and torch dot equal confirms the original returns: {{ restored }}.""",
+    visual=Split("grid", "r0", "r1", "r2", dim=0, op="unbind"),
+    slide=["`t.unbind(dim)`: a tuple of slices", "That axis disappears", "The reverse of `torch.stack`"],
+)
+def unbinding(device):
+    grid = torch.arange(6, device=device).reshape(3, 2)
+    r0, r1, r2 = grid.unbind(dim=0)
+    count = len((r0, r1, r2))
+    restored = bool(torch.equal(torch.stack([r0, r1, r2]), grid))
+    return {"grid": grid, "r0": r0, "r1": r1, "r2": r2, "count": count, "restored": restored}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""What a splendid operation, mwahaha! Integer indices pick and drop an axis. Slices keep ranges and
+    steps, as views of the same storage. Boolean masks keep whatever passes a test. Cat lengthens an axis
+    that exists, stack creates a new one. Split cuts by size, chunk by count, and unbind tears an axis apart
+    into a tuple of slices.""",
+    visual=Title(heading="Recap", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Your trial, apprentice. Take a batch of images, shaped batch, channels, height and width.
+    Chunk it into equal groups, then stack the groups back together along a new first axis. Before you run
+    it, predict the final shape on paper. If torch agrees with you, allow yourself a triumphant
+    cackle.""",
+    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    slide=[lesson.challenge],
+)
+def challenge(device):
+    return {}
