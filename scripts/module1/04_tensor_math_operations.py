@@ -56,7 +56,7 @@ def opening(device):
     last pair, {{ a[1][2] }} plus {{ b[1][2] }}, gives {{ total[1][2] }}. No cell ever peeks at its
     neighbours. That is the whole secret of element-wise alchemy, and you can check every cell by hand!""",
     visual=Elementwise("a", "b", "total", op="+"),
-    slide=["`a + b` pairs cells at the same index", "Shapes must match (or broadcast, lesson three)"],
+    slide=["`a + b` pairs cells at the same index", "Shapes must match (or broadcast: next lessons)"],
 )
 def add_cells(device):
     a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
