@@ -1,0 +1,567 @@
+"""Slide decks from a built lesson: an offline reveal.js HTML deck and a PowerPoint deck.
+
+Both decks are made from the same beats as the video (one slide per beat: its title, bullets, the code
+that ran, its clip with sound, its narration as speaker notes), between a title slide with the lesson's
+objectives and a closing recap slide. They read the lesson's `lesson.json` data (paths relative to the
+lesson folder), never the Manim pipeline, so a template edit rebuilds the decks and not the videos.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from render.course import ROOT
+from render.hashing import file_digest
+from render.state import atomic_path, write_bytes, write_text
+from render.templating import environment
+from scenes import theme
+
+REVEAL = ROOT / "node_modules" / "reveal.js"
+DECK_ASSETS = ROOT / "assets" / "deck"
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+FONT_FILES = {  # (css family, weight, style) -> file name under DEJAVU
+    (theme.FONT, "normal", "normal"): "DejaVuSans.ttf",
+    (theme.FONT, "bold", "normal"): "DejaVuSans-Bold.ttf",
+    (theme.MONO, "normal", "normal"): "DejaVuSansMono.ttf",
+}
+# What the decks need from the npm package, by where it goes under build/assets/reveal.
+REVEAL_FILES = {
+    "reveal.js": "dist/reveal.js",
+    "reveal.css": "dist/reveal.css",
+    "reset.css": "dist/reset.css",
+    "plugin/notes.js": "plugin/notes/notes.js",
+    "plugin/highlight.js": "plugin/highlight/highlight.js",
+    "plugin/monokai.css": "plugin/highlight/monokai.css",
+    "LICENSE": "LICENSE",
+}
+MAX_EMBED_HEIGHT = 720  # PowerPoint plays H.264 up to 720p smoothly on classroom laptops
+INLINE_CODE = re.compile(r"`([^`]+)`")
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class DeckError(RuntimeError):
+    """A deck cannot be built (missing reveal.js, a clip that ffmpeg cannot read); the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------- shared
+
+
+def inline_parts(text: str) -> list[tuple[str, bool]]:
+    """Split markdown-ish bullet text into (text, is_code) runs: `x.shape` becomes a code run."""
+    parts: list[tuple[str, bool]] = []
+    pos = 0
+    for m in INLINE_CODE.finditer(text):
+        if m.start() > pos:
+            parts.append((text[pos : m.start()], False))
+        parts.append((m.group(1), True))
+        pos = m.end()
+    if pos < len(text):
+        parts.append((text[pos:], False))
+    return parts
+
+
+def is_rtl(text: str) -> bool:
+    """Whether the first strongly directional character is right-to-left (Hebrew, Arabic...)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def format_duration(seconds: float | None) -> str:
+    """61.2 -> '1:01' (what the course page and title slide show)."""
+    if seconds is None:
+        return ""
+    total = int(round(seconds))
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def _lesson_view(lesson: dict[str, Any]) -> dict[str, Any]:
+    """The lesson's fields with defaults for the optional ones, so templates stay StrictUndefined-clean."""
+    view: dict[str, Any] = {
+        "blurb": "",
+        "objectives": [],
+        "recap": [],
+        "challenge": "",
+        "device": "",
+        "torch": "",
+        "poster": None,
+        "video": None,
+        "vtt": None,
+        "srt": None,
+        "duration": None,
+    }
+    view.update(lesson)
+    return view
+
+
+def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
+    """The beats as the templates and the PPTX writer read them (bullets split into code runs)."""
+    views = []
+    for number, beat in enumerate(lesson["beats"], start=1):
+        views.append(
+            {
+                "number": number,
+                "name": beat["name"],
+                "title": beat["title"],
+                "bullets": [inline_parts(b) for b in beat.get("bullets", [])],
+                "narration": beat.get("narration", ""),
+                "source": (beat.get("source") or "").rstrip(),
+                "clip": beat.get("clip"),
+                "poster": beat.get("poster"),
+                "start": beat.get("start", 0.0),
+                "duration": beat.get("duration"),
+            }
+        )
+    return views
+
+
+# ---------------------------------------------------------------------------------------------- assets
+
+
+def _sync_file(src: Path, dest: Path) -> bool:
+    """Copy `src` to `dest` atomically unless `dest` already holds the same bytes; True if it wrote."""
+    data = src.read_bytes()
+    if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+        return False
+    write_bytes(dest, data)
+    return True
+
+
+def theme_css() -> str:
+    """The theme's CSS custom properties (from scenes/theme.py) and its fonts, for decks and the page."""
+    lines = ["/* Generated from scenes/theme.py by render.decks.theme_css: edit the theme, not this file. */"]
+    for (family, weight, style), name in FONT_FILES.items():
+        local = family.replace(" ", "")
+        lines.append(
+            f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
+            f"src: local('{family}'), url('fonts/{name}') format('truetype'), local('{local}'); }}"
+        )
+    lines.append(":root {")
+    lines.extend(f"  {name}: {value};" for name, value in theme.css_variables().items())
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def copy_deck_assets(build_dir: Path) -> Path:
+    """Put reveal.js (core, notes and highlight plugins), the theme CSS, deck CSS and fonts into
+    `build_dir/assets`, so decks open offline from any folder copy. Files already identical are left alone.
+    """
+    if not (REVEAL / "dist" / "reveal.js").is_file():
+        raise DeckError(
+            f"reveal.js is not installed in {REVEAL.parent}: run `./dev setup` (it runs `npm install` "
+            "from package.json; needs Node.js and npm)"
+        )
+    assets = build_dir / "assets"
+    for name, source in REVEAL_FILES.items():
+        _sync_file(REVEAL / source, assets / "reveal" / name)
+    for src in sorted(DECK_ASSETS.glob("*")):
+        if src.is_file():
+            _sync_file(src, assets / "deck" / src.name)
+    for name in FONT_FILES.values():
+        if (DEJAVU / name).is_file():
+            _sync_file(DEJAVU / name, assets / "deck" / "fonts" / name)
+    css = theme_css()
+    css_file = assets / "deck" / "theme.css"
+    if not css_file.is_file() or css_file.read_text(encoding="utf-8") != css:
+        write_text(css_file, css)
+    return assets
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def write_html_deck(lesson: dict[str, Any], lesson_dir: Path, assets_rel: str) -> Path:
+    """Render `lesson_dir/deck.html` (templates/deck.html) from the lesson data.
+
+    Clip, poster and notes paths stay relative to the lesson folder; `assets_rel` leads from the lesson
+    folder to the shared assets (`../../assets`), which `copy_deck_assets` fills.
+    """
+    html = (
+        environment()
+        .get_template("deck.html")
+        .render(
+            lesson=_lesson_view(lesson),
+            beats=_beat_views(lesson),
+            inline_parts=inline_parts,
+            assets=assets_rel.rstrip("/"),
+            duration=format_duration(lesson.get("duration")),
+        )
+    )
+    dest = lesson_dir / "deck.html"
+    write_text(dest, html)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------- media
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """Width, height and whether there is audio, from ffprobe."""
+    try:
+        out = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type,width,height",
+                "-of",
+                "json",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    except FileNotFoundError as e:
+        raise DeckError("ffprobe not found: install ffmpeg (./dev setup does)") from e
+    except subprocess.CalledProcessError as e:
+        raise DeckError(f"ffprobe cannot read {path}: {e.stderr.strip()[-300:]}") from e
+    streams = json.loads(out).get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    if video is None:
+        raise DeckError(f"{path} has no video stream")
+    return {
+        "width": int(video["width"]),
+        "height": int(video["height"]),
+        "audio": any(s.get("codec_type") == "audio" for s in streams),
+    }
+
+
+def _ffmpeg(args: list[str], what: str) -> None:
+    try:
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, capture_output=True, text=True
+        )
+    except FileNotFoundError as e:
+        raise DeckError("ffmpeg not found: install ffmpeg (./dev setup does)") from e
+    except subprocess.CalledProcessError as e:
+        raise DeckError(f"ffmpeg failed {what}: {e.stderr.strip()[-400:]}") from e
+
+
+def embeddable_clip(clip: Path, media_dir: Path) -> Path:
+    """The clip itself when it is 720p or less, else a 720p copy in `media_dir`, named by the source's
+    content hash so an unchanged clip is re-encoded only once."""
+    info = probe(clip)
+    if info["height"] <= MAX_EMBED_HEIGHT:
+        return clip
+    dest = media_dir / f"{clip.stem}-{file_digest(clip)[:12]}-{MAX_EMBED_HEIGHT}p.mp4"
+    if not dest.is_file():
+        with atomic_path(dest) as tmp:
+            _ffmpeg(
+                [
+                    "-i",
+                    str(clip),
+                    "-vf",
+                    f"scale=-2:{MAX_EMBED_HEIGHT}",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "20",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "160k",
+                    "-movflags",
+                    "+faststart",
+                    str(tmp),
+                ],
+                f"re-encoding {clip} to {MAX_EMBED_HEIGHT}p",
+            )
+    return dest
+
+
+def poster_frame(beat: dict[str, Any], lesson_dir: Path, clip: Path, media_dir: Path) -> Path:
+    """The beat's poster (its key moment, drawn by the build); without one, a frame two thirds in."""
+    if beat.get("poster") and (lesson_dir / beat["poster"]).is_file():
+        return lesson_dir / beat["poster"]
+    dest = media_dir / f"{clip.stem}-{file_digest(clip)[:12]}-poster.png"
+    if not dest.is_file():
+        at = max(0.0, float(beat.get("duration") or 0.0) * 2 / 3)
+        with atomic_path(dest) as tmp:
+            _ffmpeg(
+                ["-ss", f"{at:.3f}", "-i", str(clip), "-frames:v", "1", str(tmp)],
+                f"taking a poster frame from {clip}",
+            )
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------- PPTX
+
+
+def xml_text(text: str) -> str:
+    """Text that XML can hold (control characters dropped); everything else stays literal."""
+    return XML_INVALID.sub("", text)
+
+
+def fit_size(
+    paragraphs: list[str],
+    width: float,
+    height: float,
+    largest: float,
+    smallest: float = 9.0,
+    char_em: float = 0.58,
+    spacing: float = 0.0,
+) -> float:
+    """The largest font size (pt) at which the paragraphs, wrapped, fit a box of width x height inches.
+
+    An estimate from DejaVu's average character width, so the deck needs no font metrics; PowerPoint does
+    not shrink text itself unless the deck is edited."""
+    size = largest
+    while size > smallest:
+        per_line = max(1, int(width * 72 / (size * char_em)))
+        lines = sum(max(1, math.ceil(len(p) / per_line)) for p in paragraphs)
+        if lines * size * 1.2 + len(paragraphs) * size * spacing <= height * 72:
+            break
+        size -= 1
+    return max(size, smallest)
+
+
+def _rgb(hex_color: str) -> Any:
+    from pptx.dml.color import RGBColor
+
+    return RGBColor.from_string(hex_color.lstrip("#").upper())
+
+
+class _PptxWriter:
+    """Draws the slides on blank layouts with the theme's colours and fonts (16:9, 13.333 x 7.5 in)."""
+
+    def __init__(self) -> None:
+        from pptx import Presentation
+        from pptx.util import Inches
+
+        self.prs = Presentation()
+        self.prs.slide_width = Inches(13.333)
+        self.prs.slide_height = Inches(7.5)
+        self.blank = self.prs.slide_layouts[6]
+
+    def slide(self, notes: str) -> Any:
+        s = self.prs.slides.add_slide(self.blank)
+        fill = s.background.fill
+        fill.solid()
+        fill.fore_color.rgb = _rgb(theme.BACKGROUND)
+        s.notes_slide.notes_text_frame.text = xml_text(notes)
+        return s
+
+    def text(
+        self,
+        slide: Any,
+        box: tuple[float, float, float, float],
+        paragraphs: list[list[tuple[str, bool]]],
+        size: float,
+        color: str = theme.TEXT,
+        bold: bool = False,
+        bullet: bool = False,
+        fill: str | None = None,
+        fit: bool = True,
+    ) -> Any:
+        """A text box; each paragraph is a list of (text, is_code) runs, code runs in the monospace font."""
+        from pptx.enum.text import MSO_AUTO_SIZE
+        from pptx.oxml.ns import qn
+        from pptx.util import Inches, Pt
+
+        spacing = 0.5 if bullet else 0.0
+        texts = [("• " if bullet else "") + "".join(t for t, _ in runs) for runs in paragraphs]
+        if fit:
+            size = fit_size(
+                texts, box[2] - 0.2, box[3] - 0.1, size, spacing=spacing, char_em=0.66 if bold else 0.58
+            )
+        left, top, width, height = (Inches(v) for v in box)
+        shape = slide.shapes.add_textbox(left, top, width, height)
+        if fill:
+            shape.fill.solid()
+            shape.fill.fore_color.rgb = _rgb(fill)
+            shape.line.color.rgb = _rgb(theme.PANEL_EDGE)
+        frame = shape.text_frame
+        frame.word_wrap = True
+        frame.auto_size = MSO_AUTO_SIZE.NONE
+        for i, runs in enumerate(paragraphs):
+            para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            plain = "".join(t for t, _ in runs)
+            if is_rtl(plain):
+                para._p.get_or_add_pPr().set("rtl", "1")
+            if bullet:
+                para.space_after = Pt(size * spacing)
+                runs = [("• ", False), *runs]
+            for text, code in runs:
+                run = para.add_run()
+                run.text = xml_text(text)
+                run.font.size = Pt(size)
+                run.font.bold = bold
+                run.font.name = theme.MONO if code else theme.FONT
+                run.font.color.rgb = _rgb(theme.ACCENT if code and not fill else color)
+                if code or fill:  # name the font for every script, so Office does not swap it
+                    rpr = run._r.get_or_add_rPr()
+                    for tag in ("a:ea", "a:cs"):
+                        el = rpr.find(qn(tag))
+                        if el is None:
+                            el = rpr.makeelement(qn(tag), {})
+                            rpr.append(el)
+                        el.set("typeface", theme.MONO)
+        return shape
+
+    def code(self, slide: Any, box: tuple[float, float, float, float], source: str) -> Any:
+        """The code that ran, in a monospace panel; the font shrinks so every line fits the box."""
+        lines = source.splitlines() or [""]
+        left, top, width, most = box
+        size = fit_size(lines, width - 0.3, most - 0.2, 14.0, smallest=8.0, char_em=0.61)
+        per_line = max(1, int((width - 0.3) * 72 / (size * 0.61)))
+        rows = sum(max(1, math.ceil(len(line) / per_line)) for line in lines)
+        height = min(most, rows * size * 1.2 / 72 + 0.3)
+        return self.text(
+            slide,
+            (left, top, width, height),
+            [[(line, True)] for line in lines],
+            size,
+            fill=theme.PANEL,
+            fit=False,
+        )
+
+    def save(self, dest: Path) -> None:
+        with atomic_path(dest) as tmp:
+            self.prs.save(str(tmp))
+
+
+def _autoplay(slide: Any, movie: Any, seconds: float) -> None:
+    """Make the movie start when the slide opens (PowerPoint's 'Start: Automatically'), not on a click."""
+    from lxml import etree
+
+    shape_id = str(movie.shape_id)
+    ms = max(1, int(seconds * 1000))
+    ns = "http://schemas.openxmlformats.org/presentationml/2006/main"
+    timing = slide._element.find(f"{{{ns}}}timing")
+    if timing is not None:
+        slide._element.remove(timing)
+    xml = f"""
+<p:timing xmlns:p="{ns}"><p:tnLst><p:par><p:cTn id="1" dur="indefinite" restart="never" nodeType="tmRoot">
+ <p:childTnLst>
+  <p:seq concurrent="1" nextAc="seek"><p:cTn id="2" dur="indefinite" nodeType="mainSeq"><p:childTnLst>
+   <p:par><p:cTn id="3" fill="hold"><p:stCondLst><p:cond delay="indefinite"/>
+     <p:cond evt="onBegin" delay="0"><p:tn val="2"/></p:cond></p:stCondLst><p:childTnLst>
+    <p:par><p:cTn id="4" fill="hold"><p:stCondLst><p:cond delay="0"/></p:stCondLst><p:childTnLst>
+     <p:par><p:cTn id="5" presetID="1" presetClass="mediacall" presetSubtype="0" fill="hold"
+        nodeType="afterEffect"><p:stCondLst><p:cond delay="0"/></p:stCondLst><p:childTnLst>
+      <p:cmd type="call" cmd="playFrom(0.0)"><p:cBhvr><p:cTn id="6" dur="{ms}" fill="hold"/>
+       <p:tgtEl><p:spTgt spid="{shape_id}"/></p:tgtEl></p:cBhvr></p:cmd>
+     </p:childTnLst></p:cTn></p:par>
+    </p:childTnLst></p:cTn></p:par>
+   </p:childTnLst></p:cTn></p:par>
+  </p:childTnLst></p:cTn>
+  <p:prevCondLst><p:cond evt="onPrev" delay="0"><p:tgtEl><p:sldTgt/></p:tgtEl></p:cond></p:prevCondLst>
+  <p:nextCondLst><p:cond evt="onNext" delay="0"><p:tgtEl><p:sldTgt/></p:tgtEl></p:cond></p:nextCondLst>
+  </p:seq>
+  <p:video><p:cMediaNode vol="80000"><p:cTn id="7" fill="hold" display="0"><p:stCondLst>
+   <p:cond delay="indefinite"/></p:stCondLst></p:cTn><p:tgtEl><p:spTgt spid="{shape_id}"/></p:tgtEl>
+  </p:cMediaNode></p:video>
+ </p:childTnLst></p:cTn></p:par></p:tnLst></p:timing>"""
+    slide._element.append(etree.fromstring(xml))
+
+
+@contextlib.contextmanager
+def _keep_media(media_dir: Path) -> Iterator[set[Path]]:
+    """Collect the media files this build uses, then delete older ones (a re-encoded clip whose source
+    changed) so the folder does not grow."""
+    used: set[Path] = set()
+    yield used
+    if media_dir.is_dir():
+        for f in media_dir.iterdir():
+            if f.is_file() and f not in used:
+                f.unlink()
+        with contextlib.suppress(OSError):
+            media_dir.rmdir()
+
+
+def write_pptx_deck(lesson: dict[str, Any], lesson_dir: Path) -> Path:
+    """Write `lesson_dir/deck.pptx`: title, one slide per beat (clip as a movie with its poster frame,
+    code in a monospace box, narration as notes) and recap. Clips over 720p are embedded as 720p copies
+    kept in `lesson_dir/pptx-media`."""
+    from pptx.util import Inches
+
+    w = _PptxWriter()
+    media_dir = lesson_dir / "pptx-media"
+    ran_on = f"computed with torch {lesson.get('torch', '')} on {lesson.get('device', '')}"
+    footer = f"Lesson {lesson['id']}  ·  {ran_on}"
+
+    # Title slide
+    s = w.slide(notes=lesson.get("blurb", ""))
+    w.text(s, (0.6, 0.5, 12.1, 1.4), [[(lesson["title"], False)]], 36, bold=True)
+    w.text(
+        s,
+        (0.6, 1.9, 12.1, 0.9),
+        [[(p, c) for p, c in inline_parts(lesson.get("blurb", ""))]],
+        18,
+        color=theme.MUTED,
+    )
+    objectives = lesson.get("objectives") or []
+    if objectives:
+        w.text(s, (0.6, 2.9, 6.6, 0.5), [[("You will learn", False)]], 20, color=theme.ACCENT, bold=True)
+        w.text(s, (0.6, 3.45, 6.6, 3.3), [inline_parts(o) for o in objectives], 18, bullet=True)
+    if lesson.get("poster") and (lesson_dir / lesson["poster"]).is_file():
+        s.shapes.add_picture(str(lesson_dir / lesson["poster"]), Inches(7.5), Inches(3.0), width=Inches(5.2))
+    w.text(s, (0.6, 6.85, 12.1, 0.4), [[(footer, False)]], 12, color=theme.MUTED)
+
+    with _keep_media(media_dir) as used:
+        for beat in _beat_views(lesson):
+            s = w.slide(notes=beat["narration"])
+            w.text(s, (0.5, 0.3, 12.3, 1.0), [[(beat["title"], False)]], 30, bold=True)
+            w.text(s, (0.5, 1.4, 5.3, 2.4), beat["bullets"], 18, bullet=True)
+            if beat["source"]:
+                w.code(s, (0.5, 3.9, 5.3, 3.0), beat["source"])
+            if beat["clip"] and (lesson_dir / beat["clip"]).is_file():
+                clip = lesson_dir / beat["clip"]
+                movie_file = embeddable_clip(clip, media_dir)
+                poster = poster_frame(beat, lesson_dir, clip, media_dir)
+                used.update({movie_file, poster})
+                info = probe(movie_file)
+                width = 6.9
+                height = width * info["height"] / info["width"]
+                movie = s.shapes.add_movie(
+                    str(movie_file),
+                    Inches(6.1),
+                    Inches(1.4),
+                    Inches(width),
+                    Inches(height),
+                    poster_frame_image=str(poster),
+                    mime_type="video/mp4",
+                )
+                _autoplay(s, movie, float(beat["duration"] or 0.0))
+            w.text(
+                s,
+                (0.5, 7.0, 12.3, 0.35),
+                [[(f"{footer}  ·  beat {beat['number']}: {beat['name']}", False)]],
+                10,
+                color=theme.MUTED,
+            )
+
+        s = w.slide(notes="Recap. " + " ".join(lesson.get("recap") or []))
+        w.text(s, (0.6, 0.5, 12.1, 1.0), [[("Recap", False)]], 36, bold=True)
+        w.text(
+            s, (0.6, 1.6, 12.1, 3.4), [inline_parts(r) for r in lesson.get("recap") or []], 20, bullet=True
+        )
+        if lesson.get("challenge"):
+            w.text(s, (0.6, 5.1, 12.1, 0.5), [[("Your challenge", False)]], 20, color=theme.ACCENT, bold=True)
+            w.text(s, (0.6, 5.6, 12.1, 1.3), [inline_parts(lesson["challenge"])], 18)
+        dest = lesson_dir / "deck.pptx"
+        w.save(dest)
+    return dest
+
+
+def slide_count(lesson: dict[str, Any]) -> int:
+    """Slides in either deck: title, one per beat, recap."""
+    return len(lesson["beats"]) + 2
