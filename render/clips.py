@@ -28,6 +28,7 @@ class ClipJob:
     timing: dict[str, Any] | None
     quality: str
     work_dir: str
+    audio: str | None = None
     encoder_preset: str = "veryfast"
 
 
@@ -75,9 +76,16 @@ def render_clip(job: ClipJob) -> ClipResult:
             shown = scene.visual.shown if scene.visual else {}
             lint = list(scene.lint_problems)
         output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
-        shutil.move(str(movie), tmp)
-        os.replace(tmp, output)
+        if job.audio:
+            from render.audio import fit_audio, mux
+
+            fitted = media / "audio.wav"
+            fit_audio(Path(job.audio), duration, fitted)
+            mux(movie, fitted, output)  # writes under a temporary name, then renames
+        else:
+            tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
+            shutil.move(str(movie), tmp)
+            os.replace(tmp, output)
     finally:
         shutil.rmtree(media, ignore_errors=True)
     return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint)

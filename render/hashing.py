@@ -30,6 +30,9 @@ def tree_digest(paths: Iterable[Path]) -> dict[str, str]:
     """{path relative to the project: content hash} for files, walking folders."""
     out: dict[str, str] = {}
     for path in paths:
+        if not path.exists():
+            out[str(path.relative_to(ROOT))] = "absent"
+            continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
             if "__pycache__" in f.parts or f.suffix == ".pyc":

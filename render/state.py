@@ -34,7 +34,9 @@ def explain(old: StepRecord | None, inputs: dict[str, Any], base: Path, outputs:
     """Why a step must run: '' when its recorded key and outputs are still good."""
     if old is None:
         return "never built"
-    changed = sorted(k for k in set(inputs) | set(old.inputs) if inputs.get(k) != old.inputs.get(k))
+    # keys starting with "_" are facts recorded about the output, not inputs
+    names = {k for k in set(inputs) | set(old.inputs) if not k.startswith("_")}
+    changed = sorted(k for k in names if inputs.get(k) != old.inputs.get(k))
     if changed:
         details = []
         for k in changed:

@@ -1,0 +1,212 @@
+"""The `render` command: a thin click layer over `render.build` and friends.
+
+`render module1` builds a module (or lessons by id or slug); subcommands list, new, status, check, lint.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from render.course import ROOT, UnknownName, load_course
+from render.settings import PARTS, QUALITIES, Settings
+
+console = Console(stderr=True)
+
+
+class DefaultGroup(click.Group):
+    """A group whose unknown first word is handed to the default `build` command (`render module1`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args.insert(0, "build")
+        return super().parse_args(ctx, args)
+
+
+def settings_options(f: Any) -> Any:
+    options = [
+        click.option("--quality", "-q", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
+                     help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+                     show_default=True, help="Where the traces compute: auto takes CUDA, then MPS, then the CPU."),
+        click.option("--jobs", "-j", type=int, default=None, help="Render processes (default: the cores)."),
+        click.option("--voice", default="piper", show_default=True,
+                     help="piper (natural, default), espeak (fast), a piper .onnx path, or none (silent)."),
+        click.option("--build-dir", type=click.Path(path_type=Path), default=ROOT / "build",
+                     help="Where outputs go."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_settings(quality: str, device: str, jobs: int | None, voice: str, build_dir: Path, **extra: Any) -> Settings:
+    import os
+
+    return Settings(build_dir=build_dir.resolve(), quality=quality, device=device,
+                    jobs=jobs or os.cpu_count() or 1, voice=voice, **extra)
+
+
+def select(names: tuple[str, ...]) -> list[Any]:
+    course = load_course()
+    try:
+        return course.select(names)
+    except UnknownName as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Torchenstein Studio: render course modules into narrated videos, decks and a course page.
+
+    \b
+    render module1            build module 1 (also: 1, m1, a lesson id 1.1.2 or slug)
+    render list               modules and lessons, and which have scripts
+    render status module1     what would be redone and why
+    render check              the tools and devices this machine has
+    """
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@settings_options
+@click.option("--force", is_flag=True, help="Redo every step.")
+@click.option("--only", "only", multiple=True,
+              help="Rebuild only some parts: video, decks, page (repeat or comma-separate).")
+@click.option("--wait", is_flag=True, help="Wait for another render on the same build folder instead of refusing.")
+def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, **options: Any) -> None:
+    """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""
+    from render.build import Builder
+    from render.progress import RichObserver, summary_table
+    from render.state import BuildBusy
+
+    parts = tuple(p.strip() for o in only for p in o.split(",") if p.strip()) or PARTS
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise click.UsageError(f"--only takes {', '.join(PARTS)}; got {', '.join(unknown)}")
+    entries = select(targets)
+    settings = make_settings(force=force, only=parts, wait=wait, **options)
+    observer = RichObserver(console)
+    try:
+        with observer:
+            report = Builder(settings, observer=observer).build(entries)
+    except BuildBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # missing tools and voices arrive here with their install hint
+        from render.video import ToolMissing
+
+        if isinstance(exc, ToolMissing) or type(exc).__name__ == "VoiceMissing":
+            raise click.ClickException(str(exc)) from None
+        raise
+    console.print(summary_table(report, settings))
+    for lesson in report.lessons:
+        if lesson.status == "failed":
+            console.print(f"[bold red]✗ {lesson.entry.id} {lesson.entry.title}[/]\n  {lesson.error}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("list")
+def list_lessons() -> None:
+    """Modules and lessons of the course, and whether each has a lesson script yet."""
+    course = load_course()
+    table = Table(title=course.title)
+    for col in ("id", "lesson", "slug", "script"):
+        table.add_column(col)
+    for module in course.modules:
+        table.add_row(f"[bold]{module.name}[/]", f"[bold]{module.title}[/]", "", "")
+        for lesson in module.lessons:
+            mark = "[green]✓ scripted[/]" if lesson.scripted else "[dim]planned[/]"
+            table.add_row(lesson.id, lesson.title, lesson.slug, mark)
+    Console().print(table)
+
+
+@main.command()
+@click.argument("lesson")
+@click.argument("title", required=False)
+def new(lesson: str, title: str | None) -> None:
+    """Scaffold a lesson script for LESSON (id or slug), ready to fill in."""
+    from render.scaffold import scaffold_lesson
+
+    course = load_course()
+    try:
+        entry = course.lesson(lesson)
+    except UnknownName as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        path = scaffold_lesson(entry, title)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {path.relative_to(ROOT)}")
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@settings_options
+def status(targets: tuple[str, ...], **options: Any) -> None:
+    """Say what `render TARGETS` would redo, and why."""
+    from render.build import Builder
+
+    settings = make_settings(**options)
+    builder = Builder(settings)
+    for entry, why, beats in builder.status(select(targets)):
+        if not why:
+            click.echo(f"{entry.id} {entry.slug}: up to date")
+            continue
+        click.echo(f"{entry.id} {entry.slug}: {why}")
+        for line in beats:
+            click.echo(f"    {line}")
+
+
+@main.command()
+def check() -> None:
+    """Report ffmpeg, Cairo/Pango, LaTeX, the voices, torch and its devices, with install hints."""
+    from render.doctor import run_checks
+
+    table = Table(title="render check")
+    for col in ("", "what", "found", "to fix"):
+        table.add_column(col)
+    ok = True
+    for item in run_checks():
+        ok &= item.ok or not item.required
+        mark = "[green]✓[/]" if item.ok else ("[red]✗[/]" if item.required else "[yellow]–[/]")
+        table.add_row(mark, item.name, item.found, "" if item.ok else item.hint)
+    Console().print(table)
+    if not ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
+def lint(targets: tuple[str, ...], device: str) -> None:
+    """Layout lint over every beat of the lessons (a Manim dry run: nothing is encoded)."""
+    from render.checks import check_lesson
+    from render.lesson import LessonError
+
+    failed = False
+    for entry in select(targets):
+        if not entry.scripted:
+            continue
+        try:
+            result = check_lesson(entry.script, device=device, title=f"{entry.id}  {entry.title}")
+        except LessonError as exc:
+            click.echo(f"✗ {entry.id}: {exc}")
+            failed = True
+            continue
+        problems = [(beat, p) for beat, ps in result.lint.items() for p in ps]
+        typed = [(beat, n) for beat, ns in result.typed.items() for n in ns]
+        click.echo(f"{'✓' if not problems and not typed else '✗'} {entry.id} {entry.slug}: "
+                   f"{len(result.lint)} beats, {len(problems)} layout problems, {len(typed)} typed numbers")
+        for beat, p in problems:
+            click.echo(f"    {beat}: {p}")
+        for beat, n in typed:
+            click.echo(f"    {beat}: narration types the number {n} instead of quoting the trace")
+        failed |= bool(problems or typed)
+    if failed:
+        sys.exit(1)
