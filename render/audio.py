@@ -23,7 +23,7 @@ AAC_BITRATE = "128k"
 _OVERSAMPLE = 4
 
 
-class ToolMissing(RuntimeError):
+class ToolMissing(RuntimeError):  # noqa: N818 (like VoiceMissing)
     """ffmpeg (or ffprobe) is not installed; the message says how to install it."""
 
 
@@ -215,7 +215,8 @@ def mux(video: Path, audio: Path, out: Path, target: float | None = TARGET_LUFS)
     other audio is fitted to the video's length, normalised to `target` LUFS (None: as is) and encoded."""
     video, audio, out = Path(video), Path(audio), Path(out)
     length = probe_duration(video, "v:0")
-    ready = audio.suffix.lower() in (".m4a", ".aac", ".mp4") and abs(probe_duration(audio, "a:0") - length) < 0.005
+    aac = audio.suffix.lower() in (".m4a", ".aac", ".mp4")
+    ready = aac and abs(probe_duration(audio, "a:0") - length) < 0.005
     encoded = _temp(out.with_suffix(".m4a"))
     try:
         if not ready:

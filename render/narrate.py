@@ -24,6 +24,10 @@ from typing import Any
 import numpy as np
 
 from render.hashing import ROOT, digest, file_digest
+from render.subtitles import recording_path
+
+__all__ = ["Narration", "Segment", "Voice", "VoiceMissing", "check_voice", "narrate_beat", "recording_path",
+           "speakable", "split_segments", "voice_from_option"]
 
 DICTIONARY = ROOT / "assets" / "pronunciation.toml"
 ESPEAK_WPM = 175  # espeak-ng's own default rate, scaled by Voice.speed
@@ -33,7 +37,7 @@ EDGE_KEEP = 0.02  # seconds of the edge silence kept, so a trimmed word does not
 SENTENCE_GAP = 0.25  # silence between sentences inside one marked segment
 
 
-class VoiceMissing(RuntimeError):
+class VoiceMissing(RuntimeError):  # noqa: N818 (the name the pipeline uses)
     """The chosen voice cannot speak on this machine; the message says what to install."""
 
 
@@ -75,7 +79,8 @@ class Voice:
 
 
 def voice_from_option(value: str) -> Voice:
-    """`--voice`: "piper" (default), "espeak", or the path of a piper .onnx voice; `name@1.1` sets the speed."""
+    """`--voice`: "piper" (default), "espeak", or the path of a piper .onnx voice; a suffix `@1.1` sets
+    the speed (`piper@1.1`)."""
     value = value.strip()
     speed = 1.0
     head, sep, tail = value.rpartition("@")
@@ -120,7 +125,8 @@ def check_voice(voice: Voice) -> None:
 
 # --- what the voice reads -----------------------------------------------------------------------------
 
-_ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "vs.", "cf.", "dr.", "mr.", "mrs.", "ms.", "prof.", "no.", "approx."}
+_ABBREVIATIONS = {"e.g.", "i.e.", "etc.", "vs.", "cf.", "dr.", "mr.", "mrs.", "ms.", "prof.", "no.",
+                  "approx."}
 
 
 def split_segments(narration: str) -> list[str]:
@@ -161,8 +167,8 @@ def load_dictionary(path: Path = DICTIONARY) -> tuple[dict[str, str], dict[str, 
     return _load_dictionary(path, path.stat().st_mtime_ns)
 
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
 
@@ -194,6 +200,11 @@ def _number(match: re.Match[str]) -> str:
     return words
 
 
+def _scientific(match: re.Match[str]) -> str:
+    sign = "minus " if match.group(2) == "-" else ""
+    return f"{match.group(1)} times ten to the {sign}{match.group(3)}"
+
+
 def _shape(match: re.Match[str]) -> str:
     return " by ".join(number_words(int(n)) for n in re.split(r"\s?[x×]\s?", match.group(0)))
 
@@ -215,13 +226,11 @@ def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     out = re.sub(r"(?<![\w.])\d+(?:\s?[x×]\s?\d+)+(?![\w.])", _shape, out)
     out = re.sub(r"(?<=[\w)\]])\.(?=[A-Za-z_])", " dot ", out)  # torch.cat, x.shape
     out = out.replace("()", "")
-    out = re.sub(r"(?<=\w)\(([^()]*)\)", r" of \1", out)  # a call: torch.cat(xs, dim=0) -> torch dot cat of ...
+    out = re.sub(r"(?<=\w)\(([^()]*)\)", r" of \1", out)  # a call: f(x, dim=0) -> f of x, dim zero
     out = re.sub(r"[\[\]{}]", " ", out)
     out = re.sub(r"(?<=\w)_+(?=\w)", " ", out)  # requires_grad
     out = re.sub(r"(?<!\w)_+|_+(?!\w)", " ", out)
-    out = re.sub(r"(\d+(?:\.\d+)?)[eE]([-+]?)(\d+)\b",
-                 lambda m: f"{m.group(1)} times ten to the {'minus ' if m.group(2) == '-' else ''}{m.group(3)}",
-                 out)
+    out = re.sub(r"(\d+(?:\.\d+)?)[eE]([-+]?)(\d+)\b", _scientific, out)
     out = re.sub(r"(?<![\w)\]])-(?=\d)", "minus ", out)
     out = re.sub(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])", _number, out)
     out = re.sub(r"\s+([,.!?;:])", r"\1", out)
