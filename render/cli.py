@@ -98,9 +98,7 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     except BuildBusy as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:  # missing tools and voices arrive here with their install hint
-        from render.video import ToolMissing
-
-        if isinstance(exc, ToolMissing) or type(exc).__name__ == "VoiceMissing":
+        if type(exc).__name__ in ("ToolMissing", "VoiceMissing"):
             raise click.ClickException(str(exc)) from None
         raise
     console.print(summary_table(report, settings))
@@ -210,3 +208,7 @@ def lint(targets: tuple[str, ...], device: str) -> None:
         failed |= bool(problems or typed)
     if failed:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
