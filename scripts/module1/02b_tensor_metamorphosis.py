@@ -1,0 +1,204 @@
+"""1.1.3 Tensor Metamorphosis: change a tensor's shape without changing its numbers (reshape, view,
+transpose, permute, squeeze, unsqueeze, expand, repeat, flatten), and know when memory is shared."""
+
+import torch
+
+from render.lesson import Lesson, capture_error
+from scenes.vocabulary import Expand, MemoryStrip, Reshape, Show, Squeeze, Title, Transpose
+
+lesson = Lesson(
+    objectives=[
+        "Reshape and view: new shapes, same numbers",
+        "Shared storage, strides and contiguity",
+        "Swap axes with `transpose` and `permute`",
+        "Add and remove size-1 axes: `unsqueeze`, `squeeze`",
+        "`expand` against `repeat`, and `flatten`",
+    ],
+    recap=[
+        "`reshape` and `view` reread the same numbers in order",
+        "A view shares storage: write through it, the base changes",
+        "`transpose` and `permute` change strides, not memory",
+        "`squeeze` removes and `unsqueeze` adds size-1 axes",
+        "`expand` fakes copies, `repeat` makes them; `flatten` merges",
+    ],
+    challenge="Take a batch of images shaped batch, height, width, channels. Turn it into batch, "
+    "channels, height, width, then flatten each image into one vector. Which step needs a copy, and why?",
+)
+
+
+@lesson.beat(
+    "What you will learn",
+    narration="""Apprentices, prepare the transmutation circle! | Today we change a tensor's form without
+    touching its essence: reshape and view. | We peer into memory to see when tensors secretly share
+    storage. | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and
+    squeeze, | and multiply data with expand, repeat and flatten.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "reshape: same numbers, new form",
+    narration="""Our specimen: a vector of {{ flat.numel }} numbers, counting from {{ flat.values[0] }}.
+    Reshape it into {{ grid.shape }} and the numbers flow in order, filling each row before the next, so
+    the first row reads {{ grid.values[0] }}. Nothing is added or lost; the element count must match, and
+    a minus one lets torch work out one size for you.""",
+    visual=Reshape("flat", "grid", op="reshape"),
+    slide=["`t.reshape(2, -1)`: same elements, new shape", "Rows fill in memory order",
+           "`-1` means: work this size out"],
+)
+def reshaping(device):
+    flat = torch.arange(6, device=device)
+    grid = flat.reshape(2, -1)
+    return {"flat": flat, "grid": grid}
+
+
+@lesson.beat(
+    "view: the shared storage",
+    narration="""Now a darker secret. view gives a new shape over the very same memory: base and viewed are
+    two windows onto one storage. | Write into the view, and the base changes too: its first element is
+    now {{ base.values[0] }}. | torch confirms they share storage: {{ shared }}. Views are free, but
+    beware writing through them.""",
+    visual=MemoryStrip("base", "viewed"),
+    slide=["`t.view(shape)` shares storage", "Writes through a view change the base", "No copy, no cost"],
+)
+def viewing(device):
+    base = torch.arange(6, device=device)
+    viewed = base.view(3, 2)
+    viewed[0, 0] = 100
+    shared = viewed.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
+    return {"base": base, "viewed": viewed, "shared": shared}
+
+
+@lesson.beat(
+    "transpose and contiguity",
+    narration="""transpose swaps two axes: our {{ grid.shape }} grid becomes {{ flipped.shape }}. | No number
+    moves in memory; only the strides swap, from {{ grid.stride }} to {{ flipped.stride }}. | So the result
+    is no longer contiguous: is_contiguous says {{ contiguous }}, | and view refuses it with an error.
+    reshape, or contiguous followed by view, makes a fresh copy and succeeds.""",
+    visual=Transpose("grid", "flipped", op="transpose", error="error"),
+    slide=["`t.transpose(0, 1)` swaps axes and strides", "The result is not contiguous",
+           "`view` fails; `reshape` copies when needed"],
+)
+def transposing(device):
+    grid = torch.arange(6, device=device).reshape(2, 3)
+    flipped = grid.transpose(0, 1)
+    contiguous = flipped.is_contiguous()
+    error = capture_error(lambda: flipped.view(6))
+    return {"grid": grid, "flipped": flipped, "contiguous": contiguous, "error": error}
+
+
+@lesson.beat(
+    "permute: an image batch",
+    narration="""A real experiment. Image files load as batch, height, width and channels: {{ images.shape }}.
+    | But convolution layers demand batch, channels, height, width. | permute reorders every axis at once,
+    and we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the
+    pixels stay where they were.""",
+    visual=Transpose("images", "chw", op="permute"),
+    slide=["`permute(0, 3, 1, 2)`: NHWC to NCHW", "Any order of all the axes", "Strides change, memory stays"],
+)
+def permuting(device):
+    images = torch.rand(1, 2, 2, 3, device=device)
+    chw = images.permute(0, 3, 1, 2)
+    return {"images": images, "chw": chw}
+
+
+@lesson.beat(
+    "unsqueeze and squeeze",
+    narration="""A single image enters as {{ image.shape }}, but models expect a batch. | unsqueeze at
+    position zero summons a new axis of size one: {{ batch.shape }}, | the same numbers wearing a batch
+    costume. squeeze banishes size-one axes again and returns {{ back.shape }}. Use them whenever shapes
+    differ only by those lonely axes.""",
+    visual=Squeeze("image", "batch", op="unsqueeze"),
+    slide=["`t.unsqueeze(0)` adds a size-1 axis", "`t.squeeze()` removes size-1 axes", "A batch of one"],
+)
+def squeezing(device):
+    image = torch.rand(3, 2, 2, device=device)
+    batch = image.unsqueeze(0)
+    back = batch.squeeze(0)
+    return {"image": image, "batch": batch, "back": back}
+
+
+@lesson.beat(
+    "expand against repeat",
+    narration="""A bias vector, {{ bias.values }}, must reach every row. | expand pretends to copy it into
+    {{ expanded.shape }}, but its strides are {{ expanded.stride }}: every row reads the same
+    {{ expanded_storage }} stored numbers. | repeat really copies, storing {{ repeated_storage }}. Expand is
+    free, repeat costs memory, and only repeat gives rows you may safely write into.""",
+    visual=Expand("bias", "expanded", "repeated"),
+    slide=["`expand`: stride 0, no new memory", "`repeat`: real copies", "Never write into an expanded tensor"],
+)
+def expanding(device):
+    bias = torch.tensor([1, 2, 3], device=device)
+    expanded = bias.expand(2, 3)
+    repeated = bias.repeat(2, 1)
+    expanded_storage = expanded.untyped_storage().nbytes() // expanded.element_size()
+    repeated_storage = repeated.untyped_storage().nbytes() // repeated.element_size()
+    return {"bias": bias, "expanded": expanded, "repeated": repeated,
+            "expanded_storage": expanded_storage, "repeated_storage": repeated_storage}
+
+
+@lesson.beat(
+    "flatten for a linear layer",
+    narration="""Before a linear layer can judge our images, each one must become a flat vector. | flatten
+    with a start_dim of {{ start }} keeps the batch axis and merges everything after it: {{ images.shape }} becomes
+    {{ flat.shape }}, {{ per_image }} numbers per image. The values keep their memory order, exactly as
+    reshape would do.""",
+    visual=Reshape("images", "flat", op="flatten"),
+    slide=["`t.flatten(start_dim=1)` keeps the batch", "Channels, height, width merge into one",
+           "Same order as reshape"],
+)
+def flattening(device):
+    images = torch.arange(24, device=device).reshape(2, 3, 2, 2)
+    start = 1
+    flat = images.flatten(start_dim=start)
+    per_image = flat.shape[start]
+    return {"images": images, "flat": flat, "per_image": per_image, "start": start}
+
+
+@lesson.beat(
+    "Attention heads, reshaped",
+    narration="""Behold the transformer's favourite trick! | Each of {{ tokens }} tokens carries {{ width }}
+    features. | view splits those features into {{ heads_n }} heads of {{ head_dim }}, and transpose brings
+    heads to the front: {{ heads.shape }}, heads, tokens, features. | is_contiguous now says {{ contiguous }},
+    so merging the heads back needs reshape, not view. Mwahaha!""",
+    visual=Show("x", "heads"),
+    slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first", "Merge back with `reshape`"],
+)
+def attention_heads(device):
+    x = torch.arange(12, device=device).reshape(3, 4)
+    tokens, width = x.shape
+    heads_n = 2
+    head_dim = width // heads_n
+    heads = x.view(tokens, heads_n, head_dim).transpose(0, 1)
+    contiguous = heads.is_contiguous()
+    return {"x": x, "heads": heads, "tokens": tokens, "width": width,
+            "heads_n": heads_n, "head_dim": head_dim, "contiguous": contiguous}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The metamorphosis is complete! | reshape and view reread the same numbers in memory order.
+    | A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
+    leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
+    copies with zero strides, repeat makes real ones, and flatten merges axes.""",
+    visual=Title(heading="Recap", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Your trial, apprentice! Take a batch of images stored as batch, height, width and channels.
+    Permute it into batch, channels, height and width, then flatten every image into a single vector. Now
+    the real question: which of those steps must copy memory, and why? Check your answer with
+    is_contiguous.""",
+    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    slide=[lesson.challenge],
+)
+def challenge(device):
+    return {}
