@@ -22,7 +22,15 @@ ROLES = {
     "gradient": "#ff6b6b",
     "ghost": "#5c6380",
     "error": "#ff4d6d",
+    "summed": "#f28482",  # einsum indices that are summed away
+    "free": "#80ed99",  # einsum indices kept in the result
 }
+
+# Several inputs of one picture (cat, stack, split pieces), in order.
+SERIES = ["#4cc9f0", "#ffd166", "#c77dff", "#f4a261", "#80ed99", "#ff6b6b"]
+
+# The three fields of a stored float (BitFields).
+BIT_FIELDS = {"sign": "#ff6b6b", "exponent": "#4cc9f0", "mantissa": "#ffd166"}
 
 DTYPE_COLORS = {
     "float32": "#4cc9f0",
@@ -49,8 +57,11 @@ BODY_SIZE = 26
 CELL_SIZE = 22
 CAPTION_SIZE = 22
 CODE_SIZE = 18
+BADGE_SIZE = 17
+NOTE_SIZE = 22  # explanations under a picture: equations, "asked for 4, got 3"
 CELL_WIDTH = 0.9
 CELL_HEIGHT = 0.55
+GAP = 0.6  # between the tensors of one picture
 
 
 def dtype_color(dtype: str) -> str:
@@ -74,4 +85,6 @@ def css_variables() -> dict[str, Any]:
         "--mono": f"'{MONO}', monospace",
     }
     variables.update({f"--{role}": color for role, color in ROLES.items()})
+    variables.update({f"--dtype-{name}": color for name, color in DTYPE_COLORS.items()})
+    variables.update({f"--device-{name}": color for name, color in DEVICE_COLORS.items()})
     return variables

@@ -99,6 +99,26 @@ class TensorEntry:
     def label(self, *index: int, digits: int = 2) -> str:
         return format_number(self.at(*index), self.dtype, digits)
 
+    def select(self, i: int) -> TensorEntry:
+        """The sub-tensor `t[i]` along the first axis, as torch lays it out (a view: same storage)."""
+        return TensorEntry(
+            name=f"{self.name}[{i}]", values=self.values[i], shape=self.shape[1:], dtype=self.dtype,
+            device=self.device, stride=self.stride[1:], storage_offset=self.storage_offset + i * self.stride[0],
+            is_contiguous=self.is_contiguous, requires_grad=self.requires_grad, is_leaf=self.is_leaf,
+            grad_fn=self.grad_fn, storage=self.storage or self.name, bits=None, truncated=self.truncated,
+        )
+
+    def storage_position(self, *index: int) -> int:
+        """Where element `index` lives in the flat storage: offset + sum(index * stride)."""
+        return self.storage_offset + sum(i * s for i, s in zip(index, self.stride, strict=True))
+
+    def indices(self) -> list[tuple[int, ...]]:
+        """Every logical index, in row-major order."""
+        out: list[tuple[int, ...]] = [()]
+        for n in self.shape:
+            out = [(*o, i) for o in out for i in range(n)]
+        return out
+
 
 @dataclass(frozen=True)
 class GraphNode:
@@ -151,3 +171,10 @@ class BeatTrace:
             return self.tensors[name]
         except KeyError:
             raise KeyError(f"beat {self.name!r} has no traced tensor {name!r}; it has {sorted(self.tensors)}") from None
+
+
+def broadcast_index(index: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The element of a tensor of `shape` that broadcasting reads for result `index` (shapes aligned on
+    the right; size-1 axes always read index 0)."""
+    tail = index[len(index) - len(shape):] if shape else ()
+    return tuple(0 if n == 1 else i for i, n in zip(tail, shape, strict=True))

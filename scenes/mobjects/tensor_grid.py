@@ -17,16 +17,24 @@ def kept_indices(n: int, limit: int) -> list[int | None]:
     """Indices to draw along an axis of size n; None marks the ellipsis (first and last ones kept)."""
     if n <= limit:
         return list(range(n))
-    head = (limit - 1 + 1) // 2
+    head = limit // 2
     tail = limit - 1 - head
     return [*range(head), None, *range(n - tail, n)]
 
 
-class TensorGrid(VGroup):
-    """Cells with values formatted by dtype, index labels, a shape tag and a dtype/device badge.
+def key(index: tuple[int, ...]) -> str:
+    """The `shown` key of a cell: `"1,2"` for index (1, 2), `""` for a scalar."""
+    return ",".join(str(i) for i in index)
 
-    `cells[(i, j, ...)]` is the cell group (box + value) for a logical index; `shown` lists every value
-    label drawn, keyed by index, so tests compare the picture with the trace.
+
+class TensorGrid(VGroup):
+    """Cells with values formatted by dtype, index labels on each axis, a shape tag and a dtype/device badge.
+
+    3-D tensors are layered slabs with a depth offset, 4-D tensors a row of those. Large axes keep their
+    first and last indices around an ellipsis instead of shrinking into illegibility.
+    `cells[(i, j, ...)]` is the cell group (box, value) for a logical index; `shown` maps every index
+    drawn to its label, so tests compare the picture with the trace. `axis_labels[axis]` holds the index
+    labels (or axis letters) drawn for that axis.
     """
 
     def __init__(
@@ -39,27 +47,36 @@ class TensorGrid(VGroup):
         max_rows: int = 6,
         max_cols: int = 7,
         max_slabs: int = 3,
+        max_blocks: int = 3,
         cell_width: float | None = None,
         cell_height: float = theme.CELL_HEIGHT,
         font_size: float = theme.CELL_SIZE,
         show_indices: bool = True,
         show_badge: bool = True,
+        show_stride: bool = False,
+        axis_names: str | None = None,
+        tag: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.tensor = tensor
+        self.role = role
         self.color = theme.ROLES.get(role, role)
         self.digits = digits
         self.font_size = font_size
+        self.axis_names = axis_names
         self.cells: dict[tuple[int, ...], VGroup] = {}
         self.shown: dict[tuple[int, ...], str] = {}
-        labels = [format_number(v, tensor.dtype, digits) for v in tensor.flat()[:64]] or ["0"]
-        widest = max(len(s) for s in labels)
-        self.cell_width = cell_width or max(theme.CELL_WIDTH * 0.75, 0.16 * widest + 0.3)
-        self.cell_height = cell_height
+        self.axis_labels: dict[int, list[Any]] = {}
         shape = tensor.shape
         if len(shape) > 4:
             raise ValueError(f"TensorGrid draws up to 4-D tensors; {tensor.name} is {len(shape)}-D")
+        if axis_names is not None and len(axis_names) != len(shape):
+            raise ValueError(f"axis names {axis_names!r} do not fit {tensor.name}'s {len(shape)} axes")
+        labels = [format_number(v, tensor.dtype, digits) for v in tensor.flat()[:256]] or ["0"]
+        widest = max(len(s) for s in labels)
+        self.cell_width = cell_width or max(theme.CELL_WIDTH * 0.75, 0.15 * widest + 0.28)
+        self.cell_height = cell_height
 
         body: VGroup
         if len(shape) <= 2:
@@ -68,32 +85,44 @@ class TensorGrid(VGroup):
             body = self._slabs((), max_slabs, max_rows, max_cols, show_indices)
         else:
             blocks = VGroup()
-            for b in kept_indices(shape[0], 3):
+            for b in kept_indices(shape[0], max_blocks):
                 if b is None:
                     blocks.add(label(ELLIPSIS, font_size * 1.4, theme.MUTED))
-                else:
-                    blocks.add(self._slabs((b,), 2, max_rows, max_cols, False))
-            body = blocks.arrange(RIGHT, buff=0.5)
+                    continue
+                block = self._slabs((b,), 2, max_rows, max_cols, show_indices and b == 0)
+                text = f"{axis_names[0]}={b}" if axis_names else f"[{b}]"
+                block_label = label(text, font_size * 0.75, theme.ACCENT if axis_names else theme.MUTED)
+                self.axis_labels.setdefault(0, []).append(block_label.next_to(block, DOWN, buff=0.15))
+                blocks.add(VGroup(block, block_label))
+            body = blocks.arrange(RIGHT, buff=0.45, aligned_edge=DOWN)
         self.body = body
         self.add(body)
-        title = f"{name or tensor.name}  {shape_text(shape)}"
-        self.tag = label(title, theme.CAPTION_SIZE, theme.TEXT).next_to(body, UP, buff=0.25)
+        title = tag if tag is not None else f"{name or tensor.name}  {shape_text(shape)}"
+        self.tag = label(title, theme.CAPTION_SIZE, theme.TEXT).next_to(body, UP, buff=0.22)
         self.add(self.tag)
+        self.badge = VGroup()
         if show_badge:
             dev = tensor.device.split(":")[0]
-            self.badge = VGroup(
-                label(tensor.dtype, theme.CAPTION_SIZE - 4, theme.dtype_color(tensor.dtype)),
-                label(dev, theme.CAPTION_SIZE - 4, theme.device_color(dev)),
-            ).arrange(RIGHT, buff=0.3).next_to(body, DOWN, buff=0.2)
+            parts = [
+                label(tensor.dtype, theme.BADGE_SIZE, theme.dtype_color(tensor.dtype)),
+                label(tensor.device, theme.BADGE_SIZE, theme.device_color(dev)),
+            ]
+            if show_stride:
+                parts.append(label(f"stride {tuple(tensor.stride)}", theme.BADGE_SIZE, theme.MUTED))
+                parts.append(label("contiguous" if tensor.is_contiguous else "not contiguous", theme.BADGE_SIZE,
+                                   theme.ROLES["output"] if tensor.is_contiguous else theme.ROLES["error"]))
+            self.badge = VGroup(*parts).arrange(RIGHT, buff=0.25).next_to(body, DOWN, buff=0.2)
             self.add(self.badge)
 
+    # building blocks -------------------------------------------------------------------------------
     def _cell(self, index: tuple[int, ...]) -> VGroup:
         text = format_number(self.tensor.at(*index), self.tensor.dtype, self.digits)
-        box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_color=self.color, stroke_width=2,
-                        fill_color=theme.PANEL, fill_opacity=1)
-        value = label(text, self.font_size, theme.TEXT)
-        if value.width > self.cell_width * 0.9:
-            value.scale_to_fit_width(self.cell_width * 0.9)
+        ghost = self.role == "ghost"
+        box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_color=self.color,
+                        stroke_width=1.5 if ghost else 2, fill_color=theme.PANEL, fill_opacity=0.35 if ghost else 1)
+        value = label(text, self.font_size, theme.MUTED if ghost else theme.TEXT)
+        if value.width > self.cell_width * 0.88:
+            value.scale_to_fit_width(self.cell_width * 0.88)
         value.move_to(box)
         cell = VGroup(box, value)
         self.cells[index] = cell
@@ -104,56 +133,91 @@ class TensorGrid(VGroup):
         box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_width=0, fill_opacity=0)
         return VGroup(box, label(ELLIPSIS, self.font_size, theme.MUTED).move_to(box))
 
+    def _axis_label(self, i: int | None, size: float) -> Any:
+        return label(ELLIPSIS if i is None else str(i), size, theme.MUTED)
+
     def _matrix(self, prefix: tuple[int, ...], max_rows: int, max_cols: int, show_indices: bool) -> VGroup:
         shape = self.tensor.shape[len(prefix):]
-        rows = kept_indices(shape[0], max_rows) if len(shape) == 2 else [None] if shape else [None]
-        cols = kept_indices(shape[-1], max_cols) if shape else [None]
+        ndim = len(self.tensor.shape)
+        rows: list[int | None] = kept_indices(shape[0], max_rows) if len(shape) == 2 else [0]
+        cols: list[int | None] = kept_indices(shape[-1], max_cols) if shape else [None]
         grid = VGroup()
         one_row = len(shape) < 2
-        for r in ([0] if one_row else rows):
+        for r in rows:
             row = VGroup()
             for c in cols:
                 if not shape:
                     row.add(self._cell(prefix))
-                elif (r is None and not one_row) or c is None:
+                elif r is None or c is None:
                     row.add(self._blank())
                 else:
-                    idx = (*prefix, c) if one_row else (*prefix, r, c)
-                    row.add(self._cell(idx))
+                    row.add(self._cell((*prefix, c) if one_row else (*prefix, r, c)))
             grid.add(row.arrange(RIGHT, buff=0.06))
         grid.arrange(DOWN, buff=0.06)
         if show_indices and shape:
-            small = self.font_size * 0.7
-            col_labels = VGroup()
-            for c, cell in zip(cols, grid[0], strict=True):
-                col_labels.add(label("…" if c is None else str(c), small, theme.MUTED).next_to(cell, UP, buff=0.1))
+            small = self.font_size * 0.68
+            col_labels = VGroup(*[self._axis_label(c, small).next_to(cell, UP, buff=0.08)
+                                  for c, cell in zip(cols, grid[0], strict=True)])
+            self.axis_labels.setdefault(ndim - 1, []).extend(col_labels)
             grid.add(col_labels)
+            if self.axis_names:
+                letter = label(self.axis_names[-1], small * 1.15, theme.ACCENT)
+                letter.next_to(col_labels, LEFT, buff=0.2)
+                if not one_row:
+                    letter.shift(0.05 * UP)
+                self.axis_labels[ndim - 1].append(letter)
+                grid.add(letter)
             if not one_row:
-                row_labels = VGroup()
-                for r, row in zip(rows, grid[: len(rows)], strict=True):
-                    text = "…" if r is None else str(r)
-                    row_labels.add(label(text, small, theme.MUTED).next_to(row, LEFT, buff=0.15))
+                row_labels = VGroup(*[self._axis_label(r, small).next_to(row, LEFT, buff=0.12)
+                                      for r, row in zip(rows, grid[: len(rows)], strict=True)])
+                self.axis_labels.setdefault(ndim - 2, []).extend(row_labels)
                 grid.add(row_labels)
+                if self.axis_names:
+                    letter = label(self.axis_names[-2], small * 1.15, theme.ACCENT)
+                    letter.next_to(row_labels, UP, buff=0.12).align_to(row_labels, RIGHT)
+                    letter.shift(0.32 * LEFT)
+                    self.axis_labels[ndim - 2].append(letter)
+                    grid.add(letter)
         return grid
 
     def _slabs(self, prefix: tuple[int, ...], max_slabs: int, max_rows: int, max_cols: int,
                show_indices: bool) -> VGroup:
-        depth = self.tensor.shape[len(prefix)]
+        """Layered slabs, back one up and to the right; depth labels in a column right of the stack."""
+        axis = len(prefix)
+        kept = kept_indices(self.tensor.shape[axis], max_slabs)
+        offset = 0.3 * (RIGHT + UP)
         slabs = VGroup()
-        kept = kept_indices(depth, max_slabs)
-        offset = 0.35
+        rows0: list[tuple[int | None, Any]] = []
         for k, d in enumerate(reversed(kept)):  # back slab first, front slab drawn last (on top)
             pos = len(kept) - 1 - k
             if d is None:
-                dots = label(ELLIPSIS, self.font_size * 1.4, theme.MUTED)
-                slabs.add(dots.shift(pos * offset * (RIGHT + UP)))
+                slabs.add(label(ELLIPSIS, self.font_size * 1.2, theme.MUTED).shift(pos * offset))
+                rows0.append((None, slabs[-1]))
                 continue
             slab = self._matrix((*prefix, d), max_rows, max_cols, show_indices and pos == 0)
-            slab.add(label(f"[{d}]", self.font_size * 0.7, theme.MUTED).next_to(slab, LEFT, buff=0.4)
-                     if pos == 0 else VGroup())
-            slab.shift(pos * offset * (RIGHT + UP))
+            slab.shift(pos * offset)
             slabs.add(slab)
-        return slabs
+            rows0.append((d, slab[0]))
+        right = slabs.get_right()[0]
+        labels = VGroup()
+        for d, row in rows0:
+            if d is None:
+                continue
+            text = f"{self.axis_names[axis]}={d}" if self.axis_names else f"[{d}]"
+            color = theme.ACCENT if self.axis_names else theme.MUTED
+            depth_label = label(text, self.font_size * 0.68, color)
+            depth_label.move_to(row.get_center()).set_x(right + 0.15 + depth_label.width / 2)
+            self.axis_labels.setdefault(axis, []).append(depth_label)
+            labels.add(depth_label)
+        return VGroup(slabs, labels)
 
+    # access ----------------------------------------------------------------------------------------
     def cell(self, *index: int) -> VGroup:
         return self.cells[tuple(index)]
+
+    def has(self, index: tuple[int, ...]) -> bool:
+        return tuple(index) in self.cells
+
+    def shown_values(self) -> dict[str, str]:
+        """Every value label drawn, keyed `"i,j"` (the form visuals put into `shown`)."""
+        return {key(i): t for i, t in self.shown.items()}

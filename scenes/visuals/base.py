@@ -45,3 +45,55 @@ class Visual:
     def play(self, scene: Scene) -> Iterator[None]:
         raise NotImplementedError
         yield
+
+
+class TensorVisual(Visual):
+    """A visual over traced tensors: builds grids and records every value it draws in `shown`."""
+
+    @property
+    def digits(self) -> int:
+        return int(self.option("digits", 2))
+
+    def tensor_names(self) -> list[str]:
+        return list(self.spec.tensors)
+
+    def grid(self, name: str, role: str = "input", **kwargs: Any) -> Any:
+        """A `TensorGrid` of trace entry `name`; its values go into `shown[name]`."""
+        from scenes.mobjects.tensor_grid import TensorGrid
+
+        grid = TensorGrid(self.beat[name], role=role, digits=self.digits, **kwargs)
+        self.shown.setdefault(name, {}).update(grid.shown_values())
+        return grid
+
+    def moved(self, src: str, src_index: tuple[int, ...], dst: str, dst_index: tuple[int, ...]) -> None:
+        """Record that the value at `src[src_index]` is drawn travelling to `dst[dst_index]`."""
+        self.shown.setdefault("moves", []).append([src, list(src_index), dst, list(dst_index)])
+
+    def fit(self, mob: Mobject, area: Area | None = None, max_scale: float = 1.0) -> Mobject:
+        return (area or self.area).fit(mob, max_scale)
+
+    def split_area(self, note_height: float = 1.0) -> tuple[Area, Area]:
+        """The content area cut into the picture (top) and a strip for notes (bottom)."""
+        a = self.area
+        top_h = a.height - note_height
+        main = Area(a.x, a.y + a.height / 2 - top_h / 2, a.width, top_h)
+        bottom = Area(a.x, a.y - a.height / 2 + note_height / 2, a.width, note_height)
+        return main, bottom
+
+    def pairs(self, links: list[tuple[str, Any, tuple[int, ...], str, Any, tuple[int, ...]]]) -> list[tuple[Any, Any]]:
+        """Cell pairs to `flow`, for links (src name, src grid, src index, dst name, dst grid, dst index);
+        links whose cells are elided are skipped, the rest are recorded in `shown["moves"]`."""
+        out = []
+        for src, sgrid, sidx, dst, dgrid, didx in links:
+            if sgrid.has(sidx) and dgrid.has(didx):
+                self.moved(src, sidx, dst, didx)
+                out.append((sgrid.cell(*sidx), dgrid.cell(*didx)))
+        return out
+
+    def text_value(self, name: str) -> Any:
+        """A non-tensor value the beat returned (an error string, a count), named by an option."""
+        try:
+            return self.beat.values[name]
+        except KeyError:
+            raise KeyError(f"beat {self.beat.name!r} returned no value {name!r}; it has {sorted(self.beat.values)}") \
+                from None

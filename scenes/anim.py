@@ -1,0 +1,107 @@
+"""Verbs shared by the visuals: make things appear, glow, flow from cell to cell, and notes to read.
+
+Kept out of `scenes/visuals/` on purpose: every file there is a visual name lesson scripts can use.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from manim import (
+    DOWN,
+    LEFT,
+    Animation,
+    AnimationGroup,
+    FadeIn,
+    LaggedStart,
+    Mobject,
+    Scene,
+    Transform,
+    VGroup,
+    Write,
+)
+
+from scenes import theme
+from scenes.mobjects.tensor_grid import TensorGrid
+from scenes.mobjects.text import label, mono
+
+
+def appear(grid: TensorGrid) -> Animation:
+    """A grid arrives: cells fade in, then its shape tag is written, then its badge."""
+    parts: list[Animation] = [FadeIn(grid.body), Write(grid.tag)]
+    if len(grid.badge):
+        parts.append(FadeIn(grid.badge))
+    return LaggedStart(*parts, lag_ratio=0.25)
+
+
+def glow(cells: Iterable[VGroup], color: str = theme.ROLES["selected"], opacity: float = 0.45) -> Animation:
+    """Cells light up in `color` (their box fills and thickens)."""
+    anims = [cell[0].animate.set_fill(color, opacity=opacity).set_stroke(color, width=4) for cell in cells]
+    return AnimationGroup(*anims) if anims else Animation(VGroup(), run_time=0.01)
+
+
+def flow(scene: Scene, pairs: Sequence[tuple[VGroup, VGroup]], run_time: float = 1.2, lag: float = 0.0) -> None:
+    """Copies of the source cells travel onto their destination cells; the copies are removed after, so
+    the destination (added by the caller) is what stays on screen."""
+    copies = [src.copy() for src, _ in pairs]
+    if not copies:
+        return
+    scene.add(*copies)
+    moves = [Transform(c, dst.copy()) for c, (_, dst) in zip(copies, pairs, strict=True)]
+    if lag:
+        scene.play(LaggedStart(*moves, lag_ratio=lag), run_time=run_time)
+    else:
+        scene.play(*moves, run_time=run_time)
+    scene.remove(*copies)
+
+
+def note(text: str, color: str = theme.TEXT, size: float = theme.NOTE_SIZE, width: int = 70,
+         font_mono: bool = False) -> VGroup:
+    """One or more lines of explanation, wrapped at `width` characters, left-aligned."""
+    lines = textwrap.wrap(text, width) or [""]
+    make = mono if font_mono else label
+    group = VGroup(*[make(line, size, color) for line in lines])
+    return group.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+
+
+def sign(text: str, color: str = theme.TEXT, size: float = theme.BODY_SIZE * 1.2) -> Mobject:
+    """An operator between tensors: `+`, `@`, `=`, an arrow."""
+    return label(text, size, color)
+
+
+def show_at(scene: Scene, *mobs: Mobject) -> None:
+    """Put mobjects on screen at once (after a flow landed where they are)."""
+    scene.add(*mobs)
+
+
+def restore(cells: Iterable[VGroup], color: str, opacity: float = 1.0) -> Any:
+    """Undo a glow: the box back to its role colour."""
+    return AnimationGroup(*[c[0].animate.set_fill(theme.PANEL, opacity=opacity).set_stroke(color, width=2)
+                            for c in cells])
+
+
+def tags(grid: TensorGrid) -> Animation:
+    """Only the shape tag and badge of a grid whose cells are already on screen (after a flow)."""
+    parts: list[Animation] = [Write(grid.tag)]
+    if len(grid.badge):
+        parts.append(FadeIn(grid.badge))
+    return AnimationGroup(*parts)
+
+
+def land(scene: Scene, grid: TensorGrid) -> None:
+    """After a flow onto `grid`, its cells (and index labels) stay on screen."""
+    scene.add(grid.body)
+
+
+def hide(cells: Iterable[Mobject]) -> None:
+    """Make cells invisible in place (they stay in their grid, to be revealed one by one)."""
+    for cell in cells:
+        cell.set_opacity(0)
+
+
+def reveal(cells: Iterable[Mobject]) -> Animation:
+    """Bring hidden cells back (box and value fully opaque)."""
+    anims = [cell.animate.set_opacity(1) for cell in cells]
+    return AnimationGroup(*anims) if anims else Animation(VGroup(), run_time=0.01)

@@ -1,0 +1,121 @@
+"""`Broadcast`: shapes right-aligned, size-1 (and missing) axes stretched by ghost copies, then the op."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from manim import DOWN, RIGHT, FadeIn, FadeOut, Rectangle, Scene, VGroup
+
+from scenes import theme
+from scenes.anim import appear, flow, glow, hide, note, reveal, sign
+from scenes.mobjects.tensor_grid import TensorGrid, key
+from scenes.mobjects.text import label
+from scenes.trace import TensorEntry, broadcast_index, format_number
+from scenes.visuals.base import TensorVisual
+
+
+def shape_table(rows: list[tuple[str, tuple[int, ...]]], width: int, marks: dict[tuple[int, int], str]) -> VGroup:
+    """Shapes right-aligned in columns (one per axis of the widest); `marks[(row, column)]` colours a chip."""
+    table = VGroup()
+    for r, (name, shape) in enumerate(rows):
+        line = VGroup(label(name, theme.BODY_SIZE, theme.TEXT))
+        chips = VGroup()
+        for col in range(width):
+            axis = col - (width - len(shape))
+            text = str(shape[axis]) if axis >= 0 else " "
+            color = marks.get((r, col), theme.MUTED if axis >= 0 else theme.ROLES["ghost"])
+            box = Rectangle(width=0.6, height=0.5, stroke_color=color, stroke_width=2 if axis >= 0 else 1)
+            chips.add(VGroup(box, label(text, theme.BODY_SIZE, theme.TEXT).move_to(box)))
+        chips.arrange(RIGHT, buff=0.1)
+        table.add(VGroup(line, chips))
+    names_w = max(row[0].width for row in table)
+    for row in table:
+        row[1].next_to(row[0], RIGHT, buff=0.3 + names_w - row[0].width)
+    return table.arrange(DOWN, aligned_edge=RIGHT, buff=0.15)
+
+
+def stretched(entry: TensorEntry, shape: tuple[int, ...]) -> TensorEntry:
+    """`entry` as broadcasting reads it over `shape`: each cell holds the value at its broadcast index."""
+    def build(prefix: tuple[int, ...]) -> object:
+        if len(prefix) == len(shape):
+            return entry.at(*broadcast_index(prefix, entry.shape))
+        return [build((*prefix, i)) for i in range(shape[len(prefix)])]
+    return dataclasses.replace(entry, values=build(()), shape=shape, stride=(0,) * len(shape), bits=None)
+
+
+class Broadcast(TensorVisual):
+    """The shape table; each input drawn at the result's shape with only its real cells, the size-1
+    axes light up and ghost copies stretch along them; then the element-wise op fills the result."""
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        a_name, b_name, res_name = self.spec.tensors[:3]
+        op = str(self.option("op", "+"))
+        a, b, res = self.beat[a_name], self.beat[b_name], self.beat[res_name]
+        width = res.ndim
+        marks: dict[tuple[int, int], str] = {}
+        for r, t in enumerate((a, b)):
+            for col in range(width):
+                axis = col - (width - t.ndim)
+                if (axis < 0 or t.shape[axis] == 1) and res.shape[col] != 1:
+                    marks[(r, col)] = theme.ROLES["selected"]
+        table = shape_table([(a_name, a.shape), (b_name, b.shape), (res_name, res.shape)], width, marks)
+        self.shown["stretched_axes"] = sorted([list(m) for m in marks])
+        main, bottom = self.split_area(0.9)
+        grids = []
+        ghosts_of = []
+        self.shown["broadcast"] = []
+        for name, t in ((a_name, a), (b_name, b)):
+            g = TensorGrid(stretched(t, res.shape), role="input", digits=self.digits,
+                           tag=f"{name}  {'x'.join(map(str, t.shape))} -> {'x'.join(map(str, res.shape))}")
+            real, ghost = {}, {}
+            for idx in res.indices():
+                if not g.has(idx):
+                    continue
+                src = broadcast_index(idx, t.shape)
+                self.shown["broadcast"].append([name, list(idx), list(src), g.shown[idx]])
+                is_real = tuple(idx[len(idx) - len(src):]) == src and all(i == 0 for i in idx[:len(idx) - len(src)])
+                (real if is_real else ghost)[idx] = src
+            for idx in ghost:
+                g.cell(*idx)[0].set_stroke(theme.ROLES["ghost"], width=1.5).set_fill(opacity=0.3)
+                g.cell(*idx)[1].set_color(theme.MUTED)
+            self.shown.setdefault(name, {}).update({key(s): g.shown[i] for i, s in real.items()})
+            grids.append(g)
+            ghosts_of.append((real, ghost))
+        rgrid = self.grid(res_name, role="output")
+        eq_sign = sign("=", theme.ACCENT)
+        op_sign = sign(op, theme.ACCENT)
+        row = VGroup(grids[0], op_sign, grids[1], eq_sign, rgrid).arrange(RIGHT, buff=0.35)
+        picture = VGroup(table, row).arrange(RIGHT, buff=theme.GAP * 1.2)
+        self.fit(picture, main)
+        for g, (real, ghost) in zip(grids, ghosts_of, strict=True):
+            hide(g.cell(*i) for i in ghost)
+        caption = note("shapes line up on the right; an axis of size 1 (or a missing one) is stretched to "
+                       "match: no memory is copied", theme.MUTED)
+        bottom.fit(caption)
+        scene.play(FadeIn(table), run_time=0.8)
+        scene.play(*[appear(g) for g in grids],
+                   FadeIn(op_sign), run_time=0.8)
+        yield
+        chips = [table[r][1][c] for r, c in marks]
+        scene.play(glow(chips), FadeIn(caption), run_time=0.6)
+        for g, (real, ghost) in zip(grids, ghosts_of, strict=True):
+            pairs = []
+            for idx in ghost:
+                # the ghost copies the nearest real cell: the one it was stretched from
+                origin = next(r for r, s in real.items() if s == ghost[idx])
+                pairs.append((g.cell(*origin), g.cell(*idx)))
+            flow(scene, pairs, run_time=0.9)
+            scene.play(reveal([g.cell(*i) for i in ghost]), run_time=0.2)
+        yield
+        first = res.indices()[0]
+        operands = [format_number(t.at(*broadcast_index(first, t.shape)), t.dtype, self.digits) for t in (a, b)]
+        result = res.label(*first, digits=self.digits)
+        self.shown["equation"] = [list(first), operands, result]
+        eq = note(f"{res_name}[{key(first)}] = {operands[0]} {op} {operands[1]} = {result}", theme.ROLES["selected"],
+                  font_mono=True)
+        bottom.fit(eq)
+        scene.play(FadeOut(caption), FadeIn(eq_sign), appear(rgrid), FadeIn(eq), run_time=1.0)
+        yield
+
+

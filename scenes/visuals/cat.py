@@ -1,0 +1,56 @@
+"""`Cat`: the inputs slide together along `dim` into one tensor (no new axis)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from manim import DOWN, RIGHT, Scene, VGroup, Write
+
+from scenes import theme
+from scenes.anim import appear, flow, tags, note
+from scenes.visuals.base import TensorVisual
+
+
+def dim_of(option: int, ndim: int) -> int:
+    return option % ndim if ndim else 0
+
+
+class Cat(TensorVisual):
+    """Inputs, each in its own colour, laid out along `dim`; their cells travel into the result, where
+    they keep their input's colour."""
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        *in_names, res_name = self.spec.tensors
+        res = self.beat[res_name]
+        dim = dim_of(int(self.option("dim", 0)), res.ndim)
+        main, bottom = self.split_area(0.8)
+        inputs = [self.grid(n, role=theme.SERIES[k % len(theme.SERIES)]) for k, n in enumerate(in_names)]
+        rgrid = self.grid(res_name, role="output")
+        along = RIGHT if dim == res.ndim - 1 else DOWN
+        group = VGroup(*inputs).arrange(along, buff=theme.GAP)
+        picture = VGroup(group, rgrid).arrange(RIGHT, buff=theme.GAP * 2)
+        self.fit(picture, main)
+        links = []
+        offset = 0
+        origin: dict[tuple[int, ...], str] = {}
+        for k, name in enumerate(in_names):
+            entry = self.beat[name]
+            for idx in entry.indices():
+                dst = tuple(i + offset if a == dim else i for a, i in enumerate(idx))
+                links.append((name, inputs[k], idx, res_name, rgrid, dst))
+                origin[dst] = theme.SERIES[k % len(theme.SERIES)]
+            offset += entry.shape[dim]
+        for idx, color in origin.items():
+            if rgrid.has(idx):
+                rgrid.cell(*idx)[0].set_stroke(color)
+        sizes = " + ".join(str(self.beat[n].shape[dim]) for n in in_names)
+        self.shown["sizes"] = [self.beat[n].shape[dim] for n in in_names] + [res.shape[dim]]
+        caption = note(f"torch.cat(dim={dim}): sizes along dim {dim} add up: {sizes} = {res.shape[dim]}; "
+                       "the other axes must match", theme.MUTED)
+        bottom.fit(caption)
+        scene.play(*[appear(g) for g in inputs], run_time=1.0)
+        yield
+        flow(scene, self.pairs(links), run_time=1.3)
+        scene.add(rgrid.body)
+        scene.play(tags(rgrid), Write(caption), run_time=0.8)
+        yield

@@ -1,0 +1,98 @@
+"""`Einsum`: index letters on every axis; free indices kept in the result, summed ones fade out."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+from manim import DOWN, RIGHT, FadeIn, FadeOut, Scene, VGroup, Write
+
+from scenes import theme
+from scenes.anim import appear, glow, note, sign
+from scenes.mobjects.text import mono
+from scenes.visuals.base import TensorVisual
+
+MAX_TERMS = 3
+
+
+def parse_equation(equation: str, n_inputs: int) -> tuple[list[str], str]:
+    """`"ik,kj->ij"` -> (["ik", "kj"], "ij"); an implicit output is the letters used once, sorted."""
+    eq = equation.replace(" ", "")
+    lhs, _, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != n_inputs:
+        raise ValueError(f"einsum {equation!r} names {len(ins)} inputs but the visual was given {n_inputs}")
+    if "->" not in eq:
+        rhs = "".join(sorted(c for c in set(lhs) if c.isalpha() and lhs.count(c) == 1))
+    return ins, rhs
+
+
+class Einsum(TensorVisual):
+    """The equation with free letters in one colour and summed letters in another; the inputs with a
+    letter on each axis; the summed letters fade out, the result keeps the free ones; one result cell
+    worked out as the sum of products torch's values make."""
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        *in_names, res_name = self.spec.tensors
+        equation = str(self.option("equation"))
+        ins, out = parse_equation(equation, len(in_names))
+        summed = sorted({c for s in ins for c in s} - set(out))
+        self.shown["free"] = list(out)
+        self.shown["summed"] = summed
+        sizes: dict[str, int] = {}
+        for letters, name in zip(ins, in_names, strict=True):
+            for c, n in zip(letters, self.beat[name].shape, strict=True):
+                sizes[c] = n
+        area, bottom = self.split_area(0.9)
+        eq_text = VGroup(*[mono(ch, theme.TITLE_SIZE, theme.ROLES["summed"] if ch in summed else
+                                theme.ROLES["free"] if ch.isalpha() else theme.TEXT) for ch in equation.replace(" ", "")])
+        eq_text.arrange(RIGHT, buff=0.04)
+        grids = [self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2)
+                 for n, letters in zip(in_names, ins, strict=True)]
+        rgrid = self.grid(res_name, role="output", axis_names=out or None, max_rows=4, max_cols=4, max_slabs=2,
+                          max_blocks=2)
+        parts = [grids[0]]
+        for g in grids[1:]:
+            parts += [sign(",", theme.MUTED), g]
+        arrow = sign("->", theme.ACCENT)
+        row = VGroup(*parts, arrow, rgrid).arrange(RIGHT, buff=0.4)
+        picture = VGroup(eq_text, row).arrange(DOWN, buff=0.5)
+        self.fit(picture, area)
+        scene.play(Write(eq_text), run_time=0.8)
+        yield
+        scene.play(*[appear(g) for g in grids], *[FadeIn(p) for p in parts if p not in grids], run_time=1.0)
+        yield
+        fading = [m for ch, m in zip(equation.replace(" ", ""), eq_text, strict=True) if ch in summed]
+        axis_marks = []
+        for g, letters in zip(grids, ins, strict=True):
+            for axis, ch in enumerate(letters):
+                if ch in summed:
+                    axis_marks += g.axis_labels.get(axis, [])
+        explain = note(f"summed over {', '.join(summed) or 'nothing'}: "
+                       + (" x ".join(f"{c}={sizes[c]}" for c in summed) or "no letter disappears")
+                       + f"; kept: {', '.join(out) or 'none (a scalar)'}", theme.MUTED)
+        bottom.fit(explain)
+        scene.play(glow([]), *[m.animate.set_opacity(0.25) for m in fading + axis_marks], FadeIn(explain),
+                   run_time=0.9)
+        scene.play(FadeIn(arrow), appear(rgrid), run_time=0.9)
+        yield
+        cell = tuple(0 for _ in out)
+        assign = dict(zip(out, cell, strict=True))
+        terms = []
+        for combo in itertools.product(*[range(sizes[c]) for c in summed]):
+            assign.update(zip(summed, combo, strict=True))
+            factors = [self.beat[n].label(*[assign[c] for c in letters], digits=self.digits)
+                       for n, letters in zip(in_names, ins, strict=True)]
+            terms.append(factors)
+        result = self.beat[res_name].label(*cell, digits=self.digits)
+        self.shown["cell"] = {"index": list(cell), "terms": terms, "result": result,
+                              "count": math.prod(sizes[c] for c in summed) if summed else 1}
+        body = " + ".join("·".join(f) for f in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
+        worked = note(f"{res_name}[{','.join(map(str, cell))}] = {body} = {result}", theme.ROLES["selected"],
+                      font_mono=True, width=90)
+        bottom.fit(worked)
+        scene.play(FadeOut(explain), FadeIn(worked), run_time=0.6)
+        yield
+
+

@@ -1,0 +1,67 @@
+"""`Elementwise`: an element-wise operation, cell by cell (binary `a op b`, or a function of one tensor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from manim import RIGHT, FadeIn, FadeOut, Scene, VGroup
+
+from scenes import theme
+from scenes.anim import appear, glow, hide, note, restore, reveal, sign
+from scenes.trace import broadcast_index
+from scenes.visuals.base import TensorVisual
+
+SYMBOLS = {"+", "-", "*", "/", "**", "%", "//", "@"}
+STEPPED = 3  # cells computed one at a time on screen; the rest fill together
+
+
+class Elementwise(TensorVisual):
+    """Inputs, operator and result; the first cells are computed one by one with their equation on
+    screen (the operands and the value torch returned), then the remaining cells fill at once."""
+
+    def equation(self, idx: tuple[int, ...]) -> tuple[list[str], str, str]:
+        *in_names, res_name = self.spec.tensors
+        op = str(self.option("op", "+"))
+        operands = [self.beat[n].label(*broadcast_index(idx, self.beat[n].shape), digits=self.digits)
+                    for n in in_names]
+        result = self.beat[res_name].label(*idx, digits=self.digits)
+        text = f" {op} ".join(operands) if op in SYMBOLS else f"{op}({', '.join(operands)})"
+        return operands, result, f"{text} = {result}"
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        *in_names, res_name = self.spec.tensors
+        res = self.beat[res_name]
+        op = str(self.option("op", "+"))
+        main, bottom = self.split_area(0.8)
+        grids = [self.grid(n) for n in in_names]
+        rgrid = self.grid(res_name, role="output")
+        if op in SYMBOLS:
+            parts = [grids[0]]
+            for g in grids[1:]:
+                parts += [sign(op, theme.ACCENT), g]
+        else:
+            parts = [sign(f"{op}(", theme.ACCENT), *grids, sign(")", theme.ACCENT)]
+        picture = VGroup(*parts, sign("=", theme.ACCENT), rgrid).arrange(RIGHT, buff=0.35)
+        self.fit(picture, main)
+        signs = [p for p in parts if p not in grids] + [picture[-2]]
+        hide(rgrid.cells.values())
+        scene.play(*[appear(g) for g in grids], *[FadeIn(s) for s in signs], run_time=1.0)
+        scene.play(appear(rgrid), run_time=0.5)
+        yield
+        drawn = [i for i in res.indices() if rgrid.has(i)]
+        equations = []
+        for idx in drawn[:STEPPED]:
+            operands, result, text = self.equation(idx)
+            equations.append([list(idx), operands, result])
+            cells = [g.cell(*broadcast_index(idx, self.beat[n].shape)) for g, n in zip(grids, in_names, strict=True)]
+            eq = note(text, theme.ROLES["selected"], theme.NOTE_SIZE + 2, font_mono=True)
+            bottom.fit(eq, max_scale=1.0)
+            scene.play(glow(cells), FadeIn(eq), run_time=0.5)
+            scene.play(reveal([rgrid.cell(*idx)]), run_time=0.4)
+            yield
+            scene.play(restore(cells, theme.ROLES["input"]), FadeOut(eq), run_time=0.3)
+        self.shown["equations"] = equations
+        rest = [rgrid.cell(*i) for i in drawn[STEPPED:]]
+        if rest:
+            scene.play(reveal(rest), run_time=0.8)
+            yield

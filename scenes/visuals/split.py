@@ -1,0 +1,62 @@
+"""`Split`: a tensor cut into pieces along `dim` (split, chunk, unbind)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from manim import DOWN, RIGHT, Scene, VGroup, Write
+
+from scenes import theme
+from scenes.anim import appear, flow, note, tags
+from scenes.visuals.base import TensorVisual
+
+
+class Split(TensorVisual):
+    """The source, then its cells travel into the pieces (each in its own colour). With `op="chunk"` and
+    `asked` (a number, or the name of a traced value), says when fewer chunks came back than were asked."""
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        src_name, *piece_names = self.spec.tensors
+        src = self.beat[src_name]
+        dim = int(self.option("dim", 0)) % src.ndim
+        op = self.option("op", "split")
+        main, bottom = self.split_area(0.9)
+        sgrid = self.grid(src_name)
+        pieces = [self.grid(n, role=theme.SERIES[k % len(theme.SERIES)]) for k, n in enumerate(piece_names)]
+        along = RIGHT if dim == src.ndim - 1 else DOWN
+        group = VGroup(*pieces).arrange(along, buff=theme.GAP)
+        picture = VGroup(sgrid, group).arrange(RIGHT, buff=theme.GAP * 2)
+        self.fit(picture, main)
+        links = []
+        offset = 0
+        for k, name in enumerate(piece_names):
+            piece = self.beat[name]
+            for idx in piece.indices():
+                src_idx = ((*idx[:dim], k, *idx[dim:]) if op == "unbind"
+                           else tuple(i + offset if a == dim else i for a, i in enumerate(idx)))
+                links.append((src_name, sgrid, src_idx, name, pieces[k], idx))
+                if sgrid.has(src_idx):
+                    sgrid.cell(*src_idx)[0].set_stroke(theme.SERIES[k % len(theme.SERIES)])
+            offset += 1 if op == "unbind" else piece.shape[dim]
+        sizes = [1 if op == "unbind" else self.beat[n].shape[dim] for n in piece_names]
+        self.shown["sizes"] = sizes
+        text = f"{op}(dim={dim}): {src.shape[dim]} along dim {dim} -> pieces of " + ", ".join(map(str, sizes))
+        if op == "unbind":
+            text = f"unbind(dim={dim}): {len(piece_names)} pieces, axis {dim} removed from each"
+        asked = self.option("asked")
+        if isinstance(asked, str):
+            asked = self.text_value(asked)
+        if op == "chunk" and asked is not None:
+            self.shown["asked"] = [int(asked), len(piece_names)]
+            if int(asked) != len(piece_names):
+                text = (f"chunk({asked}, dim={dim}) asked for {asked} chunks but returned {len(piece_names)}: "
+                        f"chunks of {sizes[0]} cover all {src.shape[dim]}")
+        caption = note(text, theme.ROLES["selected"] if "returned" in text else theme.MUTED)
+        bottom.fit(caption)
+        scene.play(appear(sgrid), run_time=0.8)
+        yield
+        flow(scene, self.pairs(links), run_time=1.3)
+        for p in pieces:
+            scene.add(p.body)
+        scene.play(*[tags(p) for p in pieces], Write(caption), run_time=0.8)
+        yield

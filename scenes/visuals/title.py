@@ -1,0 +1,37 @@
+"""`Title`: a text card for objectives, recap or a challenge (no tensors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from manim import DOWN, LEFT, RIGHT, FadeIn, Scene, VGroup, Write
+
+from scenes import theme
+from scenes.anim import note
+from scenes.mobjects.text import label
+from scenes.visuals.base import Visual
+
+
+class Title(Visual):
+    """A heading, then each line with a bullet, one step per line."""
+
+    def play(self, scene: Scene) -> Iterator[None]:
+        heading = self.option("heading", "")
+        lines = [str(line) for line in self.option("lines", [])]
+        self.shown["heading"] = heading
+        self.shown["lines"] = lines
+        head = label(heading, theme.TITLE_SIZE * 1.1, theme.ACCENT, weight="BOLD") if heading else VGroup()
+        items = VGroup()
+        for line in lines:
+            dot = label("•", theme.BODY_SIZE, theme.ROLES["selected"])
+            items.add(VGroup(dot, note(line, theme.TEXT, theme.BODY_SIZE, width=50)).arrange(RIGHT, buff=0.25,
+                                                                                          aligned_edge=DOWN))
+        items.arrange(DOWN, aligned_edge=LEFT, buff=0.35)
+        card = VGroup(head, items).arrange(DOWN, aligned_edge=LEFT, buff=0.6)
+        self.area.fit(card)
+        if heading:
+            scene.play(Write(head), run_time=0.8)
+            yield
+        for item in items:
+            scene.play(FadeIn(item, shift=0.3 * RIGHT), run_time=0.5)
+            yield
