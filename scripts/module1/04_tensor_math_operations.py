@@ -3,19 +3,7 @@
 import torch
 
 from render.lesson import Lesson, capture_error
-from scenes import vocabulary as vocab
-
-
-def _visual(kind):
-    """TEMPORARY: the planned visual, or `Show` until scenes/visuals/<kind>.py lands."""
-    return getattr(vocab, kind) if kind in vocab.available_visuals() else vocab.Show
-
-
-Title = _visual("Title")
-Elementwise = _visual("Elementwise")
-Reduce = _visual("Reduce")
-InPlace = _visual("InPlace")
-Show = vocab.Show
+from scenes.vocabulary import Elementwise, InPlace, Reduce, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -68,9 +56,9 @@ def add_cells(device):
 @lesson.beat(
     "Multiply, divide, transform",
     narration="""The same law rules every operator. With the star, {{ a[0][1] }} times {{ b[0][1] }} makes
-    {{ product[0][1] }}, cell by cell. Beware, apprentices: this star is not matrix multiplication; that beast
-    gets its own lesson. Functions obey the law too: torch dot sqrt of {{ b[1][1] }} is {{ roots[1][1] }},
-    and torch dot exp, log and abs all work one cell at a time.""",
+    {{ product[0][1] }}, cell by cell. Beware, apprentices: this star is not matrix multiplication; that
+    beast gets its own lesson. Functions obey the law too: torch dot sqrt of {{ b[1][1] }} is {{ roots[1][1]
+    }}, and torch dot exp, log and abs all work one cell at a time.""",
     visual=Elementwise("a", "b", "product", op="*"),
     slide=["`a * b`, `a / b`, `a ** 2`: cell by cell", "`torch.sqrt`, `torch.exp`, `torch.abs`: per cell",
            "`*` is not the matrix product"],
@@ -85,10 +73,10 @@ def multiply_cells(device):
 
 @lesson.beat(
     "Sum along a dim",
-    narration="""Now we boil things down. Summing the whole {{ x.shape }} tensor gives one number,
-    {{ total.item }}. But name a dim and only that axis vanishes. Summing along dim {{ dim }} collapses the
-    rows: each column adds up, giving {{ col_sums.values }}. Along dim {{ other }} instead, each row adds
-    up to {{ row_sums.values }}. The dim you name is the dim that disappears.""",
+    narration="""Now we boil things down. Summing the whole {{ x.shape }} tensor gives one number, {{
+    total.item }}. But name a dim and only that axis vanishes. Summing along dim {{ dim }} collapses the
+    rows: each column adds up, giving {{ col_sums.values }}. Along dim {{ other }} instead, each row adds up
+    to {{ row_sums.values }}. The dim you name is the dim that disappears.""",
     visual=Reduce("x", "col_sums", op="sum", dim=0),
     slide=["`x.sum()` adds everything", "`x.sum(dim=0)` collapses rows: column totals",
            "The named dim disappears"],
@@ -106,8 +94,8 @@ def sum_dim(device):
     "mean and keepdim",
     narration="""Here are two students and their scores. The mean along dim {{ dim }} gives each student's
     average: {{ means.values[0] }} and {{ means.values[1] }}. Without keepdim the result is a flat vector of
-    shape {{ flat.shape }}. With keepdim equals True the reduced axis stays as size one, shape
-    {{ means.shape }}, so it lines up against the original rows for later arithmetic. Remember this trick; it
+    shape {{ flat.shape }}. With keepdim equals True the reduced axis stays as size one, shape {{
+    means.shape }}, so it lines up against the original rows for later arithmetic. Remember this trick; it
     saves lives in the broadcasting lesson.""",
     visual=Reduce("scores", "means", op="mean", dim=1, keepdim=True),
     slide=["`x.mean(dim=1)` averages each row", "`keepdim=True` keeps the axis as size 1",
@@ -140,11 +128,11 @@ def min_max_std(device):
 
 @lesson.beat(
     "argmax picks the winner",
-    narration="""Now a real model's output! A classifier emits one logit per class for each of
-    {{ n }} examples. Max along dim {{ dim }} returns two things: the winning values,
-    {{ best.values }}, and where they live, {{ where.values }}. Those indices are the predicted classes,
-    exactly what argmax returns on its own. Do they agree? {{ agree }}. Every accuracy metric you will ever compute
-    starts with this humble spell. Mwahaha!""",
+    narration="""Now a real model's output! A classifier emits one logit per class for each of {{ n }}
+    examples. Max along dim {{ dim }} returns two things: the winning values, {{ best.values }}, and where
+    they live, {{ where.values }}. Those indices are the predicted classes, exactly what argmax returns on
+    its own. Do they agree? {{ agree }}. Every accuracy metric you will ever compute starts with this humble
+    spell. Mwahaha!""",
     visual=Reduce("logits", "best", "where", op="max", dim=1),
     slide=["`values, indices = x.max(dim=1)`", "`x.argmax(dim=1)`: the indices alone",
            "Predicted class = argmax of the logits"],
@@ -160,9 +148,9 @@ def argmax_winner(device):
 @lesson.beat(
     "The trailing underscore",
     narration="""Every operation so far summoned a brand new tensor. Add an underscore to the name and the
-    operation rewrites the tensor where it stands. After t dot add underscore of {{ step }}, the values
-    {{ before.values }} become {{ after.values }}. Same memory as before? {{ same_memory }}: the data pointer never moved. No fresh
-    allocation, which is thrifty when memory is scarce.""",
+    operation rewrites the tensor where it stands. After t dot add underscore of {{ step }}, the values {{
+    before.values }} become {{ after.values }}. Same memory as before? {{ same_memory }}: the data pointer
+    never moved. No fresh allocation, which is thrifty when memory is scarce.""",
     visual=InPlace("before", "after", op="add_"),
     slide=["`t.add_(x)`, `t.mul_(x)`, `t.zero_()`: in place", "Same storage, no new tensor",
            "`t += x` is in place too"],

@@ -5,18 +5,7 @@ import math
 import torch
 
 from render.lesson import Lesson, capture_error
-from scenes import vocabulary as vocab
-
-
-def _visual(kind):
-    """TEMPORARY: the planned visual, or `Show` until scenes/visuals/<kind>.py lands."""
-    return getattr(vocab, kind) if kind in vocab.available_visuals() else vocab.Show
-
-
-Title = _visual("Title")
-MatmulSweep = _visual("MatmulSweep")
-Elementwise = _visual("Elementwise")
-Show = vocab.Show
+from scenes.vocabulary import MatmulSweep, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -42,8 +31,8 @@ lesson = Lesson(
     "Matrix Mayhem",
     narration="""Gather round, apprentices, for today we unleash the mightiest operation in all of deep
     learning: matrix multiplication! We will watch each row sweep across each column, learn the one shape
-    rule that governs them all, and meet its incantations: mm, matmul, the at sign, and bmm. We will
-    unmask the impostor star, and finally glimpse the product that powers attention itself.""",
+    rule that governs them all, and meet its incantations: mm, matmul, the at sign, and bmm. We will unmask
+    the impostor star, and finally glimpse the product that powers attention itself.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -53,11 +42,11 @@ def opening(device):
 
 @lesson.beat(
     "Row meets column",
-    narration="""Behold matrix A, shape {{ A.shape }}, and matrix B, shape {{ B.shape }}. Each cell of
-    the result is a row of A swept across a column of B, products summed. For the top-left cell:
-    {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }} times {{ B[1][0] }}, plus {{ A[0][2] }} times
-    {{ B[2][0] }}, which makes {{ C[0][0] }}. Repeat for every row and column, and the {{ C.shape }} result
-    stands complete. Check it by hand, I dare you!""",
+    narration="""Behold matrix A, shape {{ A.shape }}, and matrix B, shape {{ B.shape }}. Each cell of the
+    result is a row of A swept across a column of B, products summed. For the top-left cell: {{ A[0][0] }}
+    times {{ B[0][0] }}, plus {{ A[0][1] }} times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }},
+    which makes {{ C[0][0] }}. Repeat for every row and column, and the {{ C.shape }} result stands
+    complete. Check it by hand, I dare you!""",
     visual=MatmulSweep("A", "B", "C", op="@"),
     slide=["`C = A @ B`", "`C[i, j]` = row i of A dot column j of B", "Products summed along the inner axis"],
 )
@@ -71,9 +60,9 @@ def row_meets_column(device):
 @lesson.beat(
     "The shape rule",
     narration="""One law governs every product. The inner sizes must match: A has {{ k }} columns, so W must
-    have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives
-    {{ Y.shape }}. Break the law and PyTorch refuses. Multiply A by itself and it cries: {{ error }}. Read
-    the shapes in that message, and the inner sizes betray the culprit.""",
+    have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives {{
+    Y.shape }}. Break the law and PyTorch refuses. Multiply A by itself and it cries: {{ error }}. Read the
+    shapes in that message, and the inner sizes betray the culprit.""",
     visual=MatmulSweep("A", "W", "Y", op="mm"),
     slide=["`(n, k) @ (k, m)` gives `(n, m)`", "The inner sizes must match", "Mismatch: `RuntimeError`"],
 )
@@ -88,10 +77,11 @@ def shape_rule(device):
 
 @lesson.beat(
     "mm, matmul and @",
-    narration="""Several incantations, one result. Do torch dot mm, torch dot matmul and the at operator agree
-    on these matrices? {{ all_equal }}. So why so many? mm is the strict one: it accepts only 2-D matrices. Hand
-    it a stack with {{ stack_dims }} dimensions and it complains: {{ mm_error }}. matmul, and the at sign
-    that calls it, are the flexible ones. They handle vectors and batches, as we will soon see.""",
+    narration="""Several incantations, one result. Do torch dot mm, torch dot matmul and the at operator
+    agree on these matrices? {{ all_equal }}. So why so many? mm is the strict one: it accepts only 2-D
+    matrices. Hand it a stack with {{ stack_dims }} dimensions and it complains: {{ mm_error }}. matmul, and
+    the at sign that calls it, are the flexible ones. They handle vectors and batches, as we will soon
+    see.""",
     visual=Show("A", "B", "C"),
     slide=["`torch.mm(A, B)`: 2-D only", "`torch.matmul(A, B)` and `A @ B`: general",
            "Prefer `@` in model code"],
@@ -109,12 +99,13 @@ def three_spellings(device):
 
 @lesson.beat(
     "The impostor star",
-    narration="""Now unmask the impostor! The star multiplies cell by cell: {{ A[0][1] }} times
-    {{ B[0][1] }} is {{ star[0][1] }}, and so on. But the matrix product sums along a row and a column,
-    so its top-left cell is {{ at[0][0] }} while the star's is {{ star[0][0] }}. Are the two results equal?
-    {{ same }}. Confuse them and your model computes nonsense without a single error message.""",
+    narration="""Now unmask the impostor! The star multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1]
+    }} is {{ star[0][1] }}, and so on. But the matrix product sums along a row and a column, so its top-left
+    cell is {{ at[0][0] }} while the star's is {{ star[0][0] }}. Are the two results equal? {{ same }}.
+    Confuse them and your model computes nonsense without a single error message.""",
     visual=Show("star", "at", caption="A * B versus A @ B"),
-    slide=["`A * B`: element-wise (Hadamard) product", "`A @ B`: matrix product", "Same shapes, different results"],
+    slide=["`A * B`: element-wise (Hadamard) product", "`A @ B`: matrix product",
+           "Same shapes, different results"],
 )
 def impostor_star(device):
     A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
@@ -128,16 +119,18 @@ def impostor_star(device):
 @lesson.beat(
     "Batches with bmm",
     narration="""Models never multiply just one matrix; they multiply whole batches. torch dot bmm takes a
-    stack of {{ batch }} matrices and a matching stack, and multiplies
-    them pair by pair. Shapes {{ A.shape }} and {{ B.shape }} give {{ C.shape }}. The batch axis is never
-    summed; it simply rides along. Is the last slice exactly the product of the last pair? {{ slice_ok }}.""",
+    stack of {{ batch }} matrices and a matching stack, and multiplies them pair by pair. Shapes {{ A.shape
+    }} and {{ B.shape }} give {{ C.shape }}. The batch axis is never summed; it simply rides along. Is the
+    last slice exactly the product of the last pair? {{ slice_ok }}.""",
     visual=MatmulSweep("A", "B", "C", op="bmm"),
     slide=["`torch.bmm(A, B)`: `(b, n, k) @ (b, k, m)`", "Gives `(b, n, m)`, one product per slice",
            "The batch sizes must be equal"],
 )
 def batched(device):
-    A = torch.tensor([[[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]], [[1.0, 0.0, 2.0], [2.0, 1.0, 0.0]]], device=device)
-    B = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 2.0], [1.0, 0.0]]], device=device)
+    A = torch.tensor([[[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]],
+                      [[1.0, 0.0, 2.0], [2.0, 1.0, 0.0]]], device=device)
+    B = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                      [[1.0, 1.0], [0.0, 2.0], [1.0, 0.0]]], device=device)
     C = torch.bmm(A, B)
     batch = A.shape[0]
     slice_ok = bool(torch.equal(C[-1], A[-1] @ B[-1]))
@@ -148,8 +141,8 @@ def batched(device):
     "Higher dimensions",
     narration="""Now the true power of matmul. A language model holds a batch of sentences, each a sequence
     of token vectors: shape {{ x.shape }}. One weight matrix of shape {{ W.shape }} transforms every token
-    at once. matmul treats all leading axes as batch axes and broadcasts the weight across them, giving
-    {{ y.shape }}. Same answer as looping over every sentence? {{ same_as_loop }}. This is exactly what a
+    at once. matmul treats all leading axes as batch axes and broadcasts the weight across them, giving {{
+    y.shape }}. Same answer as looping over every sentence? {{ same_as_loop }}. This is exactly what a
     linear layer does!""",
     visual=Show("x", "W", "y"),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
@@ -165,11 +158,11 @@ def higher_dims(device):
 
 @lesson.beat(
     "A glimpse of attention",
-    narration="""And now, the crown jewel! In attention, every token has a query and a key, here
-    {{ n_tokens }} tokens with {{ d }} features each. Q at K transposed gives a {{ scores.shape }} grid: row
-    i, column j scores how strongly token i attends to token j. Each score is a dot product of a query and
-    a key, divided by the square root of {{ d }}. The top-left score is {{ scores[0][0] }}. Transformers
-    compute this grid in every layer. Mwahahaha!""",
+    narration="""And now, the crown jewel! In attention, every token has a query and a key, here {{ n_tokens
+    }} tokens with {{ d }} features each. Q at K transposed gives a {{ scores.shape }} grid: row i, column j
+    scores how strongly token i attends to token j. Each score is a dot product of a query and a key,
+    divided by the square root of {{ d }}. The top-left score is {{ scores[0][0] }}. Transformers compute
+    this grid in every layer. Mwahahaha!""",
     visual=MatmulSweep("Q", "Kt", "scores", op="@"),
     slide=["`scores = Q @ K.T / sqrt(d)`", "Row i: how token i attends to every token",
            "Softmax turns scores into weights (advanced einsum)"],

@@ -1,19 +1,12 @@
-"""1.2.3 Broadcasting: When Dimensions Bow to You. The rules on tiny data, a bias, an outer product, a failure."""
+"""1.2.3 Broadcasting: When Dimensions Bow to You.
+
+The rules on tiny data, a bias, an outer product, a failure.
+"""
 
 import torch
 
 from render.lesson import Lesson, capture_error
-from scenes import vocabulary as vocab
-
-
-def _visual(kind):
-    """TEMPORARY: the planned visual, or `Show` until scenes/visuals/<kind>.py lands."""
-    return getattr(vocab, kind) if kind in vocab.available_visuals() else vocab.Show
-
-
-Title = _visual("Title")
-Broadcast = _visual("Broadcast")
-BroadcastFail = _visual("BroadcastFail")
+from scenes.vocabulary import Broadcast, BroadcastFail, Title
 
 lesson = Lesson(
     objectives=[
@@ -49,10 +42,10 @@ def opening(device):
 
 @lesson.beat(
     "A scalar bows first",
-    narration="""The simplest broadcast of all. A {{ x.shape }} tensor plus a lone scalar holding
-    {{ s.item }}. The scalar has no axes at all, so PyTorch pretends it has the same shape as x and lends
-    that one value to every cell. {{ x[0][0] }} becomes {{ y[0][0] }}, and {{ x[1][2] }} becomes
-    {{ y[1][2] }}. You have been broadcasting since your very first tensor, without knowing it!""",
+    narration="""The simplest broadcast of all. A {{ x.shape }} tensor plus a lone scalar holding {{ s.item
+    }}. The scalar has no axes at all, so PyTorch pretends it has the same shape as x and lends that one
+    value to every cell. {{ x[0][0] }} becomes {{ y[0][0] }}, and {{ x[1][2] }} becomes {{ y[1][2] }}. You
+    have been broadcasting since your very first tensor, without knowing it!""",
     visual=Broadcast("x", "s", "y", op="+"),
     slide=["`x + s`: the scalar meets every cell", "A scalar has shape `()`: no axes"],
 )
@@ -65,11 +58,11 @@ def scalar(device):
 
 @lesson.beat(
     "Align from the right",
-    narration="""The first rule: write the shapes one above the other, aligned on the right. Here a is
-    {{ a.shape }} and b is just {{ b.shape }}. Their last axes match. The second rule: a missing axis is added on
-    the left with size one, so b behaves like a row of shape {{ b_as_row.shape }}. The third rule: a size-one
-    axis stretches to match, so that row repeats down every row of a. The result is {{ c.shape }}: its
-    bottom row is {{ c.values[1] }}.""",
+    narration="""The first rule: write the shapes one above the other, aligned on the right. Here a is {{
+    a.shape }} and b is just {{ b.shape }}. Their last axes match. The second rule: a missing axis is added
+    on the left with size one, so b behaves like a row of shape {{ b_as_row.shape }}. The third rule: a
+    size-one axis stretches to match, so that row repeats down every row of a. The result is {{ c.shape }}:
+    its bottom row is {{ c.values[1] }}.""",
     visual=Broadcast("a", "b", "c", op="+"),
     slide=["Align shapes on the right", "Missing axes are added on the left, size 1",
            "Size-1 axes stretch to match"],
@@ -86,8 +79,8 @@ def align_right(device):
     "Size one stretches",
     narration="""Now a column instead. Here col has shape {{ col.shape }}: {{ col.values[0] }} for the first
     row, {{ col.values[1] }} for the second. Aligned on the right, its last axis has size one, so it
-    stretches across every column of a. Each row of a gets its own offset: the top row becomes
-    {{ c.values[0] }}. The stretch is an illusion, apprentices: no data is copied, PyTorch simply reads the
+    stretches across every column of a. Each row of a gets its own offset: the top row becomes {{
+    c.values[0] }}. The stretch is an illusion, apprentices: no data is copied, PyTorch simply reads the
     same value again.""",
     visual=Broadcast("a", "col", "c", op="+"),
     slide=["`(n, k) + (n, 1)` gives `(n, k)`", "The column stretches across columns", "No copy is made"],
@@ -102,9 +95,9 @@ def size_one(device):
 @lesson.beat(
     "An outer product for free",
     narration="""Combine both tricks and witness a marvel! A column of shape {{ u.shape }} times a row of
-    shape {{ v.shape }}. The column stretches right, the row stretches down, and every pair meets: a
-    {{ table.shape }} multiplication table. Cell by cell, {{ u.values[2] }} times {{ v.values[0][3] }} gives
-    {{ table[2][3] }}. Does it equal torch dot outer? {{ same }}. Mwahaha, a whole table from two tiny
+    shape {{ v.shape }}. The column stretches right, the row stretches down, and every pair meets: a {{
+    table.shape }} multiplication table. Cell by cell, {{ u.values[2] }} times {{ v.values[0][3] }} gives {{
+    table[2][3] }}. Does it equal torch dot outer? {{ same }}. Mwahaha, a whole table from two tiny
     vectors!""",
     visual=Broadcast("u", "v", "table", op="*"),
     slide=["`u[:, None] * v[None, :]`", "`(n, 1) * (1, m)` gives `(n, m)`", "Same as `torch.outer(u, v)`"],
@@ -121,9 +114,9 @@ def outer_product(device):
     "A bias for the whole batch",
     narration="""Now a real model. A linear layer computes a batch of {{ h.shape }} activations, one row per
     example, and then adds one bias vector of shape {{ bias.shape }}. Broadcasting adds that same bias to
-    every example in the batch, with no loop at all. The first feature of every row grows by
-    {{ bias.values[0] }}. Same as the built-in linear layer? {{ matches_linear }}. Every nn dot Linear you
-    ever call does exactly this.""",
+    every example in the batch, with no loop at all. The first feature of every row grows by {{
+    bias.values[0] }}. Same as the built-in linear layer? {{ matches_linear }}. Every nn dot Linear you ever
+    call does exactly this.""",
     visual=Broadcast("h", "bias", "out", op="+"),
     slide=["`x @ W.T + b`: `(batch, out) + (out,)`", "One bias row, added to every example",
            "What `nn.Linear` does inside"],
@@ -142,10 +135,12 @@ def batch_bias(device):
     "When broadcasting fails",
     narration="""Not every shape will bow. Here a is {{ a.shape }} and b is {{ b.shape }}. Aligned on the
     right, the last axes hold {{ last_a }} and {{ last_b }}. They differ, and neither is one, so the ritual
-    fails. PyTorch says: {{ error }}. Read it slowly: it names both sizes and the dimension where they clash.
-    The fix is to decide what you meant, for instance reshape b into a column of shape {{ fixed.shape }}.""",
+    fails. PyTorch says: {{ error }}. Read it slowly: it names both sizes and the dimension where they
+    clash. The fix is to decide what you meant, for instance reshape b into a column of shape {{ fixed.shape
+    }}.""",
     visual=BroadcastFail("a", "b", error="error"),
-    slide=["`(n, k) + (m,)` fails when k and m differ", "Sizes must be equal or one", "Fix: `b[:, None]` makes a column"],
+    slide=["`(n, k) + (m,)` fails when k and m differ", "Sizes must be equal or one",
+           "Fix: `b[:, None]` makes a column"],
 )
 def broadcast_fails(device):
     a = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
@@ -161,8 +156,8 @@ def broadcast_fails(device):
     narration="""The most dangerous broadcast raises no error at all. We want to subtract each row's mean
     from a square {{ x.shape }} matrix. Without keepdim the means have shape {{ flat_means.shape }}; aligned
     on the right they pair with columns, not rows, and the result is silently wrong. With keepdim the means
-    have shape {{ means.shape }}, a column, and every row is centred. Now each row sums to
-    {{ row_sums.values }}. Did the wrong version agree? {{ wrong_agrees }}.""",
+    have shape {{ means.shape }}, a column, and every row is centred. Now each row sums to {{
+    row_sums.values }}. Did the wrong version agree? {{ wrong_agrees }}.""",
     visual=Broadcast("x", "means", "centred", op="-"),
     slide=["`x - x.mean(dim=1)`: wrong on square inputs", "`x - x.mean(dim=1, keepdim=True)`: right",
            "Check shapes: `torch.broadcast_shapes`"],
@@ -181,11 +176,11 @@ def silent_trap(device):
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""The dimensions bowed, apprentices! Align the shapes on the right. Each pair of sizes must be
-    equal, or one of them must be one, and that one stretches without copying. Missing axes are added on the
-    left. When sizes clash, PyTorch tells you where; when they align by accident, nobody tells you, so use
-    keepdim. Your challenge: invent a few pairs of shapes, for instance {{ left.shape }} against
-    {{ right.shape }}, predict each result on paper, then check your answers with torch dot broadcast
+    narration="""The dimensions bowed, apprentices! Align the shapes on the right. Each pair of sizes must
+    be equal, or one of them must be one, and that one stretches without copying. Missing axes are added on
+    the left. When sizes clash, PyTorch tells you where; when they align by accident, nobody tells you, so
+    use keepdim. Your challenge: invent a few pairs of shapes, for instance {{ left.shape }} against {{
+    right.shape }}, predict each result on paper, then check your answers with torch dot broadcast
     shapes.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict a broadcast shape, then check"],

@@ -1,18 +1,12 @@
-"""1.3.1 Einstein Summation: Harness the Λ-Power. The notation, and einsum checked against plain torch calls."""
+"""1.3.1 Einstein Summation: Harness the Λ-Power.
+
+The notation, and einsum checked against plain torch calls.
+"""
 
 import torch
 
 from render.lesson import Lesson
-from scenes import vocabulary as vocab
-
-
-def _visual(kind):
-    """TEMPORARY: the planned visual, or `Show` until scenes/visuals/<kind>.py lands."""
-    return getattr(vocab, kind) if kind in vocab.available_visuals() else vocab.Show
-
-
-Title = _visual("Title")
-Einsum = _visual("Einsum")
+from scenes.vocabulary import Einsum, Title
 
 lesson = Lesson(
     objectives=[
@@ -65,12 +59,13 @@ def transpose(device):
 
 @lesson.beat(
     "A missing letter is summed",
-    narration="""Now the second law: any letter that vanishes after the arrow is summed away. In i j arrow j,
-    the letter i disappears, so we sum down each column: {{ col_sums.values }}. Same as A dot sum over dim
-    {{ dim }}? {{ same_cols }}. Drop both letters, i j arrow nothing, and the whole tensor collapses into
-    one number, {{ total.item }}. Same as A dot sum? {{ same_total }}.""",
+    narration="""Now the second law: any letter that vanishes after the arrow is summed away. In i j arrow
+    j, the letter i disappears, so we sum down each column: {{ col_sums.values }}. Same as A dot sum over
+    dim {{ dim }}? {{ same_cols }}. Drop both letters, i j arrow nothing, and the whole tensor collapses
+    into one number, {{ total.item }}. Same as A dot sum? {{ same_total }}.""",
     visual=Einsum("A", "col_sums", equation="ij->j"),
-    slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything", "Missing letters are summed"],
+    slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything",
+           "Missing letters are summed"],
 )
 def sums(device):
     A = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
@@ -104,9 +99,9 @@ def dot(device):
 @lesson.beat(
     "Outer product: i,j->ij",
     narration="""Give the two vectors different letters and nothing is paired. Keep both letters after the
-    arrow and nothing is summed. Every element of u meets every element of v, and we get the full
-    {{ outer.shape }} table: the bottom-right cell is {{ u.values[-1] }} times {{ v.values[-1] }}, which
-    is {{ outer[-1][-1] }}. Same as torch dot outer? {{ same }}. No broadcasting tricks needed!""",
+    arrow and nothing is summed. Every element of u meets every element of v, and we get the full {{
+    outer.shape }} table: the bottom-right cell is {{ u.values[-1] }} times {{ v.values[-1] }}, which is {{
+    outer[-1][-1] }}. Same as torch dot outer? {{ same }}. No broadcasting tricks needed!""",
     visual=Einsum("u", "v", "outer", equation="i,j->ij"),
     slide=["`'i,j->ij'`: every pair, nothing summed", "Same as `torch.outer(u, v)`"],
 )
@@ -122,8 +117,8 @@ def outer(device):
     "Matrix product: ik,kj->ij",
     narration="""Now combine both laws. In i k comma k j arrow i j, the letter k is shared, so A's columns
     pair with B's rows, and k vanishes, so those products are summed. i and j survive as the rows and
-    columns of the result. That is matrix multiplication, spelled out: the top-left cell is
-    {{ C[0][0] }}. Same as A at B? {{ same }}. The shape rule is right there in the letters.""",
+    columns of the result. That is matrix multiplication, spelled out: the top-left cell is {{ C[0][0] }}.
+    Same as A at B? {{ same }}. The shape rule is right there in the letters.""",
     visual=Einsum("A", "B", "C", equation="ik,kj->ij"),
     slide=["`'ik,kj->ij'` is `A @ B`", "Shared and missing k: paired and summed", "i and j are kept"],
 )
@@ -137,10 +132,10 @@ def matmul(device):
 
 @lesson.beat(
     "Batched product: bik,bkj->bij",
-    narration="""Need a batch? Just add a letter! With b in front of every group, b is shared and kept, so it
-    is never summed: each of the {{ batch }} matrices in A multiplies its partner in B. Shapes
-    {{ A.shape }} and {{ B.shape }} give {{ C.shape }}. Same as torch dot bmm? {{ same }}. No unsqueezing,
-    no permuting, just one more letter. Mwahaha, Einstein would be proud!""",
+    narration="""Need a batch? Just add a letter! With b in front of every group, b is shared and kept, so
+    it is never summed: each of the {{ batch }} matrices in A multiplies its partner in B. Shapes {{ A.shape
+    }} and {{ B.shape }} give {{ C.shape }}. Same as torch dot bmm? {{ same }}. No unsqueezing, no
+    permuting, just one more letter. Mwahaha, Einstein would be proud!""",
     visual=Einsum("A", "B", "C", equation="bik,bkj->bij"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
@@ -176,9 +171,9 @@ def powerful(device):
 @lesson.beat(
     "Recap and your challenge",
     narration="""Behold your new language! One letter names each axis. Letters after the arrow are kept, in
-    that order. Letters missing after the arrow are multiplied and summed. A letter shared across inputs pairs
-    those axes, and a shared letter that is kept becomes a batch. Transpose, sums, dot, outer, matrix and
-    batched products: one notation for all. Your challenge: write the einsum for the trace of a square
+    that order. Letters missing after the arrow are multiplied and summed. A letter shared across inputs
+    pairs those axes, and a shared letter that is kept becomes a batch. Transpose, sums, dot, outer, matrix
+    and batched products: one notation for all. Your challenge: write the einsum for the trace of a square
     matrix, the sum of its diagonal, and check it against torch dot trace.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: the trace of a matrix with einsum"],

@@ -5,17 +5,7 @@ import math
 import torch
 
 from render.lesson import Lesson
-from scenes import vocabulary as vocab
-
-
-def _visual(kind):
-    """TEMPORARY: the planned visual, or `Show` until scenes/visuals/<kind>.py lands."""
-    return getattr(vocab, kind) if kind in vocab.available_visuals() else vocab.Show
-
-
-Title = _visual("Title")
-Einsum = _visual("Einsum")
-Show = vocab.Show
+from scenes.vocabulary import Einsum, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -52,10 +42,11 @@ def opening(device):
 
 @lesson.beat(
     "Three tensors, one spell",
-    narration="""Einsum accepts as many inputs as you like, apprentices. In i comma i j comma j arrow nothing, the letter
-    i pairs u with the rows of M, j pairs v with its columns, and both vanish, so everything is summed.
-    That is u times M times v, a single number: {{ s.item }}. Check it by hand: M times v gives
-    {{ Mv.values }}, and u dotted with that gives {{ s.item }} again. Same as the matmul chain? {{ same }}.""",
+    narration="""Einsum accepts as many inputs as you like, apprentices. In i comma i j comma j arrow
+    nothing, the letter i pairs u with the rows of M, j pairs v with its columns, and both vanish, so
+    everything is summed. That is u times M times v, a single number: {{ s.item }}. Check it by hand: M
+    times v gives {{ Mv.values }}, and u dotted with that gives {{ s.item }} again. Same as the matmul
+    chain? {{ same }}.""",
     visual=Einsum("u", "M", "v", "s", equation="i,ij,j->"),
     slide=["`einsum('i,ij,j->', u, M, v)`", "Same as `u @ M @ v`", "Every shared letter pairs axes"],
 )
@@ -71,10 +62,10 @@ def three_tensors(device):
 
 @lesson.beat(
     "A chain of matrices",
-    narration="""Now a chain. In i j comma j k comma k l arrow i l, both j and k are shared and vanish, so
-    a whole chain of contractions happens in one call. Shapes {{ A.shape }}, {{ B.shape }} and {{ C.shape }} become
-    {{ D.shape }}, exactly as the chain of matrix products would. Same as A at B at C? {{ same }}. The
-    letters themselves tell you which axes must agree in size.""",
+    narration="""Now a chain. In i j comma j k comma k l arrow i l, both j and k are shared and vanish, so a
+    whole chain of contractions happens in one call. Shapes {{ A.shape }}, {{ B.shape }} and {{ C.shape }}
+    become {{ D.shape }}, exactly as the chain of matrix products would. Same as A at B at C? {{ same }}.
+    The letters themselves tell you which axes must agree in size.""",
     visual=Einsum("A", "B", "C", "D", equation="ij,jk,kl->il"),
     slide=["`einsum('ij,jk,kl->il', A, B, C)`", "Same as `A @ B @ C`"],
 )
@@ -89,10 +80,10 @@ def chain(device):
 
 @lesson.beat(
     "Attention scores",
-    narration="""Now, the heart of the transformer! Each of {{ n }} tokens carries a query and a key of
-    {{ d }} features. In q d comma k d arrow q k, the feature letter d is shared and summed, while q and k
-    are kept: every query meets every key. We divide by the square root of {{ d }} to keep the scores
-    tame. The first row holds {{ scores.values[0] }}. Same as Q at K transposed? {{ same }}. No transpose needed!""",
+    narration="""Now, the heart of the transformer! Each of {{ n }} tokens carries a query and a key of {{ d
+    }} features. In q d comma k d arrow q k, the feature letter d is shared and summed, while q and k are
+    kept: every query meets every key. We divide by the square root of {{ d }} to keep the scores tame. The
+    first row holds {{ scores.values[0] }}. Same as Q at K transposed? {{ same }}. No transpose needed!""",
     visual=Einsum("Q", "K", "scores", equation="qd,kd->qk"),
     slide=["`einsum('qd,kd->qk', Q, K) / sqrt(d)`", "Same as `Q @ K.T / sqrt(d)`", "No transpose to write"],
 )
@@ -108,8 +99,8 @@ def attention_scores(device):
 @lesson.beat(
     "Scores become weights",
     narration="""Scores are wild numbers, positive and negative. Softmax along the key axis tames them into
-    weights: each row becomes positive numbers that sum to one. The first query spreads its attention as
-    {{ weights.values[0] }}. Every row sums to {{ row_sums.values }}, just as promised. These weights decide
+    weights: each row becomes positive numbers that sum to one. The first query spreads its attention as {{
+    weights.values[0] }}. Every row sums to {{ row_sums.values }}, just as promised. These weights decide
     how much of each token's value flows into the answer.""",
     visual=Show("scores", "weights"),
     slide=["`weights = scores.softmax(dim=-1)`", "Each row: positive, sums to one"],
@@ -127,10 +118,11 @@ def softmax_weights(device):
     "The weighted sum of values",
     narration="""Each token also carries a value vector. In q k comma k d arrow q d, the key letter k is
     shared and summed: every query takes a weighted sum of all the values. With these hand-picked weights,
-    the first query takes {{ weights[0][0] }} of the first value plus {{ weights[0][1] }} of the second, giving
-    {{ out.values[0] }}. Same as weights at V? {{ same }}. That is the output of attention!""",
+    the first query takes {{ weights[0][0] }} of the first value plus {{ weights[0][1] }} of the second,
+    giving {{ out.values[0] }}. Same as weights at V? {{ same }}. That is the output of attention!""",
     visual=Einsum("weights", "V", "out", equation="qk,kd->qd"),
-    slide=["`einsum('qk,kd->qd', weights, V)`", "Same as `weights @ V`", "Each output: a weighted mix of values"],
+    slide=["`einsum('qk,kd->qd', weights, V)`", "Same as `weights @ V`",
+           "Each output: a weighted mix of values"],
 )
 def weighted_values(device):
     weights = torch.tensor([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.25, 0.25, 0.5]], device=device)
@@ -142,10 +134,10 @@ def weighted_values(device):
 
 @lesson.beat(
     "Batches and heads",
-    narration="""Real models add a batch axis and several heads. The projections arrive shaped batch, tokens,
-    heads, features: {{ Q.shape }}. The old ritual permutes the heads forward, transposes the keys, then
-    multiplies. With einsum you simply write b q h d comma b k h d arrow b h q k, and the result is
-    {{ scores.shape }}: one score grid per head. Do both rituals agree? {{ same }}.""",
+    narration="""Real models add a batch axis and several heads. The projections arrive shaped batch,
+    tokens, heads, features: {{ Q.shape }}. The old ritual permutes the heads forward, transposes the keys,
+    then multiplies. With einsum you simply write b q h d comma b k h d arrow b h q k, and the result is {{
+    scores.shape }}: one score grid per head. Do both rituals agree? {{ same }}.""",
     visual=Einsum("Q", "K", "scores", equation="bqhd,bkhd->bhqk"),
     slide=["`einsum('bqhd,bkhd->bhqk', Q, K)`", "vs `Q.permute(0, 2, 1, 3) @ K.permute(0, 2, 3, 1)`",
            "No permute, no transpose"],
@@ -187,11 +179,11 @@ def full_attention(device):
 @lesson.beat(
     "Recap and your challenge",
     narration="""Triumph, apprentices! Einsum takes any number of inputs, pairing every shared letter and
-    summing every vanished one. Attention is a pair of contractions: queries against keys for the scores, then
-    the softmaxed weights against the values. With batches and heads, einsum names every axis and skips the
-    permutes, and it agrees with both the matmul ritual and PyTorch's fused kernel. Your challenge: write
-    multi-head attention with einsum where queries and keys have different lengths, and check it against
-    scaled dot product attention.""",
+    summing every vanished one. Attention is a pair of contractions: queries against keys for the scores,
+    then the softmaxed weights against the values. With batches and heads, einsum names every axis and skips
+    the permutes, and it agrees with both the matmul ritual and PyTorch's fused kernel. Your challenge:
+    write multi-head attention with einsum where queries and keys have different lengths, and check it
+    against scaled dot product attention.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: einsum attention, different lengths"],
 )

@@ -1,4 +1,7 @@
-"""1.4.1 Autograd: Ghosts in the Machine (Learning). Gradients, the recorded graph, backward, no_grad, detach."""
+"""1.4.1 Autograd: Ghosts in the Machine (Learning).
+
+Gradients, the recorded graph, backward, no_grad, detach.
+"""
 
 import torch
 
@@ -28,9 +31,10 @@ lesson = Lesson(
 @lesson.beat(
     "Ghosts in the Machine",
     narration="""Dim the lights, apprentices, for today we summon the ghosts! Behind every tensor operation
-    lurks a spectral recorder called autograd. It watches each step of your computation, writes down a graph,
-    and when commanded, runs it backwards to reveal every gradient. We will learn what a gradient is, switch
-    the recorder on, read its graph, call backward, and finally banish the ghosts with no grad and detach.""",
+    lurks a spectral recorder called autograd. It watches each step of your computation, writes down a
+    graph, and when commanded, runs it backwards to reveal every gradient. We will learn what a gradient is,
+    switch the recorder on, read its graph, call backward, and finally banish the ghosts with no grad and
+    detach.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -40,10 +44,10 @@ def opening(device):
 
 @lesson.beat(
     "What is a gradient?",
-    narration="""A gradient answers one question: if I nudge the input, how fast does the output move?
-    Take y equals x squared at x equals {{ x.item }}, so y is {{ y.item }}. Nudge x a tiny bit either way
-    and y moves about {{ slope }} times the nudge. Calculus agrees: the derivative is twice x. And autograd,
-    after y dot backward, stores exactly {{ x.grad.item }} in x dot grad. Every witness agrees!""",
+    narration="""A gradient answers one question: if I nudge the input, how fast does the output move? Take
+    y equals x squared at x equals {{ x.item }}, so y is {{ y.item }}. Nudge x a tiny bit either way and y
+    moves about {{ slope }} times the nudge. Calculus agrees: the derivative is twice x. And autograd, after
+    y dot backward, stores exactly {{ x.grad.item }} in x dot grad. Every witness agrees!""",
     visual=AutogradGraph("x", "y", backward=True),
     slide=["Gradient: change in output per change in input", "`y = x ** 2` gives `dy/dx = 2 * x`",
            "`y.backward()` stores it in `x.grad`"],
@@ -61,8 +65,8 @@ def what_is_gradient(device):
 @lesson.beat(
     "requires_grad starts the recorder",
     narration="""Autograd only haunts tensors that ask for it. Here w was created with requires grad equals
-    true, and a was not. Multiply them: does the result z inherit the flag? {{ z_tracked }}. It carries a grad
-    fn called {{ z_fn }}, a note saying how to send gradients back. Multiply a by itself instead and
+    true, and a was not. Multiply them: does the result z inherit the flag? {{ z_tracked }}. It carries a
+    grad fn called {{ z_fn }}, a note saying how to send gradients back. Multiply a by itself instead and
     nothing is recorded: requires grad is {{ plain_tracked }}. No ghost, no cost.""",
     visual=AutogradGraph("w", "z"),
     slide=["`torch.tensor(..., requires_grad=True)`", "Results of tracked inputs are tracked",
@@ -106,9 +110,9 @@ def graph(device):
     "backward() and .grad",
     narration="""Now command the ghosts: loss dot backward! Gradients flow from the loss back along every
     edge. The loss changes at twice the error, which is {{ dloss_dy }}. The prediction grows with w at the
-    rate x, so w dot grad becomes {{ w.grad.item }}, and with b at rate one, so b dot grad is
-    {{ b.grad.item }}. Check with the chain rule, apprentices: {{ dloss_dy }} times {{ x.item }} is
-    {{ by_hand_w }}. The ghosts never lie!""",
+    rate x, so w dot grad becomes {{ w.grad.item }}, and with b at rate one, so b dot grad is {{ b.grad.item
+    }}. Check with the chain rule, apprentices: {{ dloss_dy }} times {{ x.item }} is {{ by_hand_w }}. The
+    ghosts never lie!""",
     visual=AutogradGraph("w", "b", "y", "loss", backward=True),
     slide=["`loss.backward()` runs the graph in reverse", "Leaves receive `.grad`",
            "Chain rule: `dloss/dw = dloss/dy * dy/dw`"],
@@ -129,12 +133,13 @@ def backward(device):
 
 @lesson.beat(
     "A real training step",
-    narration="""Now a real model in miniature: linear regression on a batch of {{ n }} examples with
-    {{ features }} features. The mean squared error is {{ loss.item }}. One backward call fills the weight's
+    narration="""Now a real model in miniature: linear regression on a batch of {{ n }} examples with {{
+    features }} features. The mean squared error is {{ loss.item }}. One backward call fills the weight's
     gradient, {{ w.grad.values }}, and the bias's, {{ b.grad.item }}, averaged over the whole batch. Every
     neural network, from this toy to a giant transformer, learns from exactly these numbers.""",
     visual=AutogradGraph("w", "b", "loss", backward=True),
-    slide=["`pred = X @ w + b`", "`loss = ((pred - y) ** 2).mean()`", "`loss.backward()` fills `w.grad`, `b.grad`"],
+    slide=["`pred = X @ w + b`", "`loss = ((pred - y) ** 2).mean()`",
+           "`loss.backward()` fills `w.grad`, `b.grad`"],
 )
 def training_step(device):
     X = torch.tensor([[1.0, 2.0], [2.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
@@ -173,8 +178,8 @@ def no_grad(device):
 @lesson.beat(
     ".detach()",
     narration="""Detach is the scalpel that cuts one tensor out of the graph. Here d is y detached: the same
-    numbers, {{ d.values }}, sharing the same memory, {{ shares_memory }}, but with requires grad
-    {{ d_tracked }}. Autograd treats it as a constant. So in z equals d times w, the gradient reaching w is
+    numbers, {{ d.values }}, sharing the same memory, {{ shares_memory }}, but with requires grad {{
+    d_tracked }}. Autograd treats it as a constant. So in z equals d times w, the gradient reaching w is
     just d: {{ w.grad.values }}, as if y had never depended on w. Use it to stop gradients on purpose, or to
     log values safely.""",
     visual=AutogradGraph("w", "z", "d", backward=True),
@@ -194,12 +199,11 @@ def detach(device):
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""The ghosts obey, mwahahaha! A gradient says how fast the output moves when
-    you nudge an input. Requires grad switches on the recorder; each result's grad fn links it to its inputs,
-    forming the computational graph. Backward walks that graph in reverse
-    and fills the grad of every leaf. No grad and detach give tensors with no history. Your challenge: build
-    f from two scalars, a times b plus b, all times a; predict both gradients by hand, then check them with
-    backward.""",
+    narration="""The ghosts obey, mwahahaha! A gradient says how fast the output moves when you nudge an
+    input. Requires grad switches on the recorder; each result's grad fn links it to its inputs, forming the
+    computational graph. Backward walks that graph in reverse and fills the grad of every leaf. No grad and
+    detach give tensors with no history. Your challenge: build f from two scalars, a times b plus b, all
+    times a; predict both gradients by hand, then check them with backward.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict both gradients, then check"],
 )

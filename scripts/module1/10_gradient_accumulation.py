@@ -36,9 +36,9 @@ def regression_data(device):
 @lesson.beat(
     "Gradient Hoarding",
     narration="""Apprentices, today we become hoarders! A grand spell needs an enormous batch, but our
-    humble GPU cannot hold it. The secret: gradients in PyTorch pile up, call after call, until we spend them.
-    We will watch them accumulate, learn when to clear them, hoard them over micro-batches to emulate a giant
-    batch exactly, dodge the classic pitfalls, and picture the graphs that feed the hoard.""",
+    humble GPU cannot hold it. The secret: gradients in PyTorch pile up, call after call, until we spend
+    them. We will watch them accumulate, learn when to clear them, hoard them over micro-batches to emulate
+    a giant batch exactly, dodge the classic pitfalls, and picture the graphs that feed the hoard.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -53,7 +53,8 @@ def opening(device):
     time, without touching anything else. The gradient does not replace the old one; it adds to it. w dot
     grad now holds {{ w.grad.values }}. PyTorch accumulates on purpose, and today we exploit it!""",
     visual=AutogradGraph("w", "loss", backward=True, accumulate="first"),
-    slide=["Each `backward()` adds into `.grad`", "It never overwrites", "On purpose: it enables accumulation"],
+    slide=["Each `backward()` adds into `.grad`", "It never overwrites",
+           "On purpose: it enables accumulation"],
 )
 def pile_up(device):
     w = torch.tensor([1.0, -1.0], device=device, requires_grad=True)
@@ -90,10 +91,10 @@ def zeroing(device):
 
 @lesson.beat(
     "Micro-batches",
-    narration="""Now the grand scheme. Our batch has {{ n }} examples, but pretend memory only fits
-    {{ micro }} at a time. So we chunk the batch into {{ steps }} micro-batches along dim {{ dim }}. Each one
-    runs forward and backward on its own, small enough to fit, and we let the gradients pile up. Only after
-    the last micro-batch do we take one optimizer step, as if the whole batch had been seen at once.""",
+    narration="""Now the grand scheme. Our batch has {{ n }} examples, but pretend memory only fits {{ micro
+    }} at a time. So we chunk the batch into {{ steps }} micro-batches along dim {{ dim }}. Each one runs
+    forward and backward on its own, small enough to fit, and we let the gradients pile up. Only after the
+    last micro-batch do we take one optimizer step, as if the whole batch had been seen at once.""",
     visual=Split("X", "X0", "X1", "X2", "X3", dim=0, op="chunk"),
     slide=["`X.chunk(steps)`: micro-batches", "Forward + backward each one", "One optimizer step at the end"],
 )
@@ -110,9 +111,9 @@ def micro_batches(device):
     "Hoarding equals a big batch",
     narration="""The proof, apprentices! On the left, one backward over all {{ n }} examples with the mean
     squared error gives the gradient {{ g_big.values }}. On the right, {{ steps }} micro-batches, each loss
-    divided by {{ steps }}, each with its own backward, hoarded in the same grad. The result:
-    {{ g_acc.values }}. Are they equal? {{ same }}. Identical, with a fraction of the memory per backward
-    call. Mwahahaha!""",
+    divided by {{ steps }}, each with its own backward, hoarded in the same grad. The result: {{
+    g_acc.values }}. Are they equal? {{ same }}. Identical, with a fraction of the memory per backward call.
+    Mwahahaha!""",
     visual=Show("g_big", "g_acc", code=False, caption="large batch vs accumulated micro-batches"),
     slide=["`loss = loss_fn(model(xb), yb) / steps`", "`loss.backward()` for each micro-batch",
            "Accumulated grad equals the large batch's"],
@@ -135,10 +136,10 @@ def emulate(device):
 @lesson.beat(
     "Pitfall: forgetting to scale",
     narration="""A classic blunder: hoarding without dividing each loss by the number of steps. Each
-    micro-batch mean is already an average, so summing {{ steps }} of them gives a gradient
-    {{ ratio }} times too large: {{ g_unscaled.values }} instead of {{ g_big.values }}. Your learning rate
-    is secretly multiplied, and training may explode. Divide the loss, or divide the learning rate, but
-    never forget!""",
+    micro-batch mean is already an average, so summing {{ steps }} of them gives a gradient {{ ratio }}
+    times too large: {{ g_unscaled.values }} instead of {{ g_big.values }}. Your learning rate is secretly
+    multiplied, and training may explode. Divide the loss, or divide the learning rate, but never
+    forget!""",
     visual=Show("g_big", "g_unscaled", code=False, caption="large batch vs unscaled accumulation"),
     slide=["Unscaled: gradient times the number of steps", "Fix: `loss / steps` before `backward()`"],
 )
@@ -159,10 +160,10 @@ def forgot_scale(device):
 @lesson.beat(
     "Pitfall: forgetting to zero",
     narration="""The second blunder: stepping without zeroing. After the first update, the fresh gradient
-    should be {{ g_true.values }}. But the old hoard was never cleared, so grad holds
-    {{ g_stale.values }}: last step's gradient, {{ g_old.values }}, plus the new one. Stale gradients push
-    the weights in yesterday's direction. Zero after every optimizer step; skipping it is a silent bug
-    that raises no error.""",
+    should be {{ g_true.values }}. But the old hoard was never cleared, so grad holds {{ g_stale.values }}:
+    last step's gradient, {{ g_old.values }}, plus the new one. Stale gradients push the weights in
+    yesterday's direction. Zero after every optimizer step; skipping it is a silent bug that raises no
+    error.""",
     visual=Show("g_old", "g_true", "g_stale", code=False),
     slide=["No `zero_grad()`: old gradients leak into new steps", "Silent: no error, just worse training"],
 )
@@ -181,10 +182,10 @@ def forgot_zero(device):
 
 @lesson.beat(
     "The full ritual",
-    narration="""Now the complete training loop. For each micro-batch: forward, divide the loss by
-    {{ steps }}, backward. Every {{ steps }} micro-batches: optimizer step, then zero grad. We run it beside
-    a loop that takes the whole batch at once, same learning rate, same start. After the update, the large
-    batch gives {{ w_big.values }} and the hoarder gives {{ w_acc.values }}. Do they agree? {{ same }}.""",
+    narration="""Now the complete training loop. For each micro-batch: forward, divide the loss by {{ steps
+    }}, backward. Every {{ steps }} micro-batches: optimizer step, then zero grad. We run it beside a loop
+    that takes the whole batch at once, same learning rate, same start. After the update, the large batch
+    gives {{ w_big.values }} and the hoarder gives {{ w_acc.values }}. Do they agree? {{ same }}.""",
     visual=Show("w_big", "w_acc", code=True),
     slide=["`(loss / steps).backward()` each micro-batch", "`if (i + 1) % steps == 0:` step, then zero",
            "Same weights as the large batch"],
@@ -210,13 +211,14 @@ def full_loop(device):
 
 @lesson.beat(
     "The graphs, conceptually",
-    narration="""Picture it. Each micro-batch builds its own little graph during forward. Here are the graphs
-    of a pair of micro-batches, their losses {{ loss_a.item }} and {{ loss_b.item }}. Each backward walks its own
-    graph and then frees it, yet both end at the same accumulate grad node of w. That node is the hoard:
-    it adds every gradient into w dot grad, now {{ w.grad.values }}. Only the gradient survives, never the
-    graph, which is why memory stays small.""",
+    narration="""Picture it. Each micro-batch builds its own little graph during forward. Here are the
+    graphs of a pair of micro-batches, their losses {{ loss_a.item }} and {{ loss_b.item }}. Each backward
+    walks its own graph and then frees it, yet both end at the same accumulate grad node of w. That node is
+    the hoard: it adds every gradient into w dot grad, now {{ w.grad.values }}. Only the gradient survives,
+    never the graph, which is why memory stays small.""",
     visual=AutogradGraph("w", "loss_a", "loss_b", backward=True),
-    slide=["Each micro-batch: its own graph, freed by backward", "All graphs end in the leaf's `AccumulateGrad`",
+    slide=["Each micro-batch: its own graph, freed by backward",
+           "All graphs end in the leaf's `AccumulateGrad`",
            "Only `.grad` persists between micro-batches"],
 )
 def graphs(device):
@@ -232,11 +234,11 @@ def graphs(device):
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""The hoard is complete! Backward adds into grad; it never overwrites. Zero the gradients after
-    each optimizer step. Divide each micro-batch loss by the number of steps, step only after the last one,
-    and the result matches the large batch exactly, with a fraction of the memory. Forget to zero, or forget
-    to scale, and training quietly goes wrong. Your challenge: train the same tiny model twice, with a large
-    batch and with accumulated micro-batches, and show the final weights agree.""",
+    narration="""The hoard is complete! Backward adds into grad; it never overwrites. Zero the gradients
+    after each optimizer step. Divide each micro-batch loss by the number of steps, step only after the last
+    one, and the result matches the large batch exactly, with a fraction of the memory. Forget to zero, or
+    forget to scale, and training quietly goes wrong. Your challenge: train the same tiny model twice, with
+    a large batch and with accumulated micro-batches, and show the final weights agree.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: large batch vs accumulation, same weights"],
 )
