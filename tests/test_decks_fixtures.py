@@ -117,18 +117,68 @@ def build_fixture_lesson(lesson_dir: Path, hostile: bool = False, big_silent: bo
     return lesson
 
 
-@pytest.fixture(scope="session")
-def built_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def make_built_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """(lesson dict, lesson folder) inside a build folder: build/module1/01-introduction-to-tensors."""
     build = tmp_path_factory.mktemp("build")
     lesson_dir = build / "module1" / "01-introduction-to-tensors"
     return build_fixture_lesson(lesson_dir), lesson_dir
 
 
-@pytest.fixture(scope="session")
-def hostile_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def make_hostile_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """A lesson whose every text field carries markup, template syntax, quotes, emoji and RTL text;
     its last clip is 1080p and silent."""
     build = tmp_path_factory.mktemp("hostile")
     lesson_dir = build / "module1" / "01-introduction-to-tensors"
     return build_fixture_lesson(lesson_dir, hostile=True, big_silent=True), lesson_dir
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    "--enable-blink-features=AudioVideoTracks",  # exposes video.audioTracks, to see the clip's sound
+]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's chromium through Playwright (never a downloaded browser); skips when it is missing."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} not installed (./dev setup --test installs it)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class PageProblems:
+    """Console errors, page errors and failed or off-disk requests seen by a page."""
+
+    def __init__(self, page: Any, allow_http: str | None = None):
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
+        page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+        def response(r: Any) -> None:
+            if r.status >= 400:  # the console says only "404", this says which URL
+                self.errors.append(f"HTTP {r.status}: {r.url}")
+
+        page.on("response", response)
+        page.on("request", lambda r: self.requests.append(r.url))
+        self.allow_http = allow_http
+
+    def real_errors(self) -> list[str]:
+        """Errors, less the media loads that Chromium cancels itself once it has the metadata it wants
+        (preload="metadata", then range requests): callers check those videos' readyState instead."""
+        return [
+            e for e in self.errors if not (e.startswith("failed: ") and e.endswith(".mp4 net::ERR_ABORTED"))
+        ]
+
+    def offsite(self) -> list[str]:
+        """Requests that left the disk (or the local server): a deck must work offline."""
+        ok = ("file://", "data:", "blob:", "about:") + ((self.allow_http,) if self.allow_http else ())
+        return [u for u in self.requests if not u.startswith(ok)]

@@ -1,0 +1,150 @@
+"""The course page, `build/index.html`: every module and lesson in outline order, built lessons with their
+video (subtitles on), duration, poster and both decks, the others shown as planned.
+
+The page is self-contained (its CSS inline, subtitles inlined as data: URLs) so it works opened from disk,
+where browsers refuse to load a `<track>` file from a file:// URL, and through `python -m http.server`.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from render.course import Course
+from render.decks import format_duration, inline_parts
+from render.state import write_text
+from render.templating import environment
+from scenes import theme
+
+PATH_KEYS = ("video", "poster", "vtt", "srt", "deck_html", "deck_pptx")
+CSS_VALUE = re.compile(r"[#\w\s',.()%-]+")
+
+
+def root_css() -> Markup:
+    """The theme's CSS variables as a `:root` rule for an inline <style> (where entities are not decoded,
+    so the values go in unescaped: they are checked to be plain CSS values instead)."""
+    lines = []
+    for name, value in theme.css_variables().items():
+        if not (CSS_VALUE.fullmatch(name) and CSS_VALUE.fullmatch(str(value))):
+            raise ValueError(f"theme value {name}: {value!r} is not a plain CSS value")
+        lines.append(f"  {name}: {value};")
+    return Markup(":root {\n" + "\n".join(lines) + "\n}")
+
+
+def rebase(lesson: dict[str, Any], lesson_dir: Path, build_dir: Path) -> dict[str, Any]:
+    """A lesson.json dict (paths relative to its lesson folder) with its file paths made relative to
+    `build_dir`, as `write_course_page` expects; adds `deck_html` and `deck_pptx`."""
+    prefix = lesson_dir.resolve().relative_to(build_dir.resolve()).as_posix()
+    out = dict(lesson)
+    out.setdefault("deck_html", "deck.html")
+    out.setdefault("deck_pptx", "deck.pptx")
+    for key in PATH_KEYS:
+        if out.get(key):
+            out[key] = posixpath.join(prefix, out[key])
+    return out
+
+
+def _build_relative(lesson: dict[str, Any], build_dir: Path) -> dict[str, Any]:
+    """`lesson` with build-relative paths: as given when its video is found from `build_dir`, else taken
+    as a plain lesson.json (paths relative to build_dir/module<M>/<slug>) and rebased."""
+    video = lesson.get("video")
+    if not video or (build_dir / video).is_file() or "slug" not in lesson or "module" not in lesson:
+        return lesson
+    folder = build_dir / f"module{lesson['module']}" / lesson["slug"]
+    return rebase(lesson, folder, build_dir) if (folder / video).is_file() else lesson
+
+
+def _href(path: str) -> str:
+    """A relative URL for a POSIX path under build/ (spaces and odd characters quoted)."""
+    return quote(path, safe="/")
+
+
+def _subtitles(path: Path) -> str | None:
+    """The WebVTT file as a data: URL; None when it is missing."""
+    if not path.is_file():
+        return None
+    return "data:text/vtt;charset=utf-8;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "id": entry.id,
+        "title": entry.title,
+        "blurb": inline_parts(entry.blurb),
+        "state": "planned",
+        "scripted": entry.scripted,
+    }
+    if lesson is None:
+        return card
+    lesson = _build_relative(lesson, build_dir)
+    if not lesson.get("video") or not (build_dir / lesson["video"]).is_file():
+        return card
+
+    def existing(key: str, default: str | None = None) -> str | None:
+        rel = lesson.get(key) or default
+        return _href(rel) if rel and (build_dir / rel).is_file() else None
+
+    folder = posixpath.dirname(lesson["video"])
+    card.update(
+        state="built",
+        title=lesson.get("title") or entry.title,
+        video=_href(lesson["video"]),
+        poster=existing("poster"),
+        duration=format_duration(lesson.get("duration")),
+        subtitles=_subtitles(build_dir / lesson["vtt"]) if lesson.get("vtt") else None,
+        vtt=existing("vtt"),
+        srt=existing("srt"),
+        deck_html=existing("deck_html", posixpath.join(folder, "deck.html")),
+        deck_pptx=existing("deck_pptx", posixpath.join(folder, "deck.pptx")),
+        device=lesson.get("device", ""),
+        torch=lesson.get("torch", ""),
+    )
+    return card
+
+
+def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None], build_dir: Path) -> Path:
+    """Write `build_dir/index.html`.
+
+    `lessons` maps a lesson id to its lesson.json dict WITH PATHS RELATIVE TO `build_dir`
+    (e.g. "module1/01-introduction-to-tensors/lesson.mp4"; `rebase` converts a lesson.json dict), or to
+    None when it is not built. A plain lesson.json dict (paths relative to build_dir/module<M>/<slug>,
+    found from its `module` and `slug`) is accepted too and rebased here. Decks are found from
+    `deck_html`/`deck_pptx` or beside the video, and linked only when the file exists, so every link
+    on the page resolves.
+    """
+    modules: list[dict[str, Any]] = []
+    cards_all: list[dict[str, Any]] = []
+    for module in course.modules:
+        sections = []
+        for section in module.sections:
+            cards = [_lesson_card(e, lessons.get(e.id), build_dir) for e in section.lessons]
+            cards_all.extend(cards)
+            sections.append(
+                {"id": section.id, "title": section.title, "learn": section.learn, "lessons": cards}
+            )
+        modules.append(
+            {"number": module.number, "title": module.title, "learn": module.learn, "sections": sections}
+        )
+    built = sum(1 for c in cards_all if c["state"] == "built")
+    total = len(cards_all)
+    html = (
+        environment()
+        .get_template("course.html")
+        .render(
+            course=course,
+            modules=modules,
+            built=built,
+            total=total,
+            root_css=root_css(),
+            inline_parts=inline_parts,
+        )
+    )
+    dest = build_dir / "index.html"
+    write_text(dest, html)
+    return dest

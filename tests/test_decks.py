@@ -1,0 +1,431 @@
+"""The decks, checked for what they are: the HTML deck parsed and played in headless Chromium, the PPTX
+reopened with python-pptx and converted by LibreOffice, both fed hostile lesson text."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from render import decks
+from scenes import theme
+from tests.test_decks_fixtures import (
+    HOSTILE,
+    PageProblems,
+    launch_chromium,
+    make_built_lesson,
+    make_hostile_lesson,
+)
+
+ASSETS_REL = "../../assets"
+H264_AAC = 'video/mp4; codecs="avc1.42E01E, mp4a.40.2"'
+
+
+@pytest.fixture(scope="module")
+def built_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    return make_built_lesson(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def hostile_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    return make_hostile_lesson(tmp_path_factory)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+class Slides(HTMLParser):
+    """The deck's <section> slides: their classes, text, notes, media and every src/href."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slides: list[dict[str, Any]] = []
+        self.urls: list[str] = []
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for key in ("src", "href", "poster"):
+            if a.get(key):
+                self.urls.append(a[key] or "")
+        if tag in ("img", "link", "meta", "br", "source", "track", "input"):
+            return  # void elements: no end tag
+        if tag == "section":
+            self.slides.append(
+                {"class": a.get("class", ""), "text": "", "notes": "", "videos": [], "code": ""}
+            )
+        elif tag == "video" and self.slides:
+            self.slides[-1]["videos"].append(a)
+        elif tag == "aside" and "notes" in (a.get("class") or ""):
+            self._in.append("#notes")
+            return
+        elif tag == "code" and "language-python" in (a.get("class") or ""):
+            self._in.append("#code")
+            return
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.slides:
+            return
+        key = "notes" if "#notes" in self._in else "code" if "#code" in self._in else "text"
+        self.slides[-1][key] += data
+
+
+def parse(path: Path) -> Slides:
+    p = Slides()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def deck(lesson_fixture: tuple[dict[str, Any], Path]) -> Path:
+    lesson, lesson_dir = lesson_fixture
+    decks.copy_deck_assets(lesson_dir.parent.parent)
+    return decks.write_html_deck(lesson, lesson_dir, ASSETS_REL)
+
+
+# --------------------------------------------------------------------------------------------- units
+
+
+def test_inline_code_runs() -> None:
+    assert decks.inline_parts("Call `torch.zeros` twice") == [
+        ("Call ", False),
+        ("torch.zeros", True),
+        (" twice", False),
+    ]
+    assert decks.inline_parts("an odd ` tick") == [("an odd ` tick", False)]
+    assert decks.is_rtl("שלום world") and not decks.is_rtl("hello שלום")
+    assert decks.format_duration(61.2) == "1:01"
+
+
+def test_theme_css_comes_from_the_theme() -> None:
+    css = decks.theme_css()
+    for name, value in theme.css_variables().items():
+        assert f"{name}: {value};" in css
+    # the static deck CSS uses the variables, never a colour of its own
+    static = (decks.DECK_ASSETS / "deck.css").read_text()
+    assert not re.search(r"#[0-9a-fA-F]{3,8}\b|rgb\(", static)
+
+
+def test_fit_size_shrinks_long_text() -> None:
+    short = decks.fit_size(["Recap"], 12, 1, 36)
+    long = decks.fit_size(["word " * 80], 12, 1, 36)
+    assert short == 36 and 9 <= long < 20
+
+
+# --------------------------------------------------------------------------------------------- HTML
+
+
+def test_html_deck_has_one_slide_per_beat(built_lesson: tuple[dict[str, Any], Path]) -> None:
+    lesson, lesson_dir = built_lesson
+    parsed = parse(deck(built_lesson))
+    slides = parsed.slides
+    assert len(slides) == len(lesson["beats"]) + 2
+    assert "title-slide" in slides[0]["class"] and "recap-slide" in slides[-1]["class"]
+    for objective in ("Create tensors from lists with", "torch.tensor"):
+        assert objective in slides[0]["text"]
+    for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
+        assert beat["title"] in slide["text"]
+        assert slide["notes"].strip() == beat["narration"]
+        assert slide["code"].strip() == beat["source"].strip()
+        [video] = slide["videos"]
+        assert video["src"] == beat["clip"] and video["poster"] == beat["poster"]
+        assert "data-autoplay" in video and "muted" not in video
+    for item in lesson["recap"]:
+        assert item.replace("`", "") in slides[-1]["text"]
+    # every file the deck refers to is there (offline: no URL with a scheme)
+    for url in parsed.urls:
+        if url == "data:,":  # the empty favicon that keeps browsers from asking a server for one
+            continue
+        assert "://" not in url and not url.startswith("//"), url
+        assert (lesson_dir / url).resolve().is_file(), url
+
+
+def test_hostile_text_is_escaped_in_html(hostile_lesson: tuple[dict[str, Any], Path]) -> None:
+    lesson, _ = hostile_lesson
+    path = deck(hostile_lesson)
+    html = path.read_text(encoding="utf-8")
+    assert "<script>alert" not in html
+    assert html.count("<script") == 4  # reveal, notes, highlight and the initialise block only
+    slides = parse(path).slides
+    for slide in slides:
+        assert HOSTILE in slide["text"] + slide["code"], slide["text"][:200]
+    for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
+        assert slide["notes"].strip() == beat["narration"]
+        assert repr(HOSTILE) in slide["code"]
+
+
+def test_copy_deck_assets_is_cheap_when_unchanged(tmp_path: Path) -> None:
+    assets = decks.copy_deck_assets(tmp_path)
+    files = sorted(p for p in assets.rglob("*") if p.is_file())
+    assert (assets / "reveal" / "reveal.js").is_file() and (
+        assets / "reveal" / "plugin" / "notes.js"
+    ).is_file()
+    before = {p: p.stat().st_mtime_ns for p in files}
+    decks.copy_deck_assets(tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in files} == before  # nothing rewritten
+
+
+@pytest.mark.slow
+def test_html_deck_plays_in_chromium(built_lesson: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    lesson, lesson_dir = built_lesson
+    deck(built_lesson)
+    # Copy the build to a "USB stick" folder elsewhere: the deck must work from there, offline.
+    stick = tmp_path / "usb-stick"
+    shutil.copytree(lesson_dir.parent.parent, stick)
+    stick_deck = stick / lesson_dir.relative_to(lesson_dir.parent.parent) / "deck.html"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    n = len(lesson["beats"]) + 2
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 720})
+            page = context.new_page()
+            problems = PageProblems(page)
+            page.goto(stick_deck.as_uri())
+            page.wait_for_function("window.Reveal && Reveal.isReady()")
+            can_play = page.evaluate("t => document.createElement('video').canPlayType(t)", H264_AAC)
+            assert can_play in ("probably", "maybe"), "this chromium cannot decode H.264/AAC"
+            assert page.evaluate("Reveal.getTotalSlides()") == n
+            for index in range(n):
+                assert page.evaluate("Reveal.getIndices().h") == index
+                slide = page.evaluate("Reveal.getCurrentSlide().dataset")
+                if 1 <= index <= len(lesson["beats"]):
+                    assert slide["beat"] == lesson["beats"][index - 1]["name"]
+                    # the clip loads and plays, with its sound, as the slide opens
+                    page.wait_for_function(
+                        """() => { const v = Reveal.getCurrentSlide().querySelector('video');
+                        return v.readyState >= 2 && !v.paused && v.currentTime > 0.3
+                               && v.webkitAudioDecodedByteCount > 0; }""",
+                        timeout=15000,
+                    )
+                    media = page.evaluate(
+                        """() => { const v = Reveal.getCurrentSlide().querySelector('video');
+                        return {ready: v.readyState, audio: v.audioTracks.length, muted: v.muted,
+                                width: v.videoWidth, src: v.currentSrc}; }"""
+                    )
+                    assert media["ready"] >= 2 and media["audio"] >= 1 and not media["muted"], media
+                    assert media["width"] > 0 and media["src"].startswith("file://")
+                page.wait_for_timeout(900)  # let the slide transition finish before the picture
+                page.screenshot(path=str(shots / f"slide-{index}.png"))
+                page.keyboard.press("ArrowRight")
+            # a slide left behind stops playing
+            page.keyboard.press("Home")
+            page.wait_for_timeout(300)
+            assert page.evaluate("[...document.querySelectorAll('video')].every(v => v.paused)")
+
+            # overview (o / Esc) and fullscreen (f)
+            page.keyboard.press("o")
+            page.wait_for_function("Reveal.isOverview()")
+            page.screenshot(path=str(shots / "overview.png"))
+            page.keyboard.press("o")
+            page.wait_for_function("!Reveal.isOverview()")
+            page.keyboard.press("f")
+            page.wait_for_function("document.fullscreenElement !== null", timeout=5000)
+            page.keyboard.press("Escape")
+
+            # speaker view (s): a window with the current slide's notes
+            page.keyboard.press("ArrowRight")
+            with page.expect_popup() as popup_info:
+                page.keyboard.press("s")
+            notes_window = popup_info.value
+            notes_problems = PageProblems(notes_window)
+            notes_window.wait_for_function(
+                "document.querySelector('.speaker-controls-notes .value') &&"
+                " document.querySelector('.speaker-controls-notes .value').textContent.trim().length > 0",
+                timeout=15000,
+            )
+            shown = notes_window.evaluate(
+                "document.querySelector('.speaker-controls-notes .value').textContent"
+            )
+            assert shown.strip() == lesson["beats"][0]["narration"]
+            notes_window.screenshot(path=str(shots / "speaker-view.png"))
+            notes_window.close()
+
+            assert problems.errors == [] and notes_problems.errors == []
+            assert problems.offsite() == []
+
+            # print to PDF: one page per slide
+            printer = context.new_page()
+            print_problems = PageProblems(printer)
+            printer.goto(stick_deck.as_uri() + "?print-pdf")
+            printer.wait_for_function("window.Reveal && Reveal.isReady()")
+            printer.wait_for_timeout(500)
+            pdf = tmp_path / "deck-print.pdf"
+            printer.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+            assert print_problems.errors == []
+        finally:
+            browser.close()
+    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+(\d+)", pages, re.M).group(1) == str(n)  # type: ignore[union-attr]
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(shots / "print")], check=True)
+    assert len(list(shots.glob("print-*.png"))) == n
+    print(f"screenshots: {shots}")
+
+
+@pytest.mark.slow
+def test_hostile_text_shows_literally_in_chromium(
+    hostile_lesson: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    lesson, _ = hostile_lesson
+    path = deck(hostile_lesson)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            problems = PageProblems(page)
+            page.goto(path.as_uri() + "#/1")
+            page.wait_for_function("window.Reveal && Reveal.isReady()")
+            page.wait_for_timeout(600)
+            slide = page.evaluate(
+                """() => { const s = Reveal.getCurrentSlide();
+                return {title: s.querySelector('h2').textContent,
+                        code: s.querySelector('pre code').textContent,
+                        scripts: document.querySelectorAll('script').length,
+                        notes: s.querySelector('aside.notes').textContent}; }"""
+            )
+            page.screenshot(path=str(tmp_path / "hostile.png"))
+            assert slide["title"] == lesson["beats"][0]["title"]
+            assert repr(HOSTILE) in slide["code"]  # highlighted, still literal
+            assert slide["notes"].strip() == lesson["beats"][0]["narration"]
+            assert slide["scripts"] == 4
+            assert problems.errors == []  # no alert() dialog, no error
+        finally:
+            browser.close()
+
+
+# --------------------------------------------------------------------------------------------- PPTX
+
+
+def pptx_texts(slide: Any) -> str:
+    return "\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
+
+
+def movies(slide: Any) -> list[Any]:
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    return [s for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.MEDIA]
+
+
+def media_parts(slide: Any) -> list[Any]:
+    return [r.target_part for r in slide.part.rels.values() if r.reltype.endswith("/media")]
+
+
+def test_pptx_reopens_with_one_movie_per_beat(built_lesson: tuple[dict[str, Any], Path]) -> None:
+    from PIL import Image, ImageStat
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    lesson, lesson_dir = built_lesson
+    prs = Presentation(str(decks.write_pptx_deck(lesson, lesson_dir)))
+    assert (prs.slide_width, prs.slide_height) == (Inches(13.333), Inches(7.5))  # 16:9
+    slides = list(prs.slides)
+    assert len(slides) == len(lesson["beats"]) + 2
+    assert lesson["title"] in pptx_texts(slides[0])
+    assert all(o.replace("`", "") in pptx_texts(slides[0]) for o in lesson["objectives"])
+    assert all(r.replace("`", "") in pptx_texts(slides[-1]) for r in lesson["recap"])
+    assert movies(slides[0]) == [] and movies(slides[-1]) == []
+    for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
+        assert slide.notes_slide.notes_text_frame.text == beat["narration"]
+        assert beat["title"] in pptx_texts(slide)
+        [movie] = movies(slide)
+        [video] = [p for p in media_parts(slide) if p.content_type == "video/mp4"]
+        assert video.blob == (lesson_dir / beat["clip"]).read_bytes()  # 480p: embedded as it is
+        # the poster frame is the beat's key moment, not a black frame
+        poster = Image.open(io.BytesIO(movie.poster_frame.blob))
+        assert max(ImageStat.Stat(poster.convert("L")).mean) > 40
+        # the clip starts when the slide opens
+        xml = slide._element.xml
+        assert 'presetClass="mediacall"' in xml and f'spid="{movie.shape_id}"' in xml
+        # theme: background, fonts, monospace code box
+        assert str(slide.background.fill.fore_color.rgb) == theme.BACKGROUND.lstrip("#").upper()
+        fonts = {
+            r.font.name
+            for s in slide.shapes
+            if s.has_text_frame
+            for p in s.text_frame.paragraphs
+            for r in p.runs
+        }
+        assert fonts == {theme.FONT, theme.MONO}
+        code = [s for s in slide.shapes if s.has_text_frame and s.text_frame.text == beat["source"]]
+        assert code and all(r.font.name == theme.MONO for p in code[0].text_frame.paragraphs for r in p.runs)
+
+
+def test_pptx_hostile_text_and_big_silent_clip(
+    hostile_lesson: tuple[dict[str, Any], Path], tmp_path: Path
+) -> None:
+    from pptx import Presentation
+
+    lesson, lesson_dir = hostile_lesson
+    prs = Presentation(str(decks.write_pptx_deck(lesson, lesson_dir)))
+    slides = list(prs.slides)
+    for slide in slides:
+        assert HOSTILE in pptx_texts(slide)
+    for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
+        assert slide.notes_slide.notes_text_frame.text == beat["narration"]
+        assert len(movies(slide)) == 1
+    # the 1080p clip (no audio yet) is embedded as a 720p copy
+    [video] = [p for p in media_parts(slides[-2]) if p.content_type == "video/mp4"]
+    embedded = tmp_path / "embedded.mp4"
+    embedded.write_bytes(video.blob)
+    info = decks.probe(embedded)
+    assert info["height"] == 720 and info["width"] == 1280 and not info["audio"]
+    # a rebuild reuses the 720p copy rather than re-encoding it
+    copies = list((lesson_dir / "pptx-media").glob("*-720p.mp4"))
+    assert len(copies) == 1
+    stamp = copies[0].stat().st_mtime_ns
+    decks.write_pptx_deck(lesson, lesson_dir)
+    assert copies[0].stat().st_mtime_ns == stamp
+
+
+@pytest.mark.slow
+def test_pptx_converts_with_libreoffice(hostile_lesson: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    from PIL import Image, ImageStat
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice not installed (./dev setup --test installs it)")
+    lesson, lesson_dir = hostile_lesson
+    pptx = decks.write_pptx_deck(lesson, lesson_dir)
+    out = tmp_path / "pdf"
+    result = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            str(pptx),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    pdf = out / "deck.pdf"
+    assert pdf.is_file(), result.stdout + result.stderr
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+(\d+)", info, re.M).group(1) == str(len(lesson["beats"]) + 2)  # type: ignore[union-attr]
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(out / "page")], check=True)
+    pages = sorted(out.glob("page-*.png"))
+    assert len(pages) == len(lesson["beats"]) + 2
+    for page in pages:
+        stat = ImageStat.Stat(Image.open(page).convert("RGB"))
+        assert max(stat.stddev) > 10  # text and pictures drawn, not an empty background
+    print(f"pages: {out}")
