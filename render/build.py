@@ -241,7 +241,7 @@ class Builder:
             "text": beat.narration_text,
             "voice": self.voice.describe(),
             "recording": file_digest(recording) if recording else None,
-            "code": tree_digest([ROOT / "render" / "narrate.py"]),
+            "code": tree_digest([ROOT / "render" / "narrate.py", ROOT / "assets" / "pronunciation.toml"]),
         }
 
     def clip_inputs(self, plan: LessonPlan, beat: BeatPlan) -> dict[str, Any]:
@@ -511,7 +511,7 @@ class Builder:
                 for seg in beat.segments:
                     cues.append((start + seg["start"], start + seg["end"], seg["text"]))
                 start += duration
-            write_subtitles(cues, out / "lesson.vtt", out / "lesson.srt")
+            write_subtitles(cues, out / "lesson.vtt", out / "lesson.srt", end=sum(durations))
         video.join_clips(clips, titles, durations, out / "lesson.mp4", audio_path)
         if audio_path is not None:
             audio_path.unlink(missing_ok=True)

@@ -1,0 +1,145 @@
+"""The pipeline end to end on a tiny two-beat lesson: outputs probed, caching and invalidation, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from render.video import probe
+from tests.conftest import Project
+
+pytestmark = pytest.mark.slow
+
+ARGS = ("--voice", "espeak", "--only", "video", "--jobs", "2")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def clip_hashes(project: Project) -> dict[str, str]:
+    return {p.name: sha(p) for p in sorted((project.lesson_dir() / "beats").glob("*.mp4"))}
+
+
+def status(project: Project, *extra: str) -> str:
+    return project.render("status", "1.1.1", *ARGS[:2], *extra).stdout
+
+
+@pytest.fixture
+def built(project: Project) -> Project:
+    project.script("broken").unlink(missing_ok=True)
+    project.render("1.1.1", *ARGS)
+    return project
+
+
+def test_two_beat_lesson_renders_a_playable_video(built: Project) -> None:
+    out = built.lesson_dir()
+    info = probe(out / "lesson.mp4")
+    video = [s for s in info["streams"] if s["codec_type"] == "video"]
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    assert len(video) == 1 and video[0]["codec_name"] == "h264"
+    assert (video[0]["width"], video[0]["height"]) == (854, 480)
+    assert video[0]["r_frame_rate"] == "15/1"
+    assert len(audio) == 1 and audio[0]["codec_name"] == "aac"
+    lesson = json.loads((out / "lesson.json").read_text())
+    beats = lesson["beats"]
+    assert [b["title"] for b in beats] == ["Counting", "The end"]
+    duration = float(info["format"]["duration"])
+    assert duration == pytest.approx(sum(b["duration"] for b in beats), abs=0.15)
+    assert abs(float(video[0]["duration"]) - float(audio[0]["duration"])) <= 1 / 15 + 1e-3
+    assert [c["tags"]["title"] for c in info["chapters"]] == ["Counting", "The end"]
+    assert float(info["chapters"][1]["start_time"]) == pytest.approx(beats[1]["start"], abs=0.01)
+    assert (out / "poster.png").stat().st_size > 1000
+    for beat in beats:  # every beat clip carries its own sound
+        streams = {s["codec_type"] for s in probe(out / beat["clip"])["streams"]}
+        assert streams == {"video", "audio"}
+    trace = json.loads((out / "trace.json").read_text())
+    assert trace["beats"][0]["tensors"]["x"]["values"] == [[0, 1, 2], [3, 4, 5]]
+    assert lesson["beats"][0]["narration"] == "Behold 6 numbers."
+
+
+def test_rerun_without_change_does_nothing_and_imports_neither_torch_nor_manim(
+    built: Project, tmp_path: Path
+) -> None:
+    poison = tmp_path / "poison"
+    for name in ("torch", "manim"):
+        (poison / name).mkdir(parents=True)
+        (poison / name / "__init__.py").write_text(
+            f"raise ImportError('{name} was imported on a no-op rerun')"
+        )
+    before = clip_hashes(built)
+    result = built.render("1.1.1", *ARGS, env={"PYTHONPATH": f"{built.root}:{poison}"})
+    assert "cached" in result.stderr
+    assert clip_hashes(built) == before
+    assert "up to date" in status(built)
+
+
+def test_editing_one_narration_redoes_only_that_beat(built: Project) -> None:
+    before = clip_hashes(built)
+    built.edit(built.script(), "And that is all, apprentices.", "And that, apprentices, is all for today.")
+    report = status(built)
+    assert "02-the_end: narration changed: text" in report
+    assert "01-counting" not in report
+    built.render("1.1.1", *ARGS)
+    after = clip_hashes(built)
+    assert after["01-counting.mp4"] == before["01-counting.mp4"]
+    assert after["02-the_end.mp4"] != before["02-the_end.mp4"]
+    assert "up to date" in status(built)
+
+
+def test_editing_a_shared_visual_redoes_every_beat_using_it(built: Project) -> None:
+    before = clip_hashes(built)
+    show = built.root / "scenes" / "visuals" / "show.py"
+    show.write_text(show.read_text() + "\n# a change to the shared Show visual\n")
+    report = status(built)
+    assert "01-counting: clip changed: scene_code (scenes/visuals/show.py)" in report
+    assert "02-the_end" not in report  # it uses Title, which does not import Show
+    built.render("1.1.1", *ARGS)
+    after = clip_hashes(built)
+    assert after["01-counting.mp4"] != before["01-counting.mp4"] or "up to date" in status(built)
+    assert after["02-the_end.mp4"] == before["02-the_end.mp4"]
+
+
+def test_changing_quality_redoes_every_beat(built: Project) -> None:
+    report = status(built, "--quality", "medium")
+    assert "01-counting: clip changed: settings" in report
+    assert "02-the_end: clip changed: settings" in report
+    built.render("1.1.1", *ARGS, "--quality", "medium")
+    info = probe(built.lesson_dir() / "lesson.mp4")
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"], video["r_frame_rate"]) == (1280, 720, "30/1")
+
+
+def test_broken_lesson_is_reported_with_file_and_line_and_others_still_render(project: Project) -> None:
+    project.script("broken").write_text(
+        "import torch\nfrom render.lesson import Lesson\nfrom scenes.vocabulary import Show\n"
+        "lesson = Lesson()\n\n"
+        "@lesson.beat('Oops', narration='Boom.', visual=Show('x'))\n"
+        "def oops(device):\n"
+        "    return {'x': torch.ones(2, 3) @ torch.ones(2, 3)}\n"
+    )
+    result = project.render("module1", *ARGS, check=False)
+    assert result.returncode == 1
+    assert (
+        "scripts/module1/broken.py:8: beat 'oops': RuntimeError: mat1 and mat2 shapes cannot be multiplied"
+        in (result.stderr.replace("\n  ", " ").replace("\n", " "))
+        or "broken.py:8" in result.stderr
+    )
+    assert (project.lesson_dir() / "lesson.mp4").is_file()  # the good lesson rendered anyway
+    assert not (project.lesson_dir("broken") / "lesson.mp4").exists()
+
+
+def test_lesson_that_fails_to_import_names_its_line(project: Project) -> None:
+    project.script("broken").write_text("import torch\n\nlesson = (\n")
+    result = project.render("1.1.2", *ARGS, check=False)
+    assert result.returncode == 1
+    assert "broken.py:3" in result.stderr and "SyntaxError" in result.stderr
+
+
+def test_unknown_module_is_a_usage_error(project: Project) -> None:
+    result = project.render("module9", check=False)
+    assert result.returncode == 2
+    assert "unknown module 'module9'; valid modules: module1" in result.stderr
