@@ -139,15 +139,18 @@ def _sync_file(src: Path, dest: Path) -> bool:
     return True
 
 
-def theme_css() -> str:
-    """The theme's CSS custom properties (from scenes/theme.py) and its fonts, for decks and the page."""
+def theme_css(bundled: frozenset[str] = frozenset()) -> str:
+    """The theme's CSS custom properties (from scenes/theme.py) and its fonts, for decks and the page.
+
+    `bundled`: font files copied beside the CSS (fonts/<name>); only those are referenced, so no
+    request can fail when a font is absent."""
     lines = ["/* Generated from scenes/theme.py by render.decks.theme_css: edit the theme, not this file. */"]
     for (family, weight, style), name in FONT_FILES.items():
-        local = family.replace(" ", "")
-        lines.append(
-            f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
-            f"src: local('{family}'), url('fonts/{name}') format('truetype'), local('{local}'); }}"
-        )
+        if name in bundled:
+            lines.append(
+                f"@font-face {{ font-family: '{family}'; font-weight: {weight}; font-style: {style}; "
+                f"src: local('{family}'), url('fonts/{name}') format('truetype'); }}"
+            )
     lines.append(":root {")
     lines.extend(f"  {name}: {value};" for name, value in theme.css_variables().items())
     lines.append("}")
@@ -169,10 +172,12 @@ def copy_deck_assets(build_dir: Path) -> Path:
     for src in sorted(DECK_ASSETS.glob("*")):
         if src.is_file():
             _sync_file(src, assets / "deck" / src.name)
+    bundled = set()
     for name in FONT_FILES.values():
         if (DEJAVU / name).is_file():
             _sync_file(DEJAVU / name, assets / "deck" / "fonts" / name)
-    css = theme_css()
+            bundled.add(name)
+    css = theme_css(frozenset(bundled))
     css_file = assets / "deck" / "theme.css"
     if not css_file.is_file() or css_file.read_text(encoding="utf-8") != css:
         write_text(css_file, css)
@@ -560,8 +565,3 @@ def write_pptx_deck(lesson: dict[str, Any], lesson_dir: Path) -> Path:
         dest = lesson_dir / "deck.pptx"
         w.save(dest)
     return dest
-
-
-def slide_count(lesson: dict[str, Any]) -> int:
-    """Slides in either deck: title, one per beat, recap."""
-    return len(lesson["beats"]) + 2
