@@ -14,7 +14,7 @@ lesson = Lesson(
     ],
     recap=[
         "A tensor is a grid of numbers with any number of axes",
-        "`torch.tensor` copies data; zeros, ones, arange, linspace fill",
+        "`torch.tensor` copies; zeros, ones, arange, linspace fill",
         "rand, randn, randint draw; `manual_seed` makes them repeat",
         "The `_like` family copies shape, dtype and device",
         "Every tensor carries a shape, a dtype and a device",
@@ -173,7 +173,7 @@ def recap(device):
     without typing out a list. Then conjure a random tensor shaped like it, again in one call, and prove
     that the two agree on shape, dtype and device. Succeed, and the next experiment awaits!""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=[lesson.challenge],
+    slide=["Sevens in a single call, no list typed", "A random twin in a single call", "Prove: same shape, dtype, device"],
 )
 def challenge(device):
     return {}

@@ -18,7 +18,7 @@ lesson = Lesson(
         "Indexing picks; slicing `start:stop:step` keeps a view",
         "A boolean mask keeps the cells where it is True",
         "`cat` grows an existing axis, `stack` makes a new one",
-        "`split` takes sizes, `chunk` a count, `unbind` removes an axis",
+        "`split` by size, `chunk` by count, `unbind` drops an axis",
     ],
     challenge="Take a batch of images shaped batch, channels, height, width. Chunk it into equal "
     "groups, stack the groups back along a new first axis, and predict the shape before you run it.",
@@ -195,7 +195,7 @@ def recap(device):
     it, predict the final shape on paper. If torch agrees with you, allow yourself a triumphant
     cackle.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=[lesson.challenge],
+    slide=["Chunk an image batch into equal groups", "Stack the groups on a new first axis", "Predict the shape, then run it"],
 )
 def challenge(device):
     return {}

@@ -19,7 +19,8 @@ lesson = Lesson(
         "A view shares storage: write through it, the base changes",
         "`transpose` and `permute` change strides, not memory",
         "`squeeze` removes and `unsqueeze` adds size-1 axes",
-        "`expand` fakes copies, `repeat` makes them; `flatten` merges",
+        "`expand` fakes copies, `repeat` makes them",
+        "`flatten` merges axes into one",
     ],
     challenge="Take a batch of images shaped batch, height, width, channels. Turn it into batch, "
     "channels, height, width, then flatten each image into one vector. Which step needs a copy, and why?",
@@ -198,7 +199,7 @@ def recap(device):
     the real question: which of those steps must copy memory, and why? Check your answer with
     is_contiguous.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=[lesson.challenge],
+    slide=["Permute NHWC to NCHW", "Flatten each image to one vector", "Which step copies? Check `is_contiguous`"],
 )
 def challenge(device):
     return {}

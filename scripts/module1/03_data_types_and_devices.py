@@ -19,22 +19,13 @@ lesson = Lesson(
     recap=[
         "Integers default to int64, decimals to float32",
         "float16 overflows early; bfloat16 keeps range, loses digits",
-        "Small integers wrap; casts to int truncate; bool is True/False",
+        "Small ints wrap, int casts truncate, bool is True/False",
         "`.to(dtype)` halves memory from float32 to 16-bit",
         "`.to(device)` copies; pick cuda, then mps, then cpu",
     ],
     challenge="Write a function best_device() that returns cuda, mps or cpu. Then time a large matrix "
     "product in float32 and in bfloat16 on it, and explain any difference you see.",
 )
-
-
-def best_device():
-    """cuda first, then Apple's mps, else the cpu: the order the pipeline itself uses."""
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def synchronize(device):
@@ -188,7 +179,7 @@ def converting(device):
 @lesson.beat(
     "Choosing and moving devices",
     narration="""Now, where shall the arithmetic happen? | We ask torch for the best device: cuda on NVIDIA
-    cards, mps on Apple silicon, else the cpu. This render ran on {{ best }}. {% if mix_error %}| to copies our
+    cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our
     tensor from {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses:
     tensors must share a device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already
     lives, to hands back the very same tensor, with no copy at all.{% endif %}""",
@@ -197,7 +188,12 @@ def converting(device):
            "Operands must share a device"],
 )
 def devices(device):
-    best = best_device()
+    if torch.cuda.is_available():
+        best = "cuda"
+    elif torch.backends.mps.is_available():
+        best = "mps"
+    else:
+        best = "cpu"
     x = torch.arange(4)
     moved = x.to(best)
     mix_error = capture_error(lambda: x + moved) if moved.device != x.device else ""
@@ -212,7 +208,7 @@ def devices(device):
     can cost more than it saves.{% else %}| This render found no GPU, so there is nothing to compare, and we
     will not invent a figure. Run this lesson on a machine with cuda or mps and this beat measures both.
     {% endif %}""",
-    visual=Show("timings"),
+    visual=Show("timings", caption="milliseconds per product: cpu, then GPU if present"),
     slide=["Time with `torch.cuda.synchronize()`", "Big products: GPUs win by far",
            "Tiny tensors: the copy costs more"],
 )
@@ -224,10 +220,11 @@ def timing(device):
     if device != "cpu":
         g = a.to(device)
         gpu_ms = time_ms(lambda: g @ g, device)
-    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t is not None], device=device)
     speedup = round(cpu_ms / gpu_ms) if gpu_ms else None
-    return {"n": n, "cpu_ms": round(cpu_ms, 1), "gpu_ms": gpu_ms and round(gpu_ms, 2),
-            "gpu": gpu_name(device), "speedup": speedup, "timings": timings}
+    cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
+    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t], device=device)
+    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "gpu": gpu_name(device),
+            "speedup": speedup, "timings": timings}
 
 
 @lesson.beat(
@@ -250,7 +247,7 @@ def recap(device):
     float32 and once in bfloat16. Remember to synchronize before you stop the clock! Explain the
     difference, and then, only then, may you cackle.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=[lesson.challenge],
+    slide=["Write `best_device()`: cuda, mps or cpu", "Time a big matmul in float32 and bfloat16", "Synchronize before you stop the clock"],
 )
 def challenge(device):
     return {}
