@@ -30,9 +30,9 @@ lesson = Lesson(
 @lesson.beat(
     "What you will learn",
     narration="""Apprentices, prepare the transmutation circle! | Today we change a tensor's form without
-    touching its essence: reshape and view. | We peer into memory to see when tensors secretly share
-    storage. | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and
-    squeeze, | and multiply data with expand, repeat and flatten.""",
+    touching its essence: reshape and view. | We peer into memory to see when tensors secretly share storage.
+    | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and squeeze, |
+    and multiply data with expand, repeat and flatten.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -43,9 +43,9 @@ def objectives(device):
 @lesson.beat(
     "reshape: same numbers, new form",
     narration="""Our specimen: a vector of {{ flat.numel }} numbers, counting from {{ flat.values[0] }}.
-    Reshape it into {{ grid.shape }} and the numbers flow in order, filling each row before the next, so
-    the first row reads {{ grid.values[0] }}. Nothing is added or lost; the element count must match, and
-    a minus one lets torch work out one size for you.""",
+    Reshape it into {{ grid.shape }} and the numbers flow in order, filling each row before the next, so the
+    first row reads {{ grid.values[0] }}. Nothing is added or lost; the element count must match, and a minus
+    one lets torch work out one size for you.""",
     visual=Reshape("flat", "grid", op="reshape"),
     slide=["`t.reshape(2, -1)`: same elements, new shape", "Rows fill in memory order",
            "`-1` means: work this size out"],
@@ -59,9 +59,9 @@ def reshaping(device):
 @lesson.beat(
     "view: the shared storage",
     narration="""Now a darker secret. view gives a new shape over the very same memory: base and viewed are
-    two windows onto one storage. | Write into the view, and the base changes too: its first element is
-    now {{ base.values[0] }}. | torch confirms they share storage: {{ shared }}. Views are free, but
-    beware writing through them.""",
+    two windows onto one storage. | Write into the view, and the base changes too: its first element is now {{
+    base.values[0] }}. | torch confirms they share storage: {{ shared }}. Views are free, but beware writing
+    through them.""",
     visual=MemoryStrip("base", "viewed"),
     slide=["`t.view(shape)` shares storage", "Writes through a view change the base", "No copy, no cost"],
 )
@@ -76,9 +76,9 @@ def viewing(device):
 @lesson.beat(
     "transpose and contiguity",
     narration="""transpose swaps two axes: our {{ grid.shape }} grid becomes {{ flipped.shape }}. | No number
-    moves in memory; only the strides swap, from {{ grid.stride }} to {{ flipped.stride }}. | So the result
-    is no longer contiguous: is_contiguous says {{ contiguous }}, | and view refuses it with an error.
-    reshape, or contiguous followed by view, makes a fresh copy and succeeds.""",
+    moves in memory; only the strides swap, from {{ grid.stride }} to {{ flipped.stride }}. | So the result is
+    no longer contiguous: is_contiguous says {{ contiguous }}, | and view refuses it with an error. reshape,
+    or contiguous followed by view, makes a fresh copy and succeeds.""",
     visual=Transpose("grid", "flipped", op="transpose", error="error"),
     slide=["`t.transpose(0, 1)` swaps axes and strides", "The result is not contiguous",
            "`view` fails; `reshape` copies when needed"],
@@ -94,11 +94,12 @@ def transposing(device):
 @lesson.beat(
     "permute: an image batch",
     narration="""A real experiment. Image files load as batch, height, width and channels: {{ images.shape }}.
-    | But convolution layers demand batch, channels, height, width. | permute reorders every axis at once,
-    and we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the
-    pixels stay where they were.""",
+    | But convolution layers demand batch, channels, height, width. | permute reorders every axis at once, and
+    we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the pixels
+    stay where they were.""",
     visual=Transpose("images", "chw", op="permute"),
-    slide=["`permute(0, 3, 1, 2)`: NHWC to NCHW", "Any order of all the axes", "Strides change, memory stays"],
+    slide=["`permute(0, 3, 1, 2)`: NHWC to NCHW", "Any order of all the axes",
+           "Strides change, memory stays"],
 )
 def permuting(device):
     images = torch.rand(1, 2, 2, 3, device=device)
@@ -124,12 +125,13 @@ def squeezing(device):
 
 @lesson.beat(
     "expand against repeat",
-    narration="""A bias vector, {{ bias.values }}, must reach every row. | expand pretends to copy it into
-    {{ expanded.shape }}, but its strides are {{ expanded.stride }}: every row reads the same
-    {{ expanded_storage }} stored numbers. | repeat really copies, storing {{ repeated_storage }}. Expand is
-    free, repeat costs memory, and only repeat gives rows you may safely write into.""",
+    narration="""A bias vector, {{ bias.values }}, must reach every row. | expand pretends to copy it into {{
+    expanded.shape }}, but its strides are {{ expanded.stride }}: every row reads the same {{ expanded_storage
+    }} stored numbers. | repeat really copies, storing {{ repeated_storage }}. Expand is free, repeat costs
+    memory, and only repeat gives rows you may safely write into.""",
     visual=Expand("bias", "expanded", "repeated"),
-    slide=["`expand`: stride 0, no new memory", "`repeat`: real copies", "Never write into an expanded tensor"],
+    slide=["`expand`: stride 0, no new memory", "`repeat`: real copies",
+           "Never write into an expanded tensor"],
 )
 def expanding(device):
     bias = torch.tensor([1, 2, 3], device=device)
@@ -144,9 +146,9 @@ def expanding(device):
 @lesson.beat(
     "flatten for a linear layer",
     narration="""Before a linear layer can judge our images, each one must become a flat vector. | flatten
-    with a start_dim of {{ start }} keeps the batch axis and merges everything after it: {{ images.shape }} becomes
-    {{ flat.shape }}, {{ per_image }} numbers per image. The values keep their memory order, exactly as
-    reshape would do.""",
+    with a start_dim of {{ start }} keeps the batch axis and merges everything after it: {{ images.shape }}
+    becomes {{ flat.shape }}, {{ per_image }} numbers per image. The values keep their memory order, exactly
+    as reshape would do.""",
     visual=Reshape("images", "flat", op="flatten"),
     slide=["`t.flatten(start_dim=1)` keeps the batch", "Channels, height, width merge into one",
            "Same order as reshape"],
@@ -166,7 +168,8 @@ def flattening(device):
     heads to the front: {{ heads.shape }}, heads, tokens, features. | is_contiguous now says {{ contiguous }},
     so merging the heads back needs reshape, not view. Mwahaha!""",
     visual=Show("x", "heads"),
-    slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first", "Merge back with `reshape`"],
+    slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first",
+           "Merge back with `reshape`"],
 )
 def attention_heads(device):
     x = torch.arange(12, device=device).reshape(3, 4)
@@ -181,8 +184,8 @@ def attention_heads(device):
 
 @lesson.beat(
     "Recap",
-    narration="""The metamorphosis is complete! | reshape and view reread the same numbers in memory order.
-    | A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
+    narration="""The metamorphosis is complete! | reshape and view reread the same numbers in memory order. |
+    A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
     leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
     copies with zero strides, repeat makes real ones, and flatten merges axes.""",
     visual=Title(heading="Recap", lines=lesson.recap),
@@ -195,11 +198,11 @@ def recap(device):
 @lesson.beat(
     "Your challenge",
     narration="""Your trial, apprentice! Take a batch of images stored as batch, height, width and channels.
-    Permute it into batch, channels, height and width, then flatten every image into a single vector. Now
-    the real question: which of those steps must copy memory, and why? Check your answer with
-    is_contiguous.""",
+    Permute it into batch, channels, height and width, then flatten every image into a single vector. Now the
+    real question: which of those steps must copy memory, and why? Check your answer with is_contiguous.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=["Permute NHWC to NCHW", "Flatten each image to one vector", "Which step copies? Check `is_contiguous`"],
+    slide=["Permute NHWC to NCHW", "Flatten each image to one vector",
+           "Which step copies? Check `is_contiguous`"],
 )
 def challenge(device):
     return {}

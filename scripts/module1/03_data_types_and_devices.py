@@ -59,8 +59,8 @@ def gpu_name(device):
     "What you will learn",
     narration="""Every archmage chooses spell components with care, and so shall you. | We meet the default
     dtypes torch picks for you. | We pit float32, float16 and bfloat16 against each other, range against
-    precision. | We see what integers and booleans can hold, and how they break. | We convert, and count
-    the memory saved. | And we choose a device, move tensors onto it, and time the difference.""",
+    precision. | We see what integers and booleans can hold, and how they break. | We convert, and count the
+    memory saved. | And we choose a device, move tensors onto it, and time the difference.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -70,10 +70,10 @@ def objectives(device):
 
 @lesson.beat(
     "The default dtypes",
-    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at
-    {{ int_bytes }} bytes each. | Decimals become {{ floats.dtype }}, at {{ float_bytes }} bytes. |
-    Truth values become {{ flags.dtype }}, at {{ bool_bytes }} byte each. Mix an integer with a float and the result
-    is promoted to {{ mixed.dtype }}, so nothing is silently lost.""",
+    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at {{
+    int_bytes }} bytes each. | Decimals become {{ floats.dtype }}, at {{ float_bytes }} bytes. | Truth values
+    become {{ flags.dtype }}, at {{ bool_bytes }} byte each. Mix an integer with a float and the result is
+    promoted to {{ mixed.dtype }}, so nothing is silently lost.""",
     visual=Show("ints", "floats", "flags"),
     slide=["Integers: `int64`", "Decimals: `float32`", "Comparisons and flags: `bool`",
            "Mixed arithmetic promotes to float"],
@@ -90,10 +90,10 @@ def defaults(device):
 
 @lesson.beat(
     "Three ways to store a float",
-    narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide exponent
-    and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores {{ f16_text }},
-    already off in the fourth decimal. | bfloat16 keeps float32's exponent but only a stub of mantissa,
-    and stores {{ bf16_text }}. | The exponent buys range, the mantissa buys precision.""",
+    narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide
+    exponent and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores {{
+    f16_text }}, already off in the fourth decimal. | bfloat16 keeps float32's exponent but only a stub of
+    mantissa, and stores {{ bf16_text }}. | The exponent buys range, the mantissa buys precision.""",
     visual=BitFields("f32", "f16", "bf16"),
     slide=["Sign, exponent (range), mantissa (precision)", "`float16`: short exponent",
            "`bfloat16`: float32's exponent, short mantissa"],
@@ -110,11 +110,10 @@ def float_bits(device):
 
 @lesson.beat(
     "Where the small floats lose",
-    narration="""Now we push them to breaking point. | float16 can hold nothing above {{ f16_max }}, so
-    {{ big.item }} becomes {{ big16.item }}. Disaster! | bfloat16 survives the same number, but rounds it to
-    {{ bigbf.item }}. | And its coarse mantissa turns {{ small_text }} into {{ smallbf_text }}. So
-    float16 overflows while bfloat16 blurs: train in bfloat16 when you can, and watch float16 for
-    infinities.""",
+    narration="""Now we push them to breaking point. | float16 can hold nothing above {{ f16_max }}, so {{
+    big.item }} becomes {{ big16.item }}. Disaster! | bfloat16 survives the same number, but rounds it to {{
+    bigbf.item }}. | And its coarse mantissa turns {{ small_text }} into {{ smallbf_text }}. So float16
+    overflows while bfloat16 blurs: train in bfloat16 when you can, and watch float16 for infinities.""",
     visual=Show("big", "big16", "bigbf", "smallbf"),
     slide=["`float16`: overflows to inf early", "`bfloat16`: huge range, few digits",
            "`torch.finfo(dtype)` tells the limits"],
@@ -134,9 +133,9 @@ def float_limits(device):
 @lesson.beat(
     "Integers and booleans",
     narration="""Integers are exact, until they are not. | An int8 holds at most {{ int8_max }}; add one more
-    and it wraps around to {{ wrapped.item }}, without a word of warning. | Casting floats to an integer
-    type truncates towards zero: {{ decimals.values }} become {{ truncated.values }}. | And bool keeps only
-    truth: every nonzero value becomes True, so {{ raw.values }} turn into {{ flags.values }}.""",
+    and it wraps around to {{ wrapped.item }}, without a word of warning. | Casting floats to an integer type
+    truncates towards zero: {{ decimals.values }} become {{ truncated.values }}. | And bool keeps only truth:
+    every nonzero value becomes True, so {{ raw.values }} turn into {{ flags.values }}.""",
     visual=Show("wrapped", "truncated", "flags"),
     slide=["`int8` wraps silently past its maximum", "float to int truncates toward zero",
            "Any nonzero becomes `True`"],
@@ -155,10 +154,9 @@ def integers_and_bools(device):
 @lesson.beat(
     "Converting an embedding table",
     narration="""A real weapon: an embedding table, one vector per word. | Convert it with to bfloat16 and
-    each number shrinks from {{ bytes32 }} bytes to {{ bytes16 }}, while the values move only a little:
-    {{ before }} is stored as {{ after }}. | For a vocabulary of {{ vocab }} words
-    and width {{ width }}, that is {{ mb32 }} megabytes in float32 against {{ mb16 }} in bfloat16. Mwahaha,
-    half the memory!""",
+    each number shrinks from {{ bytes32 }} bytes to {{ bytes16 }}, while the values move only a little: {{
+    before }} is stored as {{ after }}. | For a vocabulary of {{ vocab }} words and width {{ width }}, that is
+    {{ mb32 }} megabytes in float32 against {{ mb16 }} in bfloat16. Mwahaha, half the memory!""",
     visual=Show("table", "half"),
     slide=["`t.to(torch.bfloat16)`, `t.half()`, `t.float()`", "16-bit: half the bytes per number",
            "Pick the dtype at creation with `dtype=`"],
@@ -179,13 +177,14 @@ def converting(device):
 @lesson.beat(
     "Choosing and moving devices",
     narration="""Now, where shall the arithmetic happen? | We ask torch for the best device: cuda on NVIDIA
-    cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our
-    tensor from {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses:
-    tensors must share a device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already
-    lives, to hands back the very same tensor, with no copy at all.{% endif %}""",
+    cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though
+    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our tensor from {{
+    x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
+    device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already lives, to hands back
+    the very same tensor, with no copy at all.{% endif %}""",
     visual=DeviceMove("x", "moved"),
-    slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`", "`t.to(device)` copies across",
-           "Operands must share a device"],
+    slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`",
+           "`t.to(device)` copies across", "Operands must share a device"],
 )
 def devices(device):
     if torch.cuda.is_available():
@@ -203,11 +202,11 @@ def devices(device):
 @lesson.beat(
     "CPU against GPU",
     narration="""The decisive experiment: the same matrix product, {{ n }} by {{ n }}, on each device. | The
-    cpu takes {{ cpu_ms }} milliseconds. {% if gpu_ms %}| On the {{ gpu }}, it takes {{ gpu_ms }} milliseconds,
-    about {{ speedup }} times faster. Such power! Small tensors gain little, though: copying them across
-    can cost more than it saves.{% else %}| This render found no GPU, so there is nothing to compare, and we
-    will not invent a figure. Run this lesson on a machine with cuda or mps and this beat measures both.
-    {% endif %}""",
+    cpu takes {{ cpu_ms }} milliseconds. {% if gpu_ms %}| On the {{ gpu }}, it takes {{ gpu_ms }}
+    milliseconds, about {{ speedup }} times faster. Such power! Small tensors gain little, though: copying
+    them across can cost more than it saves.{% else %}| This render found no GPU, so there is nothing to
+    compare, and we will not invent a figure. Run this lesson on a machine with cuda or mps and this beat
+    measures both. {% endif %}""",
     visual=Show("timings", caption="milliseconds per product: cpu, then GPU if present"),
     slide=["Time with `torch.cuda.synchronize()`", "Big products: GPUs win by far",
            "Tiny tensors: the copy costs more"],
@@ -242,12 +241,13 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Your final trial, apprentice. | Write a function called best device that returns cuda, mps
-    or cpu, whichever your machine offers first. Then time a large matrix product on that device, once in
-    float32 and once in bfloat16. Remember to synchronize before you stop the clock! Explain the
-    difference, and then, only then, may you cackle.""",
+    narration="""Your final trial, apprentice. | Write a function called best device that returns cuda, mps or
+    cpu, whichever your machine offers first. Then time a large matrix product on that device, once in float32
+    and once in bfloat16. Remember to synchronize before you stop the clock! Explain the difference, and then,
+    only then, may you cackle.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
-    slide=["Write `best_device()`: cuda, mps or cpu", "Time a big matmul in float32 and bfloat16", "Synchronize before you stop the clock"],
+    slide=["Write `best_device()`: cuda, mps or cpu", "Time a big matmul in float32 and bfloat16",
+           "Synchronize before you stop the clock"],
 )
 def challenge(device):
     return {}
