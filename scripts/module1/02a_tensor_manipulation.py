@@ -27,10 +27,10 @@ lesson = Lesson(
 
 @lesson.beat(
     "What you will learn",
-    narration="""Scalpels ready, apprentices! Today is surgery day. We shall pick single elements and whole
-    rows by index, carve ranges with slices, and select with boolean masks. Then we graft tensors together
-    with cat and stack, learn when each is right, and cut them apart again with split, chunk and unbind. By
-    the end, no tensor in the laboratory will be safe.""",
+    narration="""Scalpels ready, apprentices! Today is surgery day. | We shall pick single elements and whole
+    rows by index, | carve ranges with slices, | and select with boolean masks. | Then we graft tensors
+    together with cat and stack, learn when each is right, | and cut them apart again with split, chunk and
+    unbind. By the end, no tensor in the laboratory will be safe.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -40,10 +40,10 @@ def objectives(device):
 
 @lesson.beat(
     "Indexing: one row, one cell",
-    narration="""Our patient is a {{ grid.shape }} grid counting up from {{ grid.values[0][0] }}. Index it
-    with a single number and the first axis answers: row {{ i }} is {{ row.values }}. Add a column index, {{ j
-    }}, and you hold a lone scalar, {{ cell.item }}, with {{ cell.ndim }} axes. Each integer index removes an
-    axis; as in Python, counting starts at zero and negative indices count from the end.""",
+    narration="""Our patient is a {{ grid.shape }} grid counting up from {{ grid.values[0][0] }}. | Index it
+    with a single number, {{ i }}, and the first axis answers: that whole row lights up. | Out it comes,
+    {{ row.values }}, with one axis fewer. Add a column index, {{ j }}, and you hold a lone scalar,
+    {{ cell.item }}. As in Python, counting starts at zero and negative indices count from the end.""",
     visual=Index("grid", "row", index="1"),
     slide=["`t[i]` picks along the first axis", "`t[i, j]` picks one element",
            "Each integer index drops an axis"],
@@ -58,10 +58,11 @@ def indexing(device):
 
 @lesson.beat(
     "Slicing ranges and strides",
-    narration="""Now a finer cut. A range on the rows and a range on the columns lift out a {{ block.shape }}
-    block whose rows read {{ block.values[0] }}, then {{ block.values[1] }}. Each stop is left out, exactly as
-    in Python lists. Add a step and you skip: every other column gives {{ evens.shape }}. And a slice copies
-    nothing: it is a view into the same storage, so writing into it would wound the original.""",
+    narration="""Now a finer cut: a range on the rows and a range on the columns. | The stop of each range is
+    left out, exactly as in Python lists, so only these cells glow. | Out comes a {{ block.shape }} block
+    whose rows read {{ block.values[0] }}, then {{ block.values[1] }}. Add a step and you skip: every other
+    column gives {{ evens.shape }}. And a slice copies nothing: it is a view into the same storage, so writing
+    into it would wound the original.""",
     visual=Index("grid", "block", index="0:2, 1:3"),
     slide=["`t[a:b, c:d]`: the stop is left out", "`t[:, ::2]`: every other column",
            "Slices are views, not copies"],
@@ -77,9 +78,9 @@ def slicing(device):
 @lesson.beat(
     "Boolean masks",
     narration="""Sometimes we select by value, not position. Compare the scores with zero and you get a mask
-    of {{ mask.dtype }}, True wherever a score is positive. Index with that mask and only those cells survive,
-    flattened into a vector of {{ kept.numel }}: {{ kept.values }}. This ritual filters padding, drops
-    outliers and picks the tokens a model should attend to.""",
+    of {{ mask.dtype }}, True wherever a score is positive. | Those cells glow in both grids. | Index with the
+    mask and only they survive, flattened into a vector of {{ kept.numel }}: {{ kept.values }}. This ritual
+    filters padding, drops outliers and picks the tokens a model should attend to.""",
     visual=Mask("scores", "mask", "kept"),
     slide=["`mask = t > 0` is a bool tensor", "`t[mask]` keeps the True cells", "The result is always 1-D"],
 )
@@ -92,7 +93,7 @@ def masks(device):
 
 @lesson.beat(
     "torch.cat: join along an axis",
-    narration="""Now we graft. Here are two patients, {{ a.shape }} and {{ b.shape }}. torch dot cat joins
+    narration="""Now we graft. Here are two patients, {{ a.shape }} and {{ b.shape }}. | torch dot cat joins
     them along an axis that already exists, here the first one, the rows: the result is {{ joined.shape }}.
     Every other axis must match; only the joined one grows. Cat is how batches of data are glued into one
     larger batch.""",
@@ -109,8 +110,8 @@ def concatenate(device):
 @lesson.beat(
     "torch.stack: a brand new axis",
     narration="""Stack is cat's more ambitious sibling. Give it two vectors of the same shape, {{ a.numel }}
-    elements each, and it does not lengthen them: it piles them up along a brand new axis, making {{
-    stacked.shape }}. Cat on the same pair gives one flat vector of {{ flat.numel }} instead. Use cat to
+    elements each, and it does not lengthen them: | it piles them up along a brand new axis, making
+    {{ stacked.shape }}. Cat on the same pair gives one flat vector of {{ flat.numel }} instead. Use cat to
     extend a dimension and stack to create one, for example to turn single samples into a batch.""",
     visual=Stack("a", "b", "stacked", dim=0),
     slide=["`torch.stack([a, b])`: new axis", "Inputs must share one shape", "cat extends, stack creates"],
@@ -125,10 +126,10 @@ def stacking(device):
 
 @lesson.beat(
     "split and chunk",
-    narration="""Time to dissect. torch dot split takes the size of each piece: asking for pieces of {{ size
-    }} cuts our {{ source.numel }}-element vector into pieces of {{ sizes }}: the last takes what is left.
-    torch dot chunk instead takes how many pieces you want and works out their size. Both return views, so the
-    cutting costs no copies.""",
+    narration="""Time to dissect. torch dot split takes the size of each piece: | asking for pieces of
+    {{ size }} cuts our {{ source.numel }}-element vector into pieces of {{ sizes }}: the last takes what is
+    left. torch dot chunk instead takes how many pieces you want and works out their size. Both return views,
+    so the cutting costs no copies.""",
     visual=Split("source", "p0", "p1", "p2", dim=0, op="split"),
     slide=["`split(t, size)`: pieces of that size", "`chunk(t, n)`: n pieces, last may be smaller",
            "Pieces are views"],
@@ -143,7 +144,7 @@ def split_chunk(device):
 
 @lesson.beat(
     "Attention heads, chunked",
-    narration="""An example from a real transformer. Each token carries a {{ width }}-wide query vector.
+    narration="""An example from a real transformer. Each token carries a {{ width }}-wide query vector. |
     Multi-head attention cuts that width into heads: chunk into {{ heads }} along the last axis and each head
     receives a {{ h0.shape }} slice of its own, {{ tokens }} tokens of {{ head_dim }} features. Each head then
     attends in its own way. Mwahaha, division of labour!""",
@@ -161,10 +162,10 @@ def heads(device):
 
 @lesson.beat(
     "unbind: one axis into many",
-    narration="""The final cut: unbind removes an axis entirely. Unbinding a {{ grid.shape }} grid along its
+    narration="""The final cut: unbind removes an axis entirely. | Unbinding a {{ grid.shape }} grid along its
     first axis hands back {{ count }} separate rows of {{ r0.numel }} elements, no longer a grid at all. It is
-    the exact reverse of stack: stack the rows again, and torch dot equal confirms the original returns: {{
-    restored }}.""",
+    the exact reverse of stack: stack the rows again, and torch dot equal confirms the original returns:
+    {{ restored }}.""",
     visual=Split("grid", "r0", "r1", "r2", dim=0, op="unbind"),
     slide=["`t.unbind(dim)`: a tuple of slices", "That axis disappears", "The reverse of `torch.stack`"],
 )
@@ -178,10 +179,10 @@ def unbinding(device):
 
 @lesson.beat(
     "Recap",
-    narration="""What a splendid operation, mwahaha! Integer indices pick and drop an axis. Slices keep ranges
-    and steps, as views of the same storage. Boolean masks keep whatever passes a test. Cat lengthens an axis
-    that exists, stack creates a new one. Split cuts by size, chunk by count, and unbind tears an axis apart
-    into a tuple of slices.""",
+    narration="""What a splendid operation, mwahaha! | Integer indices pick and drop an axis; slices keep
+    ranges and steps, as views of the same storage. | Boolean masks keep whatever passes a test. | Cat
+    lengthens an axis that exists, stack creates a new one. | Split cuts by size, chunk by count, and unbind
+    tears an axis apart into a tuple of slices.""",
     visual=Title(heading="Recap", lines=lesson.recap),
     slide=lesson.recap,
 )
@@ -191,7 +192,7 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Your trial, apprentice. Take a batch of images, shaped batch, channels, height and width.
+    narration="""Your trial, apprentice. | Take a batch of images, shaped batch, channels, height and width.
     Chunk it into equal groups, then stack the groups back together along a new first axis. Before you run it,
     predict the final shape on paper. If torch agrees with you, allow yourself a triumphant cackle.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),
