@@ -28,6 +28,11 @@ from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label, mono
 
 
+def covered(cell: Mobject) -> bool:
+    """A cell a nearer slab hides (drawn transparent; animations leave it so)."""
+    return bool(getattr(cell, "covered", False))
+
+
 def appear(grid: TensorGrid) -> Animation:
     """A grid arrives: cells fade in, then its shape tag is written, then its badge."""
     parts: list[Animation] = [FadeIn(grid.body), Write(grid.tag)]
@@ -36,13 +41,25 @@ def appear(grid: TensorGrid) -> Animation:
     return LaggedStart(*parts, lag_ratio=0.25)
 
 
-def glow(cells: Iterable[VGroup], color: str = theme.ROLES["selected"], opacity: float = 0.45) -> Animation:
+def glow(cells: Iterable[Any], color: str = theme.ROLES["selected"], opacity: float = 0.45) -> Animation:
     """Cells light up in `color` (their box fills and thickens)."""
-    anims = [cell[0].animate.set_fill(color, opacity=opacity).set_stroke(color, width=4) for cell in cells]
-    return AnimationGroup(*anims) if anims else Animation(VGroup(), run_time=0.01)
+    anims = [
+        cell[0].animate.set_fill(color, opacity=opacity).set_stroke(color, width=4)
+        for cell in cells
+        if not covered(cell)
+    ]
+    return together(anims)
 
 
-def flow(scene: Scene, pairs: Sequence[tuple[VGroup, VGroup]], run_time: float = 1.2, lag: float = 0.0) -> None:
+def together(anims: Sequence[Any]) -> Animation:
+    """Animations of parts already on screen, run together. (A plain AnimationGroup would add a Group of
+    those parts to the scene a second time, drawing boxes over the values inside them.)"""
+    return AnimationGroup(*anims, group=VGroup()) if anims else Animation(VGroup(), run_time=0.01)
+
+
+def flow(
+    scene: Scene, pairs: Sequence[tuple[VGroup, VGroup]], run_time: float = 1.2, lag: float = 0.0
+) -> None:
     """Copies of the source cells travel onto their destination cells; the copies are removed after, so
     the destination (added by the caller) is what stays on screen."""
     copies = [src.copy() for src, _ in pairs]
@@ -51,14 +68,19 @@ def flow(scene: Scene, pairs: Sequence[tuple[VGroup, VGroup]], run_time: float =
     scene.add(*copies)
     moves = [Transform(c, dst.copy()) for c, (_, dst) in zip(copies, pairs, strict=True)]
     if lag:
-        scene.play(LaggedStart(*moves, lag_ratio=lag), run_time=run_time)
+        scene.play(LaggedStart(*moves, lag_ratio=lag, group=VGroup()), run_time=run_time)
     else:
         scene.play(*moves, run_time=run_time)
     scene.remove(*copies)
 
 
-def note(text: str, color: str = theme.TEXT, size: float = theme.NOTE_SIZE, width: int = 70,
-         font_mono: bool = False) -> VGroup:
+def note(
+    text: str,
+    color: str = theme.TEXT,
+    size: float = theme.NOTE_SIZE,
+    width: int = 70,
+    font_mono: bool = False,
+) -> VGroup:
     """One or more lines of explanation, wrapped at `width` characters, left-aligned."""
     lines = textwrap.wrap(text, width) or [""]
     make = mono if font_mono else label
@@ -66,7 +88,7 @@ def note(text: str, color: str = theme.TEXT, size: float = theme.NOTE_SIZE, widt
     return group.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
 
 
-def sign(text: str, color: str = theme.TEXT, size: float = theme.BODY_SIZE * 1.2) -> Mobject:
+def sign(text: str, color: str = theme.TEXT, size: float = theme.BODY_SIZE * 1.2) -> Any:
     """An operator between tensors: `+`, `@`, `=`, an arrow."""
     return label(text, size, color)
 
@@ -76,10 +98,15 @@ def show_at(scene: Scene, *mobs: Mobject) -> None:
     scene.add(*mobs)
 
 
-def restore(cells: Iterable[VGroup], color: str, opacity: float = 1.0) -> Any:
+def restore(cells: Iterable[Any], color: Any, opacity: float = 1.0) -> Any:
     """Undo a glow: the box back to its role colour."""
-    return AnimationGroup(*[c[0].animate.set_fill(theme.PANEL, opacity=opacity).set_stroke(color, width=2)
-                            for c in cells])
+    return together(
+        [
+            c[0].animate.set_fill(theme.PANEL, opacity=opacity).set_stroke(color, width=2)
+            for c in cells
+            if not covered(c)
+        ]
+    )
 
 
 def tags(grid: TensorGrid) -> Animation:
@@ -95,13 +122,12 @@ def land(scene: Scene, grid: TensorGrid) -> None:
     scene.add(grid.body)
 
 
-def hide(cells: Iterable[Mobject]) -> None:
+def hide(cells: Iterable[Any]) -> None:
     """Make cells invisible in place (they stay in their grid, to be revealed one by one)."""
     for cell in cells:
         cell.set_opacity(0)
 
 
-def reveal(cells: Iterable[Mobject]) -> Animation:
+def reveal(cells: Iterable[Any]) -> Animation:
     """Bring hidden cells back (box and value fully opaque)."""
-    anims = [cell.animate.set_opacity(1) for cell in cells]
-    return AnimationGroup(*anims) if anims else Animation(VGroup(), run_time=0.01)
+    return together([cell.animate.set_opacity(1) for cell in cells if not covered(cell)])

@@ -46,13 +46,17 @@ class BeatScene(Scene):
                 t.scale_to_fit_width(max_w)
         lesson.to_corner(UP + LEFT, buff=theme.FRAME_MARGIN + 0.05)
         title.next_to(lesson, DOWN, buff=0.12, aligned_edge=LEFT)
-        rule = Line(LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN), -LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN),
-                    color=theme.ACCENT, stroke_width=2).next_to(title, DOWN, buff=0.15)
+        rule = Line(
+            LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN),
+            -LEFT * (FRAME_W / 2 - theme.FRAME_MARGIN),
+            color=theme.ACCENT,
+            stroke_width=2,
+        ).next_to(title, DOWN, buff=0.15)
         rule.set_x(0)
         return VGroup(lesson, title, rule)
 
     def construct(self) -> None:
-        self.camera.background_color = theme.BACKGROUND
+        self.camera.background_color = theme.BACKGROUND  # type: ignore[union-attr]
         trace = self.job["trace"]
         beat = BeatTrace.from_json(trace["beat"], trace.get("device", "cpu"), trace.get("torch", ""))
         spec = VisualSpec.from_json(self.job["visual"])

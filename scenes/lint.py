@@ -33,7 +33,9 @@ def lint_mobjects(mobjects: list[Mobject], where: str = "") -> list[str]:
             continue
         x0, y0, x1, y1 = _box(mob)
         if x0 < -half_w or x1 > half_w or y0 < -half_h or y1 > half_h:
-            problems.append(f"{where}{type(mob).__name__} outside the frame: x {x0:.2f}..{x1:.2f}, y {y0:.2f}..{y1:.2f}")
+            problems.append(
+                f"{where}{type(mob).__name__} outside the frame: x {x0:.2f}..{x1:.2f}, y {y0:.2f}..{y1:.2f}"
+            )
     texts = _texts(mobjects)
     boxes = [_box(t) for t in texts]
     for i in range(len(texts)):

@@ -43,7 +43,9 @@ class VisualSpec:
 
     def __post_init__(self) -> None:
         if not (VISUALS_DIR / f"{snake(self.kind)}.py").is_file():
-            raise ValueError(f"unknown visual {self.kind!r}; the vocabulary has {', '.join(available_visuals())}")
+            raise ValueError(
+                f"unknown visual {self.kind!r}; the vocabulary has {', '.join(available_visuals())}"
+            )
 
     @property
     def module(self) -> str:

@@ -28,8 +28,15 @@ def render_still(job: dict[str, Any], png: Path, quality: str = "low") -> Still:
     manim_quality, fps = QUALITY[quality]
     media = Path(tempfile.mkdtemp(prefix="still-"))
     try:
-        options = {"quality": manim_quality, "media_dir": str(media), "output_file": "still",
-                    "disable_caching": True, "format": "png", "progress_bar": "none", "verbosity": "ERROR"}
+        options = {
+            "quality": manim_quality,
+            "media_dir": str(media),
+            "output_file": "still",
+            "disable_caching": True,
+            "format": "png",
+            "progress_bar": "none",
+            "verbosity": "ERROR",
+        }
         with tempconfig(options):
             config.frame_rate = fps
             scene = BeatScene(dict(job))

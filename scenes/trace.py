@@ -11,7 +11,7 @@ INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "u
 
 
 def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
-    """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (trailing zeros kept)."""
+    """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (zeros kept)."""
     if value is None:
         return "None"
     if isinstance(value, str):  # nan / inf are stored as strings in JSON
@@ -82,12 +82,14 @@ class TensorEntry:
 
     def flat(self) -> list[Any]:
         """Values in row-major (logical) order."""
+
         def walk(v: Any) -> Iterator[Any]:
             if isinstance(v, list):
                 for item in v:
                     yield from walk(item)
             else:
                 yield v
+
         return list(walk(self.values))
 
     def at(self, *index: int) -> Any:
@@ -102,10 +104,20 @@ class TensorEntry:
     def select(self, i: int) -> TensorEntry:
         """The sub-tensor `t[i]` along the first axis, as torch lays it out (a view: same storage)."""
         return TensorEntry(
-            name=f"{self.name}[{i}]", values=self.values[i], shape=self.shape[1:], dtype=self.dtype,
-            device=self.device, stride=self.stride[1:], storage_offset=self.storage_offset + i * self.stride[0],
-            is_contiguous=self.is_contiguous, requires_grad=self.requires_grad, is_leaf=self.is_leaf,
-            grad_fn=self.grad_fn, storage=self.storage or self.name, bits=None, truncated=self.truncated,
+            name=f"{self.name}[{i}]",
+            values=self.values[i],
+            shape=self.shape[1:],
+            dtype=self.dtype,
+            device=self.device,
+            stride=self.stride[1:],
+            storage_offset=self.storage_offset + i * self.stride[0],
+            is_contiguous=self.is_contiguous,
+            requires_grad=self.requires_grad,
+            is_leaf=self.is_leaf,
+            grad_fn=self.grad_fn,
+            storage=self.storage or self.name,
+            bits=None,
+            truncated=self.truncated,
         )
 
     def storage_position(self, *index: int) -> int:
@@ -170,11 +182,13 @@ class BeatTrace:
         try:
             return self.tensors[name]
         except KeyError:
-            raise KeyError(f"beat {self.name!r} has no traced tensor {name!r}; it has {sorted(self.tensors)}") from None
+            raise KeyError(
+                f"beat {self.name!r} has no traced tensor {name!r}; it has {sorted(self.tensors)}"
+            ) from None
 
 
 def broadcast_index(index: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
     """The element of a tensor of `shape` that broadcasting reads for result `index` (shapes aligned on
     the right; size-1 axes always read index 0)."""
-    tail = index[len(index) - len(shape):] if shape else ()
+    tail = index[len(index) - len(shape) :] if shape else ()
     return tuple(0 if n == 1 else i for i, n in zip(tail, shape, strict=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from manim import DOWN, LEFT, UL, RoundedRectangle, VGroup
 
 from scenes import theme
@@ -15,7 +16,9 @@ KEYWORDS = ("def ", "return", "import ", "with ", "for ", "in ", "if ", "else")
 class CodePanel(VGroup):
     """Source lines, the signature dimmed; `lines` keeps the text shown, for tests."""
 
-    def __init__(self, source: str, *, max_lines: int = 16, font_size: float = theme.CODE_SIZE, **kwargs: Any):
+    def __init__(
+        self, source: str, *, max_lines: int = 16, font_size: float = theme.CODE_SIZE, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         lines = source.rstrip().splitlines()
         if len(lines) > max_lines:
@@ -28,11 +31,17 @@ class CodePanel(VGroup):
             shown = "\u00a0" * indent + line.lstrip(" ")  # Pango drops leading plain spaces
             texts.add(mono(shown if line.strip() else " ", font_size, color))
         texts.arrange(DOWN, aligned_edge=LEFT, buff=0.09)
-        panel = RoundedRectangle(corner_radius=0.12, width=texts.width + 0.5, height=texts.height + 0.4,
-                                 fill_color=theme.PANEL, fill_opacity=1, stroke_color=theme.PANEL_EDGE,
-                                 stroke_width=1.5)
+        panel = RoundedRectangle(
+            corner_radius=0.12,
+            width=texts.width + 0.5,
+            height=texts.height + 0.4,
+            fill_color=theme.PANEL,
+            fill_opacity=1,
+            stroke_color=theme.PANEL_EDGE,
+            stroke_width=1.5,
+        )
         texts.move_to(panel).align_to(panel, LEFT).shift(0.25 * (-LEFT))
-        texts.align_to(panel.get_corner(UL), UL).shift([0.25, -0.2, 0])
+        texts.align_to(panel.get_corner(UL), UL).shift(np.array([0.25, -0.2, 0.0]))
         self.panel = panel
         self.text = texts
         self.add(panel, texts)

@@ -62,9 +62,15 @@ class ComputationGraph(VGroup):
                 lines.add(value)
                 self.values[nid] = value
                 lines.arrange(DOWN, buff=0.1)
-                box = RoundedRectangle(corner_radius=0.1, width=max(2.2, lines.width + 0.3), height=lines.height + 0.3,
-                                       stroke_color=theme.PANEL_EDGE, stroke_width=2, fill_color=theme.PANEL,
-                                       fill_opacity=1)
+                box = RoundedRectangle(
+                    corner_radius=0.1,
+                    width=max(2.2, lines.width + 0.3),
+                    height=lines.height + 0.3,
+                    stroke_color=theme.PANEL_EDGE,
+                    stroke_width=2,
+                    fill_color=theme.PANEL,
+                    fill_opacity=1,
+                )
                 group = VGroup(box, lines.move_to(box))
                 self.boxes[nid] = group
                 col.add(group)
@@ -75,11 +81,10 @@ class ComputationGraph(VGroup):
         arrows = VGroup()
         for src, dst in graph.edges:
             a, b = self.boxes[dst], self.boxes[src]  # forward: from the input (dst) to the op that used it
-            arrow = Arrow(a.get_right(), b.get_left(), buff=0.08, stroke_width=3, tip_length=0.15,
-                          color=theme.MUTED)
+            arrow = Arrow(
+                a.get_right(), b.get_left(), buff=0.08, stroke_width=3, tip_length=0.15, color=theme.MUTED
+            )
             self.edges[(src, dst)] = arrow
             arrows.add(arrow)
         self.arrows = arrows
         self.add(arrows, cols)
-
-

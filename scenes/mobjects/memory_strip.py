@@ -25,8 +25,18 @@ def storage_values(tensors: list[TensorEntry]) -> dict[int, Any]:
 class MemoryStrip(VGroup):
     """Storage cells 0..n-1 with offset labels above; `cells[pos]` is a cell, `shown[pos]` its label."""
 
-    def __init__(self, values: dict[int, Any], dtype: str, *, length: int | None = None, digits: int = 2,
-                 max_cells: int = 16, color: str = theme.MUTED, title: str = "storage", **kwargs: Any):
+    def __init__(
+        self,
+        values: dict[int, Any],
+        dtype: str,
+        *,
+        length: int | None = None,
+        digits: int = 2,
+        max_cells: int = 16,
+        color: str = theme.MUTED,
+        title: str = "storage",
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         n = length if length is not None else (max(values) + 1 if values else 0)
         texts = {p: format_number(v, dtype, digits) for p, v in values.items()}
@@ -37,8 +47,14 @@ class MemoryStrip(VGroup):
         row = VGroup()
         offsets = VGroup()
         for p in kept_indices(n, max_cells):
-            box = Rectangle(width=width, height=theme.CELL_HEIGHT, stroke_color=color, stroke_width=2,
-                            fill_color=theme.PANEL, fill_opacity=1)
+            box = Rectangle(
+                width=width,
+                height=theme.CELL_HEIGHT,
+                stroke_color=color,
+                stroke_width=2,
+                fill_color=theme.PANEL,
+                fill_opacity=1,
+            )
             if p is None:
                 box.set_stroke(width=0).set_fill(opacity=0)
                 row.add(VGroup(box, label(ELLIPSIS, theme.CELL_SIZE, theme.MUTED)))
@@ -52,9 +68,12 @@ class MemoryStrip(VGroup):
             self.shown[p] = text
             row.add(cell)
         row.arrange(RIGHT, buff=0)
-        for cell, p in zip(row, kept_indices(n, max_cells), strict=True):
-            offsets.add(label("" if p is None else str(p), theme.CELL_SIZE * 0.62, theme.MUTED)
-                        .next_to(cell, UP, buff=0.08))
+        for slot, p in zip(row, kept_indices(n, max_cells), strict=True):
+            offsets.add(
+                label("" if p is None else str(p), theme.CELL_SIZE * 0.62, theme.MUTED).next_to(
+                    slot, UP, buff=0.08
+                )
+            )
         self.row = row
         self.offsets = offsets
         self.title = label(title, theme.CAPTION_SIZE - 2, theme.MUTED).next_to(row, DOWN, buff=0.15)

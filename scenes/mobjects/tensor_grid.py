@@ -61,7 +61,7 @@ class TensorGrid(VGroup):
         super().__init__(**kwargs)
         self.tensor = tensor
         self.role = role
-        self.color = theme.ROLES.get(role, role)
+        self.role_color: str = theme.ROLES.get(role, role)
         self.digits = digits
         self.font_size = font_size
         self.axis_names = axis_names
@@ -109,8 +109,13 @@ class TensorGrid(VGroup):
             ]
             if show_stride:
                 parts.append(label(f"stride {tuple(tensor.stride)}", theme.BADGE_SIZE, theme.MUTED))
-                parts.append(label("contiguous" if tensor.is_contiguous else "not contiguous", theme.BADGE_SIZE,
-                                   theme.ROLES["output"] if tensor.is_contiguous else theme.ROLES["error"]))
+                parts.append(
+                    label(
+                        "contiguous" if tensor.is_contiguous else "not contiguous",
+                        theme.BADGE_SIZE,
+                        theme.ROLES["output"] if tensor.is_contiguous else theme.ROLES["error"],
+                    )
+                )
             self.badge = VGroup(*parts).arrange(RIGHT, buff=0.25).next_to(body, DOWN, buff=0.2)
             self.add(self.badge)
 
@@ -118,8 +123,14 @@ class TensorGrid(VGroup):
     def _cell(self, index: tuple[int, ...]) -> VGroup:
         text = format_number(self.tensor.at(*index), self.tensor.dtype, self.digits)
         ghost = self.role == "ghost"
-        box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_color=self.color,
-                        stroke_width=1.5 if ghost else 2, fill_color=theme.PANEL, fill_opacity=0.35 if ghost else 1)
+        box = Rectangle(
+            width=self.cell_width,
+            height=self.cell_height,
+            stroke_color=self.role_color,
+            stroke_width=1.5 if ghost else 2,
+            fill_color=theme.PANEL,
+            fill_opacity=0.35 if ghost else 1,
+        )
         value = label(text, self.font_size, theme.MUTED if ghost else theme.TEXT)
         if value.width > self.cell_width * 0.88:
             value.scale_to_fit_width(self.cell_width * 0.88)
@@ -136,8 +147,15 @@ class TensorGrid(VGroup):
     def _axis_label(self, i: int | None, size: float) -> Any:
         return label(ELLIPSIS if i is None else str(i), size, theme.MUTED)
 
-    def _matrix(self, prefix: tuple[int, ...], max_rows: int, max_cols: int, show_indices: bool) -> VGroup:
-        shape = self.tensor.shape[len(prefix):]
+    def _matrix(
+        self,
+        prefix: tuple[int, ...],
+        max_rows: int,
+        max_cols: int,
+        show_indices: bool,
+        cols_below: bool = False,
+    ) -> VGroup:
+        shape = self.tensor.shape[len(prefix) :]
         ndim = len(self.tensor.shape)
         rows: list[int | None] = kept_indices(shape[0], max_rows) if len(shape) == 2 else [0]
         cols: list[int | None] = kept_indices(shape[-1], max_cols) if shape else [None]
@@ -154,22 +172,31 @@ class TensorGrid(VGroup):
                     row.add(self._cell((*prefix, c) if one_row else (*prefix, r, c)))
             grid.add(row.arrange(RIGHT, buff=0.06))
         grid.arrange(DOWN, buff=0.06)
+        self._rows: list[Any] = list(grid)
         if show_indices and shape:
             small = self.font_size * 0.68
-            col_labels = VGroup(*[self._axis_label(c, small).next_to(cell, UP, buff=0.08)
-                                  for c, cell in zip(cols, grid[0], strict=True)])
+            col_labels = VGroup(
+                *[
+                    self._axis_label(c, small).next_to(cell, DOWN if cols_below else UP, buff=0.08)
+                    for c, cell in zip(cols, grid[-1 if cols_below else 0], strict=True)
+                ]
+            )
             self.axis_labels.setdefault(ndim - 1, []).extend(col_labels)
             grid.add(col_labels)
             if self.axis_names:
                 letter = label(self.axis_names[-1], small * 1.15, theme.ACCENT)
                 letter.next_to(col_labels, LEFT, buff=0.2)
-                if not one_row:
+                if not one_row and not cols_below:
                     letter.shift(0.05 * UP)
                 self.axis_labels[ndim - 1].append(letter)
                 grid.add(letter)
             if not one_row:
-                row_labels = VGroup(*[self._axis_label(r, small).next_to(row, LEFT, buff=0.12)
-                                      for r, row in zip(rows, grid[: len(rows)], strict=True)])
+                row_labels = VGroup(
+                    *[
+                        self._axis_label(r, small).next_to(row, LEFT, buff=0.12)
+                        for r, row in zip(rows, grid[: len(rows)], strict=True)
+                    ]
+                )
                 self.axis_labels.setdefault(ndim - 2, []).extend(row_labels)
                 grid.add(row_labels)
                 if self.axis_names:
@@ -180,35 +207,44 @@ class TensorGrid(VGroup):
                     grid.add(letter)
         return grid
 
-    def _slabs(self, prefix: tuple[int, ...], max_slabs: int, max_rows: int, max_cols: int,
-               show_indices: bool) -> VGroup:
-        """Layered slabs, back one up and to the right; depth labels in a column right of the stack."""
+    def _slabs(
+        self, prefix: tuple[int, ...], max_slabs: int, max_rows: int, max_cols: int, show_indices: bool
+    ) -> VGroup:
+        """Layered slabs, each one cell up and one cell right of the slab in front of it, so every slab
+        shows its top row and right column; the cells a nearer slab covers are drawn transparent (and
+        are not counted as shown). Depth labels sit above each slab's first cell, column indices under
+        the front slab; an elided depth adds a diagonal ellipsis behind the last slab."""
         axis = len(prefix)
         kept = kept_indices(self.tensor.shape[axis], max_slabs)
-        offset = 0.3 * (RIGHT + UP)
+        depths = [d for d in kept if d is not None]
+        step = (self.cell_width + 0.06) * RIGHT + (self.cell_height + 0.06) * UP
         slabs = VGroup()
-        rows0: list[tuple[int | None, Any]] = []
-        for k, d in enumerate(reversed(kept)):  # back slab first, front slab drawn last (on top)
-            pos = len(kept) - 1 - k
-            if d is None:
-                slabs.add(label(ELLIPSIS, self.font_size * 1.2, theme.MUTED).shift(pos * offset))
-                rows0.append((None, slabs[-1]))
-                continue
-            slab = self._matrix((*prefix, d), max_rows, max_cols, show_indices and pos == 0)
-            slab.shift(pos * offset)
-            slabs.add(slab)
-            rows0.append((d, slab[0]))
-        right = slabs.get_right()[0]
         labels = VGroup()
-        for d, row in rows0:
-            if d is None:
-                continue
+        for pos in reversed(range(len(depths))):  # back slab first, the front one drawn last (on top)
+            d = depths[pos]
+            slab = self._matrix((*prefix, d), max_rows, max_cols, show_indices and pos == 0, cols_below=True)
+            rows = self._rows
+            slab.shift(pos * step)
+            if pos:
+                for r, row in enumerate(rows):
+                    for c, cell in enumerate(row):
+                        if r >= 1 and c < len(row) - 1:
+                            cell.set_opacity(0)
+                            cell.covered = True  # type: ignore[attr-defined]
+                            for index, drawn in list(self.cells.items()):
+                                if drawn is cell:
+                                    del self.shown[index]
+            slabs.add(slab)
             text = f"{self.axis_names[axis]}={d}" if self.axis_names else f"[{d}]"
-            color = theme.ACCENT if self.axis_names else theme.MUTED
-            depth_label = label(text, self.font_size * 0.68, color)
-            depth_label.move_to(row.get_center()).set_x(right + 0.15 + depth_label.width / 2)
+            depth_label = label(text, self.font_size * 0.62, theme.ACCENT if self.axis_names else theme.MUTED)
+            depth_label.next_to(rows[0][0], UP, buff=0.06)
             self.axis_labels.setdefault(axis, []).append(depth_label)
             labels.add(depth_label)
+            if None in kept and pos == len(depths) - 1:
+                dots = label(ELLIPSIS, self.font_size, theme.MUTED).next_to(
+                    depth_label, UP + RIGHT, buff=0.02
+                )
+                labels.add(dots)
         return VGroup(slabs, labels)
 
     # access ----------------------------------------------------------------------------------------

@@ -14,8 +14,13 @@ def _master(text: str, size: float, color: str, font: str, weight: str) -> Text:
     return Text(text, font_size=size, color=color, font=font, weight=weight)
 
 
-def label(text: str, size: float = theme.BODY_SIZE, color: str = theme.TEXT, font: str = theme.FONT,
-          weight: str = "NORMAL") -> Text:
+def label(
+    text: str,
+    size: float = theme.BODY_SIZE,
+    color: str = theme.TEXT,
+    font: str = theme.FONT,
+    weight: str = "NORMAL",
+) -> Text:
     """A fresh copy of a cached Text; safe to move and recolour."""
     return _master(text, float(size), color, font, weight).copy()
 

@@ -4,8 +4,22 @@ gradients back edge by edge into `.grad`; a second backward accumulating; detach
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from manim import DOWN, RIGHT, Cross, FadeIn, Indicate, LaggedStart, Scene, ShowPassingFlash, VGroup, Write
+from manim import (
+    DOWN,
+    RIGHT,
+    Create,
+    DashedVMobject,
+    FadeIn,
+    Indicate,
+    LaggedStart,
+    Scene,
+    ShowPassingFlash,
+    SurroundingRectangle,
+    VGroup,
+    Write,
+)
 
 from scenes import theme
 from scenes.anim import note
@@ -50,33 +64,46 @@ class AutogradGraph(TensorVisual):
         cut_boxes = VGroup()
         for n in cut:
             t = self.beat[n]
-            text = label(f"{n} = {inline(t, d)}", theme.CAPTION_SIZE, theme.TEXT)
-            sub = label("requires_grad=False, no grad_fn", theme.CAPTION_SIZE - 6, theme.MUTED)
+            head = label(f"{n} = {inline(t, d)}", theme.CAPTION_SIZE, theme.TEXT)
+            sub = label("cut: requires_grad=False, no grad_fn", theme.CAPTION_SIZE - 4, theme.ROLES["error"])
             self.shown.setdefault("forward", {})[n] = inline(t, d)
-            cut_boxes.add(VGroup(text, sub).arrange(DOWN, buff=0.1))
+            cut_boxes.add(VGroup(head, sub).arrange(DOWN, buff=0.1))
         main, bottom = self.split_area(1.1)
-        picture = VGroup(cg, cut_boxes.arrange(DOWN, buff=0.4)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
+        picture = (
+            VGroup(cg, cut_boxes.arrange(DOWN, buff=0.4)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
+        )
         self.fit(picture, main)
         # forward: layer by layer from the leaves
         for col in cg.columns:
             ids = [nid for nid, box in cg.boxes.items() if box in col]
             incoming = [a for (src, dst), a in cg.edges.items() if src in ids]
-            scene.play(*[FadeIn(a) for a in incoming], LaggedStart(*[FadeIn(cg.boxes[i]) for i in ids],
-                                                                    lag_ratio=0.2), run_time=0.7)
+            scene.play(
+                *[FadeIn(a) for a in incoming],
+                LaggedStart(*[FadeIn(cg.boxes[i]) for i in ids], lag_ratio=0.2),
+                run_time=0.7,
+            )
         self.shown["nodes"] = [n.name for n in graph.nodes]
         yield
         if cut:
-            crosses = VGroup(*[Cross(b, stroke_color=theme.ROLES["error"], stroke_width=3).scale(0.6)
-                               for b in cut_boxes])
+            frames = VGroup(
+                *[
+                    DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"]))
+                    for b in cut_boxes
+                ]
+            )
             scene.play(FadeIn(cut_boxes), run_time=0.6)
-            scene.play(FadeIn(crosses), run_time=0.4)
-            scene.play(crosses.animate.set_opacity(0.35), run_time=0.2)
+            scene.play(Create(frames), run_time=0.5)
             yield
         if not self.option("backward", False):
-            explain = note("no backward() yet: each node only remembers how to send gradients back", theme.MUTED)
+            explain = note(
+                "no backward() yet: each node only remembers how to send gradients back", theme.MUTED
+            )
             if cut:
-                explain = note("detach() and no_grad give tensors with no grad_fn: the graph stops there, "
-                               "no gradient flows into them", theme.MUTED)
+                explain = note(
+                    "detach() and no_grad give tensors with no grad_fn: the graph stops there, "
+                    "no gradient flows into them",
+                    theme.MUTED,
+                )
             bottom.fit(explain)
             scene.play(FadeIn(explain), run_time=0.5)
             yield
@@ -87,31 +114,41 @@ class AutogradGraph(TensorVisual):
             edges = [a for (src, dst), a in cg.edges.items() if src in ids]
             if not edges:
                 continue
-            flashes = [ShowPassingFlash(a.copy().set_color(theme.ROLES["gradient"]).set_stroke(width=6)
-                                        .rotate(3.14159), time_width=0.6) for a in edges]
+            flashes = [
+                ShowPassingFlash(
+                    a.copy().set_color(theme.ROLES["gradient"]).set_stroke(width=6).rotate(3.14159),
+                    time_width=0.6,
+                )
+                for a in edges
+            ]
             scene.play(*flashes, *[a.animate.set_color(theme.ROLES["gradient"]) for a in edges], run_time=0.8)
         grads = VGroup()
         self.shown["grad"] = {}
         for node in graph.nodes:
-            t = self.beat.tensors.get(node.tensor or "")
-            if t is None or t.grad is None:
+            leaf = self.beat.tensors.get(node.tensor or "")
+            if leaf is None or leaf.grad is None:
                 continue
-            text = inline(t.grad, d)
+            text = inline(leaf.grad, d)
             self.shown["grad"][node.tensor] = text
             g = label(f"{node.tensor}.grad = {text}", theme.CAPTION_SIZE, theme.ROLES["gradient"])
             grads.add(g)
-        lines = [grads.arrange(RIGHT, buff=0.6)] if len(grads) else []
+        lines: list[Any] = [grads.arrange(RIGHT, buff=0.6)] if len(grads) else []
         if accumulate:
             first = inline(self.beat[accumulate], d)
             self.shown["first_grad"] = first
-            lines.insert(0, label(f"after the first backward: {first}; the second adds to it (no zeroing):",
-                                  theme.CAPTION_SIZE - 2, theme.MUTED))
+            lines.insert(
+                0,
+                label(
+                    f"after the first backward: {first}; the second adds to it (no zeroing):",
+                    theme.CAPTION_SIZE - 2,
+                    theme.MUTED,
+                ),
+            )
         notes = VGroup(*lines).arrange(DOWN, buff=0.15)
         bottom.fit(notes)
         scene.play(Write(notes), run_time=0.9)
         leaf_boxes = [cg.boxes[n.id] for n in graph.nodes if n.tensor in self.shown["grad"]]
-        scene.play(*[Indicate(b, color=theme.ROLES["gradient"], scale_factor=1.05) for b in leaf_boxes],
-                   run_time=0.6)
+        scene.play(
+            *[Indicate(b, color=theme.ROLES["gradient"], scale_factor=1.05) for b in leaf_boxes], run_time=0.6
+        )
         yield
-
-

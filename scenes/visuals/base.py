@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from manim import Mobject, Scene
 
 from scenes.spec import VisualSpec
@@ -25,7 +26,7 @@ class Area:
         """Scale `mob` down (never up past `max_scale`) to fit, and centre it in the area."""
         scale = min(max_scale, self.width / max(mob.width, 1e-6), self.height / max(mob.height, 1e-6))
         mob.scale(scale)
-        return mob.move_to([self.x, self.y, 0])
+        return mob.move_to(np.array([self.x, self.y, 0.0]))
 
 
 class Visual:
@@ -69,18 +70,20 @@ class TensorVisual(Visual):
         """Record that the value at `src[src_index]` is drawn travelling to `dst[dst_index]`."""
         self.shown.setdefault("moves", []).append([src, list(src_index), dst, list(dst_index)])
 
-    def fit(self, mob: Mobject, area: Area | None = None, max_scale: float = 1.0) -> Mobject:
+    def fit(self, mob: Mobject, area: Area | None = None, max_scale: float = 1.3) -> Mobject:
         return (area or self.area).fit(mob, max_scale)
 
     def split_area(self, note_height: float = 1.0) -> tuple[Area, Area]:
         """The content area cut into the picture (top) and a strip for notes (bottom)."""
         a = self.area
-        top_h = a.height - note_height
+        top_h = a.height - note_height - 0.2  # a gap between the picture and its notes
         main = Area(a.x, a.y + a.height / 2 - top_h / 2, a.width, top_h)
         bottom = Area(a.x, a.y - a.height / 2 + note_height / 2, a.width, note_height)
         return main, bottom
 
-    def pairs(self, links: list[tuple[str, Any, tuple[int, ...], str, Any, tuple[int, ...]]]) -> list[tuple[Any, Any]]:
+    def pairs(
+        self, links: list[tuple[str, Any, tuple[int, ...], str, Any, tuple[int, ...]]]
+    ) -> list[tuple[Any, Any]]:
         """Cell pairs to `flow`, for links (src name, src grid, src index, dst name, dst grid, dst index);
         links whose cells are elided are skipped, the rest are recorded in `shown["moves"]`."""
         out = []
@@ -95,5 +98,6 @@ class TensorVisual(Visual):
         try:
             return self.beat.values[name]
         except KeyError:
-            raise KeyError(f"beat {self.beat.name!r} returned no value {name!r}; it has {sorted(self.beat.values)}") \
-                from None
+            raise KeyError(
+                f"beat {self.beat.name!r} returned no value {name!r}; it has {sorted(self.beat.values)}"
+            ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 from manim import DOWN, LEFT, RIGHT, FadeIn, LaggedStart, Scene, VGroup
 
 from scenes import theme
@@ -22,7 +23,7 @@ def fields(bits: int, dtype: str) -> tuple[str, str, str]:
     """The bit pattern split into sign, exponent and mantissa strings."""
     e, m, _ = LAYOUT[dtype]
     text = format(bits, f"0{1 + e + m}b")
-    return text[0], text[1:1 + e], text[1 + e:]
+    return text[0], text[1 : 1 + e], text[1 + e :]
 
 
 def stored(value: object) -> str:
@@ -43,11 +44,13 @@ class BitFields(TensorVisual):
         bias = LAYOUT[t.dtype][2]
         value = stored(t.flat()[k])
         self.shown.setdefault("fields", []).append([t.name, k, sign, exp, mant, value])
-        bits = VGroup(mono(sign, theme.NOTE_SIZE, theme.BIT_FIELDS["sign"]),
-                      mono(exp, theme.NOTE_SIZE, theme.BIT_FIELDS["exponent"]),
-                      mono(mant, theme.NOTE_SIZE, theme.BIT_FIELDS["mantissa"])).arrange(RIGHT, buff=0.12)
+        bits = VGroup(
+            mono(sign, theme.NOTE_SIZE, theme.BIT_FIELDS["sign"]),
+            mono(exp, theme.NOTE_SIZE, theme.BIT_FIELDS["exponent"]),
+            mono(mant, theme.NOTE_SIZE, theme.BIT_FIELDS["mantissa"]),
+        ).arrange(RIGHT, buff=0.12)
         e = int(exp, 2)
-        meaning = ("inf/nan" if e == (1 << len(exp)) - 1 else "subnormal" if e == 0 else f"2^{e - bias}")
+        meaning = "inf/nan" if e == (1 << len(exp)) - 1 else "subnormal" if e == 0 else f"2^{e - bias}"
         return VGroup(
             label(t.dtype, theme.CAPTION_SIZE, theme.dtype_color(t.dtype)),
             bits,
@@ -62,7 +65,9 @@ class BitFields(TensorVisual):
         for name in names:
             t = self.beat[name]
             if t.dtype not in LAYOUT or t.bits is None:
-                raise ValueError(f"BitFields needs a small float32/float16/bfloat16 tensor; {name} is {t.dtype}")
+                raise ValueError(
+                    f"BitFields needs a small float32/float16/bfloat16 tensor; {name} is {t.dtype}"
+                )
             group = [self.row(t, k) for k in range(min(MAX_VALUES, t.numel))]
             groups.append(group)
             rows.add(*group)
@@ -75,22 +80,27 @@ class BitFields(TensorVisual):
             x0 += w + 0.45
         for i, r in enumerate(rows):
             for c in range(4):
-                r[c].move_to([starts[c] + r[c].width / 2, -i * 0.62, 0])
-        legend = VGroup(*[label(f"{n}", theme.CAPTION_SIZE - 2, color) for n, color in theme.BIT_FIELDS.items()])
+                r[c].move_to(np.array([starts[c] + r[c].width / 2, -i * 0.62, 0.0]))
+        legend = VGroup(
+            *[label(f"{n}", theme.CAPTION_SIZE - 2, color) for n, color in theme.BIT_FIELDS.items()]
+        )
         legend.arrange(RIGHT, buff=0.6)
         main, bottom = self.split_area(0.9)
         picture = VGroup(legend, rows).arrange(DOWN, buff=0.45)
         legend.align_to(rows, LEFT)
         self.fit(picture, main)
-        caption = note("the same number in three formats: fewer exponent bits overflow sooner (float16), "
-                       "fewer mantissa bits round coarser (bfloat16)", theme.MUTED)
+        caption = note(
+            "the same number in three formats: fewer exponent bits overflow sooner (float16), "
+            "fewer mantissa bits round coarser (bfloat16)",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(FadeIn(legend), run_time=0.5)
         yield
         for group in groups:
-            scene.play(LaggedStart(*[FadeIn(r, shift=0.2 * RIGHT) for r in group], lag_ratio=0.3), run_time=0.8)
+            scene.play(
+                LaggedStart(*[FadeIn(r, shift=0.2 * RIGHT) for r in group], lag_ratio=0.3), run_time=0.8
+            )
             yield
         scene.play(FadeIn(caption), run_time=0.5)
         yield
-
-

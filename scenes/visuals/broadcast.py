@@ -15,7 +15,9 @@ from scenes.trace import TensorEntry, broadcast_index, format_number
 from scenes.visuals.base import TensorVisual
 
 
-def shape_table(rows: list[tuple[str, tuple[int, ...]]], width: int, marks: dict[tuple[int, int], str]) -> VGroup:
+def shape_table(
+    rows: list[tuple[str, tuple[int, ...]]], width: int, marks: dict[tuple[int, int], str]
+) -> VGroup:
     """Shapes right-aligned in columns (one per axis of the widest); `marks[(row, column)]` colours a chip."""
     table = VGroup()
     for r, (name, shape) in enumerate(rows):
@@ -37,10 +39,12 @@ def shape_table(rows: list[tuple[str, tuple[int, ...]]], width: int, marks: dict
 
 def stretched(entry: TensorEntry, shape: tuple[int, ...]) -> TensorEntry:
     """`entry` as broadcasting reads it over `shape`: each cell holds the value at its broadcast index."""
+
     def build(prefix: tuple[int, ...]) -> object:
         if len(prefix) == len(shape):
             return entry.at(*broadcast_index(prefix, entry.shape))
         return [build((*prefix, i)) for i in range(shape[len(prefix)])]
+
     return dataclasses.replace(entry, values=build(()), shape=shape, stride=(0,) * len(shape), bits=None)
 
 
@@ -66,15 +70,22 @@ class Broadcast(TensorVisual):
         ghosts_of = []
         self.shown["broadcast"] = []
         for name, t in ((a_name, a), (b_name, b)):
-            g = TensorGrid(stretched(t, res.shape), role="input", digits=self.digits,
-                           tag=f"{name}  {'x'.join(map(str, t.shape))} -> {'x'.join(map(str, res.shape))}")
-            real, ghost = {}, {}
+            g = TensorGrid(
+                stretched(t, res.shape),
+                role="input",
+                digits=self.digits,
+                tag=f"{name}  {'x'.join(map(str, t.shape))} -> {'x'.join(map(str, res.shape))}",
+            )
+            real: dict[tuple[int, ...], tuple[int, ...]] = {}
+            ghost: dict[tuple[int, ...], tuple[int, ...]] = {}
             for idx in res.indices():
                 if not g.has(idx):
                     continue
                 src = broadcast_index(idx, t.shape)
                 self.shown["broadcast"].append([name, list(idx), list(src), g.shown[idx]])
-                is_real = tuple(idx[len(idx) - len(src):]) == src and all(i == 0 for i in idx[:len(idx) - len(src)])
+                is_real = tuple(idx[len(idx) - len(src) :]) == src and all(
+                    i == 0 for i in idx[: len(idx) - len(src)]
+                )
                 (real if is_real else ghost)[idx] = src
             for idx in ghost:
                 g.cell(*idx)[0].set_stroke(theme.ROLES["ghost"], width=1.5).set_fill(opacity=0.3)
@@ -88,14 +99,16 @@ class Broadcast(TensorVisual):
         row = VGroup(grids[0], op_sign, grids[1], eq_sign, rgrid).arrange(RIGHT, buff=0.35)
         picture = VGroup(table, row).arrange(RIGHT, buff=theme.GAP * 1.2)
         self.fit(picture, main)
-        for g, (real, ghost) in zip(grids, ghosts_of, strict=True):
+        for g, (_, ghost) in zip(grids, ghosts_of, strict=True):
             hide(g.cell(*i) for i in ghost)
-        caption = note("shapes line up on the right; an axis of size 1 (or a missing one) is stretched to "
-                       "match: no memory is copied", theme.MUTED)
+        caption = note(
+            "shapes line up on the right; an axis of size 1 (or a missing one) is stretched to "
+            "match: no memory is copied",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(FadeIn(table), run_time=0.8)
-        scene.play(*[appear(g) for g in grids],
-                   FadeIn(op_sign), run_time=0.8)
+        scene.play(*[appear(g) for g in grids], FadeIn(op_sign), run_time=0.8)
         yield
         chips = [table[r][1][c] for r, c in marks]
         scene.play(glow(chips), FadeIn(caption), run_time=0.6)
@@ -108,14 +121,17 @@ class Broadcast(TensorVisual):
             flow(scene, pairs, run_time=0.9)
             scene.play(reveal([g.cell(*i) for i in ghost]), run_time=0.2)
         yield
-        first = res.indices()[0]
-        operands = [format_number(t.at(*broadcast_index(first, t.shape)), t.dtype, self.digits) for t in (a, b)]
+        first = res.indices()[-1]  # the far corner: every stretched axis at work
+        operands = [
+            format_number(t.at(*broadcast_index(first, t.shape)), t.dtype, self.digits) for t in (a, b)
+        ]
         result = res.label(*first, digits=self.digits)
         self.shown["equation"] = [list(first), operands, result]
-        eq = note(f"{res_name}[{key(first)}] = {operands[0]} {op} {operands[1]} = {result}", theme.ROLES["selected"],
-                  font_mono=True)
+        eq = note(
+            f"{res_name}[{key(first)}] = {operands[0]} {op} {operands[1]} = {result}",
+            theme.ROLES["selected"],
+            font_mono=True,
+        )
         bottom.fit(eq)
         scene.play(FadeOut(caption), FadeIn(eq_sign), appear(rgrid), FadeIn(eq), run_time=1.0)
         yield
-
-

@@ -20,7 +20,8 @@ class BroadcastFail(TensorVisual):
         a_name, b_name = self.spec.tensors[:2]
         a, b = self.beat[a_name], self.beat[b_name]
         width = max(a.ndim, b.ndim)
-        bad, good = [], []
+        bad: list[int] = []
+        good: list[int] = []
         for col in range(width):
             sizes = []
             for t in (a, b):
@@ -35,10 +36,14 @@ class BroadcastFail(TensorVisual):
         main, bottom = self.split_area(1.6)
         self.fit(table, main, max_scale=1.6)
         lines = VGroup(
-            note(f"axis {', '.join(str(c - width) for c in bad)} (from the right): "
-                 + " vs ".join(str(t.shape[t.ndim - width + bad[0]]) if bad else "" for t in (a, b))
-                 + ": neither is 1, so they cannot broadcast" if bad else "every axis is compatible",
-                 theme.TEXT),
+            note(
+                f"axis {', '.join(str(c - width) for c in bad)} (from the right): "
+                + " vs ".join(str(t.shape[t.ndim - width + bad[0]]) if bad else "" for t in (a, b))
+                + ": neither is 1, so they cannot broadcast"
+                if bad
+                else "every axis is compatible",
+                theme.TEXT,
+            ),
             note(error or "(no error was raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90),
         ).arrange(DOWN, buff=0.2)
         bottom.fit(lines)

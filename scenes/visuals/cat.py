@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import DOWN, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, tags, note
+from scenes.anim import appear, flow, note, tags
 from scenes.visuals.base import TensorVisual
 
 
@@ -45,8 +45,11 @@ class Cat(TensorVisual):
                 rgrid.cell(*idx)[0].set_stroke(color)
         sizes = " + ".join(str(self.beat[n].shape[dim]) for n in in_names)
         self.shown["sizes"] = [self.beat[n].shape[dim] for n in in_names] + [res.shape[dim]]
-        caption = note(f"torch.cat(dim={dim}): sizes along dim {dim} add up: {sizes} = {res.shape[dim]}; "
-                       "the other axes must match", theme.MUTED)
+        caption = note(
+            f"torch.cat(dim={dim}): sizes along dim {dim} add up: {sizes} = {res.shape[dim]}; "
+            "the other axes must match",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(*[appear(g) for g in inputs], run_time=1.0)
         yield

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, Transform, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, Transform, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, note, tags
@@ -27,14 +27,16 @@ class DeviceMove(TensorVisual):
         dgrid = self.grid(dst_name, role="output")
         arrow = Arrow(LEFT, RIGHT * 1.5, color=theme.MUTED, buff=0)
         call = mono(f".to('{dst.device}')", theme.CAPTION_SIZE, theme.ACCENT)
-        middle = VGroup(call, arrow).arrange(direction=[0, -1, 0], buff=0.15)
+        middle = VGroup(call, arrow).arrange(direction=DOWN, buff=0.15)
         picture = VGroup(sgrid, middle, dgrid).arrange(RIGHT, buff=theme.GAP)
         self.fit(picture, main)
         if same:
-            text = (f"{src_name} already lives on {src.device}: .to returns the same tensor "
-                    "(no copy). On a machine with a GPU this is a copy into its memory.")
+            text = (
+                f"{src_name} already lives on {src.device}: .to returns the same tensor "
+                "(no copy). On a machine with a GPU this is a copy into its memory."
+            )
         else:
-            text = f"{src.device} -> {dst.device}: a copy in {dst.device}'s memory; {src_name} stays where it was"
+            text = f"{src.device} -> {dst.device}: a copy in {dst.device}'s memory; {src_name} stays put"
         caption = note(text, theme.MUTED, width=80)
         bottom.fit(caption)
         scene.play(appear(sgrid), run_time=0.8)

@@ -45,13 +45,28 @@ class Einsum(TensorVisual):
             for c, n in zip(letters, self.beat[name].shape, strict=True):
                 sizes[c] = n
         area, bottom = self.split_area(0.9)
-        eq_text = VGroup(*[mono(ch, theme.TITLE_SIZE, theme.ROLES["summed"] if ch in summed else
-                                theme.ROLES["free"] if ch.isalpha() else theme.TEXT) for ch in equation.replace(" ", "")])
+        eq_text = VGroup(
+            *[
+                mono(
+                    ch,
+                    theme.TITLE_SIZE,
+                    theme.ROLES["summed"]
+                    if ch in summed
+                    else theme.ROLES["free"]
+                    if ch.isalpha()
+                    else theme.TEXT,
+                )
+                for ch in equation.replace(" ", "")
+            ]
+        )
         eq_text.arrange(RIGHT, buff=0.04)
-        grids = [self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2)
-                 for n, letters in zip(in_names, ins, strict=True)]
-        rgrid = self.grid(res_name, role="output", axis_names=out or None, max_rows=4, max_cols=4, max_slabs=2,
-                          max_blocks=2)
+        grids = [
+            self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2)
+            for n, letters in zip(in_names, ins, strict=True)
+        ]
+        rgrid = self.grid(
+            res_name, role="output", axis_names=out or None, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2
+        )
         parts = [grids[0]]
         for g in grids[1:]:
             parts += [sign(",", theme.MUTED), g]
@@ -69,12 +84,19 @@ class Einsum(TensorVisual):
             for axis, ch in enumerate(letters):
                 if ch in summed:
                     axis_marks += g.axis_labels.get(axis, [])
-        explain = note(f"summed over {', '.join(summed) or 'nothing'}: "
-                       + (" x ".join(f"{c}={sizes[c]}" for c in summed) or "no letter disappears")
-                       + f"; kept: {', '.join(out) or 'none (a scalar)'}", theme.MUTED)
+        explain = note(
+            f"summed over {', '.join(summed) or 'nothing'}: "
+            + (" x ".join(f"{c}={sizes[c]}" for c in summed) or "no letter disappears")
+            + f"; kept: {', '.join(out) or 'none (a scalar)'}",
+            theme.MUTED,
+        )
         bottom.fit(explain)
-        scene.play(glow([]), *[m.animate.set_opacity(0.25) for m in fading + axis_marks], FadeIn(explain),
-                   run_time=0.9)
+        scene.play(
+            glow([]),
+            *[m.animate.set_opacity(0.25) for m in fading + axis_marks],
+            FadeIn(explain),
+            run_time=0.9,
+        )
         scene.play(FadeIn(arrow), appear(rgrid), run_time=0.9)
         yield
         cell = tuple(0 for _ in out)
@@ -82,17 +104,25 @@ class Einsum(TensorVisual):
         terms = []
         for combo in itertools.product(*[range(sizes[c]) for c in summed]):
             assign.update(zip(summed, combo, strict=True))
-            factors = [self.beat[n].label(*[assign[c] for c in letters], digits=self.digits)
-                       for n, letters in zip(in_names, ins, strict=True)]
+            factors = [
+                self.beat[n].label(*[assign[c] for c in letters], digits=self.digits)
+                for n, letters in zip(in_names, ins, strict=True)
+            ]
             terms.append(factors)
         result = self.beat[res_name].label(*cell, digits=self.digits)
-        self.shown["cell"] = {"index": list(cell), "terms": terms, "result": result,
-                              "count": math.prod(sizes[c] for c in summed) if summed else 1}
+        self.shown["cell"] = {
+            "index": list(cell),
+            "terms": terms,
+            "result": result,
+            "count": math.prod(sizes[c] for c in summed) if summed else 1,
+        }
         body = " + ".join("·".join(f) for f in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
-        worked = note(f"{res_name}[{','.join(map(str, cell))}] = {body} = {result}", theme.ROLES["selected"],
-                      font_mono=True, width=90)
+        worked = note(
+            f"{res_name}[{','.join(map(str, cell))}] = {body} = {result}",
+            theme.ROLES["selected"],
+            font_mono=True,
+            width=90,
+        )
         bottom.fit(worked)
         scene.play(FadeOut(explain), FadeIn(worked), run_time=0.6)
         yield
-
-

@@ -22,8 +22,10 @@ class Elementwise(TensorVisual):
     def equation(self, idx: tuple[int, ...]) -> tuple[list[str], str, str]:
         *in_names, res_name = self.spec.tensors
         op = str(self.option("op", "+"))
-        operands = [self.beat[n].label(*broadcast_index(idx, self.beat[n].shape), digits=self.digits)
-                    for n in in_names]
+        operands = [
+            self.beat[n].label(*broadcast_index(idx, self.beat[n].shape), digits=self.digits)
+            for n in in_names
+        ]
         result = self.beat[res_name].label(*idx, digits=self.digits)
         text = f" {op} ".join(operands) if op in SYMBOLS else f"{op}({', '.join(operands)})"
         return operands, result, f"{text} = {result}"
@@ -53,7 +55,10 @@ class Elementwise(TensorVisual):
         for idx in drawn[:STEPPED]:
             operands, result, text = self.equation(idx)
             equations.append([list(idx), operands, result])
-            cells = [g.cell(*broadcast_index(idx, self.beat[n].shape)) for g, n in zip(grids, in_names, strict=True)]
+            cells = [
+                g.cell(*broadcast_index(idx, self.beat[n].shape))
+                for g, n in zip(grids, in_names, strict=True)
+            ]
             eq = note(text, theme.ROLES["selected"], theme.NOTE_SIZE + 2, font_mono=True)
             bottom.fit(eq, max_scale=1.0)
             scene.play(glow(cells), FadeIn(eq), run_time=0.5)

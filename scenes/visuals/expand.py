@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, RIGHT, Scene, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, flow, note, tags
@@ -43,10 +43,15 @@ class Expand(TensorVisual):
         shares = exp.storage == (src.storage or src_name)
         self.shown["shares"] = [shares, rep.storage == (src.storage or src_name)]
         lines = VGroup(
-            note(f"expand: stride {tuple(exp.stride)}, {'shares' if shares else 'does not share'} "
-                 f"{src_name}'s {src.numel} stored numbers; the ghosts are the same memory", theme.ROLES["output"]),
-            note(f"repeat: stride {tuple(rep.stride)}, {rep.numel} new numbers copied into new memory",
-                 theme.ROLES["selected"]),
+            note(
+                f"expand: stride {tuple(exp.stride)}, {'shares' if shares else 'does not share'} "
+                f"{src_name}'s {src.numel} stored numbers; the ghosts are the same memory",
+                theme.ROLES["output"],
+            ),
+            note(
+                f"repeat: stride {tuple(rep.stride)}, {rep.numel} new numbers copied into new memory",
+                theme.ROLES["selected"],
+            ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         bottom.fit(lines)
         scene.play(appear(sgrid), run_time=0.8)
@@ -59,5 +64,3 @@ class Expand(TensorVisual):
         scene.add(rgrid.body)
         scene.play(tags(rgrid), Write(lines[1]), run_time=0.7)
         yield
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, FadeIn, Scene, Transform, VGroup, Write
+from manim import DOWN, LEFT, FadeIn, Scene, Transform, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, glow, note
@@ -24,18 +24,25 @@ class InPlace(TensorVisual):
         self.fit(bgrid, main)
         agrid.scale(bgrid.body.width / max(agrid.body.width, 1e-6)).move_to(bgrid, aligned_edge=DOWN)
         changed = [i for i in after.indices() if before.at(*i) != after.at(*i)]
-        self.shown["changed"] = [list(i) for i in changed]
+        self.shown["changed_cells"] = [list(i) for i in changed]
         lines = VGroup(
-            note(f"{after_name}.{op}(...) writes into {after_name}'s own memory: same shape "
-                 f"{'x'.join(map(str, after.shape))}, same storage, no new tensor", theme.MUTED),
+            note(
+                f"{after_name}.{op}(...) writes into {after_name}'s own memory: same shape "
+                f"{'x'.join(map(str, after.shape))}, same storage, no new tensor",
+                theme.MUTED,
+            ),
             note("the trailing underscore marks an in-place operation", theme.MUTED),
-        ).arrange(DOWN, buff=0.1)
+        ).arrange(DOWN, buff=0.1, aligned_edge=LEFT)
         bottom.fit(lines)
         scene.play(appear(bgrid), run_time=0.8)
         yield
         moves = [Transform(bgrid.cells[i][1], agrid.cells[i][1]) for i in bgrid.cells if i in agrid.cells]
-        scene.play(glow([bgrid.cells[i] for i in changed if i in bgrid.cells], theme.ROLES["output"], 0.3),
-                   *moves, Transform(bgrid.tag, agrid.tag), run_time=1.2)
+        scene.play(
+            glow([bgrid.cells[i] for i in changed if i in bgrid.cells], theme.ROLES["output"], 0.3),
+            *moves,
+            Transform(bgrid.tag, agrid.tag),
+            run_time=1.2,
+        )
         yield
         scene.play(Write(lines[0]), FadeIn(lines[1]), run_time=0.8)
         yield

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, tags, glow, note
+from scenes.anim import appear, flow, glow, note, tags
 from scenes.mobjects.text import mono
 from scenes.visuals.base import TensorVisual
 
@@ -19,7 +20,7 @@ def parse_index(text: str, shape: tuple[int, ...]) -> tuple[list[list[int]], lis
     parts = [p.strip() for p in text.split(",")] if text.strip() else []
     if "..." in parts:
         at = parts.index("...")
-        parts[at:at + 1] = [":"] * (len(shape) - len(parts) + 1)
+        parts[at : at + 1] = [":"] * (len(shape) - len(parts) + 1)
     parts += [":"] * (len(shape) - len(parts))
     if len(parts) > len(shape):
         raise ValueError(f"index {text!r} has more entries than the {len(shape)} axes")
@@ -52,7 +53,7 @@ class Index(TensorVisual):
             # position of this source index in the result: its rank along each kept axis
             res_idx = tuple(taken[a].index(combo[a]) for a in range(len(combo)) if kept[a])
             links.append((combo, res_idx))
-        self.shown["selected"] = [list(s) for s, _ in links]
+        self.shown["selected_cells"] = [list(s) for s, _ in links]
         self.shown["index"] = text
 
         main, bottom = self.split_area(1.1)
@@ -62,17 +63,23 @@ class Index(TensorVisual):
         picture = VGroup(sgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP)
         self.fit(picture, main)
         expr = mono(f"{src_name}[{text}]", theme.BODY_SIZE, theme.ROLES["selected"])
-        lines = [expr]
+        lines: list[Any] = [expr]
         negatives = [p.strip() for p in text.split(",") if p.strip().startswith("-") and ":" not in p]
         if negatives:
             axis = [p.strip() for p in text.split(",")].index(negatives[0])
             n = src.shape[axis]
-            lines.append(note(f"{negatives[0]} counts from the end: {n} {negatives[0].replace('-', '- ')} = "
-                              f"{int(negatives[0]) % n}", theme.MUTED))
+            lines.append(
+                note(
+                    f"{negatives[0]} counts from the end: {n} {negatives[0].replace('-', '- ')} = "
+                    f"{int(negatives[0]) % n}",
+                    theme.MUTED,
+                )
+            )
             self.shown["negative"] = [int(negatives[0]), n, int(negatives[0]) % n]
         shares = res.storage == src.storage or res.storage == src_name
-        lines.append(note("a view: shares memory with " + src_name if shares else "a copy: new memory",
-                          theme.MUTED))
+        lines.append(
+            note("a view: shares memory with " + src_name if shares else "a copy: new memory", theme.MUTED)
+        )
         self.shown["view"] = shares
         notes = VGroup(*lines).arrange(DOWN, buff=0.15)
         bottom.fit(notes)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
+from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
 from scenes import theme
-from scenes.anim import appear, flow, tags, glow, note
+from scenes.anim import appear, flow, glow, note, tags
 from scenes.visuals.base import TensorVisual
 
 
@@ -19,25 +19,30 @@ class Mask(TensorVisual):
         src_name, mask_name, res_name = self.spec.tensors[:3]
         src, mask = self.beat[src_name], self.beat[mask_name]
         picked = [idx for idx in mask.indices() if mask.at(*idx)]
-        self.shown["picked"] = [list(i) for i in picked]
+        self.shown["picked_cells"] = [list(i) for i in picked]
         main, bottom = self.split_area(0.8)
         sgrid = self.grid(src_name)
         mgrid = self.grid(mask_name, role="selected")
         rgrid = self.grid(res_name, role="output", max_cols=8)
         arrow = Arrow(LEFT, RIGHT, color=theme.MUTED, buff=0)
-        top = VGroup(sgrid, mgrid).arrange(RIGHT, buff=theme.GAP)
-        picture = VGroup(top, VGroup(arrow.rotate(-1.5708), rgrid).arrange(DOWN, buff=0.3)).arrange(DOWN, buff=0.3)
+        picture = VGroup(sgrid, mgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP * 0.8)
         self.fit(picture, main)
-        caption = note(f"{src_name}[{mask_name}]: {len(picked)} of {src.numel} cells are True, "
-                       f"the result is 1-D whatever the shape of {src_name}", theme.MUTED)
+        caption = note(
+            f"{src_name}[{mask_name}]: {len(picked)} of {src.numel} cells are True, "
+            f"the result is 1-D whatever the shape of {src_name}",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(appear(sgrid), appear(mgrid), run_time=1.0)
         yield
-        scene.play(glow([mgrid.cell(*i) for i in picked if mgrid.has(i)]),
-                   glow([sgrid.cell(*i) for i in picked if sgrid.has(i)]), run_time=0.8)
+        scene.play(
+            glow([mgrid.cell(*i) for i in picked if mgrid.has(i)]),
+            glow([sgrid.cell(*i) for i in picked if sgrid.has(i)]),
+            run_time=0.8,
+        )
         yield
         scene.play(FadeIn(arrow), run_time=0.3)
-        links = [(src_name, sgrid, i, res_name, rgrid, (k,)) for k, i in enumerate(picked)]
+        links: list = [(src_name, sgrid, i, res_name, rgrid, (k,)) for k, i in enumerate(picked)]
         flow(scene, self.pairs(links), run_time=1.3, lag=0.1)
         scene.add(rgrid.body)
         scene.play(tags(rgrid), FadeIn(caption), run_time=0.6)

@@ -19,8 +19,8 @@ class MaskAssign(TensorVisual):
         before, mask, after = self.beat[before_name], self.beat[mask_name], self.beat[after_name]
         picked = [idx for idx in mask.indices() if mask.at(*idx)]
         changed = [idx for idx in before.indices() if before.at(*idx) != after.at(*idx)]
-        self.shown["picked"] = [list(i) for i in picked]
-        self.shown["changed"] = [list(i) for i in changed]
+        self.shown["picked_cells"] = [list(i) for i in picked]
+        self.shown["changed_cells"] = [list(i) for i in changed]
         main, bottom = self.split_area(0.8)
         bgrid = self.grid(before_name)
         mgrid = self.grid(mask_name, role="selected")
@@ -28,15 +28,22 @@ class MaskAssign(TensorVisual):
         arrow = Arrow(LEFT, RIGHT, color=theme.MUTED, buff=0)
         picture = VGroup(bgrid, mgrid, arrow, agrid).arrange(RIGHT, buff=theme.GAP * 0.8)
         self.fit(picture, main)
-        caption = note(f"only the {len(picked)} True cells are written; the other "
-                       f"{before.numel - len(picked)} keep their values", theme.MUTED)
+        caption = note(
+            f"only the {len(picked)} True cells are written; the other "
+            f"{before.numel - len(picked)} keep their values",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(appear(bgrid), appear(mgrid), run_time=1.0)
         yield
-        scene.play(glow([c for i in picked for g in (bgrid, mgrid) if g.has(i) for c in [g.cell(*i)]]),
-                   run_time=0.8)
+        scene.play(
+            glow([c for i in picked for g in (bgrid, mgrid) if g.has(i) for c in [g.cell(*i)]]), run_time=0.8
+        )
         yield
         scene.play(FadeIn(arrow), appear(agrid), run_time=0.8)
-        scene.play(glow([agrid.cell(*i) for i in picked if agrid.has(i)], theme.ROLES["output"], 0.35),
-                   FadeIn(caption), run_time=0.6)
+        scene.play(
+            glow([agrid.cell(*i) for i in picked if agrid.has(i)], theme.ROLES["output"], 0.35),
+            FadeIn(caption),
+            run_time=0.6,
+        )
         yield

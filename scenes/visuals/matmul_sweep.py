@@ -4,6 +4,7 @@ screen; inner dimensions cancel in the shape label; batched matmul as one sweep 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from manim import LEFT, RIGHT, UP, FadeIn, FadeOut, Scene, VGroup, Write
 
@@ -18,8 +19,11 @@ STEPPED = 3
 MAX_TERMS = 4
 
 
-def shape_label(a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], op: str) -> VGroup:
+def shape_label(
+    a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], op: str
+) -> tuple[VGroup, list[Any]]:
     """`(2x3) @ (3x4) -> (2x4)` with the inner dimensions in the colour that fades (they cancel)."""
+
     def part(shape: tuple[int, ...], inner_at: int) -> list:
         out = []
         for i, n in enumerate(shape):
@@ -28,14 +32,23 @@ def shape_label(a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], op: 
             if i < len(shape) - 1:
                 out.append(label("x", theme.BODY_SIZE, theme.MUTED))
         return out
+
     sym = "@" if op in ("@", "matmul") else op
-    pieces = [label("(", theme.BODY_SIZE), *part(a, len(a) - 1), label(")", theme.BODY_SIZE),
-              label(f" {sym} ", theme.BODY_SIZE, theme.ACCENT), label("(", theme.BODY_SIZE),
-              *part(b, len(b) - 2), label(")", theme.BODY_SIZE), label(" -> ", theme.BODY_SIZE, theme.ACCENT),
-              label("(", theme.BODY_SIZE), *part(c, -1), label(")", theme.BODY_SIZE)]
+    pieces = [
+        label("(", theme.BODY_SIZE),
+        *part(a, len(a) - 1),
+        label(")", theme.BODY_SIZE),
+        label(f" {sym} ", theme.BODY_SIZE, theme.ACCENT),
+        label("(", theme.BODY_SIZE),
+        *part(b, len(b) - 2),
+        label(")", theme.BODY_SIZE),
+        label(" -> ", theme.BODY_SIZE, theme.ACCENT),
+        label("(", theme.BODY_SIZE),
+        *part(c, -1),
+        label(")", theme.BODY_SIZE),
+    ]
     group = VGroup(*pieces).arrange(RIGHT, buff=0.06)
-    group.inner = [pieces[2 * (len(a) - 1) + 1], pieces[3 + 2 * len(a) + 2 * (len(b) - 2)]]
-    return group
+    return group, [pieces[2 * (len(a) - 1) + 1], pieces[3 + 2 * len(a) + 2 * (len(b) - 2)]]
 
 
 class MatmulSweep(TensorVisual):
@@ -46,28 +59,38 @@ class MatmulSweep(TensorVisual):
         a_name, b_name, c_name = self.spec.tensors[:3]
         a, b, c = self.beat[a_name], self.beat[b_name], self.beat[c_name]
         op = str(self.option("op", "@"))
-        for name, t in ((a_name, a), (b_name, b), (c_name, c)):
+        for name, _t in ((a_name, a), (b_name, b), (c_name, c)):
             self.shown.setdefault(name, {})
         self.shown["sums"] = []
         self.shown["shapes"] = [list(a.shape), list(b.shape), list(c.shape)]
         area, bottom = self.split_area(0.9)
         top = Area(area.x, area.y + area.height / 2 - 0.3, area.width, 0.6)
         main = Area(area.x, area.y - 0.35, area.width, area.height - 0.7)
-        shapes = shape_label(a.shape, b.shape, c.shape, op)
+        shapes, inner = shape_label(a.shape, b.shape, c.shape, op)
         top.fit(shapes)
         scene.play(Write(shapes), run_time=0.8)
-        scene.play(*[m.animate.set_opacity(0.3) for m in shapes.inner], run_time=0.5)
+        scene.play(*[m.animate.set_opacity(0.3) for m in inner], run_time=0.5)
         yield
         if a.ndim == 3 and b.ndim == 3:
             batches = list(range(c.shape[0]))[:2]
             for k in batches:
-                yield from self.sweep(scene, main, bottom, a.select(k), b.select(k), c.select(k), batch=k,
-                                      last=k == batches[-1])
+                yield from self.sweep(
+                    scene, main, bottom, a.select(k), b.select(k), c.select(k), batch=k, last=k == batches[-1]
+                )
         else:
             yield from self.sweep(scene, main, bottom, a, b, c, batch=None, last=True)
 
-    def sweep(self, scene: Scene, main: Area, bottom: Area, a: TensorEntry, b: TensorEntry, c: TensorEntry,
-              batch: int | None, last: bool) -> Iterator[None]:
+    def sweep(
+        self,
+        scene: Scene,
+        main: Area,
+        bottom: Area,
+        a: TensorEntry,
+        b: TensorEntry,
+        c: TensorEntry,
+        batch: int | None,
+        last: bool,
+    ) -> Iterator[None]:
         a_name, b_name, c_name = self.spec.tensors[:3]
         d = self.digits
         ga = TensorGrid(a, role="input", digits=d, name=a.name)
@@ -91,25 +114,36 @@ class MatmulSweep(TensorVisual):
             pairs = [((i, k) if a.ndim == 2 else (k,), (k, j) if b.ndim == 2 else (k,)) for k in range(inner)]
             terms = [(a.label(*pa, digits=d), b.label(*pb, digits=d)) for pa, pb in pairs]
             result = c.label(*idx, digits=d)
-            self.shown["sums"].append({"cell": [*( () if batch is None else (batch,)), *idx],
-                                       "terms": [list(t) for t in terms], "result": result})
+            self.shown["sums"].append(
+                {
+                    "cell": [*(() if batch is None else (batch,)), *idx],
+                    "terms": [list(t) for t in terms],
+                    "result": result,
+                }
+            )
             if n >= STEPPED:
                 continue
-            text = " + ".join(f"{x}·{y}" for x, y in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
-            where = f"{c_name}[{', '.join(map(str, (*( () if batch is None else (batch,)), *idx)))}]"
-            eq = note(f"{where} = {text} = {result}", theme.ROLES["selected"], theme.NOTE_SIZE, font_mono=True, width=90)
+            text = " + ".join(f"{x}·{y}" for x, y in terms[:MAX_TERMS]) + (
+                " + …" if len(terms) > MAX_TERMS else ""
+            )
+            where = f"{c_name}[{', '.join(map(str, (*(() if batch is None else (batch,)), *idx)))}]"
+            eq = note(
+                f"{where} = {text} = {result}",
+                theme.ROLES["selected"],
+                theme.NOTE_SIZE,
+                font_mono=True,
+                width=90,
+            )
             bottom.fit(eq)
             row = [ga.cell(*pa) for pa, _ in pairs if ga.has(pa)]
             col = [gb.cell(*pb) for _, pb in pairs if gb.has(pb)]
             scene.play(glow(row + col), FadeIn(eq), run_time=0.5)
             scene.play(reveal([gc.cell(*idx)]), run_time=0.4)
             yield
-            scene.play(restore(row, ga.color), restore(col, gb.color), FadeOut(eq), run_time=0.3)
+            scene.play(restore(row, ga.role_color), restore(col, gb.role_color), FadeOut(eq), run_time=0.3)
         rest = [gc.cell(*i) for i in drawn[STEPPED:]]
         if rest:
             scene.play(reveal(rest), run_time=0.7)
             yield
         if not last:
             scene.play(FadeOut(VGroup(ga, gb, gc)), run_time=0.4)
-
-

@@ -26,10 +26,15 @@ class MemoryStrip(TensorVisual):
         if len(groups) > 1:
             self.shown["separate"] = sorted(groups)
         values = storage_values(entries)
-        strip = Strip(values, entries[0].dtype, digits=self.digits, title=f"storage of {entries[0].storage or names[0]}")
+        strip = Strip(
+            values, entries[0].dtype, digits=self.digits, title=f"storage of {entries[0].storage or names[0]}"
+        )
         self.shown["storage"] = dict(strip.shown)
         main, bottom = self.split_area(0.9)
-        grids = [self.grid(n, role=theme.SERIES[k % len(theme.SERIES)], show_stride=True) for k, n in enumerate(names)]
+        grids = [
+            self.grid(n, role=theme.SERIES[k % len(theme.SERIES)], show_stride=True)
+            for k, n in enumerate(names)
+        ]
         top = VGroup(*grids).arrange(RIGHT, buff=theme.GAP * 1.3)
         picture = VGroup(top, strip).arrange(DOWN, buff=1.2)
         self.fit(picture, main)
@@ -39,13 +44,28 @@ class MemoryStrip(TensorVisual):
             for idx in e.indices():
                 pos = e.storage_position(*idx)
                 self.shown.setdefault("pointers", []).append([name, list(idx), pos])
-                if len(arrows) < MAX_POINTERS and grid.has(idx) and strip.has(pos):
+                owner = k == 0 and len(names) > 1 and e.is_contiguous and e.storage_offset == 0
+                if not owner and len(arrows) < MAX_POINTERS and grid.has(idx) and strip.has(pos):
                     start, end = grid.cell(*idx).get_bottom(), strip.cell(pos).get_top()
-                    arrows.add(Arrow(start, end, buff=0.05, stroke_width=2, tip_length=0.12,
-                                     max_tip_length_to_length_ratio=0.1, color=theme.SERIES[k % len(theme.SERIES)]))
+                    arrows.add(
+                        Arrow(
+                            start,
+                            end,
+                            buff=0.05,
+                            stroke_width=2,
+                            tip_length=0.12,
+                            max_tip_length_to_length_ratio=0.1,
+                            color=theme.SERIES[k % len(theme.SERIES)],
+                        )
+                    )
             pointers[name] = arrows
-        caption = note("; ".join(f"{n}: offset {e.storage_offset}, stride {tuple(e.stride)}"
-                                 for n, e in zip(names, entries, strict=True)), theme.MUTED)
+        caption = note(
+            "; ".join(
+                f"{n}: offset {e.storage_offset}, stride {tuple(e.stride)}"
+                for n, e in zip(names, entries, strict=True)
+            ),
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(FadeIn(strip), run_time=0.6)
         yield
@@ -53,12 +73,15 @@ class MemoryStrip(TensorVisual):
             e = entries[k]
             shown = [strip.cell(p) for p in {e.storage_position(*i) for i in e.indices()} if strip.has(p)]
             scene.play(appear(grid), run_time=0.7)
-            scene.play(LaggedStart(*[FadeIn(a) for a in pointers[name]], lag_ratio=0.1),
-                       glow(shown, theme.SERIES[k % len(theme.SERIES)], 0.3), run_time=0.8)
+            scene.play(
+                LaggedStart(*[FadeIn(a) for a in pointers[name]], lag_ratio=0.1),
+                glow(shown, theme.SERIES[k % len(theme.SERIES)], 0.3),
+                run_time=0.8,
+            )
             if k < len(names) - 1:
-                scene.play(FadeIn(VGroup()), *[a.animate.set_opacity(0.25) for a in pointers[name]], run_time=0.2)
+                scene.play(
+                    FadeIn(VGroup()), *[a.animate.set_opacity(0.25) for a in pointers[name]], run_time=0.2
+                )
             yield
         scene.play(Write(caption), run_time=0.6)
         yield
-
-

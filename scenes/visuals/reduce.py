@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, FadeOut, Scene, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, FadeOut, Scene, VGroup
 
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
@@ -15,7 +15,9 @@ STEPPED = 3
 MAX_TERMS = 5
 
 
-def reduced_line(src: TensorEntry, res_idx: tuple[int, ...], dim: int | None, keepdim: bool) -> list[tuple[int, ...]]:
+def reduced_line(
+    src: TensorEntry, res_idx: tuple[int, ...], dim: int | None, keepdim: bool
+) -> list[tuple[int, ...]]:
     """The source cells that reduce into result cell `res_idx`."""
     if dim is None:
         return src.indices()
@@ -50,9 +52,12 @@ class Reduce(TensorVisual):
         hidden = list(rgrid.cells.values()) + (list(igrid.cells.values()) if igrid else [])
         hide(hidden)
         where = "everything" if dim is None else f"dim={dim}"
-        lead = note(f"{op} over {where}{', keepdim=True' if keepdim else ''}: {'x'.join(map(str, src.shape))} -> "
-                    f"{'x'.join(map(str, res.shape)) or 'scalar'}"
-                    + (f" (axis {dim} kept with size 1)" if keepdim and dim is not None else ""), theme.MUTED)
+        lead = note(
+            f"{op} over {where}{', keepdim=True' if keepdim else ''}: {'x'.join(map(str, src.shape))} -> "
+            f"{'x'.join(map(str, res.shape)) or 'scalar'}"
+            + (f" (axis {dim} kept with size 1)" if keepdim and dim is not None else ""),
+            theme.MUTED,
+        )
         bottom.fit(lead)
         scene.play(appear(sgrid), run_time=0.8)
         scene.play(FadeIn(arrow), *[appear(g) for g in outs], FadeIn(lead), run_time=0.6)

@@ -25,8 +25,12 @@ class Reshape(TensorVisual):
         sgrid = self.grid(src_name)
         rgrid = self.grid(res_name, role="output")
         order = src.indices()
-        strip = MemoryStrip({k: src.at(*i) for k, i in enumerate(order)}, src.dtype, digits=self.digits,
-                            title="memory order (row-major)")
+        strip = MemoryStrip(
+            {k: src.at(*i) for k, i in enumerate(order)},
+            src.dtype,
+            digits=self.digits,
+            title="memory order (row-major)",
+        )
         self.shown["order"] = {k: v for k, v in strip.shown.items()}
         arrow = Arrow(LEFT, RIGHT, color=theme.MUTED, buff=0)
         top = VGroup(sgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP)
@@ -35,21 +39,39 @@ class Reshape(TensorVisual):
         shares = res.storage == (src.storage or src_name)
         self.shown["view"] = shares
         res_order = res.indices()
-        caption = note(f"{op}: {'x'.join(map(str, src.shape)) or 'scalar'} -> "
-                       f"{'x'.join(map(str, res.shape)) or 'scalar'}, same {src.numel} elements in the same order; "
-                       + ("a view of the same memory" if shares else "a copy"), theme.MUTED)
+        caption = note(
+            f"{op}: {'x'.join(map(str, src.shape)) or 'scalar'} -> "
+            f"{'x'.join(map(str, res.shape)) or 'scalar'}, same {src.numel} elements in the same order; "
+            + ("a view of the same memory" if shares else "a copy"),
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(appear(sgrid), run_time=0.8)
         yield
         scene.play(FadeIn(strip.offsets), FadeIn(strip.title), run_time=0.3)
-        flow(scene, [(sgrid.cell(*i), strip.cell(k)) for k, i in enumerate(order)
-                     if sgrid.has(i) and strip.has(k)], run_time=1.2, lag=0.05)
+        flow(
+            scene,
+            [(sgrid.cell(*i), strip.cell(k)) for k, i in enumerate(order) if sgrid.has(i) and strip.has(k)],
+            run_time=1.2,
+            lag=0.05,
+        )
         scene.add(strip.row)
         yield
         scene.play(FadeIn(arrow), run_time=0.3)
-        pairs = self.pairs([(src_name, sgrid, i, res_name, rgrid, j) for i, j in zip(order, res_order, strict=True)])
-        flow(scene, [(strip.cell(k), rgrid.cell(*j)) for k, j in enumerate(res_order)
-                     if strip.has(k) and rgrid.has(j)] or pairs, run_time=1.2, lag=0.05)
+        pairs = self.pairs(
+            [(src_name, sgrid, i, res_name, rgrid, j) for i, j in zip(order, res_order, strict=True)]
+        )
+        flow(
+            scene,
+            [
+                (strip.cell(k), rgrid.cell(*j))
+                for k, j in enumerate(res_order)
+                if strip.has(k) and rgrid.has(j)
+            ]
+            or pairs,
+            run_time=1.2,
+            lag=0.05,
+        )
         scene.add(rgrid.body)
         scene.play(tags(rgrid), Write(caption), run_time=0.8)
         yield

@@ -24,7 +24,9 @@ class Show(Visual):
             code = CodePanel(self.beat.source)
             code_w = area.width * 0.42
             Area(area.x - area.width / 2 + code_w / 2, area.y, code_w, area.height).fit(code)
-            tensors_area = Area(area.x + area.width * 0.21 + 0.15, area.y, area.width * 0.58 - 0.3, area.height)
+            tensors_area = Area(
+                area.x + area.width * 0.21 + 0.15, area.y, area.width * 0.58 - 0.3, area.height
+            )
             self.shown["code"] = code.lines
             scene.play(FadeIn(code, shift=0.2 * RIGHT), run_time=0.8)
             yield
@@ -40,13 +42,17 @@ class Show(Visual):
             text = label(caption, theme.CAPTION_SIZE, theme.MUTED)
             self.shown["caption"] = caption
         direction = DOWN if self.option("stack", False) else RIGHT
-        layout = VGroup(*grids).arrange(direction, buff=0.7)
+        layout: VGroup = VGroup(*grids).arrange(direction, buff=0.7)
         if caption:
             layout = VGroup(layout, text).arrange(DOWN, buff=0.4)
         tensors_area.fit(layout, max_scale=1.0)
-        for _, grid in parts:
-            scene.play(LaggedStart(FadeIn(grid.body), Write(grid.tag), FadeIn(grid.badge), lag_ratio=0.2),
-                       run_time=1.0)
+        for _, shown_grid in parts:
+            scene.play(
+                LaggedStart(
+                    FadeIn(shown_grid.body), Write(shown_grid.tag), FadeIn(shown_grid.badge), lag_ratio=0.2
+                ),
+                run_time=1.0,
+            )
             yield
         if caption:
             scene.play(FadeIn(text), run_time=0.5)

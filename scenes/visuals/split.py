@@ -32,8 +32,11 @@ class Split(TensorVisual):
         for k, name in enumerate(piece_names):
             piece = self.beat[name]
             for idx in piece.indices():
-                src_idx = ((*idx[:dim], k, *idx[dim:]) if op == "unbind"
-                           else tuple(i + offset if a == dim else i for a, i in enumerate(idx)))
+                src_idx = (
+                    (*idx[:dim], k, *idx[dim:])
+                    if op == "unbind"
+                    else tuple(i + offset if a == dim else i for a, i in enumerate(idx))
+                )
                 links.append((src_name, sgrid, src_idx, name, pieces[k], idx))
                 if sgrid.has(src_idx):
                     sgrid.cell(*src_idx)[0].set_stroke(theme.SERIES[k % len(theme.SERIES)])
@@ -49,8 +52,10 @@ class Split(TensorVisual):
         if op == "chunk" and asked is not None:
             self.shown["asked"] = [int(asked), len(piece_names)]
             if int(asked) != len(piece_names):
-                text = (f"chunk({asked}, dim={dim}) asked for {asked} chunks but returned {len(piece_names)}: "
-                        f"chunks of {sizes[0]} cover all {src.shape[dim]}")
+                text = (
+                    f"chunk({asked}, dim={dim}) asked for {asked} chunks but returned {len(piece_names)}: "
+                    f"chunks of {sizes[0]} cover all {src.shape[dim]}"
+                )
         caption = note(text, theme.ROLES["selected"] if "returned" in text else theme.MUTED)
         bottom.fit(caption)
         scene.play(appear(sgrid), run_time=0.8)

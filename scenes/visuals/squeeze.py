@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, FadeOut, Rectangle, Scene, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Rectangle, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, flow, glow, note, tags
@@ -60,20 +60,30 @@ class Squeeze(TensorVisual):
         picture = VGroup(shapes, grids).arrange(DOWN, buff=0.5)
         self.fit(picture, main)
         where = ", ".join(map(str, axes))
-        caption = note(f"{op}: axis {where} of size 1 {'vanishes' if squeezing else 'appears'}; "
-                       f"{src.numel} elements, same order, same memory", theme.MUTED)
+        caption = note(
+            f"{op}: axis {where} of size 1 {'vanishes' if squeezing else 'appears'}; "
+            f"{src.numel} elements, same order, same memory",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(appear(sgrid), FadeIn(schips), run_time=0.8)
         yield
         if squeezing:
             scene.play(glow([schips[a] for a in axes]), run_time=0.5)
-            scene.play(FadeIn(shape_arrow), FadeIn(rchips), *[FadeOut(schips[a].copy()) for a in axes],
-                       run_time=0.8)
+            scene.play(
+                FadeIn(shape_arrow),
+                FadeIn(rchips),
+                *[schips[a].animate.set_opacity(0.2) for a in axes],
+                run_time=0.8,
+            )
         else:
             scene.play(FadeIn(shape_arrow), FadeIn(rchips), run_time=0.5)
             scene.play(glow([rchips[a] for a in axes]), run_time=0.6)
         yield
-        links = [(src_name, sgrid, i, res_name, rgrid, j) for i, j in zip(src.indices(), res.indices(), strict=True)]
+        links = [
+            (src_name, sgrid, i, res_name, rgrid, j)
+            for i, j in zip(src.indices(), res.indices(), strict=True)
+        ]
         flow(scene, self.pairs(links), run_time=1.2)
         scene.add(rgrid.body)
         scene.play(tags(rgrid), Write(caption), run_time=0.8)

@@ -21,7 +21,9 @@ class Stack(TensorVisual):
         main, bottom = self.split_area(0.8)
         inputs = [self.grid(n, role=theme.SERIES[k % len(theme.SERIES)]) for k, n in enumerate(in_names)]
         rgrid = self.grid(res_name, role="output")
-        picture = VGroup(VGroup(*inputs).arrange(RIGHT, buff=theme.GAP), rgrid).arrange(RIGHT, buff=theme.GAP * 2)
+        picture = VGroup(VGroup(*inputs).arrange(RIGHT, buff=theme.GAP), rgrid).arrange(
+            RIGHT, buff=theme.GAP * 2
+        )
         self.fit(picture, main)
         links = []
         for k, name in enumerate(in_names):
@@ -32,8 +34,11 @@ class Stack(TensorVisual):
                     rgrid.cell(*dst)[0].set_stroke(theme.SERIES[k % len(theme.SERIES)])
         in_shape = "x".join(map(str, self.beat[in_names[0]].shape))
         self.shown["new_axis"] = [dim, res.shape[dim]]
-        caption = note(f"torch.stack(dim={dim}): {len(in_names)} tensors of {in_shape} become a new axis "
-                       f"{dim} of size {res.shape[dim]}: input k sits at index k along it", theme.MUTED)
+        caption = note(
+            f"torch.stack(dim={dim}): {len(in_names)} tensors of {in_shape} become a new axis "
+            f"{dim} of size {res.shape[dim]}: input k sits at index k along it",
+            theme.MUTED,
+        )
         bottom.fit(caption)
         scene.play(*[appear(g) for g in inputs], run_time=1.0)
         yield

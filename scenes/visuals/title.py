@@ -24,8 +24,11 @@ class Title(Visual):
         items = VGroup()
         for line in lines:
             dot = label("•", theme.BODY_SIZE, theme.ROLES["selected"])
-            items.add(VGroup(dot, note(line, theme.TEXT, theme.BODY_SIZE, width=50)).arrange(RIGHT, buff=0.25,
-                                                                                          aligned_edge=DOWN))
+            items.add(
+                VGroup(dot, note(line, theme.TEXT, theme.BODY_SIZE, width=50)).arrange(
+                    RIGHT, buff=0.25, aligned_edge=DOWN
+                )
+            )
         items.arrange(DOWN, aligned_edge=LEFT, buff=0.35)
         card = VGroup(head, items).arrange(DOWN, aligned_edge=LEFT, buff=0.6)
         self.area.fit(card)

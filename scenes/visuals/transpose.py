@@ -44,21 +44,33 @@ class Transpose(TensorVisual):
         arrow = Arrow(LEFT, RIGHT, color=theme.MUTED, buff=0)
         picture = VGroup(sgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP)
         self.fit(picture, main)
-        call = f"{op}({', '.join(map(str, perm))})" if op == "permute" else \
-            f"transpose({', '.join(str(a) for a in range(src.ndim) if perm[a] != a)})"
-        lines = [note(f"{res_name} = {src_name}.{call}: same memory, strides {tuple(src.stride)} -> "
-                      f"{tuple(res.stride)}", theme.MUTED)]
+        call = (
+            f"{op}({', '.join(map(str, perm))})"
+            if op == "permute"
+            else f"transpose({', '.join(str(a) for a in range(src.ndim) if perm[a] != a)})"
+        )
+        lines = [
+            note(
+                f"{res_name} = {src_name}.{call}: same memory, strides {tuple(src.stride)} -> "
+                f"{tuple(res.stride)}",
+                theme.MUTED,
+            )
+        ]
         error_name = self.option("error")
         if error_name:
             error = str(self.text_value(error_name))
             self.shown["error"] = error
-            lines.append(note(error or "(no error raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90))
+            lines.append(
+                note(error or "(no error raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90)
+            )
         notes = VGroup(*lines).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
         bottom.fit(notes)
         scene.play(appear(sgrid), run_time=0.8)
         yield
         scene.play(FadeIn(arrow), FadeIn(lines[0]), run_time=0.4)
-        links = [(src_name, sgrid, idx, res_name, rgrid, tuple(idx[a] for a in perm)) for idx in src.indices()]
+        links = [
+            (src_name, sgrid, idx, res_name, rgrid, tuple(idx[a] for a in perm)) for idx in src.indices()
+        ]
         flow(scene, self.pairs(links), run_time=1.4)
         scene.add(rgrid.body)
         scene.play(tags(rgrid), run_time=0.6)

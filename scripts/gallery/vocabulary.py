@@ -41,8 +41,10 @@ def beat(title, visual, name=None):
     return lesson.beat(title, narration=f"The {visual.kind} visual.", visual=visual, name=name)
 
 
-@beat("Title card", Title(heading="Today's experiments", lines=["Summon tensors", "Slice them",
-                                                                "Multiply them"]))
+@beat(
+    "Title card",
+    Title(heading="Today's experiments", lines=["Summon tensors", "Slice them", "Multiply them"]),
+)
 def title(device):
     return {}
 
