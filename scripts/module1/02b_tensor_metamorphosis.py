@@ -58,10 +58,10 @@ def reshaping(device):
 
 @lesson.beat(
     "view: the shared storage",
-    narration="""Now a darker secret. view gives a new shape over the very same memory: base and viewed are
-    two windows onto one storage. | Write into the view, and the base changes too: its first element is now {{
-    base.values[0] }}. | torch confirms they share storage: {{ shared }}. Views are free, but beware writing
-    through them.""",
+    narration="""Now a darker secret: beneath every tensor lies a flat strip of storage. | base reads it in
+    order, {{ base.numel }} numbers in a row. | viewed reads the very same cells as a {{ viewed.shape }} grid,
+    so when we wrote into the view, the base changed too: its first element is now {{ base.values[0] }}. |
+    torch confirms they share storage: {{ shared }}. Views are free, but beware writing through them.""",
     visual=MemoryStrip("base", "viewed"),
     slide=["`t.view(shape)` shares storage", "Writes through a view change the base", "No copy, no cost"],
 )
@@ -75,10 +75,11 @@ def viewing(device):
 
 @lesson.beat(
     "transpose and contiguity",
-    narration="""transpose swaps two axes: our {{ grid.shape }} grid becomes {{ flipped.shape }}. | No number
-    moves in memory; only the strides swap, from {{ grid.stride }} to {{ flipped.stride }}. | So the result is
-    no longer contiguous: is_contiguous says {{ contiguous }}, | and view refuses it with an error. reshape,
-    or contiguous followed by view, makes a fresh copy and succeeds.""",
+    narration="""Our specimen: a {{ grid.shape }} grid with strides {{ grid.stride }}. | transpose swaps two
+    axes, giving {{ flipped.shape }}. No number moves in memory; only the strides swap, to
+    {{ flipped.stride }}, so the result is no longer contiguous: is_contiguous says {{ contiguous }}. | Ask it
+    for a view and torch refuses with this error. reshape, or contiguous followed by view, makes a fresh copy
+    and succeeds.""",
     visual=Transpose("grid", "flipped", op="transpose", error="error"),
     slide=["`t.transpose(0, 1)` swaps axes and strides", "The result is not contiguous",
            "`view` fails; `reshape` copies when needed"],
@@ -94,9 +95,9 @@ def transposing(device):
 @lesson.beat(
     "permute: an image batch",
     narration="""A real experiment. Image files load as batch, height, width and channels: {{ images.shape }}.
-    | But convolution layers demand batch, channels, height, width. | permute reorders every axis at once, and
-    we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the pixels
-    stay where they were.""",
+    | But convolution layers demand batch, channels, height, width, so permute reorders every axis at once,
+    and we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the
+    pixels stay where they were.""",
     visual=Transpose("images", "chw", op="permute"),
     slide=["`permute(0, 3, 1, 2)`: NHWC to NCHW", "Any order of all the axes",
            "Strides change, memory stays"],
@@ -125,10 +126,10 @@ def squeezing(device):
 
 @lesson.beat(
     "expand against repeat",
-    narration="""A bias vector, {{ bias.values }}, must reach every row. | expand pretends to copy it into {{
-    expanded.shape }}, but its strides are {{ expanded.stride }}: every row reads the same {{ expanded_storage
-    }} stored numbers. | repeat really copies, storing {{ repeated_storage }}. Expand is free, repeat costs
-    memory, and only repeat gives rows you may safely write into.""",
+    narration="""A bias vector, {{ bias.values }}, must reach every row. | expand pretends to copy it into
+    {{ expanded.shape }}, but its strides are {{ expanded.stride }}: every row reads the same
+    {{ expanded_storage }} stored numbers. | repeat really copies, storing {{ repeated_storage }}. Expand is
+    free, repeat costs memory, and only repeat gives rows you may safely write into.""",
     visual=Expand("bias", "expanded", "repeated"),
     slide=["`expand`: stride 0, no new memory", "`repeat`: real copies",
            "Never write into an expanded tensor"],
@@ -146,9 +147,9 @@ def expanding(device):
 @lesson.beat(
     "flatten for a linear layer",
     narration="""Before a linear layer can judge our images, each one must become a flat vector. | flatten
-    with a start_dim of {{ start }} keeps the batch axis and merges everything after it: {{ images.shape }}
-    becomes {{ flat.shape }}, {{ per_image }} numbers per image. The values keep their memory order, exactly
-    as reshape would do.""",
+    with a start_dim of {{ start }} keeps the batch axis and merges everything after it, reading the values in
+    memory order. | So {{ images.shape }} becomes {{ flat.shape }}: {{ per_image }} numbers per image, exactly
+    as reshape would arrange them.""",
     visual=Reshape("images", "flat", op="flatten"),
     slide=["`t.flatten(start_dim=1)` keeps the batch", "Channels, height, width merge into one",
            "Same order as reshape"],
@@ -165,7 +166,7 @@ def flattening(device):
     "Attention heads, reshaped",
     narration="""Behold the transformer's favourite trick! | Each of {{ tokens }} tokens carries {{ width }}
     features. | view splits those features into {{ heads_n }} heads of {{ head_dim }}, and transpose brings
-    heads to the front: {{ heads.shape }}, heads, tokens, features. | is_contiguous now says {{ contiguous }},
+    heads to the front: {{ heads.shape }}, heads, tokens, features. is_contiguous now says {{ contiguous }},
     so merging the heads back needs reshape, not view. Mwahaha!""",
     visual=Show("x", "heads"),
     slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first",
@@ -187,7 +188,7 @@ def attention_heads(device):
     narration="""The metamorphosis is complete! | reshape and view reread the same numbers in memory order. |
     A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
     leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
-    copies with zero strides, repeat makes real ones, and flatten merges axes.""",
+    copies with zero strides, while repeat makes real ones. | And flatten merges many axes into one.""",
     visual=Title(heading="Recap", lines=lesson.recap),
     slide=lesson.recap,
 )
@@ -197,7 +198,7 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Your trial, apprentice! Take a batch of images stored as batch, height, width and channels.
+    narration="""Your trial, apprentice! | Take a batch of images stored as batch, height, width and channels.
     Permute it into batch, channels, height and width, then flatten every image into a single vector. Now the
     real question: which of those steps must copy memory, and why? Check your answer with is_contiguous.""",
     visual=Title(heading="Your challenge", lines=[lesson.challenge]),

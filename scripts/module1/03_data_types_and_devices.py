@@ -70,10 +70,10 @@ def objectives(device):
 
 @lesson.beat(
     "The default dtypes",
-    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at {{
-    int_bytes }} bytes each. | Decimals become {{ floats.dtype }}, at {{ float_bytes }} bytes. | Truth values
-    become {{ flags.dtype }}, at {{ bool_bytes }} byte each. Mix an integer with a float and the result is
-    promoted to {{ mixed.dtype }}, so nothing is silently lost.""",
+    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at
+    {{ int_bytes }} bytes each. | Decimals become {{ floats.dtype }}, at {{ float_bytes }} bytes. | Truth
+    values become {{ flags.dtype }}, at {{ bool_bytes }} byte each. Mix an integer with a float and the result
+    is promoted to {{ mixed.dtype }}, so nothing is silently lost.""",
     visual=Show("ints", "floats", "flags"),
     slide=["Integers: `int64`", "Decimals: `float32`", "Comparisons and flags: `bool`",
            "Mixed arithmetic promotes to float"],
@@ -91,8 +91,8 @@ def defaults(device):
 @lesson.beat(
     "Three ways to store a float",
     narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide
-    exponent and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores {{
-    f16_text }}, already off in the fourth decimal. | bfloat16 keeps float32's exponent but only a stub of
+    exponent and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores
+    {{ f16_text }}, already off in the fourth decimal. | bfloat16 keeps float32's exponent but only a stub of
     mantissa, and stores {{ bf16_text }}. | The exponent buys range, the mantissa buys precision.""",
     visual=BitFields("f32", "f16", "bf16"),
     slide=["Sign, exponent (range), mantissa (precision)", "`float16`: short exponent",
@@ -110,10 +110,11 @@ def float_bits(device):
 
 @lesson.beat(
     "Where the small floats lose",
-    narration="""Now we push them to breaking point. | float16 can hold nothing above {{ f16_max }}, so {{
-    big.item }} becomes {{ big16.item }}. Disaster! | bfloat16 survives the same number, but rounds it to {{
-    bigbf.item }}. | And its coarse mantissa turns {{ small_text }} into {{ smallbf_text }}. So float16
-    overflows while bfloat16 blurs: train in bfloat16 when you can, and watch float16 for infinities.""",
+    narration="""Now we push them to breaking point. | Here is {{ big.item }}, safe in float32. | float16 can
+    hold nothing above {{ f16_max }}, so it becomes {{ big16.item }}. Disaster! | bfloat16 survives the same
+    number, but rounds it to {{ bigbf.item }}. | And its coarse mantissa turns {{ small_text }} into
+    {{ smallbf_text }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you can, and watch
+    float16 for infinities.""",
     visual=Show("big", "big16", "bigbf", "smallbf"),
     slide=["`float16`: overflows to inf early", "`bfloat16`: huge range, few digits",
            "`torch.finfo(dtype)` tells the limits"],
@@ -154,9 +155,9 @@ def integers_and_bools(device):
 @lesson.beat(
     "Converting an embedding table",
     narration="""A real weapon: an embedding table, one vector per word. | Convert it with to bfloat16 and
-    each number shrinks from {{ bytes32 }} bytes to {{ bytes16 }}, while the values move only a little: {{
-    before }} is stored as {{ after }}. | For a vocabulary of {{ vocab }} words and width {{ width }}, that is
-    {{ mb32 }} megabytes in float32 against {{ mb16 }} in bfloat16. Mwahaha, half the memory!""",
+    each number shrinks from {{ bytes32 }} bytes to {{ bytes16 }}, while the values move only a little:
+    {{ before }} is stored as {{ after }}. | For a vocabulary of {{ vocab }} words and width {{ width }}, that
+    is {{ mb32 }} megabytes in float32 against {{ mb16 }} in bfloat16. Mwahaha, half the memory!""",
     visual=Show("table", "half"),
     slide=["`t.to(torch.bfloat16)`, `t.half()`, `t.float()`", "16-bit: half the bytes per number",
            "Pick the dtype at creation with `dtype=`"],
@@ -178,8 +179,8 @@ def converting(device):
     "Choosing and moving devices",
     narration="""Now, where shall the arithmetic happen? | We ask torch for the best device: cuda on NVIDIA
     cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though
-    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our tensor from {{
-    x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
+    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our tensor from
+    {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
     device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already lives, to hands back
     the very same tensor, with no copy at all.{% endif %}""",
     visual=DeviceMove("x", "moved"),
