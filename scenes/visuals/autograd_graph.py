@@ -69,9 +69,11 @@ class AutogradGraph(TensorVisual):
             self.shown.setdefault("forward", {})[n] = inline(t, d)
             cut_boxes.add(VGroup(head, sub).arrange(DOWN, buff=0.1))
         main, bottom = self.split_area(1.1)
-        picture = (
-            VGroup(cg, cut_boxes.arrange(DOWN, buff=0.4)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
+        cut_boxes.arrange(DOWN, buff=0.5)
+        frames = VGroup(
+            *[DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"])) for b in cut_boxes]
         )
+        picture = VGroup(cg, VGroup(cut_boxes, frames)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
         self.fit(picture, main)
         # forward: layer by layer from the leaves
         for col in cg.columns:
@@ -85,12 +87,6 @@ class AutogradGraph(TensorVisual):
         self.shown["nodes"] = [n.name for n in graph.nodes]
         yield
         if cut:
-            frames = VGroup(
-                *[
-                    DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"]))
-                    for b in cut_boxes
-                ]
-            )
             scene.play(FadeIn(cut_boxes), run_time=0.6)
             scene.play(Create(frames), run_time=0.5)
             yield

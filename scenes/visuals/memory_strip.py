@@ -74,7 +74,11 @@ class MemoryStrip(TensorVisual):
             shown = [strip.cell(p) for p in {e.storage_position(*i) for i in e.indices()} if strip.has(p)]
             scene.play(appear(grid), run_time=0.7)
             scene.play(
-                LaggedStart(*[FadeIn(a) for a in pointers[name]], lag_ratio=0.1),
+                *(
+                    [LaggedStart(*[FadeIn(a) for a in pointers[name]], lag_ratio=0.1)]
+                    if len(pointers[name])
+                    else []
+                ),
                 glow(shown, theme.SERIES[k % len(theme.SERIES)], 0.3),
                 run_time=0.8,
             )

@@ -18,7 +18,7 @@ class Show(Visual):
 
     def play(self, scene: Scene) -> Iterator[None]:
         area = self.area
-        parts: list[tuple[str, VGroup]] = []
+        parts: list[tuple[str, TensorGrid]] = []
         tensors_area = area
         if self.option("code", True):
             code = CodePanel(self.beat.source)
