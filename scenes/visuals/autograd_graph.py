@@ -71,7 +71,10 @@ class AutogradGraph(TensorVisual):
         main, bottom = self.split_area(1.1)
         cut_boxes.arrange(DOWN, buff=0.5)
         frames = VGroup(
-            *[DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"])) for b in cut_boxes]
+            *[
+                DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"]))
+                for b in cut_boxes
+            ],
         )
         picture = VGroup(cg, VGroup(cut_boxes, frames)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
         self.fit(picture, main)

@@ -1,0 +1,211 @@
+"""`render gallery`: one short clip per vocabulary item (scripts/gallery/vocabulary.py, traced by torch like
+any lesson), on one HTML page with a contact sheet, so authors can pick visuals and reviewers see them all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from render.clips import ClipJob, render_clip
+from render.course import ROOT
+from render.lesson import load_lesson
+from render.templating import environment
+from render.trace import resolve_device, trace_lesson
+
+GALLERY_SCRIPT = ROOT / "scripts" / "gallery" / "vocabulary.py"
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Torchenstein visual vocabulary</title>
+<style>
+:root { {% for k, v in css.items() %}{{ k }}: {{ v }}; {% endfor %} }
+body { background: var(--bg); color: var(--text); font-family: var(--font); margin: 2rem; }
+h1 { color: var(--accent); } .muted { color: var(--muted); }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1.2rem; }
+figure { background: var(--panel); border: 1px solid var(--panel-edge); border-radius: 8px;
+         margin: 0; padding: .6rem; }
+video, img { width: 100%; border-radius: 4px; } figcaption code { color: var(--selected); }
+.lint { color: var(--error); font-size: .85rem; }
+</style></head><body>
+<h1>The visual vocabulary</h1>
+<p class="muted">{{ clips|length }} clips from <code>{{ script|e }}</code>,
+traced on {{ device|e }} with torch {{ torch|e }}. Every number on screen came from that trace.</p>
+<p><a href="contact-sheet.png"><img src="contact-sheet.png"
+  alt="contact sheet of every clip's last frame"></a></p>
+<div class="grid">
+{% for c in clips %}<figure id="{{ c.name|e }}">
+<video src="{{ c.video|e }}" poster="{{ c.poster|e }}" controls muted loop preload="none"></video>
+<figcaption><strong>{{ c.title|e }}</strong><br><code>{{ c.call|e }}</code>
+{% for p in c.lint %}<div class="lint">{{ p|e }}</div>{% endfor %}</figcaption></figure>
+{% endfor %}</div></body></html>
+"""
+
+
+@dataclass
+class GalleryClip:
+    name: str
+    title: str
+    call: str
+    video: str
+    poster: str
+    lint: list[str] = field(default_factory=list)
+    rendered: bool = False
+
+
+@dataclass
+class Gallery:
+    index: Path
+    contact_sheet: Path
+    clips: list[GalleryClip]
+
+
+def _call(visual: dict[str, Any]) -> str:
+    args = [repr(t) for t in visual["tensors"]] + [f"{k}={v!r}" for k, v in visual["options"].items()]
+    return f"{visual['kind']}({', '.join(args)})"
+
+
+def _key(job: dict[str, Any], code: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps([job, code], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def last_frame(video: Path, png: Path) -> None:
+    """The clip's last frame as a PNG (the poster and the contact-sheet tile)."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-sseof", "-0.1", "-i", str(video), "-frames:v", "1", str(png)],
+        check=True,
+    )
+
+
+def contact_sheet(frames: list[Path], out: Path, columns: int = 5) -> None:
+    """Every clip's last frame tiled into one PNG (ffmpeg's tile filter)."""
+    rows = -(-len(frames) // columns)
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{f.resolve()}'\n" for f in frames))
+    tmp = out.with_name(f".{out.name}")
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-vf",
+            f"scale=427:-1,tile={columns}x{rows}:padding=4:color=gray",
+            "-frames:v",
+            "1",
+            "-update",
+            "1",
+            "-f",
+            "image2",
+            str(tmp),
+        ],
+        check=True,
+    )
+    tmp.replace(out)
+    listing.unlink()
+
+
+def build_gallery(
+    out_dir: Path = ROOT / "build" / "gallery",
+    *,
+    quality: str = "low",
+    device: str = "auto",
+    jobs: int = 2,
+    only: list[str] | None = None,
+    executor: Executor | None = None,
+    script: Path = GALLERY_SCRIPT,
+) -> Gallery:
+    """Trace the gallery script, render each beat's clip (skipping clips whose inputs did not change),
+    and write index.html and contact-sheet.png into `out_dir`."""
+    from render.build import video_code_digest
+
+    lesson = load_lesson(script)
+    trace = trace_lesson(lesson, resolve_device(device))
+    code = video_code_digest()
+    clips_dir = out_dir / "clips"
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    clips: list[GalleryClip] = []
+    pending = []
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=jobs)
+    try:
+        for beat, beat_trace in zip(lesson.beats, trace["beats"], strict=True):
+            if only and beat.name not in only:
+                continue
+            visual = beat.visual.to_json()
+            job_data: dict[str, Any] = {
+                "title": beat.title,
+                "lesson": "Visual vocabulary",
+                "visual": visual,
+                "trace": {"beat": beat_trace, "device": trace["device"], "torch": trace["torch"]},
+                "quality": quality,
+            }
+            key = _key(job_data, code)
+            video = clips_dir / f"{beat.name}-{key}.mp4"
+            clip = GalleryClip(
+                beat.name, beat.title, _call(visual), f"clips/{video.name}", f"clips/{beat.name}-{key}.png"
+            )
+            clips.append(clip)
+            lint_file = video.with_suffix(".lint.json")
+            if video.exists() and lint_file.exists():
+                clip.lint = json.loads(lint_file.read_text())
+                continue
+            for old in clips_dir.glob(f"{beat.name}-*"):
+                old.unlink()
+            job = ClipJob(
+                key=key,
+                output=str(video),
+                title=beat.title,
+                lesson="Visual vocabulary",
+                visual=visual,
+                trace=job_data["trace"],
+                timing=None,
+                quality=quality,
+                work_dir=str(out_dir / "work"),
+            )
+            pending.append((clip, video, lint_file, pool.submit(render_clip, job)))
+        for clip, _, lint_file, future in pending:
+            result = future.result()
+            clip.lint = list(result.lint)
+            clip.rendered = True
+            lint_file.write_text(json.dumps(clip.lint))
+    finally:
+        if own:
+            pool.shutdown()
+    shutil.rmtree(out_dir / "work", ignore_errors=True)
+    frames = []
+    for clip in clips:
+        poster = out_dir / clip.poster
+        if not poster.exists():
+            last_frame(out_dir / clip.video, poster)
+        frames.append(poster)
+    sheet = out_dir / "contact-sheet.png"
+    contact_sheet(frames, sheet)
+    from scenes.theme import css_variables
+
+    html = (
+        environment()
+        .from_string(PAGE)
+        .render(
+            clips=clips,
+            css=css_variables(),
+            script=str(script.relative_to(ROOT)) if script.is_relative_to(ROOT) else str(script),
+            device=trace["device"],
+            torch=trace["torch"],
+        )
+    )
+    index = out_dir / "index.html"
+    tmp = index.with_name(".index.html.tmp")
+    tmp.write_text(html)
+    tmp.replace(index)
+    return Gallery(index, sheet, clips)
