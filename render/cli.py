@@ -210,5 +210,24 @@ def lint(targets: tuple[str, ...], device: str) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps")
+@click.option("--jobs", type=int, default=2, show_default=True, help="clips rendered at once")
+@click.option("--only", multiple=True, help="render only these gallery beats (by name)")
+def gallery(quality: str, device: str, jobs: int, only: tuple[str, ...]) -> None:
+    """One clip per visual of the vocabulary, on build/gallery/index.html with a contact sheet."""
+    from render.gallery import build_gallery
+
+    result = build_gallery(quality=quality, device=device, jobs=jobs, only=list(only) or None)
+    problems = [(c.name, p) for c in result.clips for p in c.lint]
+    for name, p in problems:
+        click.echo(f"    {name}: {p}")
+    click.echo(f"{len(result.clips)} clips ({sum(c.rendered for c in result.clips)} rendered), "
+               f"{len(problems)} layout problems: {result.index}  {result.contact_sheet}")
+    if problems:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
