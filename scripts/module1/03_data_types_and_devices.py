@@ -177,7 +177,7 @@ def converting(device):
 
 @lesson.beat(
     "Choosing and moving devices",
-    narration="""Now, where shall the arithmetic happen? | We ask torch for the best device: cuda on NVIDIA
+    narration="""Now, where shall the arithmetic happen? We ask torch for the best device: cuda on NVIDIA
     cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though
     this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our tensor from
     {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
