@@ -90,6 +90,23 @@ def fit_audio(wav: Path, duration: float, out: Path) -> None:
     _write_wav(Path(out), _fit(samples, round(duration * RATE)), RATE)
 
 
+def read_f32(path: Path) -> np.ndarray:
+    """Raw mono float32 samples at RATE, as `normalise_beat` writes them."""
+    return np.fromfile(path, dtype="<f4")
+
+
+def normalise_beat(wav: Path, duration: float, out: Path, target: float = TARGET_LUFS) -> None:
+    """A beat's audio fitted to its clip's length and normalised, kept as raw float32 (`.f32`), so the
+    lesson's audio is joined from finished beats instead of measuring and limiting the whole lesson again."""
+    samples = normalise(_fit(decode(Path(wav)), round(duration * RATE)), RATE, target)
+    tmp = _temp(Path(out))
+    try:
+        tmp.write_bytes(samples.astype("<f4").tobytes())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _peak_envelope(x: np.ndarray) -> np.ndarray:
     """Per-sample true-peak estimate: the largest |value| among 4x-oversampled points (ITU-R BS.1770)."""
     from scipy.signal import resample_poly
@@ -203,9 +220,17 @@ def lesson_audio(beat_wavs: list[Path], durations: list[float], out_m4a: Path,
     if len(beat_wavs) != len(durations):
         raise ValueError(f"{len(beat_wavs)} beat audio files but {len(durations)} durations")
     bounds = np.round(np.cumsum([0.0, *durations]) * RATE).astype(np.int64)
-    parts = [_fit(decode(Path(w)), int(bounds[k + 1] - bounds[k])) for k, w in enumerate(beat_wavs)]
+    parts = [_fit(read_f32(Path(w)) if Path(w).suffix == ".f32" else decode(Path(w)), int(bounds[k + 1] - bounds[k]))
+             for k, w in enumerate(beat_wavs)]
     joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    _encode_aac(normalise(joined, RATE, target), Path(out_m4a))
+    if all(Path(w).suffix == ".f32" for w in beat_wavs):
+        # beats already normalised and limited: the whole is at the target unless beats are very uneven
+        measured = loudness(joined, RATE)
+        if np.isfinite(measured) and abs(measured - target) > 0.3:
+            joined = normalise(joined, RATE, target)
+    else:
+        joined = normalise(joined, RATE, target)
+    _encode_aac(joined, Path(out_m4a))
 
 
 def mux(video: Path, audio: Path, out: Path, target: float | None = TARGET_LUFS) -> None:
@@ -220,7 +245,7 @@ def mux(video: Path, audio: Path, out: Path, target: float | None = TARGET_LUFS)
     encoded = _temp(out.with_suffix(".m4a"))
     try:
         if not ready:
-            samples = _fit(decode(audio), round(length * RATE))
+            samples = _fit(read_f32(audio) if audio.suffix == ".f32" else decode(audio), round(length * RATE))
             if target is not None:
                 samples = normalise(samples, RATE, target)
             _encode_aac(samples, encoded)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,7 +203,8 @@ class Builder:
             try:
                 text = render_narration(beat.narration, view)
             except Exception as exc:
-                raise LessonError(entry.script, beat.line, f"narration: {type(exc).__name__}: {exc}", beat.name) from exc
+                message = f"narration: {type(exc).__name__}: {exc}"
+                raise LessonError(entry.script, beat.line, message, beat.name) from exc
             beats.append(BeatPlan(
                 index=i, name=beat.name, title=beat.title, narration_text=text, visual=beat.visual.to_json(),
                 trace={"beat": beat_trace, "device": trace["device"], "torch": trace["torch"]},
@@ -369,7 +370,7 @@ class Builder:
         report.error = f"{script}:{line}: beat {beat.name!r}: {type(exc).__name__}: {exc}"
         self.observer.beat_done(plan.report, report)
 
-    def narration_job(self, plan: LessonPlan, beat: BeatPlan) -> tuple[Callable[..., Any], ...] | None:
+    def narration_job(self, plan: LessonPlan, beat: BeatPlan) -> tuple[Any, ...] | None:
         """Submit-able narration work for a beat, or None when its recorded narration is current."""
         from render.narrate import recording_path
 
@@ -408,7 +409,7 @@ class Builder:
             inputs["audio"] = digest(beat.narration_inputs) if beat.narration_inputs else None
         beat.clip_inputs = inputs
         key = digest(inputs)
-        outputs = [f"beats/{beat.stem}.mp4"]
+        outputs = [f"beats/{beat.stem}.mp4"] + ([f"beats/{beat.stem}.f32"] if beat.wav is not None else [])
         step = f"clip:{beat.name}"
         record = plan.state.get(step)
         why = "forced" if self.settings.force else explain(record, inputs, plan.out, outputs)
@@ -429,6 +430,7 @@ class Builder:
             work_dir=str(self.settings.build_dir / ".work"),
             audio=str(beat.wav) if beat.wav is not None else None,
         )
+        write_text(plan.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
         pending[self.executor.submit(render_clip, job)] = ("clip", plan, beat)
         return True
 
@@ -436,7 +438,8 @@ class Builder:
         beat.duration = result.duration
         inputs = dict(beat.clip_inputs)
         record_inputs = {**inputs, "_duration": result.duration}
-        record = StepRecord(digest(inputs), record_inputs, [f"beats/{beat.stem}.mp4"])
+        outputs = [f"beats/{beat.stem}.mp4"] + ([f"beats/{beat.stem}.f32"] if beat.wav is not None else [])
+        record = StepRecord(digest(inputs), record_inputs, outputs)
         plan.state.record(f"clip:{beat.name}", record)
         write_text(plan.out / "beats" / f"{beat.stem}.shown.json",
                    json.dumps({"shown": result.shown, "lint": result.lint}, indent=1))
@@ -504,7 +507,7 @@ class Builder:
             from render.subtitles import write_subtitles
 
             audio_path = out / ".lesson-audio.m4a"
-            lesson_audio([b.wav for b in plan.beats if b.wav], durations, audio_path)
+            lesson_audio([out / "beats" / f"{b.stem}.f32" for b in plan.beats], durations, audio_path)
             cues = []
             start = 0.0
             for beat, duration in zip(plan.beats, durations, strict=True):
@@ -564,7 +567,8 @@ class Builder:
         inputs = {
             "lesson": file_digest(record_path),
             "clips": {b["clip"]: file_digest(out / b["clip"]) for b in json.loads(record_path.read_text())["beats"]},
-            "code": tree_digest([ROOT / "templates", ROOT / "render" / "decks.py", ROOT / "scenes" / "theme.py"]),
+            "code": tree_digest([ROOT / "templates", ROOT / "render" / "decks.py", ROOT / "scenes" / "theme.py",
+                                 ROOT / "assets" / "deck", ROOT / "package-lock.json"]),
         }
         outputs = ["deck.html", "deck.pptx"]
         why = "forced" if self.settings.force else explain(state.get("decks"), inputs, out, outputs)
@@ -595,8 +599,14 @@ class Builder:
         for entry in self.course.lessons:
             path = lesson_dir(self.settings, entry) / "lesson.json"
             lessons[entry.id] = json.loads(path.read_text()) if path.is_file() else None
+        decks = {
+            entry.id: [name for name in ("deck.html", "deck.pptx")
+                       if (lesson_dir(self.settings, entry) / name).is_file()]
+            for entry in self.course.lessons
+        }
         inputs = {
             "lessons": {k: digest(v) for k, v in lessons.items()},
+            "decks": decks,
             "code": tree_digest([ROOT / "templates", ROOT / "render" / "page.py", ROOT / "scenes" / "theme.py",
                                  ROOT / "scripts" / "course.toml"]),
         }

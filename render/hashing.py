@@ -50,7 +50,7 @@ def module_path(module: str) -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _imports(path: Path) -> tuple[str, ...]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: list[str] = []
@@ -91,7 +91,7 @@ def _version(package: str) -> str:
         return "missing"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_version(tool: str) -> str:
     """First line of `tool -version` / `--version`, or 'missing'."""
     exe = shutil.which(tool)
@@ -105,7 +105,7 @@ def tool_version(tool: str) -> str:
     return out.splitlines()[0] if out else "unknown"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tool_versions() -> dict[str, str]:
     """Versions of everything that shapes an output, read without importing the heavy packages."""
     versions = {p: _version(p) for p in ("torch", "manim", "av", "manimpango", "pydub", "piper-tts", "python-pptx")}

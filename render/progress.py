@@ -38,7 +38,8 @@ class RichObserver(Observer):
     def beat_done(self, lesson: LessonReport, beat: BeatReport) -> None:
         if beat.status in ("done", "failed"):
             self.progress.advance(self.task)
-        self.progress.update(self.task, description=f"{lesson.entry.id} {beat.name} [{STYLE[beat.status]}]{beat.status}")
+        description = f"{lesson.entry.id} {beat.name} [{STYLE[beat.status]}]{beat.status}"
+        self.progress.update(self.task, description=description)
         if beat.status == "failed":
             self.console.print(f"[bold red]✗[/] {beat.error}")
 

@@ -17,7 +17,9 @@ class ToolMissing(RuntimeError):
 def ffmpeg_exe(tool: str = "ffmpeg") -> str:
     exe = shutil.which(tool)
     if exe is None:
-        raise ToolMissing(f"{tool} not found: install it (Debian/Ubuntu: sudo apt install ffmpeg; macOS: brew install ffmpeg)")
+        raise ToolMissing(
+            f"{tool} not found: install it (Debian/Ubuntu: sudo apt install ffmpeg; macOS: brew install ffmpeg)"
+        )
     return exe
 
 

@@ -59,7 +59,10 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
 
 
 def test_second_build_on_the_same_folder_is_refused(tmp_path: Path) -> None:
-    code = f"from pathlib import Path\nfrom render.state import build_lock\nwith build_lock(Path({str(tmp_path)!r})): pass"
+    code = (
+        "from pathlib import Path\nfrom render.state import build_lock\n"
+        f"with build_lock(Path({str(tmp_path)!r})): pass"
+    )
     with build_lock(tmp_path):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.returncode != 0
