@@ -287,6 +287,8 @@ class Builder:
                             self.observer.lesson_done(lesson_report)
                             continue
                         lesson_report.reason = why
+                        if not plans:
+                            self.warm_workers()
                         try:
                             plans.append(self.plan(entry, lesson_report))
                         except LessonError as exc:
@@ -308,6 +310,14 @@ class Builder:
                 self.close()
         report.seconds = time.perf_counter() - started
         return report
+
+    def warm_workers(self) -> None:
+        """Start the render processes (each imports Manim) while this one imports torch and traces."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            from render.clips import warm_worker
+
+            for _ in range(max(1, self.settings.jobs)):
+                self.executor.submit(warm_worker)
 
     def fail(self, report: LessonReport, error: str) -> None:
         report.status = "failed"
