@@ -67,6 +67,11 @@ def checked(name: str, lint: bool) -> LessonCheck:
     return check_lesson(script(name), device="cpu", lint=lint)
 
 
+def unmarked(lines: list[str]) -> list[str]:
+    """Slide lines as a title card shows them: without the backticks that mark code."""
+    return [line.replace("`", "") for line in lines]
+
+
 def spoken_words(text: str) -> int:
     """Words a narrator says: cue marks (`|`) are not words."""
     return len(text.replace("|", " ").split())
@@ -102,8 +107,8 @@ def test_lesson_shape(name: str) -> None:
         assert len(split_segments(check.narration[beat.name])) >= 2
     opening, recap, challenge = beats[0], beats[-2], beats[-1]
     assert lesson.objectives and lesson.recap and lesson.challenge
-    assert opening.visual.kind == "Title" and opening.visual.options["lines"] == lesson.objectives
-    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == lesson.recap
+    assert opening.visual.kind == "Title" and opening.visual.options["lines"] == unmarked(lesson.objectives)
+    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == unmarked(lesson.recap)
     assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
     assert "apprentice" in " ".join(check.narration.values()).lower()
     # every beat between the opening and the recap shows tensors from its own trace

@@ -24,13 +24,18 @@ lesson = Lesson(
 )
 
 
+def plain(lines):
+    """Title cards show text as written: drop the backticks that mark code on the slides."""
+    return [line.replace("`", "") for line in lines]
+
+
 @lesson.beat(
     "What you will learn",
     narration="""Welcome, my apprentices, to the laboratory! Today we summon our very first tensors. | We
     shall learn what a tensor truly is, from the lonely scalar to towers of many axes, | and why every neural
     network thinks in them. | Then we conjure tensors from data, from constants and from pure chance, | and we
     interrogate each one about its shape, its dtype and its device.""",
-    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -39,20 +44,23 @@ def objectives(device):
 
 @lesson.beat(
     "Scalar, vector, matrix, tensor",
-    narration="""Observe the family, apprentices: a scalar is a single number, with {{ scalar.ndim }} axes. |
+    narration="""Observe the family, apprentices: a scalar is a single number, with {{ lonely.ndim }} axes. |
     A vector lines numbers up along {{ vector.ndim }} axis, here {{ vector.numel }} of them. | A matrix has
     rows and columns: {{ matrix.shape }}. | Stack matrices and you get a {{ cube.shape }} tensor with
     {{ cube.ndim }} axes. Mathematicians define a tensor by how it transforms; to PyTorch it is simply an
     n-dimensional grid, and a matrix is merely its {{ matrix.ndim }}-axis case.""",
-    visual=Show("scalar", "vector", "matrix", "cube", code=False),
+    visual=Show("lonely", "vector", "matrix", "cube", code=False),
     slide=["Scalar: no axes", "Vector: one axis", "Matrix: two axes", "Tensor: any number of axes"],
 )
 def ranks(device):
-    scalar = torch.tensor(3.0, device=device)
+    lonely = torch.tensor(3.0, device=device)
     vector = torch.tensor([1.0, 2.0, 3.0], device=device)
     matrix = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
     cube = torch.arange(12, device=device).reshape(2, 2, 3)
-    return {"scalar": scalar, "vector": vector, "matrix": matrix, "cube": cube}
+    return {
+        "lonely": lonely, "vector": vector,
+        "matrix": matrix, "cube": cube,
+    }
 
 
 @lesson.beat(
@@ -135,7 +143,11 @@ def chance(device):
     torch.manual_seed(42)
     again = torch.randn(2, device=device)
     same = bool(torch.equal(first, again))
-    return {"uniform": uniform, "normal": normal, "dice": dice, "again": again, "same": same}
+    return {
+        "uniform": uniform, "normal": normal,
+        "dice": dice, "again": again,
+        "same": same,
+    }
 
 
 @lesson.beat(
@@ -151,7 +163,10 @@ def chance(device):
 def attributes(device):
     table = torch.randn(6, 4, device=device)
     words, width = table.shape
-    return {"table": table, "words": words, "width": width}
+    return {
+        "table": table, "words": words,
+        "width": width,
+    }
 
 
 @lesson.beat(
@@ -161,7 +176,7 @@ def attributes(device):
     We drew them from chance with rand, randn and randint, and tamed chance with manual_seed. | The like
     family copies a template's shape, dtype and device. | And every tensor carries its shape, its dtype and
     its device.""",
-    visual=Title(heading="Recap", lines=lesson.recap),
+    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
     slide=lesson.recap,
 )
 def recap(device):
@@ -173,7 +188,7 @@ def recap(device):
     narration="""And now, apprentice, your trial. | Summon a square grid filled with sevens in a single call,
     without typing out a list. Then conjure a random tensor shaped like it, again in one call, and prove that
     the two agree on shape, dtype and device. Succeed, and the next experiment awaits!""",
-    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Sevens in a single call, no list typed", "A random twin in a single call",
            "Prove: same shape, dtype, device"],
 )

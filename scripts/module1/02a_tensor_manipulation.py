@@ -25,13 +25,18 @@ lesson = Lesson(
 )
 
 
+def plain(lines):
+    """Title cards show text as written: drop the backticks that mark code on the slides."""
+    return [line.replace("`", "") for line in lines]
+
+
 @lesson.beat(
     "What you will learn",
     narration="""Scalpels ready, apprentices! Today is surgery day. | We shall pick single elements and whole
     rows by index, | carve ranges with slices, | and select with boolean masks. | Then we graft tensors
     together with cat and stack, learn when each is right, | and cut them apart again with split, chunk and
     unbind. By the end, no tensor in the laboratory will be safe.""",
-    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -53,7 +58,10 @@ def indexing(device):
     i, j = 1, 2
     row = grid[i]
     cell = grid[i, j]
-    return {"grid": grid, "row": row, "cell": cell, "i": i, "j": j}
+    return {
+        "grid": grid, "row": row, "cell": cell,
+        "i": i, "j": j,
+    }
 
 
 @lesson.beat(
@@ -71,8 +79,13 @@ def slicing(device):
     grid = torch.arange(12, device=device).reshape(3, 4)
     block = grid[0:2, 1:3]
     evens = grid[:, ::2]
-    same_storage = block.untyped_storage().data_ptr() == grid.untyped_storage().data_ptr()
-    return {"grid": grid, "block": block, "evens": evens, "same_storage": same_storage}
+    ptr = block.untyped_storage().data_ptr()
+    same_storage = ptr == grid.untyped_storage().data_ptr()
+    return {
+        "grid": grid, "block": block,
+        "evens": evens,
+        "same_storage": same_storage,
+    }
 
 
 @lesson.beat(
@@ -85,10 +98,14 @@ def slicing(device):
     slide=["`mask = t > 0` is a bool tensor", "`t[mask]` keeps the True cells", "The result is always 1-D"],
 )
 def masks(device):
-    scores = torch.tensor([[0.5, -1.2, 2.0], [-0.3, 1.1, -2.4]], device=device)
+    scores = torch.tensor([[0.5, -1.2, 2.0],
+                           [-0.3, 1.1, -2.4]], device=device)
     mask = scores > 0
     kept = scores[mask]
-    return {"scores": scores, "mask": mask, "kept": kept}
+    return {
+        "scores": scores, "mask": mask,
+        "kept": kept,
+    }
 
 
 @lesson.beat(
@@ -121,7 +138,10 @@ def stacking(device):
     b = torch.tensor([4, 5, 6], device=device)
     stacked = torch.stack([a, b], dim=0)
     flat = torch.cat([a, b], dim=0)
-    return {"a": a, "b": b, "stacked": stacked, "flat": flat}
+    return {
+        "a": a, "b": b, "stacked": stacked,
+        "flat": flat,
+    }
 
 
 @lesson.beat(
@@ -139,7 +159,10 @@ def split_chunk(device):
     size = 3
     p0, p1, p2 = torch.split(source, size)
     sizes = [p.numel() for p in (p0, p1, p2)]
-    return {"source": source, "p0": p0, "p1": p1, "p2": p2, "size": size, "sizes": sizes}
+    return {
+        "source": source, "p0": p0, "p1": p1,
+        "p2": p2, "size": size, "sizes": sizes,
+    }
 
 
 @lesson.beat(
@@ -156,8 +179,11 @@ def heads(device):
     heads = 2
     h0, h1 = query.chunk(heads, dim=-1)
     tokens, head_dim = h0.shape
-    return {"query": query, "h0": h0, "h1": h1, "heads": heads,
-            "width": query.shape[-1], "tokens": tokens, "head_dim": head_dim}
+    return {
+        "query": query, "h0": h0, "h1": h1,
+        "heads": heads, "width": query.shape[-1],
+        "tokens": tokens, "head_dim": head_dim,
+    }
 
 
 @lesson.beat(
@@ -173,8 +199,13 @@ def unbinding(device):
     grid = torch.arange(6, device=device).reshape(3, 2)
     r0, r1, r2 = grid.unbind(dim=0)
     count = len((r0, r1, r2))
-    restored = bool(torch.equal(torch.stack([r0, r1, r2]), grid))
-    return {"grid": grid, "r0": r0, "r1": r1, "r2": r2, "count": count, "restored": restored}
+    again = torch.stack([r0, r1, r2])
+    restored = bool(torch.equal(again, grid))
+    return {
+        "grid": grid, "r0": r0, "r1": r1,
+        "r2": r2, "count": count,
+        "restored": restored,
+    }
 
 
 @lesson.beat(
@@ -183,7 +214,7 @@ def unbinding(device):
     ranges and steps, as views of the same storage. | Boolean masks keep whatever passes a test. | Cat
     lengthens an axis that exists, stack creates a new one. | Split cuts by size, chunk by count, and unbind
     tears an axis apart into a tuple of slices.""",
-    visual=Title(heading="Recap", lines=lesson.recap),
+    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
     slide=lesson.recap,
 )
 def recap(device):
@@ -195,7 +226,7 @@ def recap(device):
     narration="""Your trial, apprentice. | Take a batch of images, shaped batch, channels, height and width.
     Chunk it into equal groups, then stack the groups back together along a new first axis. Before you run it,
     predict the final shape on paper. If torch agrees with you, allow yourself a triumphant cackle.""",
-    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Chunk an image batch into equal groups", "Stack the groups on a new first axis",
            "Predict the shape, then run it"],
 )

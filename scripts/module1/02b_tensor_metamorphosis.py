@@ -27,13 +27,18 @@ lesson = Lesson(
 )
 
 
+def plain(lines):
+    """Title cards show text as written: drop the backticks that mark code on the slides."""
+    return [line.replace("`", "") for line in lines]
+
+
 @lesson.beat(
     "What you will learn",
     narration="""Apprentices, prepare the transmutation circle! | Today we change a tensor's form without
     touching its essence: reshape and view. | We peer into memory to see when tensors secretly share storage.
     | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and squeeze, |
     and multiply data with expand, repeat and flatten.""",
-    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -69,8 +74,12 @@ def viewing(device):
     base = torch.arange(6, device=device)
     viewed = base.view(3, 2)
     viewed[0, 0] = 100
-    shared = viewed.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
-    return {"base": base, "viewed": viewed, "shared": shared}
+    ptr = viewed.untyped_storage().data_ptr()
+    shared = ptr == base.untyped_storage().data_ptr()
+    return {
+        "base": base, "viewed": viewed,
+        "shared": shared,
+    }
 
 
 @lesson.beat(
@@ -89,7 +98,10 @@ def transposing(device):
     flipped = grid.transpose(0, 1)
     contiguous = flipped.is_contiguous()
     error = capture_error(lambda: flipped.view(6))
-    return {"grid": grid, "flipped": flipped, "contiguous": contiguous, "error": error}
+    return {
+        "grid": grid, "flipped": flipped,
+        "contiguous": contiguous, "error": error,
+    }
 
 
 @lesson.beat(
@@ -121,7 +133,10 @@ def squeezing(device):
     image = torch.rand(3, 2, 2, device=device)
     batch = image.unsqueeze(0)
     back = batch.squeeze(0)
-    return {"image": image, "batch": batch, "back": back}
+    return {
+        "image": image, "batch": batch,
+        "back": back,
+    }
 
 
 @lesson.beat(
@@ -138,10 +153,15 @@ def expanding(device):
     bias = torch.tensor([1, 2, 3], device=device)
     expanded = bias.expand(2, 3)
     repeated = bias.repeat(2, 1)
-    expanded_storage = expanded.untyped_storage().nbytes() // expanded.element_size()
-    repeated_storage = repeated.untyped_storage().nbytes() // repeated.element_size()
-    return {"bias": bias, "expanded": expanded, "repeated": repeated,
-            "expanded_storage": expanded_storage, "repeated_storage": repeated_storage}
+    size = bias.element_size()
+    expanded_storage = expanded.untyped_storage().nbytes() // size
+    repeated_storage = repeated.untyped_storage().nbytes() // size
+    return {
+        "bias": bias, "expanded": expanded,
+        "repeated": repeated,
+        "expanded_storage": expanded_storage,
+        "repeated_storage": repeated_storage,
+    }
 
 
 @lesson.beat(
@@ -159,7 +179,10 @@ def flattening(device):
     start = 1
     flat = images.flatten(start_dim=start)
     per_image = flat.shape[start]
-    return {"images": images, "flat": flat, "per_image": per_image, "start": start}
+    return {
+        "images": images, "flat": flat,
+        "per_image": per_image, "start": start,
+    }
 
 
 @lesson.beat(
@@ -179,8 +202,12 @@ def attention_heads(device):
     head_dim = width // heads_n
     heads = x.view(tokens, heads_n, head_dim).transpose(0, 1)
     contiguous = heads.is_contiguous()
-    return {"x": x, "heads": heads, "tokens": tokens, "width": width,
-            "heads_n": heads_n, "head_dim": head_dim, "contiguous": contiguous}
+    return {
+        "x": x, "heads": heads, "tokens": tokens,
+        "width": width, "heads_n": heads_n,
+        "head_dim": head_dim,
+        "contiguous": contiguous,
+    }
 
 
 @lesson.beat(
@@ -189,7 +216,7 @@ def attention_heads(device):
     A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
     leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
     copies with zero strides, while repeat makes real ones. | And flatten merges many axes into one.""",
-    visual=Title(heading="Recap", lines=lesson.recap),
+    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
     slide=lesson.recap,
 )
 def recap(device):
@@ -201,7 +228,7 @@ def recap(device):
     narration="""Your trial, apprentice! | Take a batch of images stored as batch, height, width and channels.
     Permute it into batch, channels, height and width, then flatten every image into a single vector. Now the
     real question: which of those steps must copy memory, and why? Check your answer with is_contiguous.""",
-    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Permute NHWC to NCHW", "Flatten each image to one vector",
            "Which step copies? Check `is_contiguous`"],
 )

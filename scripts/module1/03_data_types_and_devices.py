@@ -55,13 +55,18 @@ def gpu_name(device):
     return "Apple GPU" if device == "mps" else "cpu"
 
 
+def plain(lines):
+    """Title cards show text as written: drop the backticks that mark code on the slides."""
+    return [line.replace("`", "") for line in lines]
+
+
 @lesson.beat(
     "What you will learn",
     narration="""Every archmage chooses spell components with care, and so shall you. | We meet the default
     dtypes torch picks for you. | We pit float32, float16 and bfloat16 against each other, range against
     precision. | We see what integers and booleans can hold, and how they break. | We convert, and count the
     memory saved. | And we choose a device, move tensors onto it, and time the difference.""",
-    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -83,9 +88,13 @@ def defaults(device):
     floats = torch.tensor([0.5, 1.5], device=device)
     flags = torch.tensor([True, False], device=device)
     mixed = ints + floats[0]
-    return {"ints": ints, "floats": floats, "flags": flags, "mixed": mixed,
-            "int_bytes": ints.element_size(), "float_bytes": floats.element_size(),
-            "bool_bytes": flags.element_size()}
+    return {
+        "ints": ints, "floats": floats,
+        "flags": flags, "mixed": mixed,
+        "int_bytes": ints.element_size(),
+        "float_bytes": floats.element_size(),
+        "bool_bytes": flags.element_size(),
+    }
 
 
 @lesson.beat(
@@ -126,9 +135,13 @@ def float_limits(device):
     small = torch.tensor([1.001], device=device)
     smallbf = small.to(torch.bfloat16)
     f16_max = torch.finfo(torch.float16).max
-    return {"big": big, "big16": big16, "bigbf": bigbf, "small": small, "smallbf": smallbf,
-            "f16_max": int(f16_max), "small_text": f"{small.item():.3f}",
-            "smallbf_text": f"{smallbf.item():.3f}"}
+    return {
+        "big": big, "big16": big16, "bigbf": bigbf,
+        "small": small, "smallbf": smallbf,
+        "f16_max": int(f16_max),
+        "small_text": f"{small.item():.3f}",
+        "smallbf_text": f"{smallbf.item():.3f}",
+    }
 
 
 @lesson.beat(
@@ -143,13 +156,18 @@ def float_limits(device):
 )
 def integers_and_bools(device):
     int8_max = torch.iinfo(torch.int8).max
-    wrapped = torch.tensor([int8_max], dtype=torch.int8, device=device) + 1
+    top = torch.tensor([int8_max], dtype=torch.int8, device=device)
+    wrapped = top + 1
     decimals = torch.tensor([2.7, -2.7], device=device)
     truncated = decimals.to(torch.int64)
     raw = torch.tensor([0.0, 0.5, -3.0], device=device)
     flags = raw.to(torch.bool)
-    return {"int8_max": int8_max, "wrapped": wrapped, "decimals": decimals,
-            "truncated": truncated, "raw": raw, "flags": flags}
+    return {
+        "int8_max": int8_max, "wrapped": wrapped,
+        "decimals": decimals,
+        "truncated": truncated, "raw": raw,
+        "flags": flags,
+    }
 
 
 @lesson.beat(
@@ -166,13 +184,18 @@ def converting(device):
     table = torch.randn(5, 4, device=device)
     half = table.to(torch.bfloat16)
     bytes32, bytes16 = table.element_size(), half.element_size()
-    before, after = f"{table[0, 0].item():.4f}", f"{half[0, 0].item():.4f}"
+    before = f"{table[0, 0].item():.4f}"
+    after = f"{half[0, 0].item():.4f}"
     vocab, width = 50257, 768
     mb32 = round(vocab * width * bytes32 / 1e6)
     mb16 = round(vocab * width * bytes16 / 1e6)
-    return {"table": table, "half": half, "bytes32": bytes32, "bytes16": bytes16,
-            "vocab": vocab, "width": width, "mb32": mb32, "mb16": mb16,
-            "before": before, "after": after}
+    return {
+        "table": table, "half": half,
+        "bytes32": bytes32, "bytes16": bytes16,
+        "vocab": vocab, "width": width,
+        "mb32": mb32, "mb16": mb16,
+        "before": before, "after": after,
+    }
 
 
 @lesson.beat(
@@ -196,8 +219,13 @@ def devices(device):
         best = "cpu"
     x = torch.arange(4)
     moved = x.to(best)
-    mix_error = capture_error(lambda: x + moved) if moved.device != x.device else ""
-    return {"x": x, "moved": moved, "best": best, "mix_error": mix_error}
+    mix_error = ""
+    if moved.device != x.device:
+        mix_error = capture_error(lambda: x + moved)
+    return {
+        "x": x, "moved": moved, "best": best,
+        "mix_error": mix_error,
+    }
 
 
 @lesson.beat(
@@ -222,9 +250,13 @@ def timing(device):
         gpu_ms = time_ms(lambda: g @ g, device)
     speedup = round(cpu_ms / gpu_ms) if gpu_ms else None
     cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
-    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t], device=device)
-    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "gpu": gpu_name(device),
-            "speedup": speedup, "timings": timings}
+    measured = [t for t in (cpu_ms, gpu_ms) if t]
+    timings = torch.tensor(measured, device=device)
+    return {
+        "n": n, "cpu_ms": cpu_ms,
+        "gpu_ms": gpu_ms, "gpu": gpu_name(device),
+        "speedup": speedup, "timings": timings,
+    }
 
 
 @lesson.beat(
@@ -233,7 +265,7 @@ def timing(device):
     overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, casts
     truncate, and bool keeps only truth. | Converting to half precision halves the memory. | And to moves
     tensors between devices: cuda first, then mps, then the cpu.""",
-    visual=Title(heading="Recap", lines=lesson.recap),
+    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
     slide=lesson.recap,
 )
 def recap(device):
@@ -246,7 +278,7 @@ def recap(device):
     cpu, whichever your machine offers first. Then time a large matrix product on that device, once in float32
     and once in bfloat16. Remember to synchronize before you stop the clock! Explain the difference, and then,
     only then, may you cackle.""",
-    visual=Title(heading="Your challenge", lines=[lesson.challenge]),
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Write `best_device()`: cuda, mps or cpu", "Time a big matmul in float32 and bfloat16",
            "Synchronize before you stop the clock"],
 )
