@@ -138,7 +138,7 @@ def backward(device):
     gradient, {{ w.grad.values }}, and the bias's, {{ b.grad.item }}, averaged over the whole batch. Every
     neural network, from this toy to a giant transformer, learns from exactly these numbers.""",
     visual=AutogradGraph("w", "b", "loss", backward=True),
-    slide=["`pred = X @ w + b`", "`loss = ((pred - y) ** 2).mean()`",
+    slide=["`pred = X @ w + b`", "`torch.nn.functional.mse_loss(pred, target)`",
            "`loss.backward()` fills `w.grad`, `b.grad`"],
 )
 def training_step(device):
@@ -147,10 +147,10 @@ def training_step(device):
     w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
     b = torch.tensor(0.0, device=device, requires_grad=True)
     pred = X @ w + b
-    loss = ((pred - target) ** 2).mean()
+    loss = torch.nn.functional.mse_loss(pred, target)
     loss.backward()
     n, features = X.shape
-    return {"X": X, "w": w, "b": b, "pred": pred, "loss": loss, "n": n, "features": features}
+    return {"w": w, "b": b, "loss": loss, "n": n, "features": features}
 
 
 @lesson.beat(
