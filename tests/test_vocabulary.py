@@ -1,0 +1,198 @@
+"""Every visual of the vocabulary, run on the gallery's real trace: the values it shows equal the trace,
+and every key frame passes the layout lint (a Manim dry run: nothing is drawn or encoded)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from scenes.spec import available_visuals
+from scenes.trace import BeatTrace, broadcast_index, format_number
+from tests.conftest_scenes import beat_names, gallery, job
+
+NAMES = beat_names()
+
+
+@functools.cache
+def run(name: str) -> tuple[BeatTrace, dict[str, Any], list[str], dict[str, Any]]:
+    from manim import tempconfig
+
+    from scenes.beat import BeatScene
+
+    j = job(name)
+    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+        scene = BeatScene(j)
+        scene.render()
+    beat = BeatTrace.from_json(j["trace"]["beat"])
+    assert scene.visual is not None
+    return beat, j["visual"]["options"], list(scene.lint_problems), scene.visual.shown
+
+
+def idx(key: str) -> tuple[int, ...]:
+    return tuple(int(k) for k in key.split(",")) if key else ()
+
+
+def check_truth(beat: BeatTrace, options: dict[str, Any], shown: dict[str, Any]) -> int:
+    """Compare everything the visual recorded with the trace; returns how many values were compared."""
+    digits = options.get("digits", 2)
+    label = lambda name, i: beat[name].label(*i, digits=digits)  # noqa: E731
+    n = 0
+    for name, cells in shown.items():
+        if name in beat.tensors:
+            assert isinstance(cells, dict) and cells, f"{name}: no cells recorded"
+            for key, text in cells.items():
+                assert text == label(name, idx(key)), f"{name}[{key}] shows {text}"
+                n += 1
+    for src, si, dst, di in shown.get("moves", []):
+        assert beat[src].at(*si) == beat[dst].at(*di), f"{src}{si} drawn moving to {dst}{di}"
+        n += 1
+    if "shapes" in shown:
+        assert shown["shapes"] == [list(beat[t].shape) for t in options["_tensors"][: len(shown["shapes"])]]
+        n += 1
+    if "error" in shown:
+        assert shown["error"] == beat.values[options["error"]]
+        n += 1
+    for s in shown.get("sums", []):  # matmul: factors a[i,k], b[k,j] and torch's result
+        a, b, c = (beat[t] for t in options.get("_tensors", ()))
+        *batch, i, j = s["cell"]
+        for k, (x, y) in enumerate(s["terms"]):
+            assert x == a.label(*batch, i, k, digits=digits) and y == b.label(*batch, k, j, digits=digits)
+        assert s["result"] == c.label(*s["cell"], digits=digits)
+        assert len(s["terms"]) == a.shape[-1]
+        n += 1
+    for cell, operands, result in shown.get("equations", []):
+        *ins, res = options["_tensors"]
+        assert operands == [label(t, broadcast_index(tuple(cell), beat[t].shape)) for t in ins]
+        assert result == label(res, tuple(cell))
+        n += 1
+    for record in shown.get("reductions", []):
+        cell, line, result = record[:3]
+        src, res = options["_tensors"][:2]
+        assert result == label(res, tuple(cell))
+        values = [beat[src].at(*c) for c in line]
+        op = options.get("op", "sum")
+        if op in ("max", "min"):
+            assert beat[res].at(*cell) == (max if op == "max" else min)(values)
+            if len(record) > 3:
+                assert values[record[3]] == beat[res].at(*cell)
+        if op == "sum":
+            assert abs(sum(values) - beat[res].at(*cell)) < 1e-4
+        n += 1
+    for name, cell, src, text in shown.get("broadcast", []):
+        assert tuple(src) == broadcast_index(tuple(cell), beat[name].shape)
+        assert text == label(name, tuple(src))
+        n += 1
+    if "cell" in shown:  # einsum's worked cell: a product of input entries per term, torch's result
+        res = options["_tensors"][-1]
+        assert shown["cell"]["result"] == label(res, tuple(shown["cell"]["index"]))
+        assert len(shown["cell"]["terms"]) == shown["cell"]["count"]
+        n += 1
+    for name, k, sign, exp, mant, value in shown.get("fields", []):
+        t = beat[name]
+        assert int(sign + exp + mant, 2) == t.bits[k]
+        stored = t.flat()[k]
+        assert value == (stored if isinstance(stored, str) else value) and (
+            isinstance(stored, str) or float(value) == pytest.approx(stored, rel=1e-9)
+        )
+        n += 1
+    for name, pos_idx, pos in shown.get("pointers", []):
+        assert beat[name].storage_position(*pos_idx) == pos
+        n += 1
+    for pos, text in shown.get("storage", {}).items():
+        owners = [t for t in beat.tensors.values() for i in t.indices() if t.storage_position(*i) == int(pos)]
+        assert owners and text == format_number(owners[0].at(*[i for i in owners[0].indices()
+                                                                 if owners[0].storage_position(*i) == int(pos)][0]),
+                                                owners[0].dtype, digits)
+        n += 1
+    for name, text in shown.get("forward", {}).items():  # autograd node values
+        from scenes.visuals.autograd_graph import inline
+
+        assert text == inline(beat[name], digits)
+        n += 1
+    for name, text in shown.get("grad", {}).items():
+        g = beat[name].grad
+        assert g is not None and text == "[" + ", ".join(format_number(v, g.dtype, digits) for v in g.values) + "]"
+        n += 1
+    return n
+
+
+def test_gallery_covers_the_whole_vocabulary() -> None:
+    lesson, _ = gallery()
+    used = {b.visual.kind for b in lesson.beats}
+    assert set(available_visuals()) <= used, f"no gallery beat for {set(available_visuals()) - used}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_visual_shows_the_trace_and_passes_lint(name: str) -> None:
+    beat, options, problems, shown = run(name)
+    assert problems == [], problems
+    lesson, _ = gallery()
+    spec = next(b.visual for b in lesson.beats if b.name == name)
+    if spec.kind == "Title":
+        assert shown["lines"] == list(spec.options["lines"])
+        return
+    compared = check_truth(beat, {**options, "_tensors": spec.tensors}, shown)
+    assert compared > 0, f"{name}: the visual recorded nothing to compare with the trace"
+
+
+def test_index_selects_what_torch_selected() -> None:
+    for name in [n for n in NAMES if n.startswith("index_")]:
+        beat, _, _, shown = run(name)
+        src, res = job(name)["visual"]["tensors"]
+        picked = [beat[src].at(*c) for c in shown["selected_cells"]]
+        assert picked == beat[res].flat(), name
+
+
+def test_mask_picks_the_true_cells_in_order() -> None:
+    beat, _, _, shown = run("mask")
+    assert [beat["x"].at(*c) for c in shown["picked_cells"]] == beat["picked"].flat()
+
+
+def test_chunk_reports_fewer_chunks_than_asked() -> None:
+    beat, _, _, shown = run("chunk")
+    assert shown["asked"] == [beat.values["asked"], 3]
+
+
+def test_transpose_shows_strides_contiguity_and_the_error() -> None:
+    beat, _, _, shown = run("transpose")
+    assert shown["stride"] == [list(beat["x"].stride), list(beat["t"].stride)]
+    assert shown["contiguous"] == [True, False]
+    assert shown["error"] == beat.values["error"] and "view" in shown["error"]
+
+
+def test_expand_ghosts_share_memory_and_repeat_copies() -> None:
+    beat, _, _, shown = run("expand")
+    assert shown["shares"] == [True, False]
+    assert 0 in beat["expanded"].stride and shown["ghosts"]
+
+
+def test_broadcast_fail_lights_the_mismatched_axis() -> None:
+    beat, _, _, shown = run("broadcast_fail")
+    assert shown["mismatched_axes"] == [-1]
+    assert shown["error"] == beat.values["error"]
+
+
+def test_einsum_sums_the_right_letters() -> None:
+    _, _, _, shown = run("attention")
+    assert shown["free"] == list("bhqk") and shown["summed"] == ["d"]
+
+
+def test_autograd_accumulates_into_grad() -> None:
+    beat, _, _, shown = run("accumulate")
+    first = beat["first"].values
+    assert beat["x"].grad is not None
+    assert beat["x"].grad.values == [2 * v for v in first]  # what the visual says: the second adds to the first
+    assert shown["first_grad"] and shown["grad"]["x"]
+
+
+def test_detach_is_shown_cut_off() -> None:
+    _, _, _, shown = run("detach")
+    assert shown["cut"] == ["cut"]
+
+
+def test_bit_fields_of_70000() -> None:
+    _, _, _, shown = run("bits")
+    values = {(name, k): value for name, k, *_, value in shown["fields"]}
+    assert values[("f32", 0)] == "70000" and values[("f16", 0)] == "inf" and values[("bf16", 0)] == "70144"
