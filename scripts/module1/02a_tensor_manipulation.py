@@ -192,19 +192,18 @@ def heads(device):
     first axis hands back {{ count }} separate rows of {{ r0.numel }} elements, no longer a grid at all. It is
     the exact reverse of stack: stack the rows again, and torch dot equal confirms the original returns:
     {{ restored }}.""",
-    visual=Split("grid", "r0", "r1", "r2", dim=0, op="unbind"),
+    visual=Split("grid", "r0", "r1", dim=0, op="unbind"),
     slide=["`t.unbind(dim)`: a tuple of slices", "That axis disappears", "The reverse of `torch.stack`"],
 )
 def unbinding(device):
-    grid = torch.arange(6, device=device).reshape(3, 2)
-    r0, r1, r2 = grid.unbind(dim=0)
-    count = len((r0, r1, r2))
-    again = torch.stack([r0, r1, r2])
-    restored = bool(torch.equal(again, grid))
+    grid = torch.arange(6, device=device).reshape(2, 3)
+    rows = grid.unbind(dim=0)
+    r0, r1 = rows
+    count = len(rows)
+    restored = bool(torch.equal(torch.stack(rows), grid))
     return {
         "grid": grid, "r0": r0, "r1": r1,
-        "r2": r2, "count": count,
-        "restored": restored,
+        "count": count, "restored": restored,
     }
 
 
