@@ -102,7 +102,7 @@ def attention_scores(device):
     weights: each row becomes positive numbers that sum to one. The first query spreads its attention as {{
     weights.values[0] }}. Every row sums to {{ row_sums.values }}, just as promised. These weights decide
     how much of each token's value flows into the answer.""",
-    visual=Show("scores", "weights"),
+    visual=Show("scores", "weights", code=False, caption="softmax along each row"),
     slide=["`weights = scores.softmax(dim=-1)`", "Each row: positive, sums to one"],
 )
 def softmax_weights(device):
@@ -157,7 +157,7 @@ def heads(device):
     comma b k h d arrow b q h d mixes the values, landing straight back in the shape {{ out.shape }}. The
     matmul ritual needs permutes going in and another coming out. Do they agree? {{ same_as_permute }}. And
     PyTorch's own fused scaled dot product attention? {{ same_as_sdpa }}. Every path, one truth.""",
-    visual=Show("weights", "out"),
+    visual=Einsum("weights", "V", "out", equation="bhqk,bkhd->bqhd"),
     slide=["`einsum('bhqk,bkhd->bqhd', weights, V)`", "Agrees with matmul + permute",
            "Agrees with `F.scaled_dot_product_attention`"],
 )
@@ -173,7 +173,7 @@ def full_attention(device):
         Q.transpose(1, 2), K.transpose(1, 2), V.transpose(1, 2)).transpose(1, 2)
     same_as_permute = bool(torch.allclose(out, by_matmul, atol=1e-6))
     same_as_sdpa = bool(torch.allclose(out, fused, atol=1e-5))
-    return {"weights": weights, "out": out, "same_as_permute": same_as_permute, "same_as_sdpa": same_as_sdpa}
+    return {"weights": weights, "V": V, "out": out, "same_as_permute": same_as_permute, "same_as_sdpa": same_as_sdpa}
 
 
 @lesson.beat(

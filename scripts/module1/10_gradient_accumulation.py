@@ -186,7 +186,7 @@ def forgot_zero(device):
     }}, backward. Every {{ steps }} micro-batches: optimizer step, then zero grad. We run it beside a loop
     that takes the whole batch at once, same learning rate, same start. After the update, the large batch
     gives {{ w_big.values }} and the hoarder gives {{ w_acc.values }}. Do they agree? {{ same }}.""",
-    visual=Show("w_big", "w_acc", code=True),
+    visual=Show("w_big", "w_acc", code=False, caption="one large-batch step vs accumulated micro-batches"),
     slide=["`(loss / steps).backward()` each micro-batch", "`if (i + 1) % steps == 0:` step, then zero",
            "Same weights as the large batch"],
 )
