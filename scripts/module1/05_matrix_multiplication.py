@@ -20,7 +20,7 @@ lesson = Lesson(
         "(n x k) @ (k x m) gives (n x m); the inner k must match",
         "mm is strictly 2-D; matmul and @ broadcast batch dims",
         "bmm multiplies a stack of matrices pair by pair",
-        "`*` multiplies cells; `@` sums products along k",
+        "A * B multiplies cells; A @ B sums products along k",
     ],
     challenge="Build Q and K for a short sentence of your own, compute Q @ K.T, "
     "and explain which token attends most to which.",
