@@ -189,7 +189,7 @@ def test_autograd_accumulates_into_grad() -> None:
 
 def test_detach_is_shown_cut_off() -> None:
     _, _, _, shown = run("detach")
-    assert shown["cut"] == ["cut"]
+    assert shown["cut_tensors"] == ["cut"]
 
 
 def test_bit_fields_of_70000() -> None:

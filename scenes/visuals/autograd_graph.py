@@ -60,7 +60,7 @@ class AutogradGraph(TensorVisual):
         accumulate = self.option("accumulate")
         in_graph = {n.tensor for n in graph.nodes if n.tensor}
         cut = [n for n in names if n not in in_graph and n != accumulate and not self.beat[n].requires_grad]
-        self.shown["cut"] = cut
+        self.shown["cut_tensors"] = cut
         cut_boxes = VGroup()
         for n in cut:
             t = self.beat[n]
