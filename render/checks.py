@@ -4,6 +4,7 @@ every beat's key frames pass the layout lint (scenes run as a Manim dry run: not
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,10 @@ def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any], lesson_
         "trace": {"beat": beat_json, "device": trace["device"], "torch": trace["torch"]},
         "timing": None,
     }
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+    # a media folder of its own: Manim caches Text SVGs there, and parallel runs must not share one
+    with tempfile.TemporaryDirectory(prefix="dry-run-") as media, tempconfig(
+        {"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none", "media_dir": media}
+    ):
         scene = BeatScene(job)
         scene.render()
     return list(scene.lint_problems), dict(scene.visual.shown if scene.visual else {})

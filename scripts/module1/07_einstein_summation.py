@@ -51,7 +51,7 @@ def opening(device):
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
 )
 def transpose(device):
-    A = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
+    A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     T = torch.einsum("ij->ji", A)
     same = bool(torch.equal(T, A.T))
     return {"A": A, "T": T, "same": same}
@@ -68,7 +68,7 @@ def transpose(device):
            "Missing letters are summed"],
 )
 def sums(device):
-    A = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
+    A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     dim = 0
     col_sums = torch.einsum("ij->j", A)
     total = torch.einsum("ij->", A)
@@ -89,8 +89,8 @@ def sums(device):
            "A shared letter pairs axes across inputs"],
 )
 def dot(device):
-    u = torch.tensor([1, 2, 3], device=device)
-    v = torch.tensor([4, 5, 6], device=device)
+    u = torch.tensor([1.0, 2.0, 3.0], device=device)
+    v = torch.tensor([4.0, 5.0, 6.0], device=device)
     dot = torch.einsum("i,i->", u, v)
     same = bool(torch.equal(dot, torch.dot(u, v)))
     return {"u": u, "v": v, "dot": dot, "same": same}
@@ -106,8 +106,8 @@ def dot(device):
     slide=["`'i,j->ij'`: every pair, nothing summed", "Same as `torch.outer(u, v)`"],
 )
 def outer(device):
-    u = torch.tensor([1, 2, 3], device=device)
-    v = torch.tensor([10, 20], device=device)
+    u = torch.tensor([1.0, 2.0, 3.0], device=device)
+    v = torch.tensor([10.0, 20.0], device=device)
     outer = torch.einsum("i,j->ij", u, v)
     same = bool(torch.equal(outer, torch.outer(u, v)))
     return {"u": u, "v": v, "outer": outer, "same": same}
@@ -123,8 +123,8 @@ def outer(device):
     slide=["`'ik,kj->ij'` is `A @ B`", "Shared and missing k: paired and summed", "i and j are kept"],
 )
 def matmul(device):
-    A = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
-    B = torch.tensor([[1, 0], [0, 1], [1, 1]], device=device)
+    A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
     C = torch.einsum("ik,kj->ij", A, B)
     same = bool(torch.equal(C, A @ B))
     return {"A": A, "B": B, "C": C, "same": same}
@@ -140,8 +140,8 @@ def matmul(device):
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
 def batched(device):
-    A = torch.tensor([[[1, 2], [3, 4]], [[0, 1], [1, 0]]], device=device)
-    B = torch.tensor([[[1, 0, 1], [0, 1, 1]], [[2, 0, 1], [0, 2, 1]]], device=device)
+    A = torch.tensor([[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [1.0, 0.0]]], device=device)
+    B = torch.tensor([[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [[2.0, 0.0, 1.0], [0.0, 2.0, 1.0]]], device=device)
     batch = A.shape[0]
     C = torch.einsum("bik,bkj->bij", A, B)
     same = bool(torch.equal(C, torch.bmm(A, B)))

@@ -51,9 +51,9 @@ def opening(device):
     slide=["`einsum('i,ij,j->', u, M, v)`", "Same as `u @ M @ v`", "Every shared letter pairs axes"],
 )
 def three_tensors(device):
-    u = torch.tensor([1, 2], device=device)
-    M = torch.tensor([[1, 2], [3, 4]], device=device)
-    v = torch.tensor([1, 1], device=device)
+    u = torch.tensor([1.0, 2.0], device=device)
+    M = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    v = torch.tensor([1.0, 1.0], device=device)
     s = torch.einsum("i,ij,j->", u, M, v)
     Mv = M @ v
     same = bool(torch.equal(s, u @ M @ v))
@@ -70,9 +70,9 @@ def three_tensors(device):
     slide=["`einsum('ij,jk,kl->il', A, B, C)`", "Same as `A @ B @ C`"],
 )
 def chain(device):
-    A = torch.tensor([[1, 0, 2], [0, 1, 1]], device=device)
-    B = torch.tensor([[1, 1], [0, 2], [1, 0]], device=device)
-    C = torch.tensor([[2, 0, 1, 1], [1, 1, 0, 2]], device=device)
+    A = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]], device=device)
+    B = torch.tensor([[1.0, 1.0], [0.0, 2.0], [1.0, 0.0]], device=device)
+    C = torch.tensor([[2.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 2.0]], device=device)
     D = torch.einsum("ij,jk,kl->il", A, B, C)
     same = bool(torch.equal(D, A @ B @ C))
     return {"A": A, "B": B, "C": C, "D": D, "same": same}
