@@ -5,18 +5,18 @@ the lesson lines name to beats that really run it."""
 
 from __future__ import annotations
 
-import functools
-import re
-from pathlib import Path
-
 import pytest
 
-from render.checks import LessonCheck, check_lesson
-from render.narrate import split_segments
+from tests.lessons import (
+    assert_every_item_covered,
+    assert_lesson_shape,
+    assert_lint_clean,
+    assert_rows_point_at_real_beats,
+    assert_traced_and_quoted,
+    checked,
+    coverage_rows,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-MODULE = ROOT / "scripts" / "module1"
-README = MODULE / "README.md"
 SECTION = "## Section 1.1\n"
 
 LESSONS = [
@@ -53,18 +53,6 @@ REQUIRED = {
 for items in REQUIRED.values():
     items.append("Objectives, recap and challenge")
 
-WORDS_PER_MINUTE = 130
-MIN_WORDS, MAX_WORDS = 3 * WORDS_PER_MINUTE, 6 * WORDS_PER_MINUTE
-
-
-def script(name: str) -> Path:
-    return MODULE / f"{name}.py"
-
-
-@functools.cache
-def checked(name: str, lint: bool) -> LessonCheck:
-    """One dry run per lesson and mode, shared by the tests below (tracing and linting cost seconds)."""
-    return check_lesson(script(name), device="cpu", lint=lint)
 
 
 def unmarked(lines: list[str]) -> list[str]:
@@ -72,45 +60,19 @@ def unmarked(lines: list[str]) -> list[str]:
     return [line.replace("`", "") for line in lines]
 
 
-def spoken_words(text: str) -> int:
-    """Words a narrator says: cue marks (`|`) are not words."""
-    return len(text.replace("|", " ").split())
-
-
 @pytest.mark.parametrize("name", LESSONS)
 def test_trace_computes_on_cpu_and_narration_quotes_only_the_trace(name: str) -> None:
-    check = checked(name, False)
-    beats = check.lesson.beats
-    assert check.trace["device"] == "cpu"
-    assert len(check.trace["beats"]) == len(beats)
-    assert {b.name: [] for b in beats} == check.typed, "numbers typed by hand in the narration"
-    for beat, traced in zip(beats, check.trace["beats"], strict=True):
-        spoken = check.narration[beat.name]
-        assert "{{" not in spoken and "{%" not in spoken
-        missing = set(beat.visual.tensors) - set(traced["tensors"])
-        assert not missing, f"{beat.name}: visual names untraced {missing}"
+    assert_traced_and_quoted(name)
 
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_shape(name: str) -> None:
-    check = checked(name, False)
+    check = assert_lesson_shape(name)
     lesson, beats = check.lesson, check.lesson.beats
-    assert 6 <= len(beats) <= 12
-    words = sum(spoken_words(check.narration[b.name]) for b in beats)
-    assert MIN_WORDS <= words <= MAX_WORDS, f"{words} narrated words"
-    for beat in beats:
-        n = spoken_words(check.narration[beat.name])
-        assert 40 <= n <= 90, f"{beat.name}: {n} words"
-        assert len(beat.title) < 40, beat.title
-        assert beat.bullets, f"{beat.name} has no slide"
-        assert all(len(b) < 60 for b in beat.bullets), beat.bullets
-        assert len(split_segments(check.narration[beat.name])) >= 2
     opening, recap, challenge = beats[0], beats[-2], beats[-1]
-    assert lesson.objectives and lesson.recap and lesson.challenge
-    assert opening.visual.kind == "Title" and opening.visual.options["lines"] == unmarked(lesson.objectives)
+    assert opening.visual.options["lines"] == unmarked(lesson.objectives)
     assert recap.visual.kind == "Title" and recap.visual.options["lines"] == unmarked(lesson.recap)
     assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
-    assert "apprentice" in " ".join(check.narration.values()).lower()
     # every beat between the opening and the recap shows tensors from its own trace
     for beat in beats[1:-2]:
         assert beat.visual.kind != "Title" and beat.visual.tensors, f"{beat.name} shows no tensor"
@@ -129,48 +91,12 @@ def test_devices_lesson_times_only_what_ran() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LESSONS)
 def test_layout_lint(name: str) -> None:
-    check = checked(name, True)
-    assert {b.name: [] for b in check.lesson.beats} == check.lint
-    assert all(check.shown[b.name] for b in check.lesson.beats), "a beat showed nothing"
-
-
-def coverage_rows() -> list[dict[str, str]]:
-    """The coverage table of section 1.1 of the README: lesson, item, beats, code."""
-    text = README.read_text(encoding="utf-8")
-    assert SECTION in text, f"{README} has no {SECTION.strip()!r} section"
-    section = text.split(SECTION, 1)[1]
-    section = re.split(r"^## ", section, flags=re.M)[0]
-    rows = []
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not line.startswith("|") or len(cells) != 4 or cells[0] in ("Lesson", "---"):
-            continue
-        lesson, item, beats, code = cells
-        rows.append({"lesson": lesson, "item": item, "beats": beats, "code": code})
-    return rows
+    assert_lint_clean(name)
 
 
 def test_coverage_table_rows_point_at_real_beats_that_run_the_code() -> None:
-    rows = coverage_rows()
-    assert rows
-    for row in rows:
-        assert row["lesson"] in LESSONS, row
-        lesson = checked(row["lesson"], False).lesson
-        by_name = {b.name: b for b in lesson.beats}
-        beats = re.findall(r"`([^`]+)`", row["beats"])
-        assert beats, row
-        for name in beats:
-            assert name in by_name, f"{row['lesson']}: no beat {name!r}"
-        code = row["code"].strip("`")
-        assert any(code in by_name[n].source for n in beats), f"{row}: no listed beat runs {code!r}"
+    assert_rows_point_at_real_beats(coverage_rows(SECTION), LESSONS)
 
 
 def test_coverage_table_has_every_outline_item() -> None:
-    rows = coverage_rows()
-    for lesson, items in REQUIRED.items():
-        listed = {r["item"] for r in rows if r["lesson"] == lesson}
-        assert not set(items) - listed, f"{lesson}: no row for {set(items) - listed}"
-    taught = {(r["lesson"], b) for r in rows for b in re.findall(r"`([^`]+)`", r["beats"])}
-    for lesson in LESSONS:
-        for beat in checked(lesson, False).lesson.beats:
-            assert (lesson, beat.name) in taught, f"{lesson}: beat {beat.name!r} teaches no listed item"
+    assert_every_item_covered(coverage_rows(SECTION), REQUIRED)

@@ -1,0 +1,112 @@
+"""Checks shared by the lesson test files: one dry run per lesson, the lesson shape every lesson keeps,
+and the coverage tables of scripts/module1/README.md."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from render.checks import LessonCheck, check_lesson
+from render.narrate import split_segments
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "scripts" / "module1"
+README = MODULE / "README.md"
+WORDS_PER_MINUTE = 130
+MIN_WORDS, MAX_WORDS = 3 * WORDS_PER_MINUTE, 6 * WORDS_PER_MINUTE
+
+
+def script(name: str) -> Path:
+    return MODULE / f"{name}.py"
+
+
+@functools.cache
+def checked(name: str, lint: bool) -> LessonCheck:
+    """One dry run per lesson and mode, shared by the tests (tracing and linting cost seconds)."""
+    return check_lesson(script(name), device="cpu", lint=lint)
+
+
+def spoken_words(text: str) -> int:
+    """Words a narrator says: cue marks (`|`) are not words."""
+    return len(text.replace("|", " ").split())
+
+
+def assert_traced_and_quoted(name: str) -> None:
+    """The trace computes on the CPU and the narration speaks only traced numbers."""
+    check = checked(name, False)
+    beats = check.lesson.beats
+    assert check.trace["device"] == "cpu"
+    assert len(check.trace["beats"]) == len(beats)
+    assert {b.name: [] for b in beats} == check.typed, "numbers typed by hand in the narration"
+    for beat, traced in zip(beats, check.trace["beats"], strict=True):
+        spoken = check.narration[beat.name]
+        assert "{{" not in spoken and "{%" not in spoken
+        missing = set(beat.visual.tensors) - set(traced["tensors"])
+        assert not missing, f"{beat.name}: visual names untraced {missing}"
+
+
+def assert_lesson_shape(name: str) -> LessonCheck:
+    """6 to 12 beats, 3 to 6 narrated minutes, short titles and bullets, an objectives card first."""
+    check = checked(name, False)
+    lesson, beats = check.lesson, check.lesson.beats
+    assert 6 <= len(beats) <= 12
+    words = sum(spoken_words(check.narration[b.name]) for b in beats)
+    assert MIN_WORDS <= words <= MAX_WORDS, f"{words} narrated words"
+    for beat in beats:
+        n = spoken_words(check.narration[beat.name])
+        assert 40 <= n <= 90, f"{beat.name}: {n} words"
+        assert len(beat.title) < 40, beat.title
+        assert beat.bullets, f"{beat.name} has no slide"
+        assert all(len(b) < 60 for b in beat.bullets), beat.bullets
+        assert len(split_segments(check.narration[beat.name])) >= 2
+    assert lesson.objectives and lesson.recap and lesson.challenge
+    assert beats[0].visual.kind == "Title"
+    assert "apprentice" in " ".join(check.narration.values()).lower()
+    return check
+
+
+def assert_lint_clean(name: str) -> None:
+    check = checked(name, True)
+    assert {b.name: [] for b in check.lesson.beats} == check.lint
+    assert all(check.shown[b.name] for b in check.lesson.beats), "a beat showed nothing"
+
+
+def coverage_rows(section: str) -> list[dict[str, str]]:
+    """A coverage table of the README: lesson, item, beats, code."""
+    text = README.read_text(encoding="utf-8")
+    assert section in text, f"{README} has no {section.strip()!r} section"
+    part = re.split(r"^## ", text.split(section, 1)[1], flags=re.M)[0]
+    rows = []
+    for line in part.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) != 4 or cells[0] in ("Lesson", "---"):
+            continue
+        lesson, item, beats, code = cells
+        rows.append({"lesson": lesson, "item": item, "beats": beats, "code": code})
+    return rows
+
+
+def assert_rows_point_at_real_beats(rows: list[dict[str, str]], lessons: list[str]) -> None:
+    """Every row names beats that exist and that really run the code it quotes."""
+    assert rows
+    for row in rows:
+        assert row["lesson"] in lessons, row
+        by_name = {b.name: b for b in checked(row["lesson"], False).lesson.beats}
+        beats = re.findall(r"`([^`]+)`", row["beats"])
+        assert beats, row
+        for name in beats:
+            assert name in by_name, f"{row['lesson']}: no beat {name!r}"
+        code = row["code"].strip("`")
+        assert any(code in by_name[n].source for n in beats), f"{row}: no listed beat runs {code!r}"
+
+
+def assert_every_item_covered(rows: list[dict[str, str]], required: dict[str, list[str]]) -> None:
+    """Every required item has a row, and every beat teaches some listed item."""
+    for lesson, items in required.items():
+        listed = {r["item"] for r in rows if r["lesson"] == lesson}
+        assert not set(items) - listed, f"{lesson}: no row for {set(items) - listed}"
+    taught = {(r["lesson"], b) for r in rows for b in re.findall(r"`([^`]+)`", r["beats"])}
+    for lesson in required:
+        for beat in checked(lesson, False).lesson.beats:
+            assert (lesson, beat.name) in taught, f"{lesson}: beat {beat.name!r} teaches no listed item"
