@@ -55,11 +55,6 @@ for items in REQUIRED.values():
 
 
 
-def unmarked(lines: list[str]) -> list[str]:
-    """Slide lines as a title card shows them: without the backticks that mark code."""
-    return [line.replace("`", "") for line in lines]
-
-
 @pytest.mark.parametrize("name", LESSONS)
 def test_trace_computes_on_cpu_and_narration_quotes_only_the_trace(name: str) -> None:
     assert_traced_and_quoted(name)
@@ -70,8 +65,8 @@ def test_lesson_shape(name: str) -> None:
     check = assert_lesson_shape(name)
     lesson, beats = check.lesson, check.lesson.beats
     opening, recap, challenge = beats[0], beats[-2], beats[-1]
-    assert opening.visual.options["lines"] == unmarked(lesson.objectives)
-    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == unmarked(lesson.recap)
+    assert opening.visual.options["lines"] == lesson.objectives
+    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == lesson.recap
     assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
     # every beat between the opening and the recap shows tensors from its own trace
     for beat in beats[1:-2]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from manim import DOWN, LEFT, RIGHT, FadeIn, Scene, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import note
@@ -13,11 +13,12 @@ from scenes.visuals.base import Visual
 
 
 class Title(Visual):
-    """A heading, then each line with a bullet, one step per line."""
+    """A heading, then each line with a bullet, one step per line (lines may be a lesson's objectives)."""
 
     def play(self, scene: Scene) -> Iterator[None]:
         heading = self.option("heading", "")
-        lines = [str(line) for line in self.option("lines", [])]
+        # slide lines mark code with backticks; a card shows the words alone
+        lines = [str(line).replace("`", "") for line in self.option("lines", [])]
         self.shown["heading"] = heading
         self.shown["lines"] = lines
         head = label(heading, theme.TITLE_SIZE * 1.1, theme.ACCENT, weight="BOLD") if heading else VGroup()
@@ -26,7 +27,7 @@ class Title(Visual):
             dot = label("•", theme.BODY_SIZE, theme.ROLES["selected"])
             items.add(
                 VGroup(dot, note(line, theme.TEXT, theme.BODY_SIZE, width=50)).arrange(
-                    RIGHT, buff=0.25, aligned_edge=DOWN
+                    RIGHT, buff=0.25, aligned_edge=UP
                 )
             )
         items.arrange(DOWN, aligned_edge=LEFT, buff=0.35)

@@ -24,10 +24,6 @@ lesson = Lesson(
 )
 
 
-def plain(lines):
-    """Title cards show text as written: drop the backticks that mark code on the slides."""
-    return [line.replace("`", "") for line in lines]
-
 
 @lesson.beat(
     "What you will learn",
@@ -35,7 +31,7 @@ def plain(lines):
     shall learn what a tensor truly is, from the lonely scalar to towers of many axes, | and why every neural
     network thinks in them. | Then we conjure tensors from data, from constants and from pure chance, | and we
     interrogate each one about its shape, its dtype and its device.""",
-    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -176,7 +172,7 @@ def attributes(device):
     We drew them from chance with rand, randn and randint, and tamed chance with manual_seed. | The like
     family copies a template's shape, dtype and device. | And every tensor carries its shape, its dtype and
     its device.""",
-    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
+    visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):

@@ -25,10 +25,6 @@ lesson = Lesson(
 )
 
 
-def plain(lines):
-    """Title cards show text as written: drop the backticks that mark code on the slides."""
-    return [line.replace("`", "") for line in lines]
-
 
 @lesson.beat(
     "What you will learn",
@@ -36,7 +32,7 @@ def plain(lines):
     rows by index, | carve ranges with slices, | and select with boolean masks. | Then we graft tensors
     together with cat and stack, learn when each is right, | and cut them apart again with split, chunk and
     unbind. By the end, no tensor in the laboratory will be safe.""",
-    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -213,7 +209,7 @@ def unbinding(device):
     ranges and steps, as views of the same storage. | Boolean masks keep whatever passes a test. | Cat
     lengthens an axis that exists, stack creates a new one. | Split cuts by size, chunk by count, and unbind
     tears an axis apart into a tuple of slices.""",
-    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
+    visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):

@@ -27,10 +27,6 @@ lesson = Lesson(
 )
 
 
-def plain(lines):
-    """Title cards show text as written: drop the backticks that mark code on the slides."""
-    return [line.replace("`", "") for line in lines]
-
 
 @lesson.beat(
     "What you will learn",
@@ -38,7 +34,7 @@ def plain(lines):
     touching its essence: reshape and view. | We peer into memory to see when tensors secretly share storage.
     | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and squeeze, |
     and multiply data with expand, repeat and flatten.""",
-    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -216,7 +212,7 @@ def attention_heads(device):
     A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
     leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
     copies with zero strides, while repeat makes real ones. | And flatten merges many axes into one.""",
-    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
+    visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):

@@ -55,10 +55,6 @@ def gpu_name(device):
     return "Apple GPU" if device == "mps" else "cpu"
 
 
-def plain(lines):
-    """Title cards show text as written: drop the backticks that mark code on the slides."""
-    return [line.replace("`", "") for line in lines]
-
 
 @lesson.beat(
     "What you will learn",
@@ -66,7 +62,7 @@ def plain(lines):
     dtypes torch picks for you. | We pit float32, float16 and bfloat16 against each other, range against
     precision. | We see what integers and booleans can hold, and how they break. | We convert, and count the
     memory saved. | And we choose a device, move tensors onto it, and time the difference.""",
-    visual=Title(heading="Today in the laboratory", lines=plain(lesson.objectives)),
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
     slide=lesson.objectives,
 )
 def objectives(device):
@@ -265,7 +261,7 @@ def timing(device):
     overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, casts
     truncate, and bool keeps only truth. | Converting to half precision halves the memory. | And to moves
     tensors between devices: cuda first, then mps, then the cpu.""",
-    visual=Title(heading="What we conjured", lines=plain(lesson.recap)),
+    visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):
