@@ -188,12 +188,13 @@ class Builder:
         return explain(record, lesson_inputs(entry, self.settings), lesson_dir(self.settings, entry),
                        record.outputs if record else [])
 
-    def plan(self, entry: LessonEntry, report: LessonReport) -> LessonPlan:
-        """Load the script, trace it (or reuse the trace), and work out each beat's inputs."""
+    def plan(self, entry: LessonEntry, report: LessonReport, write: bool = True) -> LessonPlan:
+        """Load the script, trace it (or reuse the trace), and work out each beat's inputs.
+        With `write` False (for `render status`) a new trace stays in memory."""
         lesson = load_lesson(entry.script)
         out = lesson_dir(self.settings, entry)
         state = state_file(self.settings, entry)
-        trace = self.trace(entry, lesson, out, state, report)
+        trace = self.trace(entry, lesson, out, state, report, write)
         beats: list[BeatPlan] = []
         from render.templating import render_narration
         from scenes.trace import BeatTrace
@@ -213,7 +214,7 @@ class Builder:
         return LessonPlan(entry, lesson, trace, out, state, beats, report)
 
     def trace(self, entry: LessonEntry, lesson: Lesson, out: Path, state: StateFile,
-              report: LessonReport) -> dict[str, Any]:
+              report: LessonReport, write: bool = True) -> dict[str, Any]:
         inputs = {
             "script": file_digest(entry.script),
             "code": tree_digest([ROOT / "render" / "trace.py", ROOT / "render" / "lesson.py"]),
@@ -229,7 +230,8 @@ class Builder:
         from render.trace import trace_lesson
 
         trace = trace_lesson(lesson, self.device)
-        write_if_changed(path, json.dumps(trace, indent=1))
+        if write:
+            write_if_changed(path, json.dumps(trace, indent=1))
         state.record("trace", StepRecord(digest(inputs), inputs, ["trace.json"]))
         report.steps["trace"] = "done"
         return trace
@@ -642,7 +644,7 @@ class Builder:
                 continue
             report = LessonReport(entry)
             try:
-                plan = self.plan(entry, report)
+                plan = self.plan(entry, report, write=False)
             except LessonError as exc:
                 yield entry, f"fails: {exc}", []
                 continue
