@@ -25,12 +25,16 @@ class CodePanel(VGroup):
             lines = [*lines[: max_lines - 1], "    ..."]
         self.lines = lines
         texts = VGroup()
+        indents = []
         for line in lines:
             color = theme.MUTED if line.lstrip().startswith(("def ", "@", "#")) else theme.TEXT
-            indent = len(line) - len(line.lstrip(" "))
-            shown = "\u00a0" * indent + line.lstrip(" ")  # Pango drops leading plain spaces
-            texts.add(mono(shown if line.strip() else " ", font_size, color))
+            indents.append(len(line) - len(line.lstrip(" ")))
+            texts.add(mono(line.strip() or " ", font_size, color))
         texts.arrange(DOWN, aligned_edge=LEFT, buff=0.09)
+        # a glyph-less space has no width in the drawing, so indentation is placed by hand (monospace)
+        char_width = mono("M" * 10, font_size).width / 10
+        for text, indent in zip(texts, indents, strict=True):
+            text.shift(indent * char_width * np.array([1.0, 0.0, 0.0]))
         panel = RoundedRectangle(
             corner_radius=0.12,
             width=texts.width + 0.5,

@@ -19,17 +19,6 @@ class Show(Visual):
     def play(self, scene: Scene) -> Iterator[None]:
         area = self.area
         parts: list[tuple[str, TensorGrid]] = []
-        tensors_area = area
-        if self.option("code", True):
-            code = CodePanel(self.beat.source)
-            code_w = area.width * 0.42
-            Area(area.x - area.width / 2 + code_w / 2, area.y, code_w, area.height).fit(code)
-            tensors_area = Area(
-                area.x + area.width * 0.21 + 0.15, area.y, area.width * 0.58 - 0.3, area.height
-            )
-            self.shown["code"] = code.lines
-            scene.play(FadeIn(code, shift=0.2 * RIGHT), run_time=0.8)
-            yield
         grids = VGroup()
         for i, name in enumerate(self.spec.tensors):
             role = "output" if i == len(self.spec.tensors) - 1 and len(self.spec.tensors) > 1 else "input"
@@ -41,11 +30,18 @@ class Show(Visual):
         if caption:
             text = label(caption, theme.CAPTION_SIZE, theme.MUTED)
             self.shown["caption"] = caption
-        direction = DOWN if self.option("stack", False) else RIGHT
-        layout: VGroup = VGroup(*grids).arrange(direction, buff=0.7)
+        tensors_area = area
+        code = CodePanel(self.beat.source) if self.option("code", True) else None
+        if code is not None:
+            tensors_area = self.split(code, grids, area)
+        layout = self.arrange(grids, tensors_area)
         if caption:
             layout = VGroup(layout, text).arrange(DOWN, buff=0.4)
         tensors_area.fit(layout, max_scale=1.0)
+        if code is not None:
+            self.shown["code"] = code.lines
+            scene.play(FadeIn(code, shift=0.2 * RIGHT), run_time=0.8)
+            yield
         for _, shown_grid in parts:
             scene.play(
                 LaggedStart(
@@ -57,3 +53,35 @@ class Show(Visual):
         if caption:
             scene.play(FadeIn(text), run_time=0.5)
             yield
+
+    def split(self, code: CodePanel, grids: VGroup, area: Area, gap: float = 0.4) -> Area:
+        """Place the code panel on the left, as wide as keeps both it and the grids largest; return the
+        area left for the grids."""
+        def scales(fraction: float) -> tuple[float, float]:
+            code_w = fraction * area.width
+            rest = Area(0, 0, area.width - code_w - gap, area.height)
+            trial = self.arrange(grids.copy(), rest)
+            return (min(1.0, code_w / code.width, area.height / code.height),
+                    min(1.0, rest.width / max(trial.width, 1e-6), rest.height / max(trial.height, 1e-6)))
+
+        fraction = max((0.3, 0.38, 0.46, 0.54, 0.6), key=lambda f: min(scales(f)))
+        code.scale(scales(fraction)[0])
+        left = area.x - area.width / 2
+        code.move_to((left + code.width / 2, area.y, 0.0))
+        rest_w = area.width - code.width - gap
+        return Area(left + code.width + gap + rest_w / 2, area.y, rest_w, area.height)
+
+    def arrange(self, grids: VGroup, area: Area) -> VGroup:
+        """Grids in a row, a column, or two columns: whichever lets them be drawn largest in `area`."""
+        arrangements = [lambda g: g.arrange(DOWN, buff=0.5)]
+        if not self.option("stack", False):
+            arrangements.append(lambda g: g.arrange(RIGHT, buff=0.7))
+            if len(grids) >= 3:
+                arrangements.append(lambda g: g.arrange_in_grid(cols=2, buff=(0.7, 0.5)))
+
+        def scale(arrange: object) -> float:
+            trial = arrange(grids.copy())  # type: ignore[operator]
+            return min(area.width / max(trial.width, 1e-6), area.height / max(trial.height, 1e-6))
+
+        best = max(arrangements, key=scale)
+        return best(grids)  # type: ignore[no-any-return]
