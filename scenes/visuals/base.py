@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from manim import Mobject, Scene
+from manim import Mobject, Scene, VGroup
 
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
@@ -27,6 +27,18 @@ class Area:
         scale = min(max_scale, self.width / max(mob.width, 1e-6), self.height / max(mob.height, 1e-6))
         mob.scale(scale)
         return mob.move_to(np.array([self.x, self.y, 0.0]))
+
+
+def largest_arrangement(group: VGroup, area: Area, arrangements: Sequence[Callable[[VGroup], VGroup]],
+                        around: Callable[[VGroup], Mobject] | None = None) -> VGroup:
+    """Arrange `group` the way (row, column, grid...) that lets it, or the picture `around` builds from it,
+    be drawn largest in `area`; returns the group arranged."""
+    def scale(arrange: Callable[[VGroup], VGroup]) -> float:
+        trial = arrange(group.copy())
+        picture = around(trial) if around else trial
+        return min(area.width / max(picture.width, 1e-6), area.height / max(picture.height, 1e-6))
+
+    return max(arrangements, key=scale)(group)
 
 
 class Visual:

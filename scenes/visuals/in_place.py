@@ -19,8 +19,8 @@ class InPlace(TensorVisual):
         before, after = self.beat[before_name], self.beat[after_name]
         op = str(self.option("op", "add_"))
         main, bottom = self.split_area(1.0)
-        bgrid = self.grid(before_name, tag=f"{after_name} before .{op}")
-        agrid = self.grid(after_name, role="output", tag=f"{after_name} after .{op}")
+        bgrid = self.grid(before_name, tag=f"before .{op}")
+        agrid = self.grid(after_name, role="output", tag=f"after .{op}")
         self.fit(bgrid, main)
         agrid.scale(bgrid.body.width / max(agrid.body.width, 1e-6)).move_to(bgrid, aligned_edge=DOWN)
         changed = [i for i in after.indices() if before.at(*i) != after.at(*i)]

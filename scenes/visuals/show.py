@@ -10,7 +10,7 @@ from scenes import theme
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
-from scenes.visuals.base import Area, Visual
+from scenes.visuals.base import Area, Visual, largest_arrangement
 
 
 class Show(Visual):
@@ -78,10 +78,4 @@ class Show(Visual):
             arrangements.append(lambda g: g.arrange(RIGHT, buff=0.7))
             if len(grids) >= 3:
                 arrangements.append(lambda g: g.arrange_in_grid(cols=2, buff=(0.7, 0.5)))
-
-        def scale(arrange: object) -> float:
-            trial = arrange(grids.copy())  # type: ignore[operator]
-            return min(area.width / max(trial.width, 1e-6), area.height / max(trial.height, 1e-6))
-
-        best = max(arrangements, key=scale)
-        return best(grids)  # type: ignore[no-any-return]
+        return largest_arrangement(grids, area, arrangements)

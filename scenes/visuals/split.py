@@ -8,7 +8,7 @@ from manim import DOWN, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, flow, note, tags
-from scenes.visuals.base import TensorVisual
+from scenes.visuals.base import TensorVisual, largest_arrangement
 
 
 class Split(TensorVisual):
@@ -24,7 +24,13 @@ class Split(TensorVisual):
         sgrid = self.grid(src_name)
         pieces = [self.grid(n, role=theme.SERIES[k % len(theme.SERIES)]) for k, n in enumerate(piece_names)]
         along = RIGHT if dim == src.ndim - 1 else DOWN
-        group = VGroup(*pieces).arrange(along, buff=theme.GAP)
+        arrangements = [lambda g: g.arrange(along, buff=theme.GAP)]
+        if len(pieces) >= 3:  # many pieces: two columns keep them legible
+            arrangements.append(lambda g: g.arrange_in_grid(cols=2, buff=theme.GAP))
+        group = largest_arrangement(
+            VGroup(*pieces), main, arrangements,
+            around=lambda g: VGroup(sgrid.copy(), g).arrange(RIGHT, buff=theme.GAP * 2),
+        )
         picture = VGroup(sgrid, group).arrange(RIGHT, buff=theme.GAP * 2)
         self.fit(picture, main)
         links = []
