@@ -198,9 +198,9 @@ def converting(device):
     "Choosing and moving devices",
     narration="""Now, where shall the arithmetic happen? We ask torch for the best device: cuda on NVIDIA
     cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though
-    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| to copies our tensor from
+    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| The to method copies our tensor from
     {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
-    device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already lives, to hands back
+    device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already lives, the to method hands back
     the very same tensor, with no copy at all.{% endif %}""",
     visual=DeviceMove("x", "moved"),
     slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`",
