@@ -13,20 +13,40 @@ from scenes.mobjects.text import mono
 KEYWORDS = ("def ", "return", "import ", "with ", "for ", "in ", "if ", "else")
 
 
+def wrap_line(line: str, max_chars: int) -> list[str]:
+    """A long source line broken after a comma or space, continuation lines indented four more spaces,
+    so wide code stays legible; the words and their order are unchanged."""
+    indent = len(line) - len(line.lstrip(" "))
+    parts: list[str] = []
+    while len(line) > max_chars:
+        floor = indent + 8
+        comma = line.rfind(", ", floor, max_chars)
+        cut = comma + 1 if comma > floor else line.rfind(" ", floor, max_chars)
+        if cut <= floor:
+            break
+        parts.append(line[:cut].rstrip())
+        line = " " * (indent + 4) + line[cut:].lstrip()
+    return [*parts, line]
+
+
 class CodePanel(VGroup):
-    """Source lines, the signature dimmed; `lines` keeps the text shown, for tests."""
+    """Source lines, the signature dimmed, long lines wrapped; `lines` keeps the source as it ran, for
+    tests, and `drawn` the lines as drawn."""
 
     def __init__(
-        self, source: str, *, max_lines: int = 16, font_size: float = theme.CODE_SIZE, **kwargs: Any
+        self, source: str, *, max_lines: int = 18, max_chars: int = 60, font_size: float = theme.CODE_SIZE,
+        **kwargs: Any,
     ):
         super().__init__(**kwargs)
         lines = source.rstrip().splitlines()
-        if len(lines) > max_lines:
-            lines = [*lines[: max_lines - 1], "    ..."]
         self.lines = lines
+        drawn = [part for line in lines for part in wrap_line(line, max_chars)]
+        if len(drawn) > max_lines:
+            drawn = [*drawn[: max_lines - 1], "    ..."]
+        self.drawn = drawn
         texts = VGroup()
         indents = []
-        for line in lines:
+        for line in drawn:
             color = theme.MUTED if line.lstrip().startswith(("def ", "@", "#")) else theme.TEXT
             indents.append(len(line) - len(line.lstrip(" ")))
             texts.add(mono(line.strip() or " ", font_size, color))
