@@ -143,3 +143,15 @@ def test_unknown_module_is_a_usage_error(project: Project) -> None:
     result = project.render("module9", check=False)
     assert result.returncode == 2
     assert "unknown module 'module9'; valid modules: module1" in result.stderr
+
+
+def test_template_edit_rebuilds_decks_not_videos(built: Project) -> None:
+    built.render("1.1.1", "--voice", "espeak", "--only", "decks,page")
+    out = built.lesson_dir()
+    video, deck = sha(out / "lesson.mp4"), sha(out / "deck.html")
+    template = built.root / "templates" / "deck.html"
+    template.write_text(template.read_text() + "\n<!-- a template edit -->\n")
+    built.render("1.1.1", "--voice", "espeak")
+    assert sha(out / "lesson.mp4") == video  # the video step was cached
+    assert sha(out / "deck.html") != deck and "a template edit" in (out / "deck.html").read_text()
+    assert (built.build / "index.html").is_file()
