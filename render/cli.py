@@ -16,7 +16,8 @@ from rich.table import Table
 from render.course import ROOT, UnknownName, load_course
 from render.settings import PARTS, QUALITIES, Settings
 
-console = Console(stderr=True)
+# logs and CI are not terminals: give them a width the summary table fits in
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 class DefaultGroup(click.Group):
