@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from render.course import ROOT, Course, LessonEntry, load_course
 from render.hashing import code_digest, digest, file_digest, tool_versions, tree_digest
 from render.lesson import Lesson, LessonError, load_lesson
 from render.settings import PARTS, Settings
-from render.state import StateFile, StepRecord, build_lock, explain, write_if_changed, write_text
+from render.state import StateFile, StepRecord, build_lock, explain, write_bytes, write_if_changed, write_text
 
 # What the lesson video depends on besides the script: the pipeline code (not the deck/page builders,
 # which have their own steps), the vocabulary, the assets.
@@ -327,7 +327,24 @@ class Builder:
         self.observer.lesson_done(report)
 
     def run_beats(self, plans: list[LessonPlan]) -> None:
-        """Narration then clip for every beat of every lesson, as one pool of work; then each lesson's video."""
+        """Narration then clip for every beat of every lesson, as one pool of work; each lesson's video is
+        joined on a thread of this process while the pool goes on with the other lessons' beats."""
+        assembler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assemble")
+        joins: list[Future[None]] = []
+
+        def finish(plan: LessonPlan) -> None:
+            joins.append(assembler.submit(self.finish_lesson, plan))
+
+        try:
+            self.feed_beats(plans, finish)
+        finally:
+            assembler.shutdown(wait=True)
+        for join in joins:
+            join.result()
+
+    def feed_beats(self, plans: list[LessonPlan], finish: Callable[[LessonPlan], None]) -> None:
+        """Submit each beat's narration, then its clip when the narration is back; `finish` a lesson
+        once all its beats are done."""
         pending: dict[Future[Any], tuple[str, LessonPlan, BeatPlan]] = {}
         remaining: dict[str, int] = {}
         for plan in plans:
@@ -353,7 +370,7 @@ class Builder:
             plan.report.seconds += time.perf_counter() - t0
             self.observer.planned(plan.report, to_render)
             if remaining[plan.entry.id] == 0:
-                self.finish_lesson(plan)
+                finish(plan)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
@@ -372,7 +389,7 @@ class Builder:
                 if beat_report.status != "pending":
                     remaining[plan.entry.id] -= 1
                     if remaining[plan.entry.id] == 0:
-                        self.finish_lesson(plan)
+                        finish(plan)
 
     def beat_failed(self, plan: LessonPlan, beat: BeatPlan, exc: BaseException) -> None:
         report = plan.report.beats[beat.index]
@@ -421,7 +438,8 @@ class Builder:
             inputs["audio"] = digest(beat.narration_inputs) if beat.narration_inputs else None
         beat.clip_inputs = inputs
         key = digest(inputs)
-        outputs = [f"beats/{beat.stem}.mp4"] + ([f"beats/{beat.stem}.f32"] if beat.wav is not None else [])
+        outputs = [f"beats/{beat.stem}.mp4", f"beats/{beat.stem}.png"]
+        outputs += [f"beats/{beat.stem}.f32"] if beat.wav is not None else []
         step = f"clip:{beat.name}"
         record = plan.state.get(step)
         why = "forced" if self.settings.force else explain(record, inputs, plan.out, outputs)
@@ -450,7 +468,8 @@ class Builder:
         beat.duration = result.duration
         inputs = dict(beat.clip_inputs)
         record_inputs = {**inputs, "_duration": result.duration}
-        outputs = [f"beats/{beat.stem}.mp4"] + ([f"beats/{beat.stem}.f32"] if beat.wav is not None else [])
+        outputs = [f"beats/{beat.stem}.mp4", f"beats/{beat.stem}.png"]
+        outputs += [f"beats/{beat.stem}.f32"] if beat.wav is not None else []
         record = StepRecord(digest(inputs), record_inputs, outputs)
         plan.state.record(f"clip:{beat.name}", record)
         write_text(plan.out / "beats" / f"{beat.stem}.shown.json",
@@ -530,10 +549,8 @@ class Builder:
         video.join_clips(clips, titles, durations, out / "lesson.mp4", audio_path)
         if audio_path is not None:
             audio_path.unlink(missing_ok=True)
-        for clip in clips:
-            video.extract_frame(clip, clip.with_suffix(".png"))
-        key_beat = clips[1] if len(clips) > 1 else clips[0]
-        video.extract_frame(key_beat, out / "poster.png")
+        key_beat = clips[1] if len(clips) > 1 else clips[0]  # each clip's last frame was saved beside it
+        write_bytes(out / "poster.png", key_beat.with_suffix(".png").read_bytes())
         write_text(out / "lesson.json", json.dumps(self.lesson_record(plan, durations, narrated), indent=1,
                                                    ensure_ascii=False))
         plan.state.record("video", StepRecord(digest(inputs), inputs, outputs))

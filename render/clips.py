@@ -86,6 +86,9 @@ def render_clip(job: ClipJob) -> ClipResult:
             tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
             shutil.move(str(movie), tmp)
             os.replace(tmp, output)
+        from render.video import extract_frame
+
+        extract_frame(output, output.with_suffix(".png"))  # the beat's key moment: everything on screen
     finally:
         shutil.rmtree(media, ignore_errors=True)
     return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint)
