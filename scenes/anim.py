@@ -74,6 +74,18 @@ def flow(
     scene.remove(*copies)
 
 
+def fill(
+    scene: Scene, pairs: Sequence[tuple[VGroup, VGroup]], grids: Sequence[TensorGrid], *reveal: Animation,
+    run_time: float = 1.2, lag: float = 0.0, tag_time: float = 0.8,
+) -> None:
+    """The result appears where its values land: source cells `flow` onto the result grids, which then
+    stay, and their tags come in with `reveal` (a caption, usually)."""
+    flow(scene, pairs, run_time=run_time, lag=lag)
+    for grid in grids:
+        scene.add(grid.body)
+    scene.play(*[tags(g) for g in grids], *reveal, run_time=tag_time)
+
+
 def note(
     text: str,
     color: str = theme.TEXT,

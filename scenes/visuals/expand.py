@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import DOWN, LEFT, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, note, tags
+from scenes.anim import appear, fill, note
 from scenes.visuals.base import TensorVisual
 
 
@@ -56,11 +56,9 @@ class Expand(TensorVisual):
         bottom.fit(lines)
         scene.play(appear(sgrid), run_time=0.8)
         yield
-        flow(scene, self.pairs([(src_name, sgrid, source_of(i), exp_name, egrid, i) for i in exp.indices()]))
-        scene.add(egrid.body)
-        scene.play(tags(egrid), Write(lines[0]), run_time=0.7)
+        ghost_moves = self.pairs([(src_name, sgrid, source_of(i), exp_name, egrid, i) for i in exp.indices()])
+        fill(scene, ghost_moves, [egrid], Write(lines[0]), tag_time=0.7)
         yield
-        flow(scene, self.pairs([(src_name, sgrid, source_of(i), rep_name, rgrid, i) for i in rep.indices()]))
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), Write(lines[1]), run_time=0.7)
+        copies = self.pairs([(src_name, sgrid, source_of(i), rep_name, rgrid, i) for i in rep.indices()])
+        fill(scene, copies, [rgrid], Write(lines[1]), tag_time=0.7)
         yield

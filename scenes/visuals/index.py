@@ -9,7 +9,7 @@ from typing import Any
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, glow, note, tags
+from scenes.anim import appear, fill, glow, note
 from scenes.mobjects.text import mono
 from scenes.visuals.base import TensorVisual
 
@@ -90,7 +90,6 @@ class Index(TensorVisual):
         scene.play(glow(selected), *[FadeIn(m) for m in lines[1:-1]], run_time=0.8)
         yield
         scene.play(FadeIn(arrow), run_time=0.3)
-        flow(scene, self.pairs([(src_name, sgrid, s, res_name, rgrid, r) for s, r in links]), run_time=1.2)
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), FadeIn(lines[-1]), run_time=0.6)
+        moves = self.pairs([(src_name, sgrid, s, res_name, rgrid, r) for s, r in links])
+        fill(scene, moves, [rgrid], FadeIn(lines[-1]), tag_time=0.6)
         yield

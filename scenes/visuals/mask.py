@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
 from scenes import theme
-from scenes.anim import appear, flow, glow, note, tags
+from scenes.anim import appear, fill, glow, note
 from scenes.visuals.base import TensorVisual
 
 
@@ -43,7 +43,5 @@ class Mask(TensorVisual):
         yield
         scene.play(FadeIn(arrow), run_time=0.3)
         links: list = [(src_name, sgrid, i, res_name, rgrid, (k,)) for k, i in enumerate(picked)]
-        flow(scene, self.pairs(links), run_time=1.3, lag=0.1)
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), FadeIn(caption), run_time=0.6)
+        fill(scene, self.pairs(links), [rgrid], FadeIn(caption), run_time=1.3, lag=0.1, tag_time=0.6)
         yield

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, note, tags
+from scenes.anim import appear, fill, flow, note
 from scenes.mobjects.memory_strip import MemoryStrip
 from scenes.visuals.base import TensorVisual
 
@@ -61,17 +61,8 @@ class Reshape(TensorVisual):
         pairs = self.pairs(
             [(src_name, sgrid, i, res_name, rgrid, j) for i, j in zip(order, res_order, strict=True)]
         )
-        flow(
-            scene,
-            [
-                (strip.cell(k), rgrid.cell(*j))
-                for k, j in enumerate(res_order)
-                if strip.has(k) and rgrid.has(j)
-            ]
-            or pairs,
-            run_time=1.2,
-            lag=0.05,
-        )
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), Write(caption), run_time=0.8)
+        from_strip = [
+            (strip.cell(k), rgrid.cell(*j)) for k, j in enumerate(res_order) if strip.has(k) and rgrid.has(j)
+        ]
+        fill(scene, from_strip or pairs, [rgrid], Write(caption), lag=0.05)
         yield

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import DOWN, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, note, tags
+from scenes.anim import appear, fill, note
 from scenes.visuals.base import TensorVisual, largest_arrangement
 
 
@@ -66,8 +66,5 @@ class Split(TensorVisual):
         bottom.fit(caption)
         scene.play(appear(sgrid), run_time=0.8)
         yield
-        flow(scene, self.pairs(links), run_time=1.3)
-        for p in pieces:
-            scene.add(p.body)
-        scene.play(*[tags(p) for p in pieces], Write(caption), run_time=0.8)
+        fill(scene, self.pairs(links), pieces, Write(caption), run_time=1.3)
         yield

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Rectangle, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, glow, note, tags
+from scenes.anim import appear, fill, glow, note
 from scenes.mobjects.text import label
 from scenes.visuals.base import TensorVisual
 
@@ -84,7 +84,5 @@ class Squeeze(TensorVisual):
             (src_name, sgrid, i, res_name, rgrid, j)
             for i, j in zip(src.indices(), res.indices(), strict=True)
         ]
-        flow(scene, self.pairs(links), run_time=1.2)
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), Write(caption), run_time=0.8)
+        fill(scene, self.pairs(links), [rgrid], Write(caption))
         yield

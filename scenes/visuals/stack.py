@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from manim import RIGHT, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, flow, note, tags
+from scenes.anim import appear, fill, note
 from scenes.visuals.base import TensorVisual
 
 
@@ -42,7 +42,5 @@ class Stack(TensorVisual):
         bottom.fit(caption)
         scene.play(*[appear(g) for g in inputs], run_time=1.0)
         yield
-        flow(scene, self.pairs(links), run_time=1.3)
-        scene.add(rgrid.body)
-        scene.play(tags(rgrid), Write(caption), run_time=0.8)
+        fill(scene, self.pairs(links), [rgrid], Write(caption), run_time=1.3)
         yield
