@@ -15,16 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from render.errors import ToolMissing
+
 RATE = 48000
 TARGET_LUFS = -16.0
 TRUE_PEAK_DBTP = -1.5
 CEILING_DB = -2.5  # the limiter's ceiling: a margin below TRUE_PEAK_DBTP for AAC's small overshoot
 AAC_BITRATE = "128k"
 _OVERSAMPLE = 4
-
-
-class ToolMissing(RuntimeError):  # noqa: N818 (like VoiceMissing)
-    """ffmpeg (or ffprobe) is not installed; the message says how to install it."""
 
 
 def _tool(name: str) -> str:

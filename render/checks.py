@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from render.lesson import Lesson, load_lesson
+from render.narrate import split_segments
 from render.templating import render_narration
 from scenes.trace import BeatTrace
 
@@ -32,6 +33,18 @@ class LessonCheck:
     typed: dict[str, list[str]] = field(default_factory=dict)
     lint: dict[str, list[str]] = field(default_factory=dict)
     shown: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    segments: dict[str, list[str]] = field(default_factory=dict)
+
+    def mismatches(self) -> dict[str, str]:
+        """Beats whose narration segments and visual steps differ in number: segment k starts step k."""
+        out = {}
+        for name, steps in self.steps.items():
+            segs = self.segments.get(name, [])
+            if len(segs) != steps:
+                listed = " ".join(f"[{i + 1}] {s}" for i, s in enumerate(segs))
+                out[name] = f"{len(segs)} narration segments but the visual plays {steps} steps: {listed}"
+        return out
 
 
 def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: str = "") -> LessonCheck:
@@ -45,15 +58,18 @@ def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: st
         view = BeatTrace.from_json(beat_json, trace["device"], trace["torch"])
         check.narration[beat.name] = render_narration(beat.narration, view)
         check.typed[beat.name] = typed_numbers(beat.narration)
+        check.segments[beat.name] = split_segments(check.narration[beat.name])
         if lint:
-            problems, shown = dry_run(beat, beat_json, trace, title or script.stem)
+            problems, shown, steps = dry_run(beat, beat_json, trace, title or script.stem)
             check.lint[beat.name] = problems
             check.shown[beat.name] = shown
+            check.steps[beat.name] = steps
     return check
 
 
-def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any], lesson_title: str) -> tuple[list[str], dict]:
-    """Run a beat scene without encoding; return its lint problems and the values it showed."""
+def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any],
+            lesson_title: str) -> tuple[list[str], dict, int]:
+    """Run a beat scene without encoding; return its lint problems, the values it showed and its step count."""
     from manim import tempconfig
 
     from scenes.beat import BeatScene
@@ -71,4 +87,4 @@ def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any], lesson_
     ):
         scene = BeatScene(job)
         scene.render()
-    return list(scene.lint_problems), dict(scene.visual.shown if scene.visual else {})
+    return list(scene.lint_problems), dict(scene.visual.shown if scene.visual else {}), scene.steps_played

@@ -200,13 +200,17 @@ def lint(targets: tuple[str, ...], device: str) -> None:
             continue
         problems = [(beat, p) for beat, ps in result.lint.items() for p in ps]
         typed = [(beat, n) for beat, ns in result.typed.items() for n in ns]
-        click.echo(f"{'✓' if not problems and not typed else '✗'} {entry.id} {entry.slug}: "
-                   f"{len(result.lint)} beats, {len(problems)} layout problems, {len(typed)} typed numbers")
+        sync = result.mismatches()
+        bad = bool(problems or typed or sync)
+        click.echo(f"{'✗' if bad else '✓'} {entry.id} {entry.slug}: {len(result.lint)} beats, "
+                   f"{len(problems)} layout problems, {len(typed)} typed numbers, {len(sync)} cue/step mismatches")
         for beat, p in problems:
             click.echo(f"    {beat}: {p}")
         for beat, n in typed:
             click.echo(f"    {beat}: narration types the number {n} instead of quoting the trace")
-        failed |= bool(problems or typed)
+        for beat, m in sync.items():
+            click.echo(f"    {beat}: {m}")
+        failed |= bad
     if failed:
         sys.exit(1)
 

@@ -7,12 +7,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from render.errors import UnknownName
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 
 
-class UnknownName(LookupError):
-    """A module or lesson name the manifest does not know; the message lists the valid names."""
 
 
 @dataclass(frozen=True)

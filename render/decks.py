@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from render.course import ROOT
+from render.errors import StudioError
 from render.hashing import file_digest
 from render.state import atomic_path, write_bytes, write_text
 from render.templating import environment
@@ -47,7 +48,7 @@ INLINE_CODE = re.compile(r"`([^`]+)`")
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-class DeckError(RuntimeError):
+class DeckError(StudioError):
     """A deck cannot be built (missing reveal.js, a clip that ffmpeg cannot read); the message says why."""
 
 

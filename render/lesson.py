@@ -11,38 +11,16 @@ import inspect
 import re
 import sys
 import textwrap
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from render.errors import ClaimFailed, LessonError
 from scenes.spec import VisualSpec
 
 Compute = Callable[[Any], dict[str, Any]]
-
-
-class LessonError(Exception):
-    """A lesson script that cannot be loaded or whose computation raised, located in its file."""
-
-    def __init__(self, script: Path, line: int | None, message: str, beat: str | None = None):
-        self.script = script
-        self.line = line
-        self.message = message
-        self.beat = beat
-        where = f"{script}:{line}" if line else str(script)
-        super().__init__(f"{where}: {f'beat {beat!r}: ' if beat else ''}{message}")
-
-    @classmethod
-    def from_exception(cls, script: Path, exc: BaseException, beat: str | None = None) -> LessonError:
-        """Locate `exc` in `script` (the deepest frame inside that file), or its syntax error line."""
-        line = None
-        if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == script.resolve():
-            line = exc.lineno
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if Path(frame.filename).resolve() == script.resolve():
-                line = frame.lineno
-        return cls(script, line, f"{type(exc).__name__}: {exc}", beat)
 
 
 @dataclass
@@ -131,6 +109,32 @@ def load_lesson(script: Path) -> Lesson:
         raise LessonError(script, None, "has no beats")
     lesson.script = script
     return lesson
+
+
+_claims: list[list[str]] = []  # a stack: the claims of the beat being traced
+
+
+def expect(condition: Any, claim: str) -> None:
+    """Check a claim the beat's narration or slide makes, with torch's own answer: `condition` is a bool or a
+    one-element bool tensor. It is recorded in the trace; when it does not hold, the beat fails with `claim`."""
+    try:
+        held = bool(condition)
+    except Exception as exc:  # a tensor of many values has no single truth
+        raise ClaimFailed(claim, f"the condition is not one true/false value: {exc}") from None
+    if not held:
+        raise ClaimFailed(claim)
+    if _claims:
+        _claims[-1].append(claim)
+
+
+@contextmanager
+def claims_recorded() -> Iterator[list[str]]:
+    """Collect the `expect` claims made while a beat computes."""
+    _claims.append([])
+    try:
+        yield _claims[-1]
+    finally:
+        _claims.pop()
 
 
 def capture_error(fn: Callable[[], Any]) -> str:

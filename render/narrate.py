@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from render.errors import VoiceMissing
 from render.hashing import ROOT, digest, file_digest
 from render.subtitles import recording_path
 
@@ -35,10 +36,6 @@ ESPEAK_VOICE = "en-us"
 SILENCE = 300  # int16 amplitude (about -40 dBFS) below which edge samples count as silence
 EDGE_KEEP = 0.02  # seconds of the edge silence kept, so a trimmed word does not start abruptly
 SENTENCE_GAP = 0.25  # silence between sentences inside one marked segment
-
-
-class VoiceMissing(RuntimeError):  # noqa: N818 (the name the pipeline uses)
-    """The chosen voice cannot speak on this machine; the message says what to install."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-class BuildBusy(RuntimeError):
-    """Another render holds the build folder."""
+from render.errors import BuildBusy
 
 
 @dataclass

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from render.lesson import Lesson, LessonError
+from render.errors import LessonError
+from render.lesson import Lesson, claims_recorded
 
 MAX_VALUES = 4096  # beyond this, record only the first values; grids elide large tensors anyway
 MAX_BITS = 64
@@ -134,7 +135,8 @@ def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(seed)
-    result = beat.compute(device)
+    with claims_recorded() as claims:
+        result = beat.compute(device)
     if not isinstance(result, dict):
         raise TypeError(f"compute function must return a dict of named tensors, got {type(result).__name__}")
     tensors = {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
@@ -156,6 +158,7 @@ def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
         "tensors": {k: describe_tensor(t, storages, k) for k, t in tensors.items()},
         "values": values,
         "graph": autograd_graph(tensors),
+        "claims": claims,
     }
 
 

@@ -7,11 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from render.errors import ToolMissing
 from render.state import atomic_path
-
-
-class ToolMissing(RuntimeError):
-    """A program the build needs is not installed; the message says how to install it."""
 
 
 def ffmpeg_exe(tool: str = "ffmpeg") -> str:

@@ -35,6 +35,7 @@ class BeatScene(Scene):
         self.job = job
         self.visual: Visual | None = None
         self.lint_problems: list[str] = []
+        self.steps_played = 0
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -66,6 +67,7 @@ class BeatScene(Scene):
         timing = self.job.get("timing") or {}
         cues: list[float] = list(timing.get("cues", []))
         for step, _ in enumerate(self.visual.play(self)):
+            self.steps_played = step + 1
             self.lint_problems.extend(lint_mobjects(list(self.mobjects), f"step {step + 1}: "))
             # the next step waits for the narration cue that introduces it
             if step + 1 < len(cues) and cues[step + 1] > self.time:

@@ -1,0 +1,86 @@
+"""The studio's one family of errors: what a user can cause and fix (a broken lesson, a visual that cannot
+draw its data, a missing tool or voice, a busy build folder, a record from another version).
+
+The CLI turns a `StudioError` into a clean message and exit code; anything else is a bug and is shown with
+its traceback. This module imports nothing heavy, so scenes and lesson scripts may raise these too.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+
+class StudioError(Exception):
+    """An error the user can act on; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class LessonError(StudioError):
+    """A lesson script that cannot be loaded, or whose computation, claim or visual failed, located in its file."""
+
+    def __init__(self, script: Path, line: int | None, message: str, beat: str | None = None):
+        self.script = script
+        self.line = line
+        self.message = message
+        self.beat = beat
+        where = f"{script}:{line}" if line else str(script)
+        super().__init__(f"{where}: {f'beat {beat!r}: ' if beat else ''}{message}")
+
+    @classmethod
+    def from_exception(cls, script: Path, exc: BaseException, beat: str | None = None) -> LessonError:
+        """Locate `exc` in `script` (the deepest frame inside that file), or its syntax error line."""
+        line = None
+        if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == script.resolve():
+            line = exc.lineno
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if Path(frame.filename).resolve() == script.resolve():
+                line = frame.lineno
+        message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+        return cls(script, line, message, beat)
+
+
+class ClaimFailed(StudioError):
+    """A claim a lesson makes (`expect(...)`) that torch disagreed with when the beat traced."""
+
+    def __init__(self, claim: str, detail: str = ""):
+        self.claim = claim
+        super().__init__(f"claim failed: {claim}" + (f" ({detail})" if detail else ""))
+
+
+class VisualError(StudioError):
+    """A visual that cannot draw its data: names the visual, the trace entry and the reason."""
+
+    def __init__(self, visual: str, tensor: str | None, reason: str):
+        self.visual = visual
+        self.tensor = tensor
+        self.reason = reason
+        what = f"{visual}({tensor!r})" if tensor else visual
+        super().__init__(f"{what} cannot draw this: {reason}")
+
+
+class UnknownVisual(StudioError):
+    """A lesson names a visual the vocabulary does not have, or an option the visual does not take."""
+
+
+class ToolMissing(StudioError):
+    """A program the pipeline runs (ffmpeg, espeak-ng...) is not installed; the message says how to install it."""
+
+
+class VoiceMissing(StudioError):
+    """The chosen voice cannot speak on this machine; the message says what to install."""
+
+
+class BuildBusy(StudioError):
+    """Another render holds the build folder."""
+
+
+class RecordVersion(StudioError):
+    """A record on disk written by another version of the studio: rebuild with --force."""
+
+
+class UnknownName(StudioError, LookupError):
+    """A module or lesson name that is not in the course."""
+
+    exit_code = 2
