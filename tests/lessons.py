@@ -1,5 +1,6 @@
-"""Checks shared by the lesson test files: one dry run per lesson, the lesson shape every lesson keeps,
-and the coverage tables of scripts/module1/README.md."""
+"""Checks shared by the lesson test files of every module: one dry run per lesson, the lesson shape every
+lesson keeps, narration in step with the picture, and the coverage tables of scripts/module<M>/README.md.
+Lessons are named by file stem (`01_introduction_to_tensors`), found in any module folder."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from render.checks import LessonCheck, check_lesson
 from render.narrate import split_segments
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULE = ROOT / "scripts" / "module1"
+SCRIPTS = ROOT / "scripts"
+MODULE = SCRIPTS / "module1"
 README = MODULE / "README.md"
 WORDS_PER_MINUTE = 130
 MIN_WORDS, MAX_WORDS = 3 * WORDS_PER_MINUTE, 6 * WORDS_PER_MINUTE
 
 
 def script(name: str) -> Path:
-    return MODULE / f"{name}.py"
+    """The lesson file with stem `name` in whichever scripts/module<M>/ holds it."""
+    found = sorted(SCRIPTS.glob(f"module*/{name}.py"))
+    assert len(found) == 1, f"{name}: {len(found)} lesson files have that name"
+    return found[0]
 
 
 @functools.cache
@@ -67,15 +72,17 @@ def assert_lesson_shape(name: str) -> LessonCheck:
 
 
 def assert_lint_clean(name: str) -> None:
+    """No layout problem, every beat shows something, and each narration segment starts its own step."""
     check = checked(name, True)
     assert {b.name: [] for b in check.lesson.beats} == check.lint
     assert all(check.shown[b.name] for b in check.lesson.beats), "a beat showed nothing"
+    assert check.mismatches() == {}, "narration segments and visual steps differ"
 
 
-def coverage_rows(section: str) -> list[dict[str, str]]:
-    """A coverage table of the README: lesson, item, beats, code."""
-    text = README.read_text(encoding="utf-8")
-    assert section in text, f"{README} has no {section.strip()!r} section"
+def coverage_rows(section: str, readme: Path = README) -> list[dict[str, str]]:
+    """A coverage table of a module README (`## Section 1.1` ...): lesson, item, beats, code."""
+    text = readme.read_text(encoding="utf-8")
+    assert section in text, f"{readme} has no {section.strip()!r} section"
     part = re.split(r"^## ", text.split(section, 1)[1], flags=re.M)[0]
     rows = []
     for line in part.splitlines():
