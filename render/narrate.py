@@ -28,7 +28,7 @@ from render.hashing import ROOT, digest, file_digest
 from render.subtitles import recording_path
 
 __all__ = ["Narration", "Segment", "Voice", "VoiceMissing", "check_voice", "narrate_beat", "recording_path",
-           "speakable", "split_segments", "voice_from_option"]
+           "misreadings", "speakable", "split_segments", "voice_from_option"]
 
 DICTIONARY = ROOT / "assets" / "pronunciation.toml"
 ESPEAK_WPM = 175  # espeak-ng's own default rate, scaled by Voice.speed
@@ -202,6 +202,10 @@ def _scientific(match: re.Match[str]) -> str:
     return f"{match.group(1)} times ten to the {sign}{match.group(3)}"
 
 
+# a shape such as 2x3 or 2 x 3 x 4: not part of a word or a decimal, yet it may end a sentence ("is 2x3.")
+SHAPE = r"(?<![\w.])\d+(?:\s?[x×]\s?\d+)+(?!\w|\.\d)"
+
+
 def _shape(match: re.Match[str]) -> str:
     return " by ".join(number_words(int(n)) for n in re.split(r"\s?[x×]\s?", match.group(0)))
 
@@ -220,7 +224,7 @@ def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
         out = out.replace(symbol, f" {symbols[symbol]} ")
     out = re.sub(r"\s=\s", " equals ", out)
     out = re.sub(r"(?<=\w)=(?=[-+\w.(\[\"'])", " ", out)  # keyword argument: dim=-1 -> dim -1
-    out = re.sub(r"(?<![\w.])\d+(?:\s?[x×]\s?\d+)+(?![\w.])", _shape, out)
+    out = re.sub(SHAPE, _shape, out)
     out = re.sub(r"(?<=[\w)\]])\.(?=[A-Za-z_])", " dot ", out)  # torch.cat, x.shape
     out = out.replace("()", "")
     out = re.sub(r"(?<=\w)\(([^()]*)\)", r" of \1", out)  # a call: f(x, dim=0) -> f of x, dim zero
@@ -232,6 +236,28 @@ def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     out = re.sub(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])", _number, out)
     out = re.sub(r"\s+([,.!?;:])", r"\1", out)
     return re.sub(r"\s+", " ", out).strip()
+
+
+# what a voice reads wrongly or not at all, left in a spoken text (espeak-ng -x shows it; piper alike)
+_MISREAD = re.compile(
+    r"\d+(?:\s?[x×]\s?\d+)+"  # a shape still in digits: "two ex three"
+    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"  # a dotted name: the dot goes unsaid
+    r"|\w*_\w*"  # an underscore: silent, so requires_grad runs together
+    r"|\w+\(|\(\s*\)"  # a call: the parentheses become pauses
+    r"|==|!=|->|=>|<=|>=|\+=|\*\*|:="  # operators: silent or read symbol by symbol
+    r"|[`@=*/\\#^~&|$<>\[\]{}]"  # backticks, brackets and other symbols
+)
+
+
+def misreadings(spoken: str) -> list[str]:
+    """What the voice would misread in a spoken text (the output of `speakable`): each distinct fragment,
+    in order, such as "2x3" (read "two ex three"), "requires_grad", "x.shape", "`", "[", "==", "->" or "@".
+    Empty when it reads well."""
+    found: list[str] = []
+    for match in _MISREAD.finditer(spoken):
+        if match.group(0) not in found:
+            found.append(match.group(0))
+    return found
 
 
 # --- synthesis and its cache ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from render.narrate import (
     Voice,
     VoiceMissing,
     check_voice,
+    misreadings,
     narrate_beat,
     read_wav,
     speakable,
@@ -47,12 +48,50 @@ PRONUNCIATION = [
     ("a == b", "a equals b"),
     ("Its first row holds 1, 2 and 3.", "Its first row holds one, two and three."),
     ("Behold, apprentices!", "Behold, apprentices!"),
+    ("rows and columns: 2x3.", "rows and columns: two by three."),
+    ("a 2x3, then a 4x5; done", "a two by three, then a four by five; done"),
+    ("it is 2 x 3 x 4!", "it is two by three by four!"),
+    ("shaped 2x3? Yes", "shaped two by three? Yes"),
 ]
 
 
 @pytest.mark.parametrize(("written", "spoken"), PRONUNCIATION)
 def test_speakable_table(written: str, spoken: str) -> None:
     assert speakable(written) == spoken
+
+
+@pytest.mark.parametrize("written", [w for w, _ in PRONUNCIATION])
+def test_speakable_leaves_nothing_to_misread(written: str) -> None:
+    assert misreadings(speakable(written)) == []
+
+
+@pytest.mark.parametrize("written", ["rows and columns: 2x3.", "a 2x3, then", "is 2x3: done", "a 2x3 grid"])
+def test_espeak_reads_every_shape_as_by(written: str) -> None:
+    """The voice's own phonemes (espeak-ng -x; piper phonemises the same way): "by", never "ex"."""
+    phonemes = subprocess.run(["espeak-ng", "-q", "-x", speakable(written)], capture_output=True, text=True,
+                              check=True).stdout
+    assert "baI" in phonemes and "Eks" not in phonemes, phonemes
+
+
+MISREAD = [
+    ("rows and columns: 2x3.", ["2x3"]),
+    ("a 2 x 3 x 4 tensor", ["2 x 3 x 4"]),
+    ("set requires_grad on it", ["requires_grad"]),
+    ("call torch.cat on them", ["torch.cat"]),
+    ("the `view` method", ["`"]),
+    ("index it with [0]", ["[", "]"]),
+    ("if a == b then c -> d", ["==", "->"]),
+    ("A @ B, then x ** 2 and a/b", ["@", "**", "/"]),
+    ("x.sum() and f(x)", ["x.sum", "()", "f("]),
+    ("a < b and c >= d", ["<", ">="]),
+    ("one, two and three. Behold, apprentices: two by three!", []),
+    ("a view (no copy at all), free", []),
+]
+
+
+@pytest.mark.parametrize(("spoken", "fragments"), MISREAD)
+def test_misreadings_names_what_the_voice_would_misread(spoken: str, fragments: list[str]) -> None:
+    assert misreadings(spoken) == fragments
 
 
 def test_speakable_dictionary_is_extendable() -> None:
