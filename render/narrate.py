@@ -130,7 +130,8 @@ def split_segments(narration: str) -> list[str]:
     """Segments of a narration: the parts between `|` cue marks when it has any, else its sentences.
 
     `\\|` is a literal bar. A sentence ends at `.`, `!` or `?` followed by a space, except after a
-    known abbreviation (e.g., i.e., etc.) or a single initial.
+    known abbreviation (e.g., i.e., etc.) or a capital initial ("J. Smith"); a lone lowercase letter is a
+    name in code or maths ("column j. Each"), so it ends its sentence.
     """
     text = narration.replace("\\|", "\x00")
     if "|" in text:
@@ -141,8 +142,8 @@ def split_segments(narration: str) -> list[str]:
     start = 0
     for match in re.finditer(r"[.!?]+[\"')\]]*(?=\s+\S)", text):
         words = text[start:match.end()].split()
-        last = words[-1].lower() if words else ""
-        if last in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", last):
+        last = words[-1] if words else ""
+        if last.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]\.", last):
             continue
         sentences.append(text[start:match.end()].strip())
         start = match.end()

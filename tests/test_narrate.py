@@ -109,6 +109,14 @@ def test_split_segments_sentences_and_cue_marks() -> None:
     assert split_segments("   ") == []
 
 
+def test_split_segments_only_capital_initials_are_abbreviations() -> None:
+    assert split_segments("Pick column j. Each row gives one. Take the row of a. The end.") == [
+        "Pick column j.", "Each row gives one.", "Take the row of a.", "The end."]
+    assert split_segments("As J. R. Smith wrote, vs. the rest, i.e. all. Next") == [
+        "As J. R. Smith wrote, vs. the rest, i.e. all.", "Next"]
+    assert split_segments("Is it x? Yes! It is x.shape. Then") == ["Is it x?", "Yes!", "It is x.shape.", "Then"]
+
+
 def test_voice_from_option(tmp_path: Path) -> None:
     assert voice_from_option("piper") == Voice("piper")
     assert voice_from_option("espeak") == Voice("espeak")
