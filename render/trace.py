@@ -46,6 +46,35 @@ def _jsonable(v: Any) -> Any:
     return _number(v)
 
 
+def plain_value(v: Any, where: str) -> Any:
+    """A value a compute function returned, as JSON: None, bools, numbers (nan/inf as strings), strings,
+    lists and tuples (as lists), dicts with string keys (order kept), nested; torch.Size as a list, dtypes
+    and devices as their names. Anything else is a TypeError naming where it sits (`where`)."""
+    import torch
+
+    if v is None or isinstance(v, bool | str):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return _number(float(v))
+    if isinstance(v, torch.dtype | torch.device):
+        return str(v).removeprefix("torch.")
+    if isinstance(v, list | tuple):  # torch.Size is a tuple
+        return [plain_value(x, f"{where}[{i}]") for i, x in enumerate(v)]
+    if isinstance(v, dict):
+        bad = [k for k in v if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"beat value {where} is a dict with a non-string key {bad[0]!r}; use string keys")
+        return {k: plain_value(x, f"{where}[{k!r}]") for k, x in v.items()}
+    if hasattr(v, "item") and hasattr(v, "dtype") and getattr(v, "shape", None) == ():  # numpy scalar
+        return plain_value(v.item(), where)
+    raise TypeError(
+        f"beat value {where} is a {type(v).__name__}; return tensors, numbers, strings, None, "
+        "or lists/tuples/dicts of those"
+    )
+
+
 def _dtype_name(dtype: Any) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -140,17 +169,7 @@ def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise TypeError(f"compute function must return a dict of named tensors, got {type(result).__name__}")
     tensors = {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
-    values = {}
-    for k, v in result.items():
-        if k in tensors:
-            continue
-        if isinstance(v, torch.Size | tuple):
-            v = list(v)
-        if isinstance(v, torch.dtype | torch.device):
-            v = str(v).removeprefix("torch.")
-        if not isinstance(v, str | int | float | bool | list | type(None)):
-            raise TypeError(f"beat value {k!r} is a {type(v).__name__}; return tensors, numbers, strings or lists")
-        values[k] = _jsonable(v)
+    values = {k: plain_value(v, repr(k)) for k, v in result.items() if k not in tensors}
     storages: dict[int, str] = {}
     return {
         "name": beat.name,

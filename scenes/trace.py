@@ -156,7 +156,11 @@ class AutogradGraph:
 
 @dataclass(frozen=True)
 class BeatTrace:
-    """What one beat's computation produced, as recorded in the trace."""
+    """What one beat's computation produced, as recorded in the trace.
+
+    `values[name]` holds every non-tensor value the compute function returned, as plain JSON: None, bools,
+    numbers (nan/inf/-inf as those strings), strings, lists (tuples and torch.Size become lists), dicts with
+    string keys (order kept), nested to any depth; dtypes and devices as their names ("float16", "cpu")."""
 
     name: str
     source: str
