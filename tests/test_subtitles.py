@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from render.narrate import Voice, narrate_beat
-from render.subtitles import layout_cues, write_subtitles
+from render.subtitles import MIN_SECONDS, layout_cues, write_subtitles
 
 STAMP = r"(\d\d):(\d\d):(\d\d)[.,](\d\d\d)"
 
@@ -36,6 +36,7 @@ def check(cues: list[tuple[float, float, list[str]]], video_length: float) -> No
     previous = 0.0
     for start, end, lines in cues:
         assert previous <= start < end <= video_length + 1e-9
+        assert end - start >= MIN_SECONDS - 1e-3, (start, end, lines)
         assert 1 <= len(lines) <= 2 and all(0 < len(line) <= 42 for line in lines)
         previous = end
 
@@ -72,8 +73,54 @@ def test_long_text_splits_by_time_proportion() -> None:
 
 
 def test_cues_are_ordered_and_clamped_to_the_video() -> None:
-    laid = layout_cues([(5.0, 9.0, "late"), (0.5, 6.0, "overlapping the next"), (9.5, 12.0, "past the end")],
+    laid = layout_cues([(5.0, 9.0, "late"), (0.5, 6.0, "overlapping the next"), (9.2, 12.0, "past the end")],
                        end=10.0)
     assert [c[2] for c in laid] == ["overlapping the next", "late", "past the end"]
     assert laid[0][1] <= laid[1][0] and laid[-1][1] == 10.0
     assert layout_cues([(11.0, 12.0, "after the video")], end=10.0) == []
+
+
+def words_of(laid: list[tuple[float, float, str]]) -> list[str]:
+    return " ".join(body for _, _, body in laid).split()
+
+
+def assert_readable(laid: list[tuple[float, float, str]]) -> None:
+    """In order, no overlap, every cue on screen long enough to read, two lines of 42 at most."""
+    for (a, b, body), nxt in zip(laid, [*laid[1:], None], strict=True):
+        assert b - a >= MIN_SECONDS - 1e-3, (a, b, body)
+        assert nxt is None or b <= nxt[0]
+        assert len(body.splitlines()) <= 2 and all(len(line) <= 42 for line in body.splitlines())
+
+
+def test_a_long_segment_leaves_no_orphan_cue() -> None:
+    """A greedy wrap of this segment leaves "0." alone for 0.07 s; the cues share its words evenly."""
+    text = "wordy " * 14 + "0."
+    laid = layout_cues([(1.0, 4.0, text)])
+    assert_readable(laid)
+    assert words_of(laid) == text.split()
+    assert len(laid) == 2 and all(len(body) > 30 for _, _, body in laid)
+    assert laid[0][0] == 1.0 and laid[-1][1] == 4.0
+
+
+def test_a_short_cue_merges_into_the_nearer_neighbour() -> None:
+    cues = [(0.0, 2.0, "A first sentence."), (2.35, 2.6, "Zero."), (3.5, 5.0, "Then another one.")]
+    laid = layout_cues(cues)
+    assert laid == [(0.0, 2.6, "A first sentence. Zero."), (3.5, 5.0, "Then another one.")]
+
+
+def test_a_short_cue_between_full_ones_stretches_into_the_silence() -> None:
+    full = "word " * 16  # two full lines: nothing more fits beside it
+    cues = [(0.0, 4.5, full), (5.0, 5.4, "Behold!"), (6.5, 10.0, full)]
+    laid = layout_cues(cues)
+    assert_readable(laid)
+    assert [body for _, _, body in laid][1] == "Behold!"
+    assert laid[1][0] >= 4.5 and laid[1][1] <= 6.5
+
+
+def test_a_short_cue_with_no_room_shares_a_neighbours_time() -> None:
+    full = "word " * 16
+    cues = [(0.0, 3.0, full), (3.0, 3.3, "Yes!"), (3.3, 6.0, full)]
+    laid = layout_cues(cues)
+    assert_readable(laid)
+    assert words_of(laid) == " ".join(c[2] for c in cues).split()
+    assert laid[0][0] == 0.0 and laid[-1][1] == 6.0
