@@ -1,36 +1,135 @@
 """What a lesson script says about a beat's picture: which visual, which trace entries, which options.
 
 A `VisualSpec` is plain data, so lesson scripts name visuals without importing Manim and the build can
-hash it. Visual `Name` is implemented by class `Name` in `scenes/visuals/<snake_name>.py`; the build hashes
-that module and everything it imports from the project, so editing a shared visual re-renders exactly the
-beats that use it.
+hash it. Visual `Name` is the class `Name` of some module in `scenes/visuals/`, named exactly as lesson
+authors type it (`ReLU`, `MLP`, `MatmulSweep`); the index below finds it by reading the folder's source
+with `ast` (no import, no Manim), together with the options the class declares. The build hashes the
+visual's module and everything it imports from the project, so editing a shared visual re-renders exactly
+the beats that use it.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from render.errors import UnknownVisual
+
 VISUALS_DIR = Path(__file__).parent / "visuals"
+VISUALS_PACKAGE = "scenes.visuals"
+ROOTS = ("Visual", "TensorVisual")  # the protocol's base classes (scenes/visuals/base.py)
 
 
-def snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+@dataclass(frozen=True)
+class VisualInfo:
+    """One visual as its source declares it: class name, module and options (inherited ones included)."""
+
+    name: str
+    module: str
+    options: dict[str, str]
 
 
-@functools.lru_cache(maxsize=1)
+@dataclass(frozen=True)
+class _Class:
+    name: str
+    stem: str
+    bases: tuple[str, ...]
+    options: dict[str, str]
+
+
+def _base_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def _declared_options(cls: ast.ClassDef, path: Path) -> dict[str, str]:
+    """The literal `options = {...}` (annotated or not) in a class body; {} when it declares none."""
+    for stmt in cls.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.AnnAssign):
+            target, value = stmt.target, stmt.value
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        if isinstance(target, ast.Name) and target.id == "options" and value is not None:
+            try:
+                options = ast.literal_eval(value)
+            except ValueError:
+                raise UnknownVisual(f"{path}:{stmt.lineno}: {cls.name}.options must be a literal dict") from None
+            return {str(k): str(v) for k, v in options.items()}
+    return {}
+
+
+def _classes(folder: Path) -> dict[str, _Class]:
+    """Every top-level class of the folder's modules, by name; a name defined twice is an error."""
+    found: dict[str, _Class] = {}
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            if node.name in found:
+                raise UnknownVisual(
+                    f"class {node.name} is defined in both {found[node.name].stem}.py and {path.name}"
+                )
+            bases = tuple(_base_name(b) for b in node.bases)
+            found[node.name] = _Class(node.name, path.stem, bases, _declared_options(node, path))
+    return found
+
+
+def _options(name: str, classes: dict[str, _Class], seen: frozenset[str] = frozenset()) -> dict[str, str] | None:
+    """A class's options with those of its visual bases first, or None when it is not a visual class."""
+    cls = classes.get(name)
+    if cls is None or name in seen:
+        return None
+    merged: dict[str, str] = {}
+    visual = name in ROOTS and cls.stem == "base"
+    for base in cls.bases:
+        inherited = _options(base, classes, seen | {name})
+        if inherited is not None:
+            visual = True
+            merged.update(inherited)
+    return {**cls.options, **{k: v for k, v in merged.items() if k not in cls.options}} if visual else None
+
+
+@functools.cache
+def _index(folder: Path, package: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, VisualInfo]:
+    classes = _classes(folder)
+    index = {}
+    for name, cls in classes.items():
+        options = _options(name, classes)
+        if options is not None and cls.stem != "base" and not name.startswith("_"):
+            index[name] = VisualInfo(name, f"{package}.{cls.stem}", options)
+    return dict(sorted(index.items()))
+
+
+def visual_index(folder: Path | None = None, package: str | None = None) -> dict[str, VisualInfo]:
+    """Visuals by class name: every top-level class in `folder` (default scenes/visuals) that subclasses
+    `Visual` or `TensorVisual`, directly or through another class there. Read with `ast`, cached until a
+    file of the folder changes."""
+    folder = folder or VISUALS_DIR
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.py")))
+    return _index(folder, package or VISUALS_PACKAGE, stamp)
+
+
 def available_visuals() -> list[str]:
-    """Visual names found in scenes/visuals (each file's CamelCase name)."""
-    names = []
-    for path in sorted(VISUALS_DIR.glob("*.py")):
-        if path.stem in ("__init__", "base"):
-            continue
-        names.append("".join(part.capitalize() for part in path.stem.split("_")))
-    return names
+    """The names lesson scripts may use, sorted."""
+    return list(visual_index())
+
+
+def visual_info(kind: str) -> VisualInfo:
+    """The index entry of visual `kind`; `UnknownVisual` listing the valid names when there is none."""
+    index = visual_index()
+    if kind not in index:
+        raise UnknownVisual(f"unknown visual {kind!r}; the vocabulary has {', '.join(index)}")
+    return index[kind]
 
 
 @dataclass(frozen=True)
@@ -42,14 +141,15 @@ class VisualSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not (VISUALS_DIR / f"{snake(self.kind)}.py").is_file():
-            raise ValueError(
-                f"unknown visual {self.kind!r}; the vocabulary has {', '.join(available_visuals())}"
-            )
+        valid = visual_info(self.kind).options
+        for name in self.options:
+            if name not in valid:
+                takes = f"it takes {', '.join(valid)}" if valid else "it takes none"
+                raise UnknownVisual(f"{self.kind} takes no option {name!r}; {takes}")
 
     @property
     def module(self) -> str:
-        return f"scenes.visuals.{snake(self.kind)}"
+        return visual_info(self.kind).module
 
     @property
     def implementation(self) -> str:

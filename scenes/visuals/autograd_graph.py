@@ -4,7 +4,7 @@ gradients back edge by edge into `.grad`; a second backward accumulating; detach
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from manim import (
     DOWN,
@@ -45,6 +45,11 @@ class AutogradGraph(TensorVisual):
     flash back along each edge from the loss, and each leaf's `.grad` appears. `accumulate` names a traced
     tensor holding `.grad` after the first backward: the second one adds to it. Listed tensors outside
     the graph (detached, made under no_grad) are shown cut off."""
+
+    options: ClassVar[dict[str, str]] = {
+        "backward": "True: gradients flow back from the loss into each leaf's .grad (default False)",
+        "accumulate": "name of a traced tensor holding .grad after a first backward: the second adds to it",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         graph = self.beat.graph

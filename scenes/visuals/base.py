@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from manim import Mobject, Scene, VGroup
@@ -43,7 +43,10 @@ def largest_arrangement(group: VGroup, area: Area, arrangements: Sequence[Callab
 
 class Visual:
     """A beat's picture. `play` is a generator: each `yield` ends a step, and the beat scene waits there
-    for the next narration cue. `shown` records every value put on screen, for the truth check."""
+    for the next narration cue. `shown` records every value put on screen, for the truth check.
+    `options` names every option the visual reads, with what it means (lesson typos are caught by it)."""
+
+    options: ClassVar[dict[str, str]] = {}
 
     def __init__(self, spec: VisualSpec, beat: BeatTrace, area: Area):
         self.spec = spec
@@ -62,6 +65,8 @@ class Visual:
 
 class TensorVisual(Visual):
     """A visual over traced tensors: builds grids and records every value it draws in `shown`."""
+
+    options: ClassVar[dict[str, str]] = {"digits": "decimals shown for floats (default 2)"}
 
     @property
     def digits(self) -> int:

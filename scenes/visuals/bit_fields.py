@@ -4,6 +4,7 @@ read from the raw bit patterns torch stored, with the value each really holds.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, FadeIn, LaggedStart, Scene, VGroup
@@ -37,6 +38,8 @@ def stored(value: object) -> str:
 class BitFields(TensorVisual):
     """One row per stored value: the dtype, its three fields as coloured bits, what the exponent field
     means, and the value it stores."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def row(self, t: TensorEntry, k: int) -> VGroup:
         assert t.bits is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Rectangle, Scene, VGroup
 
@@ -51,6 +52,10 @@ def stretched(entry: TensorEntry, shape: tuple[int, ...]) -> TensorEntry:
 class Broadcast(TensorVisual):
     """The shape table; each input drawn at the result's shape with only its real cells, the size-1
     axes light up and ghost copies stretch along them; then the element-wise op fills the result."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "the operator written between the inputs (default '+')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, res_name = self.spec.tensors[:3]

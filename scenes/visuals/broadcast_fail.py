@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, FadeIn, Scene, VGroup, Write
 
@@ -15,6 +16,10 @@ from scenes.visuals.broadcast import shape_table
 class BroadcastFail(TensorVisual):
     """The two shapes, right-aligned: matching or size-1 axes in green, the mismatched one in red, then
     the error torch raised (a traced string value named by `error`)."""
+
+    options: ClassVar[dict[str, str]] = {
+        "error": "name of the traced string value holding torch's error (default 'error')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name = self.spec.tensors[:2]

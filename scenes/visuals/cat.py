@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, Scene, VGroup, Write
 
@@ -18,6 +19,10 @@ def dim_of(option: int, ndim: int) -> int:
 class Cat(TensorVisual):
     """Inputs, each in its own colour, laid out along `dim`; their cells travel into the result, where
     they keep their input's colour."""
+
+    options: ClassVar[dict[str, str]] = {
+        "dim": "axis the inputs join along (default 0)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, Transform, VGroup, Write
 
@@ -15,6 +16,8 @@ from scenes.visuals.base import TensorVisual
 class DeviceMove(TensorVisual):
     """Source with its device badge; the badge moves to the moved tensor, whose cells are a copy in the
     other device's memory (or, when both sit on the same device, the very same tensor)."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, dst_name = self.spec.tensors[:2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Scene, VGroup, Write
 
@@ -32,6 +33,10 @@ class Einsum(TensorVisual):
     """The equation with free letters in one colour and summed letters in another; the inputs with a
     letter on each axis; the summed letters fade out, the result keeps the free ones; one result cell
     worked out as the sum of products torch's values make."""
+
+    options: ClassVar[dict[str, str]] = {
+        "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import RIGHT, FadeIn, FadeOut, Scene, VGroup
 
@@ -18,6 +19,10 @@ STEPPED = 3  # cells computed one at a time on screen; the rest fill together
 class Elementwise(TensorVisual):
     """Inputs, operator and result; the first cells are computed one by one with their equation on
     screen (the operands and the value torch returned), then the remaining cells fill at once."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "'+', '-', '*', '/', '**', ... or a function name such as 'exp' (default '+')",
+    }
 
     def equation(self, idx: tuple[int, ...]) -> tuple[list[str], str, str]:
         *in_names, res_name = self.spec.tensors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Scene, VGroup, Write
 
@@ -14,6 +15,8 @@ from scenes.visuals.base import TensorVisual
 class Expand(TensorVisual):
     """Source; its cells stretch into the expanded grid (copies beyond the first drawn as ghosts, the
     memory shared), then into the repeated grid (solid copies, new memory)."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, exp_name, rep_name = self.spec.tensors[:3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, FadeIn, Scene, Transform, VGroup, Write
 
@@ -13,6 +14,10 @@ from scenes.visuals.base import TensorVisual
 
 class InPlace(TensorVisual):
     """The tensor before; each value turns into the value after, in place (no new grid appears)."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "the in-place method, e.g. 'add_' or 'mul_' (default 'add_')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         before_name, after_name = self.spec.tensors[:2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
@@ -42,6 +42,10 @@ def parse_index(text: str, shape: tuple[int, ...]) -> tuple[list[list[int]], lis
 
 class Index(TensorVisual):
     """Source with the index written under it; selected cells glow, then travel to the result."""
+
+    options: ClassVar[dict[str, str]] = {
+        "index": "Python index text: '1, :', '::2', '-1', '0:2, 1:3', '..., 0'",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
@@ -14,6 +15,8 @@ from scenes.visuals.base import TensorVisual
 class Mask(TensorVisual):
     """Source and mask side by side; the picked cells glow in both, then travel, in row-major order,
     into the 1-D result."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, mask_name, res_name = self.spec.tensors[:3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
@@ -13,6 +14,8 @@ from scenes.visuals.base import TensorVisual
 
 class MaskAssign(TensorVisual):
     """Before and mask; the True cells glow; the after grid shows the new values in exactly those cells."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def play(self, scene: Scene) -> Iterator[None]:
         before_name, mask_name, after_name = self.spec.tensors[:3]

@@ -4,7 +4,7 @@ screen; inner dimensions cancel in the shape label; batched matmul as one sweep 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from manim import LEFT, RIGHT, UP, FadeIn, FadeOut, Scene, VGroup, Write
 
@@ -54,6 +54,10 @@ def shape_label(
 class MatmulSweep(TensorVisual):
     """A left, B above, the result where row and column meet. For each of the first cells: row i and
     column j glow, `a·b + a·b + ... = c` is written with the factors and torch's result, the cell fills."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "'@', 'mm', 'matmul' or 'bmm', as the shape label writes it (default '@')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, c_name = self.spec.tensors[:3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, Arrow, FadeIn, LaggedStart, Scene, VGroup, Write
 
@@ -18,6 +19,8 @@ MAX_POINTERS = 8
 class MemoryStrip(TensorVisual):
     """The storage row at the bottom; each tensor above it with its offset and strides; arrows from its
     cells to where they live: offset + sum(index * stride)."""
+
+    options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def play(self, scene: Scene) -> Iterator[None]:
         names = list(self.spec.tensors)

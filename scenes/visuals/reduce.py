@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, FadeOut, Scene, VGroup
 
@@ -30,6 +31,12 @@ def reduced_line(
 class Reduce(TensorVisual):
     """Each result cell: its line of source cells glows, the values and torch's result are written out,
     the cell fills; then the rest at once. max/min also show the index where the value was found."""
+
+    options: ClassVar[dict[str, str]] = {
+        "dim": "axis reduced (default: every axis, one number)",
+        "op": "'sum', 'mean', 'max', 'min', 'std' or 'argmax' (default 'sum')",
+        "keepdim": "True: the reduced axis stays with size 1 (default False)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name, *extra = self.spec.tensors

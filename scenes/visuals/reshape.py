@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
@@ -14,6 +15,10 @@ from scenes.visuals.base import TensorVisual
 
 class Reshape(TensorVisual):
     """Source cells line up in memory order (row-major), then fill the new shape in the same order."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "'reshape', 'view', 'flatten' or 'unflatten' (default 'reshape')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]

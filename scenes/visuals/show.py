@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, LaggedStart, Scene, VGroup, Write
 
@@ -15,6 +16,13 @@ from scenes.visuals.base import Area, Visual, largest_arrangement
 
 class Show(Visual):
     """Code first, then each tensor in turn, then an optional caption."""
+
+    options: ClassVar[dict[str, str]] = {
+        "caption": "a line of text under the grids, its own step",
+        "code": "False: no code panel (default True: the beat's source on the left, its own step)",
+        "stack": "True: grids one above the other (default: the arrangement that draws them largest)",
+        "digits": "decimals shown for floats (default 2)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         area = self.area

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, RIGHT, Scene, VGroup, Write
 
@@ -14,6 +15,12 @@ from scenes.visuals.base import TensorVisual, largest_arrangement
 class Split(TensorVisual):
     """The source, then its cells travel into the pieces (each in its own colour). With `op="chunk"` and
     `asked` (a number, or the name of a traced value), says when fewer chunks came back than were asked."""
+
+    options: ClassVar[dict[str, str]] = {
+        "dim": "axis cut along (default 0)",
+        "op": "'split', 'chunk' or 'unbind' (default 'split')",
+        "asked": "chunk: how many chunks were asked for (a number, or the name of a traced value)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, *piece_names = self.spec.tensors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Rectangle, Scene, VGroup, Write
 
@@ -40,6 +41,10 @@ def size_one_axes(longer: tuple[int, ...], shorter: tuple[int, ...]) -> list[int
 class Squeeze(TensorVisual):
     """Shapes as chips: the size-1 axis lights up and vanishes (squeeze) or appears (unsqueeze); the
     cells follow in memory order."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "'squeeze' or 'unsqueeze' (default 'squeeze')",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]

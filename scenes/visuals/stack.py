@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import RIGHT, Scene, VGroup, Write
 
@@ -13,6 +14,10 @@ from scenes.visuals.base import TensorVisual
 
 class Stack(TensorVisual):
     """Inputs side by side, each its own colour; every cell travels to position `i` of the new axis."""
+
+    options: ClassVar[dict[str, str]] = {
+        "dim": "position of the new axis (default 0)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors

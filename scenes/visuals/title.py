@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Scene, VGroup, Write
 
@@ -14,6 +15,11 @@ from scenes.visuals.base import Visual
 
 class Title(Visual):
     """A heading, then each line with a bullet, one step per line (lines may be a lesson's objectives)."""
+
+    options: ClassVar[dict[str, str]] = {
+        "heading": "the card's heading (its own step)",
+        "lines": "list of lines, one step each",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         heading = self.option("heading", "")

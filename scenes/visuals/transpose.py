@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
@@ -29,6 +30,11 @@ def permutation(src: TensorEntry, res: TensorEntry) -> list[int]:
 class Transpose(TensorVisual):
     """Source with its strides; cells travel to their swapped places; the result's strides and
     contiguity; then the error, if the beat captured one."""
+
+    options: ClassVar[dict[str, str]] = {
+        "op": "'transpose' or 'permute' (default 'transpose')",
+        "error": "name of a traced string value: the error of calling view on the result (an extra step)",
+    }
 
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]
