@@ -1,8 +1,8 @@
 """The build: lesson script -> trace -> narration -> beat clips -> lesson video -> decks -> course page.
 
-Every step is keyed by the content hash of its real inputs and records them, so a rerun redoes only what
-an edit touched and `render status` can say why. The lesson-level check runs first and needs neither
-torch nor Manim: a rerun with no change reads a few files and stops.
+Each stage's steps are declared in `render.stages` and run by one `Runner` (`render.steps`). A lesson's
+whole video chain has a summary step checked first, which needs neither torch nor Manim, so a rerun with
+no change reads a few files and stops. `status` walks the same plan with a dry runner.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.hashing import code_digest, digest, file_digest, tool_versions, tree_digest
-from render.lesson import Lesson, LessonError, load_lesson
+from render.errors import LessonError, StudioError
+from render.files import stale_temporaries, write_text
+from render.lesson import Lesson, load_lesson
 from render.settings import PARTS, Settings
-from render.state import StateFile, StepRecord, build_lock, explain, write_bytes, write_if_changed, write_text
-
-# What the lesson video depends on besides the script: the pipeline code (not the deck/page builders,
-# which have their own steps), the vocabulary, the assets.
-VIDEO_CODE_EXCLUDE = {"render/decks.py", "render/page.py", "render/gallery.py", "render/cli.py"}
+from render.stages import BeatWork, lesson_dir, state_file
+from render.state import StateFile, build_lock
+from render.steps import Outcome, Runner, Step
 
 
 def has_module(name: str) -> bool:
@@ -43,12 +43,23 @@ class BeatReport:
 @dataclass
 class LessonReport:
     entry: LessonEntry
-    status: str = "pending"  # done | cached | failed
+    status: str = "pending"  # done | cached | failed | planned
     reason: str = ""
     error: str = ""
     beats: list[BeatReport] = field(default_factory=list)
-    steps: dict[str, str] = field(default_factory=dict)  # step -> done/cached/skipped/failed
-    seconds: float = 0.0
+    steps: dict[str, str] = field(default_factory=dict)  # stage -> done/cached/skipped/failed
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """Wall time from this lesson's first step to its last."""
+        return max(0.0, self.ended - self.started) if self.started else 0.0
+
+    def mark(self) -> None:
+        now = time.perf_counter()
+        self.started = self.started or now
+        self.ended = now
 
     def count(self, status: str) -> int:
         return sum(1 for b in self.beats if b.status == status)
@@ -59,6 +70,7 @@ class BuildReport:
     lessons: list[LessonReport] = field(default_factory=list)
     page: str = "skipped"
     seconds: float = 0.0
+    plan: dict[str, list[Outcome]] = field(default_factory=dict)  # lesson id (or "page") -> its steps
 
     @property
     def ok(self) -> bool:
@@ -75,74 +87,396 @@ class Observer:
     def lesson_done(self, lesson: LessonReport) -> None: ...
 
 
-def lesson_dir(settings: Settings, entry: LessonEntry) -> Path:
-    return settings.build_dir / f"module{entry.module}" / entry.slug
-
-
-def state_file(settings: Settings, entry: LessonEntry) -> StateFile:
-    return StateFile(settings.build_dir / ".state" / f"module{entry.module}" / f"{entry.slug}.json")
-
-
-def video_code_digest() -> dict[str, str]:
-    files = tree_digest([ROOT / "render", ROOT / "scenes", ROOT / "assets"])
-    return {k: v for k, v in files.items() if k not in VIDEO_CODE_EXCLUDE and not k.startswith("assets/deck")}
-
-
-def lesson_inputs(entry: LessonEntry, settings: Settings) -> dict[str, Any]:
-    """The whole-lesson inputs, hashed without importing torch or Manim."""
-    return {
-        "script": file_digest(entry.script),
-        "lesson": {"id": entry.id, "title": entry.title},
-        "code": video_code_digest(),
-        "settings": {**settings.render_inputs(), "device": settings.device, "voice": settings.voice},
-        "tools": tool_versions(),
-    }
-
-
 @dataclass
-class BeatPlan:
-    """One beat's work in a run: its inputs, keys and outputs."""
+class LessonWork:
+    """A lesson during a run: its report, folder, state, and once planned its script, trace and beats."""
 
-    index: int
-    name: str
-    title: str
-    narration_text: str
-    visual: dict[str, Any]
-    trace: dict[str, Any]
-    stem: str
-    narration_inputs: dict[str, Any] | None = None
-    clip_inputs: dict[str, Any] = field(default_factory=dict)
-    timing: dict[str, Any] | None = None
-    wav: Path | None = None
-    segments: list[dict[str, Any]] = field(default_factory=list)
-    duration: float = 0.0
-
-
-@dataclass
-class LessonPlan:
     entry: LessonEntry
-    lesson: Lesson
-    trace: dict[str, Any]
+    report: LessonReport
     out: Path
     state: StateFile
-    beats: list[BeatPlan]
-    report: LessonReport
+    lesson: Lesson | None = None
+    trace: dict[str, Any] = field(default_factory=dict)
+    beats: list[BeatWork] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.entry.id}  {self.entry.title}"
+
+    def failure(self, beat: BeatWork, exc: BaseException) -> str:
+        message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+        return f"{self.entry.script.relative_to(ROOT)}:{beat.line}: beat {beat.name!r}: {message}"
 
 
-class Builder:
-    """Runs the build for some lessons with explicit settings and an executor for beat work."""
+class Build:
+    """One run over some lessons with explicit settings, an executor for beat work and one runner."""
 
     def __init__(self, settings: Settings, executor: Executor | None = None, observer: Observer | None = None,
-                 course: Course | None = None):
+                 course: Course | None = None, dry: bool = False):
         self.settings = settings
-        self._executor = executor
-        self._own_executor = executor is None
+        self.runner = Runner(force=settings.force, dry=dry)
         self.observer = observer or Observer()
         self.course = course or load_course()
+        self._executor = executor
+        self._own_executor = executor is None
         self._device: str | None = None
         self._voice: Any = None
 
-    # -- helpers --------------------------------------------------------------------------------------
+    # -- the stages ----------------------------------------------------------------------------------
+    def run(self, entries: list[LessonEntry]) -> BuildReport:
+        """Open each lesson, then videos, decks and the course page, as `settings.only` says."""
+        started = time.perf_counter()
+        report = BuildReport()
+        try:
+            works = [self.open(entry, report) for entry in entries]
+            if "video" in self.settings.only:
+                self.videos([w for w in works if w.report.status == "pending"], report)
+            if "decks" in self.settings.only:
+                for work in works:
+                    self.decks(work, report)
+            if "page" in self.settings.only:
+                report.page = self.page(report)
+            for work in works:
+                if work.report.status == "pending":
+                    work.report.status = "done"
+        finally:
+            self.close()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def open(self, entry: LessonEntry, report: BuildReport) -> LessonWork:
+        lesson_report = LessonReport(entry)
+        report.lessons.append(lesson_report)
+        report.plan[entry.id] = []
+        work = LessonWork(entry, lesson_report, lesson_dir(self.settings, entry), state_file(self.settings, entry))
+        if not entry.scripted:
+            lesson_report.status = "planned"
+            lesson_report.reason = f"no script yet ({entry.script.relative_to(ROOT)})"
+        return work
+
+    def videos(self, works: list[LessonWork], report: BuildReport) -> None:
+        """The video chain of every lesson whose summary step is stale; beats of all lessons share one pool."""
+        planned: list[LessonWork] = []
+        for work in works:
+            chain = self.outcome(report, work, stages.chain_step(work.entry, self.settings, work.state))
+            if chain.status == "cached":
+                work.report.status, work.report.steps["video"] = "cached", "cached"
+                self.observer.lesson_done(work.report)
+                continue
+            work.report.reason = chain.reason
+            if not planned and not self.runner.dry:
+                self.warm_workers()
+            try:
+                self.plan(work, report)
+                planned.append(work)
+            except StudioError as exc:
+                self.fail(work, str(exc))
+        if self.runner.dry:
+            for work in planned:
+                self.dry_beats(work, report)
+        else:
+            self.run_beats(planned, report)
+
+    def plan(self, work: LessonWork, report: BuildReport) -> None:
+        """Load the script, trace it (or reuse its trace), and render each beat's narration text."""
+        from render.templating import render_narration
+        from scenes.trace import BeatTrace
+
+        work.report.mark()
+        lesson = work.lesson = load_lesson(work.entry.script)
+        step = stages.trace_step(work.entry, lesson, self.device, work.state, work.out)
+        step.label = "trace"
+        outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
+        if outcome.status == "stale":  # a dry run traces in memory and writes nothing
+            from render.records import TRACE_SCHEMA
+            from render.trace import trace_lesson
+
+            work.trace = trace_lesson(lesson, self.device) | {"schema": TRACE_SCHEMA}
+        else:
+            work.trace = stages.read_trace(work.out)
+        for i, (beat, traced) in enumerate(zip(lesson.beats, work.trace["beats"], strict=True)):
+            view = BeatTrace.from_json(traced, work.trace["device"], work.trace["torch"])
+            try:
+                text = render_narration(beat.narration, view)
+            except Exception as exc:
+                raise LessonError(work.entry.script, beat.line, f"narration: {type(exc).__name__}: {exc}",
+                                  beat.name) from exc
+            work.beats.append(BeatWork(
+                index=i, name=beat.name, title=beat.title, text=text, visual=beat.visual.to_json(),
+                trace={"beat": traced, "device": work.trace["device"], "torch": work.trace["torch"]},
+                stem=f"{i + 1:02d}-{beat.name}", line=beat.line))
+        work.report.beats = [BeatReport(b.name) for b in work.beats]
+
+    def decks(self, work: LessonWork, report: BuildReport) -> None:
+        if work.report.status in ("failed", "planned") or not has_module("render.decks"):
+            return
+        if not (work.out / "lesson.json").is_file() and not self.runner.dry:
+            work.report.steps["decks"] = "skipped"
+            return
+        if self.runner.dry and work.report.steps.get("video") not in (None, "cached"):
+            report.plan[work.entry.id].append(self.runner.waiting("decks", "video"))
+            return
+        step = stages.decks_step(work.entry, self.settings, work.state)
+        try:
+            outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
+        except Exception as exc:
+            work.report.steps["decks"] = "failed"
+            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: decks: {type(exc).__name__}: {exc}")
+            return
+        if outcome.ran:
+            work.state.save()
+        work.report.steps["decks"] = "cached" if outcome.status == "cached" else outcome.status
+        if outcome.ran and work.report.status == "cached":
+            work.report.status = "done"
+
+    def page(self, report: BuildReport) -> str:
+        """The course page over every lesson built so far."""
+        if not has_module("render.page"):
+            return "skipped"
+        pending = [lesson.entry.id for lesson in report.lessons
+                   if any(lesson.steps.get(s) in ("stale", "waiting") for s in ("video", "decks"))]
+        if self.runner.dry and pending:
+            report.plan["page"] = [self.runner.waiting("page", f"lessons {', '.join(pending)}")]
+            return "waiting"
+        try:
+            step = stages.page_step(self.course, self.settings)
+            outcome = self.runner.run(step)
+        except StudioError as exc:
+            return f"failed: {exc}"
+        except Exception as exc:
+            return f"failed: {type(exc).__name__}: {exc}"
+        report.plan["page"] = [outcome]
+        if outcome.ran:
+            step.state.save()
+        return outcome.status
+
+    # -- beats ---------------------------------------------------------------------------------------
+    def dry_beats(self, work: LessonWork, report: BuildReport) -> None:
+        """`render status`: each beat's narration and clip decided, nothing run."""
+        stale = False
+        for beat in work.beats:
+            if self.narrating:
+                step = self.narration_step(work, beat)
+                if self.outcome(report, work, step).status != "cached":
+                    report.plan[work.entry.id].append(self.runner.waiting(f"{beat.stem}: clip", "its narration"))
+                    stale = True
+                    continue
+                stages.use_timing(beat, work.out)
+                beat.narration_key = step.key
+            stale |= self.outcome(report, work, self.clip_step(work, beat)).status != "cached"
+        if stale:
+            report.plan[work.entry.id].append(self.runner.waiting("video", "beat clips"))
+            work.report.steps["video"] = "waiting"
+            return
+        step = self.video_step(work)
+        work.report.steps["video"] = self.outcome(report, work, step).status
+
+    def run_beats(self, works: list[LessonWork], report: BuildReport) -> None:
+        """Narration then clip for every beat of every lesson, as one pool of work; each lesson's video is
+        joined on a thread of this process while the pool goes on with the other lessons' beats."""
+        assembler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assemble")
+        joins: list[Future[None]] = []
+        try:
+            self.feed_beats(works, report, lambda work: joins.append(assembler.submit(self.finish, work, report)))
+        finally:
+            assembler.shutdown(wait=True)
+        for join in joins:
+            join.result()
+
+    def feed_beats(self, works: list[LessonWork], report: BuildReport,
+                   finished: Callable[[LessonWork], None]) -> None:
+        """Submit each beat's next pool job (narration, then clip) until every beat is done or failed."""
+        pending: dict[Future[Any], tuple[str, LessonWork, BeatWork, Step]] = {}
+        remaining = {work.entry.id: len(work.beats) for work in works}
+
+        def advance(work: LessonWork, beat: BeatWork, after: tuple[str, Step, Any] | None) -> None:
+            try:
+                job = self.next_job(work, beat, report, after)
+            except Exception as exc:
+                self.beat_failed(work, beat, exc)
+                job = None
+            if job is not None:
+                kind, step, call = job
+                pending[self.executor.submit(*call)] = (kind, work, beat, step)
+                return
+            remaining[work.entry.id] -= 1
+            if remaining[work.entry.id] == 0:
+                finished(work)
+
+        for work in works:
+            for beat in work.beats:
+                advance(work, beat, None)
+            self.observer.planned(work.report, sum(1 for b in work.report.beats if b.status == "pending"))
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, work, beat, step = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    self.beat_failed(work, beat, exc)
+                    remaining[work.entry.id] -= 1
+                    if remaining[work.entry.id] == 0:
+                        finished(work)
+                    continue
+                advance(work, beat, (kind, step, result))
+
+    def next_job(self, work: LessonWork, beat: BeatWork, report: BuildReport,
+                 after: tuple[str, Step, Any] | None) -> tuple[str, Step, tuple[Any, ...]] | None:
+        """Record what just came back for a beat, and return its next pool job, or None when it is done."""
+        work.report.mark()
+        kind = after[0] if after else None
+        if kind == "clip":
+            assert after is not None
+            self.clip_done(work, beat, after[1], after[2], report)
+            return None
+        if kind == "narrate":
+            assert after is not None
+            stages.write_timing(work.out, beat, after[2])
+            self.runner.finish(after[1], reason="narration")
+            work.state.save()
+        if kind is None and self.narrating:
+            step = self.narration_step(work, beat)
+            if self.outcome(report, work, step).status != "cached":
+                work.report.beats[beat.index].reason = f"narration {self.runner.why(step)}"
+                return "narrate", step, stages.narration_job(beat, self.voice, work.entry.slug, self.settings,
+                                                             work.out)
+        if self.narrating:
+            stages.use_timing(beat, work.out)
+            beat.narration_key = self.narration_step(work, beat).key
+        step = self.clip_step(work, beat)
+        outcome = self.outcome(report, work, step)
+        beat_report = work.report.beats[beat.index]
+        if outcome.status == "cached":
+            beat.duration = float(outcome.facts.get("duration", 0.0))
+            beat_report.status = "done" if kind == "narrate" else "cached"
+            self.observer.beat_done(work.report, beat_report)
+            return None
+        beat_report.reason = beat_report.reason or f"clip {outcome.reason}"
+        return "clip", step, (render_clip_job, self.clip_job(work, beat, step))
+
+    def clip_job(self, work: LessonWork, beat: BeatWork, step: Step) -> Any:
+        from render.clips import ClipJob
+
+        job = ClipJob(
+            key=step.key, output=str(work.out / "beats" / f"{beat.stem}.mp4"), title=beat.title,
+            lesson=work.title, visual=beat.visual, trace=beat.trace, timing=beat.timing,
+            quality=self.settings.quality, work_dir=str(self.settings.build_dir / ".work"),
+            audio=str(beat.wav) if beat.wav is not None else None,
+        )
+        write_text(work.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
+        return job
+
+    def clip_done(self, work: LessonWork, beat: BeatWork, step: Step, result: Any, report: BuildReport) -> None:
+        """Write what the render found (values shown, lint, steps) and record the clip and lint steps."""
+        beat.duration = result.duration
+        write_text(work.out / "beats" / f"{beat.stem}.shown.json",
+                   json.dumps({"shown": result.shown, "lint": result.lint, "steps": result.steps}, indent=1))
+        self.runner.finish(step, {"duration": result.duration, "steps": result.steps})
+        lint = stages.lint_step(beat, work.title, work.out, work.state)
+        if self.runner.why(lint):
+            stages.write_lint(work.out, beat, result.lint, result.steps, result.shown)
+            self.runner.finish(lint)
+        beat_report = work.report.beats[beat.index]
+        beat_report.status, beat_report.seconds = "done", result.seconds
+        self.observer.beat_done(work.report, beat_report)
+        work.state.save()
+
+    def beat_failed(self, work: LessonWork, beat: BeatWork, exc: BaseException) -> None:
+        beat_report = work.report.beats[beat.index]
+        beat_report.status = "failed"
+        beat_report.error = work.failure(beat, exc)
+        self.observer.beat_done(work.report, beat_report)
+
+    # -- the lesson video ------------------------------------------------------------------------------
+    def finish(self, work: LessonWork, report: BuildReport) -> None:
+        """Join the clips into the lesson video (once every beat is done), then record the video chain."""
+        failed = [b for b in work.report.beats if b.status == "failed"]
+        if failed:
+            work.report.steps["video"] = "skipped"
+            work.state.save()
+            self.fail(work, "\n".join(b.error for b in failed))
+            return
+        try:
+            step = self.video_step(work)
+            outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
+            work.report.steps["video"] = outcome.status
+            self.runner.finish(stages.chain_step(work.entry, self.settings, work.state))
+        except Exception as exc:
+            work.state.save()
+            message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: lesson video: {message}")
+            return
+        work.state.save()
+        work.report.mark()
+        self.observer.lesson_done(work.report)
+
+    def video_step(self, work: LessonWork) -> Step:
+        assert work.lesson is not None
+        narrated = all(b.wav is not None for b in work.beats)
+        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state),
+                    stages.video_outputs(narrated), work.out, work.state, lambda: self.assemble(work, narrated),
+                    label="video")
+        return step
+
+    def assemble(self, work: LessonWork, narrated: bool) -> dict[str, Any]:
+        """Join clips (chapters, subtitles, audio) and write the poster and lesson.json."""
+        from render import video
+        from render.files import write_bytes
+
+        assert work.lesson is not None
+        clips = [work.out / "beats" / f"{b.stem}.mp4" for b in work.beats]
+        for beat, clip in zip(work.beats, clips, strict=True):
+            beat.duration = beat.duration or video.video_duration(clip)
+        durations = [b.duration for b in work.beats]
+        audio = self.lesson_audio(work, durations) if narrated else None
+        video.join_clips(clips, [b.title for b in work.beats], durations, work.out / "lesson.mp4", audio)
+        if audio is not None:
+            audio.unlink(missing_ok=True)
+        key_beat = clips[1] if len(clips) > 1 else clips[0]  # each clip's last frame was saved beside it
+        write_bytes(work.out / "poster.png", key_beat.with_suffix(".png").read_bytes())
+        stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated).write(
+            work.out / "lesson.json")
+        return {}
+
+    def lesson_audio(self, work: LessonWork, durations: list[float]) -> Path:
+        from render.audio import lesson_audio
+        from render.files import temp_name
+        from render.subtitles import write_subtitles
+
+        audio = temp_name(work.out / "lesson-audio.m4a")
+        lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio)
+        cues, start = [], 0.0
+        for beat, duration in zip(work.beats, durations, strict=True):
+            cues += [(start + s["start"], start + s["end"], s["text"]) for s in beat.segments]
+            start += duration
+        write_subtitles(cues, work.out / "lesson.vtt", work.out / "lesson.srt", end=sum(durations))
+        return audio
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def outcome(self, report: BuildReport, work: LessonWork, step: Step,
+                run: Callable[[], Outcome] | None = None) -> Outcome:
+        """Decide (or `run`) a step of `work`'s lesson and keep its outcome in the plan."""
+        outcome = run() if run else self.runner.start(step)
+        report.plan[work.entry.id].append(outcome)
+        return outcome
+
+    def narration_step(self, work: LessonWork, beat: BeatWork) -> Step:
+        step = stages.narration_step(beat, self.voice, work.entry.slug, work.out, work.state)
+        step.label = f"{beat.stem}: narration"
+        return step
+
+    def clip_step(self, work: LessonWork, beat: BeatWork) -> Step:
+        step = stages.clip_step(beat, work.title, self.settings, work.out, work.state)
+        step.label = f"{beat.stem}: clip"
+        return step
+
+    def fail(self, work: LessonWork, error: str) -> None:
+        work.report.status = "failed"
+        work.report.error = error
+        work.report.mark()
+        self.observer.lesson_done(work.report)
+
     @property
     def executor(self) -> Executor:
         if self._executor is None:
@@ -152,6 +486,14 @@ class Builder:
             self._executor = ProcessPoolExecutor(max_workers=max(1, self.settings.jobs),
                                                  mp_context=multiprocessing.get_context("spawn"))
         return self._executor
+
+    def warm_workers(self) -> None:
+        """Start the render processes (each imports Manim) while this one imports torch and traces."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            from render.clips import warm_worker
+
+            for _ in range(max(1, self.settings.jobs)):
+                self.executor.submit(warm_worker)
 
     def close(self) -> None:
         if self._own_executor and self._executor is not None:
@@ -179,536 +521,99 @@ class Builder:
     def narrating(self) -> bool:
         return self.settings.voice != "none" and has_module("render.narrate")
 
-    # -- planning -------------------------------------------------------------------------------------
-    def up_to_date(self, entry: LessonEntry, state: StateFile) -> str:
-        """'' if the lesson's video outputs are current (no torch needed), else why not."""
-        if self.settings.force:
-            return "forced (--force)"
-        record = state.get("lesson")
-        return explain(record, lesson_inputs(entry, self.settings), lesson_dir(self.settings, entry),
-                       record.outputs if record else [])
 
-    def plan(self, entry: LessonEntry, report: LessonReport, write: bool = True) -> LessonPlan:
-        """Load the script, trace it (or reuse the trace), and work out each beat's inputs.
-        With `write` False (for `render status`) a new trace stays in memory."""
-        lesson = load_lesson(entry.script)
-        out = lesson_dir(self.settings, entry)
-        state = state_file(self.settings, entry)
-        trace = self.trace(entry, lesson, out, state, report, write)
-        beats: list[BeatPlan] = []
-        from render.templating import render_narration
-        from scenes.trace import BeatTrace
+class Lint(Build):
+    """`render lint`: each beat's lint step, read from its record when current (a render records it too),
+    else dry-run in the worker pool; then the checks on narration alone, in this process."""
 
-        for i, (beat, beat_trace) in enumerate(zip(lesson.beats, trace["beats"], strict=True)):
-            view = BeatTrace.from_json(beat_trace, trace["device"], trace["torch"])
-            try:
-                text = render_narration(beat.narration, view)
-            except Exception as exc:
-                message = f"narration: {type(exc).__name__}: {exc}"
-                raise LessonError(entry.script, beat.line, message, beat.name) from exc
-            beats.append(BeatPlan(
-                index=i, name=beat.name, title=beat.title, narration_text=text, visual=beat.visual.to_json(),
-                trace={"beat": beat_trace, "device": trace["device"], "torch": trace["torch"]},
-                stem=f"{i + 1:02d}-{beat.name}",
-            ))
-        return LessonPlan(entry, lesson, trace, out, state, beats, report)
+    def lint(self, entries: list[LessonEntry]) -> dict[str, list[Any] | str]:
+        from render.checks import BeatLint
 
-    def trace(self, entry: LessonEntry, lesson: Lesson, out: Path, state: StateFile,
-              report: LessonReport, write: bool = True) -> dict[str, Any]:
-        inputs = {
-            "script": file_digest(entry.script),
-            "code": tree_digest([ROOT / "render" / "trace.py", ROOT / "render" / "lesson.py"]),
-            "device": self.device,
-            "torch": tool_versions()["torch"],
-            "seed": lesson.seed,
-        }
-        path = out / "trace.json"
-        why = "forced" if self.settings.force else explain(state.get("trace"), inputs, out, ["trace.json"])
-        if not why:
-            report.steps["trace"] = "cached"
-            return dict(json.loads(path.read_text()))
-        from render.trace import trace_lesson
-
-        trace = trace_lesson(lesson, self.device)
-        if write:
-            write_if_changed(path, json.dumps(trace, indent=1))
-        state.record("trace", StepRecord(digest(inputs), inputs, ["trace.json"]))
-        report.steps["trace"] = "done"
-        return trace
-
-    def narration_inputs(self, plan: LessonPlan, beat: BeatPlan) -> dict[str, Any]:
-        from render.narrate import recording_path
-
-        recording = recording_path(ROOT / "assets" / "recordings", plan.entry.slug, beat.name)
-        return {
-            "text": beat.narration_text,
-            "voice": self.voice.describe(),
-            "recording": file_digest(recording) if recording else None,
-            "code": tree_digest([ROOT / "render" / "narrate.py", ROOT / "assets" / "pronunciation.toml"]),
-        }
-
-    def clip_inputs(self, plan: LessonPlan, beat: BeatPlan) -> dict[str, Any]:
-        visual_module = f"scenes.visuals.{beat.visual['kind']}"
-        from scenes.spec import VisualSpec
-
-        spec = VisualSpec.from_json(beat.visual)
-        return {
-            "trace": digest(beat.trace),
-            "visual": beat.visual,
-            "title": beat.title,
-            "lesson": f"{plan.entry.id} {plan.entry.title}",
-            "timing": digest(beat.timing),
-            "scene_code": code_digest(spec.module) | code_digest("scenes.beat") | code_digest("render.clips"),
-            "assets": tree_digest([ROOT / "assets" / "theme"]) if (ROOT / "assets" / "theme").exists() else {},
-            "settings": self.settings.render_inputs(),
-            "tools": {k: tool_versions()[k] for k in ("manim", "av", "manimpango", "ffmpeg")},
-            "visual_module": visual_module,
-        }
-
-    # -- running --------------------------------------------------------------------------------------
-    def build(self, entries: list[LessonEntry]) -> BuildReport:
-        """Build lessons (video, decks) and the course page, as `settings.only` says."""
-        started = time.perf_counter()
         report = BuildReport()
-        with build_lock(self.settings.build_dir, wait=self.settings.wait):
-            try:
-                plans: list[LessonPlan] = []
-                for entry in entries:
-                    lesson_report = LessonReport(entry)
-                    report.lessons.append(lesson_report)
-                    if not entry.scripted:
-                        lesson_report.status = "planned"
-                        lesson_report.reason = f"no script yet ({entry.script.relative_to(ROOT)})"
-                        continue
-                    if "video" in self.settings.only:
-                        state = state_file(self.settings, entry)
-                        why = self.up_to_date(entry, state)
-                        if not why:
-                            lesson_report.status = "cached"
-                            lesson_report.steps["video"] = "cached"
-                            self.observer.lesson_done(lesson_report)
-                            continue
-                        lesson_report.reason = why
-                        if not plans:
-                            self.warm_workers()
-                        try:
-                            plans.append(self.plan(entry, lesson_report))
-                        except LessonError as exc:
-                            self.fail(lesson_report, str(exc))
-                self.run_beats(plans)
-                for entry_report in report.lessons:
-                    if entry_report.status in ("failed", "planned"):
-                        continue
-                    if "decks" in self.settings.only:
-                        self.decks(entry_report)
-                    if entry_report.status == "pending":
-                        entry_report.status = "done"
-                if "page" in self.settings.only:
-                    try:
-                        report.page = self.page()
-                    except Exception as exc:
-                        report.page = f"failed: {type(exc).__name__}: {exc}"
-            finally:
-                self.close()
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def warm_workers(self) -> None:
-        """Start the render processes (each imports Manim) while this one imports torch and traces."""
-        if isinstance(self.executor, ProcessPoolExecutor):
-            from render.clips import warm_worker
-
-            for _ in range(max(1, self.settings.jobs)):
-                self.executor.submit(warm_worker)
-
-    def fail(self, report: LessonReport, error: str) -> None:
-        report.status = "failed"
-        report.error = error
-        self.observer.lesson_done(report)
-
-    def run_beats(self, plans: list[LessonPlan]) -> None:
-        """Narration then clip for every beat of every lesson, as one pool of work; each lesson's video is
-        joined on a thread of this process while the pool goes on with the other lessons' beats."""
-        assembler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assemble")
-        joins: list[Future[None]] = []
-
-        def finish(plan: LessonPlan) -> None:
-            joins.append(assembler.submit(self.finish_lesson, plan))
-
+        found: dict[str, list[BeatLint] | str] = {}
+        works = [w for w in (self.open(e, report) for e in entries) if w.report.status != "planned"]
+        jobs: dict[Future[Any], tuple[LessonWork, BeatWork, Step]] = {}
         try:
-            self.feed_beats(plans, finish)
+            for work in works:
+                try:
+                    self.plan(work, report)
+                except StudioError as exc:
+                    found[work.entry.id] = str(exc)
+                    continue
+                for beat in work.beats:
+                    self.lint_beat(work, beat, jobs)
+            for future in list(jobs):
+                work, beat, step = jobs.pop(future)
+                result = future.result()
+                stages.write_lint(work.out, beat, result["problems"], result["steps"], result["shown"])
+                self.runner.finish(step)
+                work.state.save()
+            for work in works:
+                found.setdefault(work.entry.id, [self.findings(work, b) for b in work.beats])
         finally:
-            assembler.shutdown(wait=True)
-        for join in joins:
-            join.result()
+            self.close()
+        return found  # type: ignore[return-value]
 
-    def feed_beats(self, plans: list[LessonPlan], finish: Callable[[LessonPlan], None]) -> None:
-        """Submit each beat's narration, then its clip when the narration is back; `finish` a lesson
-        once all its beats are done."""
-        pending: dict[Future[Any], tuple[str, LessonPlan, BeatPlan]] = {}
-        remaining: dict[str, int] = {}
-        for plan in plans:
-            t0 = time.perf_counter()
-            plan.report.beats = [BeatReport(b.name) for b in plan.beats]
-            remaining[plan.entry.id] = len(plan.beats)
-            to_render = 0
-            for beat in plan.beats:
-                try:
-                    if self.narrating:
-                        job = self.narration_job(plan, beat)
-                        if job is not None:
-                            pending[self.executor.submit(*job)] = ("narrate", plan, beat)
-                            to_render += 1
-                            continue
-                    if self.clip_job(plan, beat, pending):
-                        to_render += 1
-                    else:
-                        remaining[plan.entry.id] -= 1
-                except Exception as exc:
-                    self.beat_failed(plan, beat, exc)
-                    remaining[plan.entry.id] -= 1
-            plan.report.seconds += time.perf_counter() - t0
-            self.observer.planned(plan.report, to_render)
-            if remaining[plan.entry.id] == 0:
-                finish(plan)
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                kind, plan, beat = pending.pop(future)
-                beat_report = plan.report.beats[beat.index]
-                try:
-                    result = future.result()
-                    if kind == "narrate":
-                        self.narration_done(plan, beat, result)
-                        if self.clip_job(plan, beat, pending):
-                            continue
-                    else:
-                        self.clip_done(plan, beat, result)
-                except Exception as exc:
-                    self.beat_failed(plan, beat, exc)
-                if beat_report.status != "pending":
-                    remaining[plan.entry.id] -= 1
-                    if remaining[plan.entry.id] == 0:
-                        finish(plan)
+    def lint_beat(self, work: LessonWork, beat: BeatWork, jobs: dict[Future[Any], Any]) -> None:
+        from render.checks import dry_run_job
 
-    def beat_failed(self, plan: LessonPlan, beat: BeatPlan, exc: BaseException) -> None:
-        report = plan.report.beats[beat.index]
-        report.status = "failed"
-        script = plan.entry.script.relative_to(ROOT)
-        line = plan.lesson.beats[beat.index].line
-        report.error = f"{script}:{line}: beat {beat.name!r}: {type(exc).__name__}: {exc}"
-        self.observer.beat_done(plan.report, report)
-
-    def narration_job(self, plan: LessonPlan, beat: BeatPlan) -> tuple[Any, ...] | None:
-        """Submit-able narration work for a beat, or None when its recorded narration is current."""
-        from render.narrate import recording_path
-
-        inputs = self.narration_inputs(plan, beat)
-        beat.narration_inputs = inputs
-        outputs = [f"beats/{beat.stem}.wav", f"beats/{beat.stem}.timing.json"]
-        step = f"narrate:{beat.name}"
-        why = "forced" if self.settings.force else explain(plan.state.get(step), inputs, plan.out, outputs)
-        if not why:
-            self.narration_done(plan, beat, None)
-            return None
-        plan.report.beats[beat.index].reason = f"narration {why}"
-        recording = recording_path(ROOT / "assets" / "recordings", plan.entry.slug, beat.name)
-        return (narrate_beat_job, beat.narration_text, self.voice, str(self.settings.build_dir / ".cache" / "tts"),
-                str(plan.out / "beats" / f"{beat.stem}.wav"), str(recording) if recording else None)
-
-    def narration_done(self, plan: LessonPlan, beat: BeatPlan, result: dict[str, Any] | None) -> None:
-        timing_path = plan.out / "beats" / f"{beat.stem}.timing.json"
-        if result is not None:
-            write_text(timing_path, json.dumps(result, indent=1))
-            assert beat.narration_inputs is not None
-            plan.state.record(f"narrate:{beat.name}", StepRecord(
-                digest(beat.narration_inputs), beat.narration_inputs,
-                [f"beats/{beat.stem}.wav", f"beats/{beat.stem}.timing.json"]))
-        timing = json.loads(timing_path.read_text())
-        beat.timing = {"cues": [s["start"] for s in timing["segments"]], "duration": timing["duration"]}
-        beat.wav = plan.out / "beats" / f"{beat.stem}.wav"
-        beat.segments = timing["segments"]
-
-    def clip_job(self, plan: LessonPlan, beat: BeatPlan, pending: dict[Future[Any], Any]) -> bool:
-        """Submit the beat's clip render if its inputs changed; record it cached otherwise."""
-        from render.clips import ClipJob, render_clip
-
-        inputs = self.clip_inputs(plan, beat)
-        if beat.wav is not None:
-            inputs["audio"] = digest(beat.narration_inputs) if beat.narration_inputs else None
-        beat.clip_inputs = inputs
-        key = digest(inputs)
-        outputs = [f"beats/{beat.stem}.mp4", f"beats/{beat.stem}.png"]
-        outputs += [f"beats/{beat.stem}.f32"] if beat.wav is not None else []
-        step = f"clip:{beat.name}"
-        record = plan.state.get(step)
-        why = "forced" if self.settings.force else explain(record, inputs, plan.out, outputs)
-        report = plan.report.beats[beat.index]
-        if not why and record is not None:
-            beat.duration = float(record.inputs.get("_duration", 0.0)) or 0.0
-            if report.status == "pending" and not report.reason:
-                report.status = "cached"
-            else:
-                report.status = "done"  # narration redone but the clip's inputs did not change
-            self.observer.beat_done(plan.report, report)
-            return False
-        report.reason = report.reason or f"clip {why}"
-        job = ClipJob(
-            key=key, output=str(plan.out / "beats" / f"{beat.stem}.mp4"), title=beat.title,
-            lesson=f"{plan.entry.id}  {plan.entry.title}", visual=beat.visual, trace=beat.trace,
-            timing=beat.timing, quality=self.settings.quality,
-            work_dir=str(self.settings.build_dir / ".work"),
-            audio=str(beat.wav) if beat.wav is not None else None,
-        )
-        write_text(plan.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
-        pending[self.executor.submit(render_clip, job)] = ("clip", plan, beat)
-        return True
-
-    def clip_done(self, plan: LessonPlan, beat: BeatPlan, result: Any) -> None:
-        beat.duration = result.duration
-        inputs = dict(beat.clip_inputs)
-        record_inputs = {**inputs, "_duration": result.duration}
-        outputs = [f"beats/{beat.stem}.mp4", f"beats/{beat.stem}.png"]
-        outputs += [f"beats/{beat.stem}.f32"] if beat.wav is not None else []
-        record = StepRecord(digest(inputs), record_inputs, outputs)
-        plan.state.record(f"clip:{beat.name}", record)
-        write_text(plan.out / "beats" / f"{beat.stem}.shown.json",
-                   json.dumps({"shown": result.shown, "lint": result.lint}, indent=1))
-        report = plan.report.beats[beat.index]
-        report.status = "done"
-        report.seconds = result.seconds
-        self.observer.beat_done(plan.report, report)
-        plan.state.save()
-
-    def finish_lesson(self, plan: LessonPlan) -> None:
-        """Join the clips into the lesson video, write subtitles, posters and lesson.json."""
-        t0 = time.perf_counter()
-        report = plan.report
-        failed = [b for b in report.beats if b.status == "failed"]
-        if failed:
-            report.steps["video"] = "skipped"
-            plan.state.save()
-            self.fail(report, "\n".join(b.error for b in failed))
+        step = stages.lint_step(beat, work.title, work.out, work.state)
+        if self.runner.start(step).status == "cached":
             return
-        try:
-            self.assemble(plan)
-        except Exception as exc:
-            plan.state.save()
-            self.fail(report, f"{plan.entry.script.relative_to(ROOT)}: lesson video: {type(exc).__name__}: {exc}")
-            return
-        plan.state.record("lesson", StepRecord(
-            digest(lesson_inputs(plan.entry, self.settings)), lesson_inputs(plan.entry, self.settings),
-            ["lesson.mp4", "lesson.json", "poster.png"]))
-        plan.state.save()
-        report.seconds += time.perf_counter() - t0
-        self.observer.lesson_done(report)
+        job = {"title": beat.title, "lesson": work.title, "visual": beat.visual, "trace": beat.trace, "timing": None}
+        jobs[self.executor.submit(dry_run_job, job)] = (work, beat, step)
 
-    def assemble(self, plan: LessonPlan) -> None:
-        from render import video
+    def findings(self, work: LessonWork, beat: BeatWork) -> Any:
+        from render.checks import BeatLint, picture_findings, text_findings
 
-        out = plan.out
-        clips = [out / "beats" / f"{b.stem}.mp4" for b in plan.beats]
-        durations = []
-        for beat, clip in zip(plan.beats, clips, strict=True):
-            if not beat.duration:
-                beat.duration = video.video_duration(clip)
-            durations.append(beat.duration)
-        titles = [b.title for b in plan.beats]
-        inputs = {
-            "clips": [plan.state.steps[f"clip:{b.name}"].key for b in plan.beats],
-            "narration": [digest(b.narration_inputs) for b in plan.beats],
-            "code": tree_digest([ROOT / "render" / "video.py", ROOT / "render" / "audio.py",
-                                 ROOT / "render" / "subtitles.py"]),
-            "titles": titles,
-            "tools": {"ffmpeg": tool_versions()["ffmpeg"]},
-            "meta": {"objectives": plan.lesson.objectives, "recap": plan.lesson.recap,
-                     "challenge": plan.lesson.challenge, "bullets": [list(b.bullets) for b in plan.lesson.beats]},
-        }
-        outputs = ["lesson.mp4", "poster.png", "lesson.json"]
-        narrated = all(b.wav is not None for b in plan.beats)
-        if narrated:
-            outputs += ["lesson.vtt", "lesson.srt"]
-        why = "forced" if self.settings.force else explain(plan.state.get("video"), inputs, out, outputs)
-        if not why:
-            plan.report.steps["video"] = "cached"
-            return
-        audio_path = None
-        if narrated:
-            from render.audio import lesson_audio
-            from render.subtitles import write_subtitles
-
-            audio_path = out / ".lesson-audio.m4a"
-            lesson_audio([out / "beats" / f"{b.stem}.f32" for b in plan.beats], durations, audio_path)
-            cues = []
-            start = 0.0
-            for beat, duration in zip(plan.beats, durations, strict=True):
-                for seg in beat.segments:
-                    cues.append((start + seg["start"], start + seg["end"], seg["text"]))
-                start += duration
-            write_subtitles(cues, out / "lesson.vtt", out / "lesson.srt", end=sum(durations))
-        video.join_clips(clips, titles, durations, out / "lesson.mp4", audio_path)
-        if audio_path is not None:
-            audio_path.unlink(missing_ok=True)
-        key_beat = clips[1] if len(clips) > 1 else clips[0]  # each clip's last frame was saved beside it
-        write_bytes(out / "poster.png", key_beat.with_suffix(".png").read_bytes())
-        write_text(out / "lesson.json", json.dumps(self.lesson_record(plan, durations, narrated), indent=1,
-                                                   ensure_ascii=False))
-        plan.state.record("video", StepRecord(digest(inputs), inputs, outputs))
-        plan.report.steps["video"] = "done"
-
-    def lesson_record(self, plan: LessonPlan, durations: list[float], narrated: bool) -> dict[str, Any]:
-        """lesson.json: everything the decks and the course page need, paths relative to the lesson folder."""
-        entry, lesson = plan.entry, plan.lesson
-        beats = []
-        start = 0.0
-        for beat, src, duration in zip(plan.beats, lesson.beats, durations, strict=True):
-            beats.append({
-                "name": beat.name, "title": beat.title, "bullets": list(src.bullets),
-                "narration": beat.narration_text, "source": beat.trace["beat"]["source"],
-                "clip": f"beats/{beat.stem}.mp4", "poster": f"beats/{beat.stem}.png",
-                "start": round(start, 3), "duration": round(duration, 3),
-            })
-            start += duration
-        return {
-            "id": entry.id, "slug": entry.slug, "module": entry.module, "title": entry.title,
-            "blurb": entry.blurb, "objectives": lesson.objectives, "recap": lesson.recap,
-            "challenge": lesson.challenge, "device": plan.trace["device"], "torch": plan.trace["torch"],
-            "video": "lesson.mp4", "poster": "poster.png",
-            "vtt": "lesson.vtt" if narrated else None, "srt": "lesson.srt" if narrated else None,
-            "duration": round(start, 3), "beats": beats,
-        }
-
-    def decks(self, report: LessonReport) -> None:
-        """HTML and PowerPoint decks from lesson.json; redone when it, the templates or the deck code change."""
-        if not has_module("render.decks"):
-            report.steps["decks"] = "skipped"
-            return
-        entry = report.entry
-        out = lesson_dir(self.settings, entry)
-        record_path = out / "lesson.json"
-        if not record_path.is_file():
-            report.steps["decks"] = "skipped"
-            return
-        from render import decks
-
-        state = state_file(self.settings, entry)
-        assets = decks.copy_deck_assets(self.settings.build_dir)
-        inputs = {
-            "lesson": file_digest(record_path),
-            "clips": {b["clip"]: file_digest(out / b["clip"]) for b in json.loads(record_path.read_text())["beats"]},
-            "code": tree_digest([ROOT / "templates", ROOT / "render" / "decks.py", ROOT / "scenes" / "theme.py",
-                                 ROOT / "assets" / "deck", ROOT / "package-lock.json"]),
-        }
-        outputs = ["deck.html", "deck.pptx"]
-        why = "forced" if self.settings.force else explain(state.get("decks"), inputs, out, outputs)
-        if not why:
-            report.steps["decks"] = "cached"
-            return
-        lesson = json.loads(record_path.read_text())
-        try:
-            decks.write_html_deck(lesson, out, _relative(assets, out))
-            decks.write_pptx_deck(lesson, out)
-        except Exception as exc:
-            report.steps["decks"] = "failed"
-            self.fail(report, f"{entry.script.relative_to(ROOT)}: decks: {type(exc).__name__}: {exc}")
-            return
-        state.record("decks", StepRecord(digest(inputs), inputs, outputs))
-        state.save()
-        report.steps["decks"] = "done"
-        if report.status == "cached":
-            report.status = "done"
-
-    def page(self) -> str:
-        """The course page over every lesson built so far."""
-        if not has_module("render.page"):
-            return "skipped"
-        from render import page
-
-        lessons: dict[str, dict[str, Any] | None] = {}
-        for entry in self.course.lessons:
-            path = lesson_dir(self.settings, entry) / "lesson.json"
-            lessons[entry.id] = json.loads(path.read_text()) if path.is_file() else None
-        decks = {
-            entry.id: [name for name in ("deck.html", "deck.pptx")
-                       if (lesson_dir(self.settings, entry) / name).is_file()]
-            for entry in self.course.lessons
-        }
-        inputs = {
-            "lessons": {k: digest(v) for k, v in lessons.items()},
-            "decks": decks,
-            "code": tree_digest([ROOT / "templates", ROOT / "render" / "page.py", ROOT / "scenes" / "theme.py",
-                                 ROOT / "scripts" / "course.toml"]),
-        }
-        state = StateFile(self.settings.build_dir / ".state" / "page.json")
-        if not self.settings.force and not explain(state.get("page"), inputs, self.settings.build_dir, ["index.html"]):
-            return "cached"
-        page.write_course_page(self.course, lessons, self.settings.build_dir)
-        state.record("page", StepRecord(digest(inputs), inputs, ["index.html"]))
-        state.save()
-        return "done"
-
-    # -- status ---------------------------------------------------------------------------------------
-    def status(self, entries: list[LessonEntry]) -> Iterator[tuple[LessonEntry, str, list[str]]]:
-        """For each lesson: '' if up to date else why, and the beats that would be redone with their reasons."""
-        for entry in entries:
-            if not entry.scripted:
-                yield entry, "planned: no script yet", []
-                continue
-            state = state_file(self.settings, entry)
-            why = self.up_to_date(entry, state)
-            if not why:
-                yield entry, "", []
-                continue
-            report = LessonReport(entry)
-            try:
-                plan = self.plan(entry, report, write=False)
-            except LessonError as exc:
-                yield entry, f"fails: {exc}", []
-                continue
-            beats = []
-            for beat in plan.beats:
-                if self.narrating:
-                    inputs = self.narration_inputs(plan, beat)
-                    step = f"narrate:{beat.name}"
-                    outputs = [f"beats/{beat.stem}.wav", f"beats/{beat.stem}.timing.json"]
-                    n_why = explain(state.get(step), inputs, plan.out, outputs)
-                    if n_why:
-                        beats.append(f"{beat.stem}: narration {n_why}")
-                        continue
-                    beat.narration_inputs = inputs
-                    timing = json.loads((plan.out / "beats" / f"{beat.stem}.timing.json").read_text())
-                    beat.timing = {"cues": [s["start"] for s in timing["segments"]], "duration": timing["duration"]}
-                    beat.wav = plan.out / "beats" / f"{beat.stem}.wav"
-                inputs = self.clip_inputs(plan, beat)
-                if beat.wav is not None:
-                    inputs["audio"] = digest(beat.narration_inputs) if beat.narration_inputs else None
-                c_why = explain(state.get(f"clip:{beat.name}"), inputs, plan.out, [f"beats/{beat.stem}.mp4"])
-                if c_why:
-                    beats.append(f"{beat.stem}: clip {c_why}")
-            yield entry, why, beats
+        assert work.lesson is not None
+        source = work.lesson.beats[beat.index]
+        found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
+        problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
+        more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
+        return BeatLint(beat.name, problems + more, warnings + warned)
 
 
-def narrate_beat_job(text: str, voice: Any, cache_dir: str, out_wav: str, recording: str | None) -> dict[str, Any]:
-    """Pool-side narration of one beat; returns its timing as plain data."""
-    from render.narrate import narrate_beat
-
-    narration = narrate_beat(text, voice, Path(cache_dir), Path(out_wav), Path(recording) if recording else None)
-    return {
-        "segments": [{"text": s.text, "start": s.start, "end": s.end} for s in narration.segments],
-        "duration": narration.duration,
-    }
+def lint(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None) -> dict[str, Any]:
+    """Lint lessons as steps of the build (cached per beat); lesson id -> [BeatLint] or its error."""
+    with build_lock(settings.build_dir, wait=settings.wait):
+        return Lint(settings, executor).lint(entries)
 
 
-def _relative(target: Path, start: Path) -> str:
-    import os
+def video_code_digest() -> dict[str, str]:
+    """Every file of the picture-making code (the gallery keys its clips on it)."""
+    from render.hashing import tree_digest
 
-    return os.path.relpath(target, start)
+    return tree_digest([ROOT / "render", ROOT / "scenes"])
+
+
+def render_clip_job(job: Any) -> Any:
+    """Pool-side clip render (module-level, so a process pool can pickle it)."""
+    from render.clips import render_clip
+
+    return render_clip(job)
+
+
+def clean_leftovers(build_dir: Path) -> list[Path]:
+    """Remove temporary files a killed render left in the build folder (never a live render's)."""
+    removed = []
+    for path in stale_temporaries(build_dir):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def build(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None,
           observer: Observer | None = None) -> BuildReport:
     """Build the given lessons with `settings`; the plain entry point the CLI and tests call."""
-    return Builder(settings, executor, observer).build(entries)
+    with build_lock(settings.build_dir, wait=settings.wait):
+        clean_leftovers(settings.build_dir)
+        return Build(settings, executor, observer).run(entries)
 
 
-__all__ = ["PARTS", "BuildReport", "Builder", "LessonReport", "build"]
+def status(entries: list[LessonEntry], settings: Settings) -> BuildReport:
+    """The same plan as `build`, decided and explained but not run: what would be redone, and why."""
+    return Build(settings, dry=True).run(entries)
+
+
+__all__ = ["PARTS", "BuildReport", "LessonReport", "build", "lint", "status"]

@@ -1,5 +1,10 @@
-"""Checks a lesson must pass, for tests and `render lint`: narration numbers come from the trace, and
-every beat's key frames pass the layout lint (scenes run as a Manim dry run: nothing is encoded)."""
+"""Checks a lesson must pass, for tests and `render lint`: narration numbers come from the trace, nothing in
+it is misread by the voice, each narration segment starts its own visual step, and every beat's key frames
+pass the layout lint (scenes run as a Manim dry run: nothing is encoded).
+
+`lint_lessons` runs the lint as steps of the build: one per beat, keyed on what the picture depends on,
+dry-run in the worker pool when stale, and read back from a render's own record when it is not.
+"""
 
 from __future__ import annotations
 
@@ -70,21 +75,70 @@ def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: st
 def dry_run(beat: Any, beat_json: dict[str, Any], trace: dict[str, Any],
             lesson_title: str) -> tuple[list[str], dict, int]:
     """Run a beat scene without encoding; return its lint problems, the values it showed and its step count."""
-    from manim import tempconfig
-
-    from scenes.beat import BeatScene
-
-    job = {
+    found = dry_run_job({
         "title": beat.title,
         "lesson": lesson_title,
         "visual": beat.visual.to_json(),
         "trace": {"beat": beat_json, "device": trace["device"], "torch": trace["torch"]},
         "timing": None,
-    }
+    })
+    return found["problems"], found["shown"], found["steps"]
+
+
+def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Pool-side dry run of one beat scene (plain data in and out)."""
+    from manim import tempconfig
+
+    from render.clips import _plain
+    from scenes.beat import BeatScene
+
     # a media folder of its own: Manim caches Text SVGs there, and parallel runs must not share one
     with tempfile.TemporaryDirectory(prefix="dry-run-") as media, tempconfig(
         {"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none", "media_dir": media}
     ):
         scene = BeatScene(job)
         scene.render()
-    return list(scene.lint_problems), dict(scene.visual.shown if scene.visual else {}), scene.steps_played
+    shown = _plain(dict(scene.visual.shown if scene.visual else {}))
+    return {"problems": list(scene.lint_problems), "shown": shown, "steps": scene.steps_played}
+
+
+def spoken_names(template: str) -> set[str]:
+    """The trace names a narration template speaks (`{{ a.shape }}` speaks `a`)."""
+    from jinja2 import meta
+
+    from render.templating import environment
+
+    return set(meta.find_undeclared_variables(environment().parse(template)))
+
+
+@dataclass
+class BeatLint:
+    """What `render lint` found in one beat."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Problems and warnings found in a beat's narration alone: typed numbers, words the voice misreads."""
+    from render import narrate
+
+    problems = [f"narration types the number {n} instead of quoting the trace" for n in typed_numbers(beat.narration)]
+    if hasattr(narrate, "misreadings"):
+        problems += [f"the voice would misread: {m}" for m in narrate.misreadings(narrate.speakable(spoken))]
+    warnings: list[str] = []
+    return problems, warnings
+
+
+def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict[str, Any]) -> tuple[list, list]:
+    """Problems and warnings from the beat's dry run: layout, cue/step counts, tensors spoken but not drawn."""
+    problems = list(found["problems"])
+    segments = split_segments(spoken)
+    if len(segments) != found["steps"]:
+        listed = " ".join(f"[{i + 1}] {s}" for i, s in enumerate(segments))
+        problems.append(f"{len(segments)} narration segments but the visual plays {found['steps']} steps: {listed}")
+    drawn = set(beat.visual.tensors) | set(found["shown"])
+    undrawn = sorted(n for n in spoken_names(beat.narration) & set(traced.get("tensors", {})) if n not in drawn)
+    warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]
+    return problems, warnings

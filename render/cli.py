@@ -13,20 +13,45 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from render.course import ROOT, UnknownName, load_course
+from render.course import ROOT, load_course
+from render.errors import StudioError, UnknownName
 from render.settings import PARTS, QUALITIES, Settings
 
 # logs and CI are not terminals: give them a width the summary table fits in
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
+class StudioFailure(click.ClickException):
+    """A `StudioError` as the CLI shows it: its message alone, and its exit code."""
+
+    def __init__(self, error: StudioError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code  # type: ignore[misc]
+
+
 class DefaultGroup(click.Group):
-    """A group whose unknown first word is handed to the default `build` command (`render module1`)."""
+    """A group whose unknown first word is handed to the default `build` command (`render module1`), and
+    that turns the studio's errors into clean messages: anything else is a bug, shown with its traceback."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args.insert(0, "build")
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StudioError as exc:
+            raise StudioFailure(exc) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+            console.print("[bold red]This is a bug in Torchenstein Studio, not in your lesson:[/] please report it "
+                          "with the traceback above.")
+            sys.exit(70)
 
 
 def settings_options(f: Any) -> Any:
@@ -82,9 +107,8 @@ def main() -> None:
 @click.option("--wait", is_flag=True, help="Wait for another render on the same build folder instead of refusing.")
 def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, **options: Any) -> None:
     """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""
-    from render.build import Builder
+    from render.build import build as run_build
     from render.progress import RichObserver, summary_table
-    from render.state import BuildBusy
 
     parts = tuple(p.strip() for o in only for p in o.split(",") if p.strip()) or PARTS
     unknown = [p for p in parts if p not in PARTS]
@@ -93,15 +117,8 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     entries = select(targets)
     settings = make_settings(force=force, only=parts, wait=wait, **options)
     observer = RichObserver(console)
-    try:
-        with observer:
-            report = Builder(settings, observer=observer).build(entries)
-    except BuildBusy as exc:
-        raise click.ClickException(str(exc)) from None
-    except Exception as exc:  # missing tools and voices arrive here with their install hint
-        if type(exc).__name__ in ("ToolMissing", "VoiceMissing"):
-            raise click.ClickException(str(exc)) from None
-        raise
+    with observer:
+        report = run_build(entries, settings, observer=observer)
     console.print(summary_table(report, settings))
     for lesson in report.lessons:
         if lesson.status == "failed":
@@ -149,17 +166,24 @@ def new(lesson: str, title: str | None) -> None:
 @settings_options
 def status(targets: tuple[str, ...], **options: Any) -> None:
     """Say what `render TARGETS` would redo, and why."""
-    from render.build import Builder
+    from render.build import status as plan_status
 
-    settings = make_settings(**options)
-    builder = Builder(settings)
-    for entry, why, beats in builder.status(select(targets)):
-        if not why:
+    report = plan_status(select(targets), make_settings(**options))
+    for lesson in report.lessons:
+        entry = lesson.entry
+        stale = [o for o in report.plan.get(entry.id, []) if o.status != "cached"]
+        if lesson.status == "planned":
+            click.echo(f"{entry.id} {entry.slug}: planned: no script yet")
+        elif lesson.status == "failed":
+            click.echo(f"{entry.id} {entry.slug}: fails: {lesson.error}")
+        elif not stale:
             click.echo(f"{entry.id} {entry.slug}: up to date")
-            continue
-        click.echo(f"{entry.id} {entry.slug}: {why}")
-        for line in beats:
-            click.echo(f"    {line}")
+        else:
+            click.echo(f"{entry.id} {entry.slug}: {lesson.reason or 'video up to date'}")
+            for o in stale:
+                click.echo(f"    {o.label} {o.reason}")
+    page = [o for o in report.plan.get("page", []) if o.status != "cached"]
+    click.echo("course page: " + ("; ".join(f"{o.status} {o.reason}" for o in page) if page else "up to date"))
 
 
 @main.command()
@@ -182,35 +206,27 @@ def check() -> None:
 
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="cpu", show_default=True)
-def lint(targets: tuple[str, ...], device: str) -> None:
-    """Layout lint over every beat of the lessons (a Manim dry run: nothing is encoded)."""
-    from render.checks import check_lesson
-    from render.lesson import LessonError
+@settings_options
+def lint(targets: tuple[str, ...], **options: Any) -> None:
+    """Lint every beat: layout, narration cues against visual steps, typed numbers, words the voice misreads.
+    Cached per beat like a render (a lint right after a render reads what the render found)."""
+    from render.build import lint as run_lint
 
     failed = False
-    for entry in select(targets):
-        if not entry.scripted:
-            continue
-        try:
-            result = check_lesson(entry.script, device=device, title=f"{entry.id}  {entry.title}")
-        except LessonError as exc:
-            click.echo(f"✗ {entry.id}: {exc}")
+    for entry_id, found in run_lint(select(targets), make_settings(**options)).items():
+        if isinstance(found, str):
+            click.echo(f"✗ {entry_id}: {found}")
             failed = True
             continue
-        problems = [(beat, p) for beat, ps in result.lint.items() for p in ps]
-        typed = [(beat, n) for beat, ns in result.typed.items() for n in ns]
-        sync = result.mismatches()
-        bad = bool(problems or typed or sync)
-        click.echo(f"{'✗' if bad else '✓'} {entry.id} {entry.slug}: {len(result.lint)} beats, "
-                   f"{len(problems)} layout problems, {len(typed)} typed numbers, {len(sync)} cue/step mismatches")
-        for beat, p in problems:
-            click.echo(f"    {beat}: {p}")
-        for beat, n in typed:
-            click.echo(f"    {beat}: narration types the number {n} instead of quoting the trace")
-        for beat, m in sync.items():
-            click.echo(f"    {beat}: {m}")
-        failed |= bad
+        problems = [(b.name, p) for b in found for p in b.problems]
+        warnings = [(b.name, w) for b in found for w in b.warnings]
+        click.echo(f"{'✗' if problems else '✓'} {entry_id}: {len(found)} beats, {len(problems)} problems, "
+                   f"{len(warnings)} warnings")
+        for name, text in problems:
+            click.echo(f"    {name}: {text}")
+        for name, text in warnings:
+            click.echo(f"    {name}: warning: {text}")
+        failed |= bool(problems)
     if failed:
         sys.exit(1)
 

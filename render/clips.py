@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from render.files import atomic_path
+
 
 @dataclass(frozen=True)
 class ClipJob:
@@ -41,6 +43,7 @@ class ClipResult:
     shown: dict[str, Any]
     pid: int
     lint: list[str]
+    steps: int = 0
 
 
 def render_clip(job: ClipJob) -> ClipResult:
@@ -75,6 +78,7 @@ def render_clip(job: ClipJob) -> ClipResult:
             duration = scene.time
             shown = scene.visual.shown if scene.visual else {}
             lint = list(scene.lint_problems)
+            steps = scene.steps_played
         output.parent.mkdir(parents=True, exist_ok=True)
         if job.audio:
             from render.audio import mux, normalise_beat
@@ -83,15 +87,15 @@ def render_clip(job: ClipJob) -> ClipResult:
             normalise_beat(Path(job.audio), duration, beat_audio)
             mux(movie, beat_audio, output, target=None)  # writes under a temporary name, then renames
         else:
-            tmp = output.with_name(f".{output.stem}.tmp{os.getpid()}{output.suffix}")
-            shutil.move(str(movie), tmp)
-            os.replace(tmp, output)
+            with atomic_path(output) as tmp:
+                shutil.move(str(movie), tmp)
         from render.video import extract_frame
 
         extract_frame(output, output.with_suffix(".png"))  # the beat's key moment: everything on screen
     finally:
         shutil.rmtree(media, ignore_errors=True)
-    return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint)
+    return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint,
+                      steps)
 
 
 def _plain(value: Any) -> Any:

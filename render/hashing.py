@@ -23,6 +23,13 @@ def digest(value: Any) -> str:
 
 
 def file_digest(path: Path) -> str:
+    """The content hash of a file (computed once per process for an unchanged file)."""
+    stat = path.stat()
+    return _content_digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_digest(path: Path, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
 
 
@@ -31,28 +38,43 @@ def tree_digest(paths: Iterable[Path]) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in paths:
         if not path.exists():
-            out[str(path.relative_to(ROOT))] = "absent"
+            out[_name(path)] = "absent"
             continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
             if "__pycache__" in f.parts or f.suffix == ".pyc":
                 continue
-            out[str(f.relative_to(ROOT))] = file_digest(f)
+            out[_name(f)] = file_digest(f)
     return out
 
 
-def module_path(module: str) -> Path | None:
-    """The file of a module inside this project (scenes.x -> scenes/x.py), or None if it is not ours."""
-    base = ROOT.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
+def _name(path: Path) -> str:
+    """A file's name in a digest: relative to the project when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def module_path(module: str, folders: tuple[Path, ...] = ()) -> Path | None:
+    """The file of a module inside this project (scenes.x -> scenes/x.py), also looked for in `folders`
+    (a lesson script's own folder), or None if it is not ours."""
+    for top in (ROOT, *folders):
+        base = top.joinpath(*module.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
     return None
 
 
-@functools.cache
 def _imports(path: Path) -> tuple[str, ...]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    stat = path.stat()
+    return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_imports(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError):
+        return ()  # a broken script fails when it is loaded, with its line
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -65,14 +87,23 @@ def _imports(path: Path) -> tuple[str, ...]:
 
 def code_dependencies(module: str) -> list[Path]:
     """`module`'s file and every project file it imports, transitively (parsed, not imported)."""
-    seen: dict[Path, None] = {}
-    stack = [module]
+    return _follow([module], {}, ())
+
+
+def script_dependencies(script: Path) -> list[Path]:
+    """A lesson script and every project file it imports, transitively: the studio's modules and helper
+    modules of its own (`from _models import MLP` beside it, or `from scripts.module2._models import MLP`)."""
+    seen: dict[Path, None] = {script: None}
+    return _follow(list(_imports(script)), seen, (script.parent,))
+
+
+def _follow(stack: list[str], seen: dict[Path, None], folders: tuple[Path, ...]) -> list[Path]:
     while stack:
         name = stack.pop()
         parts = name.split(".")
         # importing a.b.c runs a/__init__ and a/b/__init__ too
         for i in range(1, len(parts) + 1):
-            path = module_path(".".join(parts[:i]))
+            path = module_path(".".join(parts[:i]), folders)
             if path is None or path in seen:
                 continue
             seen[path] = None

@@ -1,12 +1,14 @@
-"""Build state on disk: step records (keys and their inputs, to say why a step is redone), atomic writes,
-and the lock that keeps two renders off one build folder."""
+"""Build state on disk: one record per finished step (the key of its inputs, the inputs' hashes by name, and
+a fingerprint of each output), and the lock that keeps two renders off one build folder."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -14,26 +16,59 @@ from pathlib import Path
 from typing import Any
 
 from render.errors import BuildBusy
+from render.files import atomic_path, temp_name, write_bytes, write_if_changed, write_text
+
+STATE_SCHEMA = 2
+
+__all__ = ["STATE_SCHEMA", "StateFile", "StepRecord", "atomic_path", "build_lock", "explain", "fingerprint",
+           "temp_name", "write_bytes", "write_if_changed", "write_text"]
+
+
+def fingerprint(path: Path) -> list[Any]:
+    """[size, content hash, mtime_ns] of an output file; the time only spares rehashing an untouched file."""
+    stat = path.stat()
+    return [stat.st_size, hashlib.sha256(path.read_bytes()).hexdigest()[:20], stat.st_mtime_ns]
 
 
 @dataclass
 class StepRecord:
-    """A finished step: the key of its inputs, the inputs' hashes by name, and what it wrote."""
+    """A finished step: the key of its inputs, the inputs' hashes by name, what it wrote (with each output's
+    fingerprint) and facts learnt while running (a clip's duration)."""
 
     key: str
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    files: dict[str, list[Any]] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
 
-    def outputs_exist(self, base: Path) -> bool:
-        return all((base / o).is_file() for o in self.outputs)
+    def seal(self, base: Path) -> StepRecord:
+        """Fingerprint the outputs as they are now, right after the step wrote them."""
+        self.files = {o: fingerprint(base / o) for o in self.outputs if (base / o).is_file()}
+        return self
+
+
+def output_problem(record: StepRecord, base: Path, outputs: list[str]) -> str:
+    """'' when every output is there and is what the step wrote, else what is wrong with the first bad one."""
+    for name in outputs:
+        path = base / name
+        if not path.is_file():
+            return f"output missing: {name}"
+        seen = record.files.get(name)
+        if seen is None:
+            continue
+        stat = path.stat()
+        if stat.st_size != seen[0]:
+            return f"output changed: {name} ({stat.st_size} bytes, recorded {seen[0]})"
+        if stat.st_mtime_ns != seen[2] and fingerprint(path)[1] != seen[1]:
+            return f"output changed: {name} (content differs from what was recorded)"
+    return ""
 
 
 def explain(old: StepRecord | None, inputs: dict[str, Any], base: Path, outputs: list[str]) -> str:
     """Why a step must run: '' when its recorded key and outputs are still good."""
     if old is None:
         return "never built"
-    # keys starting with "_" are facts recorded about the output, not inputs
-    names = {k for k in set(inputs) | set(old.inputs) if not k.startswith("_")}
+    names = set(inputs) | set(old.inputs)
     changed = sorted(k for k in names if inputs.get(k) != old.inputs.get(k))
     if changed:
         details = []
@@ -45,78 +80,50 @@ def explain(old: StepRecord | None, inputs: dict[str, Any], base: Path, outputs:
             else:
                 details.append(k)
         return "changed: " + "; ".join(details)
-    missing = [o for o in outputs if not (base / o).is_file()]
-    if missing:
-        return f"output missing: {missing[0]}"
-    return ""
+    return output_problem(old, base, outputs)
 
 
 class StateFile:
-    """Per-lesson step records, kept in build/.state/<module>/<slug>.json."""
+    """Step records of one lesson (or of the page), kept in build/.state/. A file that cannot be read or
+    comes from another schema counts as no record at all, and `problem` says why."""
 
     def __init__(self, path: Path):
         self.path = path
         self.steps: dict[str, StepRecord] = {}
+        self.problem = ""
+        self._lock = threading.Lock()  # the video is joined on a thread while beats are recorded
         if path.is_file():
             try:
                 raw = json.loads(path.read_text())
-                self.steps = {k: StepRecord(**v) for k, v in raw.get("steps", {}).items()}
-            except (ValueError, TypeError):
-                self.steps = {}  # a corrupt state only costs a rebuild
+                if raw.get("schema") != STATE_SCHEMA:
+                    self.problem = f"state from another version ({path.name}): rebuilt"
+                else:
+                    self.steps = {k: StepRecord(**v) for k, v in raw.get("steps", {}).items()}
+            except (ValueError, TypeError, AttributeError):
+                self.problem = f"state file unreadable ({path.name}): rebuilt"
+                self.steps = {}
 
     def get(self, step: str) -> StepRecord | None:
         return self.steps.get(step)
 
     def record(self, step: str, record: StepRecord) -> None:
-        self.steps[step] = record
+        with self._lock:
+            self.steps[step] = record
 
     def forget(self, prefix: str) -> None:
         for k in [k for k in self.steps if k.startswith(prefix)]:
             del self.steps[k]
 
     def save(self) -> None:
-        data = {"steps": {k: asdict(v) for k, v in sorted(self.steps.items())}}
-        write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
-
-
-def temp_name(dest: Path) -> Path:
-    """A sibling name for writing `dest` before renaming it into place (keeps the suffix for ffmpeg)."""
-    return dest.with_name(f".{dest.stem}.tmp{os.getpid()}{dest.suffix}")
-
-
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces `dest` in one rename, on failure it is removed."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(dest)
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def write_bytes(dest: Path, data: bytes) -> None:
-    with atomic_path(dest) as tmp:
-        tmp.write_bytes(data)
-
-
-def write_text(dest: Path, text: str) -> None:
-    write_bytes(dest, text.encode("utf-8"))
-
-
-def write_if_changed(dest: Path, text: str) -> bool:
-    """Write only when the content differs, so an unchanged output keeps its bytes."""
-    if dest.is_file() and dest.read_text(encoding="utf-8") == text:
-        return False
-    write_text(dest, text)
-    return True
+        with self._lock:
+            data = {"schema": STATE_SCHEMA, "steps": {k: asdict(v) for k, v in sorted(self.steps.items())}}
+            write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
 
 
 @contextlib.contextmanager
 def build_lock(build_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold build/.lock for the whole run; a second render waits (`wait`) or gets BuildBusy."""
+    """Hold build/.lock for the whole run; a second render waits (`wait`) or gets BuildBusy. The kernel drops
+    the lock when its holder dies, so a lock left by a killed render is simply taken over."""
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / ".lock"
     with open(path, "a+") as fh:

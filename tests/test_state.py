@@ -50,10 +50,13 @@ def test_explain_names_what_changed(tmp_path: Path) -> None:
 
 def test_state_file_round_trip(tmp_path: Path) -> None:
     state = StateFile(tmp_path / "s.json")
-    state.record("clip:a", StepRecord("k1", {"x": 1}, ["a.mp4"]))
+    (tmp_path / "a.mp4").write_bytes(b"clip")
+    state.record("clip:a", StepRecord("k1", {"x": 1}, ["a.mp4"], facts={"duration": 1.5}).seal(tmp_path))
     state.save()
     again = StateFile(tmp_path / "s.json")
-    assert again.get("clip:a") == StepRecord("k1", {"x": 1}, ["a.mp4"])
+    record = again.get("clip:a")
+    assert record is not None and record.key == "k1" and record.facts == {"duration": 1.5}
+    assert record.files["a.mp4"][0] == 4  # the output's size, beside its hash
     (tmp_path / "s.json").write_text("{not json")
     assert StateFile(tmp_path / "s.json").steps == {}
 

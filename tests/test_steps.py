@@ -1,0 +1,90 @@
+"""The step runner on fake steps: it decides, runs, records and explains, and a dry run only explains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from render.state import StateFile
+from render.steps import Runner, Step
+
+
+def fake_step(tmp_path: Path, calls: list[str], value: str = "a", name: str = "make") -> Step:
+    """A step that writes out.txt from `value` and counts its runs."""
+
+    def action() -> dict[str, int]:
+        calls.append(value)
+        (tmp_path / "out.txt").write_text(value)
+        return {"length": len(value)}
+
+    return Step(name, {"value": value}, ["out.txt"], tmp_path, StateFile(tmp_path / "state.json"), action)
+
+
+def test_a_step_runs_once_then_is_cached_with_its_facts(tmp_path: Path) -> None:
+    calls: list[str] = []
+    first = Runner().run(step := fake_step(tmp_path, calls))
+    assert (first.status, first.reason, first.facts) == ("done", "never built", {"length": 1})
+    step.state.save()
+    again = Runner().run(fake_step(tmp_path, calls))
+    assert (again.status, again.facts) == ("cached", {"length": 1})
+    assert calls == ["a"]
+
+
+def test_a_changed_input_is_named(tmp_path: Path) -> None:
+    calls: list[str] = []
+    runner = Runner()
+    runner.run(step := fake_step(tmp_path, calls))
+    step.state.save()
+    outcome = runner.run(fake_step(tmp_path, calls, "bb"))
+    assert (outcome.status, outcome.reason) == ("done", "changed: value")
+    assert calls == ["a", "bb"]
+
+
+def test_a_missing_or_altered_output_reruns_the_step(tmp_path: Path) -> None:
+    calls: list[str] = []
+    runner = Runner()
+    runner.run(step := fake_step(tmp_path, calls))
+    (tmp_path / "out.txt").write_text("truncated or tampered")
+    assert runner.why(step).startswith("output changed: out.txt")
+    (tmp_path / "out.txt").write_text("b")  # same size, other content
+    assert runner.why(step) == "output changed: out.txt (content differs from what was recorded)"
+    (tmp_path / "out.txt").unlink()
+    assert runner.why(step) == "output missing: out.txt"
+    assert runner.run(step).status == "done" and calls == ["a", "a"]
+
+
+def test_force_reruns_a_current_step(tmp_path: Path) -> None:
+    calls: list[str] = []
+    Runner().run(step := fake_step(tmp_path, calls))
+    step.state.save()
+    outcome = Runner(force=True).run(fake_step(tmp_path, calls))
+    assert (outcome.status, outcome.reason) == ("done", "forced (--force)")
+
+
+def test_a_dry_run_explains_and_runs_nothing(tmp_path: Path) -> None:
+    calls: list[str] = []
+    dry = Runner(dry=True)
+    outcome = dry.run(fake_step(tmp_path, calls))
+    assert (outcome.status, outcome.reason) == ("stale", "never built")
+    assert calls == [] and not (tmp_path / "out.txt").exists()
+    assert [o.status for o in dry.log] == ["stale"]
+
+
+def test_a_garbage_state_file_is_named_and_rebuilt(tmp_path: Path) -> None:
+    calls: list[str] = []
+    (tmp_path / "state.json").write_text("{not json")
+    step = fake_step(tmp_path, calls)
+    assert Runner().why(step) == "state file unreadable (state.json): rebuilt"
+    (tmp_path / "state.json").write_text('{"schema": 1, "steps": {}}')
+    assert Runner().why(fake_step(tmp_path, calls)) == "state from another version (state.json): rebuilt"
+
+
+def test_pool_steps_are_started_then_finished(tmp_path: Path) -> None:
+    """Work done elsewhere (a pool) is recorded by `finish`; its facts come back when cached."""
+    runner = Runner()
+    step = Step("clip:x", {"k": 1}, ["clip.mp4"], tmp_path, StateFile(tmp_path / "s.json"))
+    assert runner.start(step).status == "stale"
+    (tmp_path / "clip.mp4").write_bytes(b"\x00" * 10)
+    runner.finish(step, {"duration": 2.5})
+    cached = runner.start(step)
+    assert (cached.status, cached.facts) == ("cached", {"duration": 2.5})
+    assert [o.status for o in runner.log] == ["done", "cached"]
