@@ -12,7 +12,9 @@ from typing import Any
 from render.errors import LessonError
 from render.lesson import Lesson, claims_recorded
 
-MAX_VALUES = 4096  # beyond this, record only the first values; grids elide large tensors anyway
+MAX_VALUES = 4096  # beyond this, record corners and statistics only; grids elide large tensors anyway
+CORNER = 8  # a summary keeps up to this many first and last indices per axis
+CHUNK = 1 << 20  # elements per float64 chunk when summing a large tensor
 MAX_BITS = 64
 
 
@@ -84,43 +86,146 @@ def _bits(t: Any) -> list[int] | None:
     import torch
 
     as_int = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
-    if t.dtype not in as_int or t.numel() > MAX_BITS:
+    if t.dtype not in as_int or t.numel() > MAX_BITS or t.layout != torch.strided or t.is_meta:
         return None
     width = 32 if t.dtype == torch.float32 else 16
     raw = t.detach().contiguous().view(as_int[t.dtype]).flatten().cpu().tolist()
     return [r & ((1 << width) - 1) for r in raw]
 
 
-def describe_tensor(t: Any, storages: dict[int, str], name: str) -> dict[str, Any]:
-    """Everything about a tensor a scene may show, from torch itself."""
-    detached = t.detach()
-    values_src = detached.cpu()
-    truncated = detached.numel() > MAX_VALUES
-    if truncated:
-        flat = values_src.flatten()[:MAX_VALUES]
-        values = _jsonable(flat.float().tolist() if flat.is_floating_point() else flat.tolist())
-    elif values_src.is_floating_point() and values_src.dtype.itemsize < 4:
-        values = _jsonable(values_src.float().tolist())  # float16/bfloat16: the exact stored value
+def corner_indices(shape: tuple[int, ...] | list[int], budget: int = MAX_VALUES) -> list[list[int]]:
+    """Per axis, the indices a summary keeps: the first and last `k` (all of a short axis), with the largest
+    `k` <= CORNER that keeps the product within `budget`, so any grid's head...tail elision finds its cells."""
+    for k in range(CORNER, 0, -1):
+        kept = [list(range(n)) if n <= 2 * k else [*range(k), *range(n - k, n)] for n in shape]
+        if math.prod(len(ix) for ix in kept) <= budget or k == 1:
+            return kept
+    return []  # unreachable: the loop returns at k == 1
+
+
+def _as_list(t: Any) -> Any:
+    """A small real tensor's values as nested lists; float16/bfloat16 (and smaller) as their exact floats."""
+    if t.is_floating_point() and t.dtype.itemsize < 4:
+        t = t.float()
+    return _jsonable(t.tolist())
+
+
+def _extremes(flat: Any) -> tuple[Any, Any]:
+    """min and max of a non-empty 1-D tensor, exact in its own dtype (bool as 0/1)."""
+    import torch
+
+    if flat.dtype == torch.bool:
+        flat = flat.view(torch.uint8)
+    try:
+        lo, hi = torch.aminmax(flat)
+    except (RuntimeError, NotImplementedError):  # dtypes torch cannot reduce (uint64 on the CPU): via float64
+        parts = [torch.aminmax(c.to(torch.float64)) for c in flat.split(CHUNK)]
+        return min(lo.item() for lo, _ in parts), max(hi.item() for _, hi in parts)
+    return lo.item(), hi.item()
+
+
+def _mean_std(flat: Any) -> tuple[float, float]:
+    """mean and sample std of a 1-D tensor of finite values. float32/float64 are reduced in place; other
+    dtypes a chunk at a time in float64 (Chan's parallel update), so no full-size copy is made."""
+    import torch
+
+    if flat.numel() == 1:
+        return float(flat.double().item()), 0.0
+    if flat.dtype in (torch.float32, torch.float64):
+        var_t, mean_t = torch.var_mean(flat)
+        return mean_t.item(), math.sqrt(max(var_t.item(), 0.0))
+    n, mean, m2 = 0, 0.0, 0.0
+    for chunk in flat.split(CHUNK):
+        var_c, mean_c = torch.var_mean(chunk.to(torch.float64), correction=0)
+        k, delta = chunk.numel(), mean_c.item() - mean
+        mean += delta * k / (n + k)
+        m2 += var_c.item() * k + delta * delta * n * k / (n + k)
+        n += k
+    return mean, math.sqrt(m2 / (n - 1))
+
+
+def _stats(t: Any) -> dict[str, Any]:
+    """min, max, mean and std over the finite values, with the count of nan, +inf and -inf; computed
+    where the tensor lives. min and max keep the dtype's kind (int, bool, float)."""
+    import torch
+
+    flat = t.reshape(-1)
+    out: dict[str, Any] = {"count": flat.numel(), "nan": 0, "posinf": 0, "neginf": 0}
+    if flat.numel() == 0:
+        return {**out, "min": None, "max": None, "mean": None, "std": None}
+    lo, hi = _extremes(flat)
+    if t.is_floating_point() and not (math.isfinite(lo) and math.isfinite(hi)):  # nan or inf somewhere
+        out["nan"] = int(torch.isnan(flat).sum())
+        out["posinf"] = int((flat == math.inf).sum())
+        out["neginf"] = int((flat == -math.inf).sum())
+        flat = flat[torch.isfinite(flat)]
+        if flat.numel() == 0:
+            return {**out, "min": None, "max": None, "mean": None, "std": None}
+        lo, hi = _extremes(flat)
+    mean, std = _mean_std(flat)
+    kind = bool if t.dtype == torch.bool else (float if t.is_floating_point() else int)
+    return {**out, "min": kind(lo), "max": kind(hi), "mean": _number(mean), "std": _number(std)}
+
+
+def _values(t: Any) -> dict[str, Any]:
+    """The values a scene may show: all of them for a small tensor; for a large one, the corners
+    (`kept` indices per axis) and statistics. Complex tensors give real and imaginary parts."""
+    import torch
+
+    if t.is_meta:
+        return {"values": None, "truncated": True, "kept": None, "stats": None, "no_data": True}
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    truncated = t.numel() > MAX_VALUES
+    kept = corner_indices(tuple(t.shape)) if truncated else None
+    part = t
+    if kept is not None:
+        for axis, ix in enumerate(kept):
+            part = part.index_select(axis, torch.tensor(ix, device=t.device))
+    part = part.cpu()
+    out: dict[str, Any] = {"truncated": truncated, "kept": kept}
+    if t.is_complex():
+        out["values"] = _as_list(part.real)
+        out["imag"] = _as_list(part.imag)
+        out["stats"] = {**_stats(t.real), "imag": _stats(t.imag)}
     else:
-        values = _jsonable(values_src.tolist())
-    ptr = detached.untyped_storage().data_ptr()
-    storage = storages.setdefault(ptr, name)
+        out["values"] = _as_list(part)
+        out["stats"] = _stats(t)
+    return out
+
+
+def _storage_key(t: Any) -> int | None:
+    try:
+        return int(t.untyped_storage().data_ptr())
+    except (RuntimeError, NotImplementedError):  # sparse, meta and other storage-less layouts
+        return None
+
+
+def describe_tensor(t: Any, storages: dict[int, str], name: str) -> dict[str, Any]:
+    """Everything about a tensor a scene may show, from torch itself. Small tensors give all their values;
+    above MAX_VALUES only corners and statistics are read, so a huge tensor traces fast in little memory."""
+    import torch
+
+    detached = t.detach()
+    ptr = _storage_key(detached)
+    storage = storages.setdefault(ptr, name) if ptr else name
     grad = t.grad if t.is_leaf and t.requires_grad else None
+    strided = t.layout == torch.strided
     return {
-        "values": values,
+        **_values(detached),
         "shape": list(t.shape),
         "dtype": _dtype_name(t.dtype),
         "device": str(t.device),
-        "stride": list(t.stride()),
-        "storage_offset": t.storage_offset(),
-        "is_contiguous": t.is_contiguous(),
+        "layout": str(t.layout).removeprefix("torch."),
+        "stride": list(t.stride()) if strided else [],
+        "storage_offset": t.storage_offset() if strided else 0,
+        "is_contiguous": t.is_contiguous() if strided else False,
         "requires_grad": t.requires_grad,
         "is_leaf": t.is_leaf,
         "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
         "grad": describe_tensor(grad, storages, f"{name}.grad") if grad is not None else None,
         "storage": storage,
         "bits": _bits(t),
-        "truncated": truncated,
     }
 
 

@@ -14,6 +14,10 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (zeros kept)."""
     if value is None:
         return "None"
+    if isinstance(value, complex):
+        re, im = format_number(value.real, "float", digits), format_number(abs(value.imag), "float", digits)
+        sign = "-" if value.imag < 0 or (value.imag == 0 and math.copysign(1, value.imag) < 0) else "+"
+        return f"{re}{sign}{im}j"
     if isinstance(value, str):  # nan / inf are stored as strings in JSON
         return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(value, value)
     if dtype == "bool" or isinstance(value, bool):
@@ -21,7 +25,7 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     if dtype in INT_DTYPES:
         return str(int(value))
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}[str(value)]
     text = f"{float(value):.{digits}f}"
     return "0." + "0" * digits if text == "-0." + "0" * digits else text
 
@@ -31,9 +35,54 @@ def shape_text(shape: list[int] | tuple[int, ...]) -> str:
     return "x".join(str(s) for s in shape) if shape else "scalar"
 
 
+def _walk(v: Any) -> Iterator[Any]:
+    if isinstance(v, list):
+        for item in v:
+            yield from _walk(item)
+    else:
+        yield v
+
+
+def _real(v: Any) -> float:
+    return float(v)  # JSON keeps nan/inf as the strings "nan", "inf", "-inf"; float() reads them
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """Statistics torch computed over a whole tensor: min, max, mean, std of its finite values (None when it
+    has none) and how many values are nan, +inf, -inf. `imag` holds the imaginary part's, for complex."""
+
+    count: int = 0
+    nan: int = 0
+    posinf: int = 0
+    neginf: int = 0
+    min: Any = None
+    max: Any = None
+    mean: Any = None
+    std: Any = None
+    imag: TensorStats | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> TensorStats | None:
+        if data is None:
+            return None
+        plain = {k: v for k, v in data.items() if k != "imag"}
+        return cls(**plain, imag=cls.from_json(data.get("imag")))
+
+
 @dataclass(frozen=True)
 class TensorEntry:
-    """One named tensor as torch computed it: values, shape, dtype, device, strides, autograd state."""
+    """One named tensor as torch computed it: values, shape, dtype, device, strides, autograd state.
+
+    The trace JSON of a tensor: `values` (nested lists, row-major; a bare number for 0-D; nan/inf as
+    strings; complex tensors hold the real parts here and the imaginary parts in `imag`), `shape`, `dtype`
+    ("float32", "bfloat16", "complex64", "bool", "int64"...), `device`, `layout`, `stride`,
+    `storage_offset`, `is_contiguous`, `requires_grad`, `is_leaf`, `grad_fn`, `grad` (a tensor entry or
+    null), `storage` (the first traced name sharing its memory), `bits` (raw bit patterns of small floats),
+    `stats` (see `TensorStats`) and, for a tensor above the trace's MAX_VALUES, `truncated: true` with
+    `kept`: per axis, the indices whose values `values` holds (the first and last few, all of a short
+    axis), so `at()` reads any cell a grid draws and refuses the rest. `no_data` marks a meta tensor.
+    """
 
     name: str
     values: Any
@@ -50,10 +99,16 @@ class TensorEntry:
     storage: str | None = None
     bits: list[int] | None = None
     truncated: bool = False
+    imag: Any = None
+    kept: tuple[tuple[int, ...], ...] | None = None
+    stats: TensorStats | None = None
+    layout: str = "strided"
+    no_data: bool = False
 
     @classmethod
     def from_json(cls, name: str, data: dict[str, Any]) -> TensorEntry:
         grad = data.get("grad")
+        kept = data.get("kept")
         return cls(
             name=name,
             values=data["values"],
@@ -70,6 +125,11 @@ class TensorEntry:
             storage=data.get("storage"),
             bits=data.get("bits"),
             truncated=data.get("truncated", False),
+            imag=data.get("imag"),
+            kept=tuple(tuple(k) for k in kept) if kept is not None else None,
+            stats=TensorStats.from_json(data.get("stats")),
+            layout=data.get("layout", "strided"),
+            no_data=data.get("no_data", False),
         )
 
     @property
@@ -80,37 +140,64 @@ class TensorEntry:
     def numel(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def is_complex(self) -> bool:
+        return self.dtype.startswith("complex")
+
     def flat(self) -> list[Any]:
-        """Values in row-major (logical) order."""
+        """Values in row-major (logical) order; only the kept corners of a summarised tensor."""
+        if self.is_complex:
+            return [complex(_real(r), _real(i)) for r, i in zip(_walk(self.values), _walk(self.imag), strict=True)]
+        return list(_walk(self.values))
 
-        def walk(v: Any) -> Iterator[Any]:
-            if isinstance(v, list):
-                for item in v:
-                    yield from walk(item)
-            else:
-                yield v
+    def has(self, *index: int) -> bool:
+        """Whether the trace holds the value at `index` (always, unless the tensor was summarised)."""
+        if self.no_data or len(index) != self.ndim:
+            return False
+        if not all(-n <= i < n for i, n in zip(index, self.shape, strict=True)):
+            return False
+        return self.kept is None or all(i % n in k for i, n, k in zip(index, self.shape, self.kept, strict=True))
 
-        return list(walk(self.values))
+    def _position(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """Where logical `index` sits in `values` (the same, unless summarised: then among the kept)."""
+        if self.kept is None:
+            return index
+        if not self.has(*index):
+            raise IndexError(
+                f"{self.name}{list(index)} was not traced: {self.name} has {self.numel} values, so the trace "
+                f"keeps only the first and last {len(self.kept[0]) // 2 or 1} along each axis"
+            )
+        return tuple(k.index(i % n) for i, n, k in zip(index, self.shape, self.kept, strict=True))
 
     def at(self, *index: int) -> Any:
+        """The value at a logical index: a number, bool, nan/inf string, or a complex for complex dtypes."""
+        if self.no_data:
+            raise IndexError(f"{self.name} is a {self.device} tensor: it has no values to show")
+        position = self._position(tuple(index))
         v = self.values
-        for i in index:
+        for i in position:
             v = v[i]
-        return v
+        if not self.is_complex:
+            return v
+        im = self.imag
+        for i in position:
+            im = im[i]
+        return complex(_real(v), _real(im))
 
     def label(self, *index: int, digits: int = 2) -> str:
         return format_number(self.at(*index), self.dtype, digits)
 
     def select(self, i: int) -> TensorEntry:
         """The sub-tensor `t[i]` along the first axis, as torch lays it out (a view: same storage)."""
+        p = self._position((i, *[0] * (self.ndim - 1)))[0] if self.kept is not None else i
         return TensorEntry(
             name=f"{self.name}[{i}]",
-            values=self.values[i],
+            values=self.values[p],
             shape=self.shape[1:],
             dtype=self.dtype,
             device=self.device,
             stride=self.stride[1:],
-            storage_offset=self.storage_offset + i * self.stride[0],
+            storage_offset=self.storage_offset + i * self.stride[0] if self.stride else 0,
             is_contiguous=self.is_contiguous,
             requires_grad=self.requires_grad,
             is_leaf=self.is_leaf,
@@ -118,6 +205,9 @@ class TensorEntry:
             storage=self.storage or self.name,
             bits=None,
             truncated=self.truncated,
+            imag=self.imag[p] if self.imag is not None else None,
+            kept=self.kept[1:] if self.kept is not None else None,
+            layout=self.layout,
         )
 
     def storage_position(self, *index: int) -> int:
@@ -125,10 +215,11 @@ class TensorEntry:
         return self.storage_offset + sum(i * s for i, s in zip(index, self.stride, strict=True))
 
     def indices(self) -> list[tuple[int, ...]]:
-        """Every logical index, in row-major order."""
+        """Every logical index whose value the trace holds, in row-major order."""
+        axes = self.kept if self.kept is not None else tuple(tuple(range(n)) for n in self.shape)
         out: list[tuple[int, ...]] = [()]
-        for n in self.shape:
-            out = [(*o, i) for o in out for i in range(n)]
+        for kept in axes:
+            out = [(*o, i) for o in out for i in kept]
         return out
 
 
