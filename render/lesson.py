@@ -98,7 +98,11 @@ def load_lesson(script: Path) -> Lesson:
             raise ImportError(f"cannot import {script}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        sys.path.insert(0, str(script.parent))  # helper modules beside the script (`from _models import MLP`)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(script.parent))
     except Exception as exc:
         sys.modules.pop(module_name, None)
         raise LessonError.from_exception(script, exc) from exc
