@@ -7,6 +7,9 @@ nowhere in `scenes`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from render.errors import LessonError
@@ -264,22 +267,195 @@ def autograd_graph(named: dict[str, Any]) -> dict[str, Any] | None:
     return {"nodes": nodes, "edges": edges} if nodes else None
 
 
+MAX_CALLS = 256  # forward calls kept per module; a training loop repeats the same path
+
+
+@dataclass
+class ForwardCall:
+    """One call of a module's forward, seen by the global forward hooks while a beat computed."""
+
+    module: Any
+    inputs: list[list[int]]
+    output: Any = None
+
+
+def _shapes(value: Any) -> Any:
+    """Tensor shapes in a forward's inputs or output (nested like the value); None for non-tensors."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, list | tuple):
+        return [_shapes(v) for v in value]
+    return None
+
+
+@contextmanager
+def forward_calls() -> Iterator[list[ForwardCall]]:
+    """Every `nn.Module` forward that runs inside the block, in the order they start, from real global
+    forward hooks (pre-hook: the call and its input shapes; hook: its output shape)."""
+    from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+
+    calls: list[ForwardCall] = []
+    open_calls: list[ForwardCall] = []
+
+    def before(module: Any, args: Any) -> None:
+        call = ForwardCall(module, [s for s in _shapes(list(args)) if s is not None])
+        calls.append(call)
+        open_calls.append(call)
+
+    def after(module: Any, args: Any, output: Any) -> None:
+        for call in reversed(open_calls):
+            if call.module is module:
+                call.output = _shapes(output)
+                open_calls.remove(call)
+                break
+
+    handles = [register_module_forward_pre_hook(before), register_module_forward_hook(after)]
+    try:
+        yield calls
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def record_forward(model: Any) -> Iterator[list[str]]:
+    """The dotted paths of `model`'s submodules in the order their forward ran inside the block ("" is
+    `model` itself), from forward pre-hooks on each of them; for a compute function that wants the order.
+
+        with record_forward(model) as order:
+            model(x)
+        # order == ["", "0", "1", "2"] for an nn.Sequential of three layers
+
+    Every module a beat returns gets this order in the trace anyway (`ModuleEntry.forward`)."""
+    order: list[str] = []
+    handles = [
+        m.register_forward_pre_hook(lambda _m, _args, path=path: order.append(path))
+        for path, m in model.named_modules()
+    ]
+    try:
+        yield order
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _one_line_repr(module: Any) -> str:
+    extra = " ".join(module.extra_repr().split())
+    return f"{type(module).__name__}({extra})"
+
+
+def _module_node(module: Any, name: str, path: str, first_path: dict[int, str]) -> dict[str, Any]:
+    """One module of the tree: its class, repr, flag, own parameters and buffers, and children."""
+    own_params, shared = [], {}
+    for local, param in module._parameters.items():
+        if param is None:
+            continue
+        full = f"{path}.{local}" if path else local
+        first = first_path.setdefault(id(param), full)
+        own_params.append(local)
+        if first != full:
+            shared[local] = first
+    return {
+        "name": name,
+        "path": path,
+        "class": type(module).__name__,
+        "repr": _one_line_repr(module),
+        "training": module.training,
+        "parameters": own_params,
+        "shared": shared,
+        "buffers": [b for b, v in module._buffers.items() if v is not None],
+        "parameter_count": sum(p.numel() for p in module.parameters()),
+        "children": [
+            _module_node(child, child_name, f"{path}.{child_name}" if path else child_name, first_path)
+            for child_name, child in module.named_children()
+        ],
+    }
+
+
+def describe_module(module: Any, storages: dict[int, str], name: str,
+                    calls: list[ForwardCall] | None = None) -> dict[str, Any]:
+    """An nn.Module as torch holds it: class, one-line repr, training flag, the children tree, named
+    parameters and buffers (values summarised like any tensor), the state_dict keys in torch's order,
+    parameter counts, and the forward calls of its submodules seen by the trace's hooks."""
+    paths = {id(m): p for p, m in module.named_modules()}
+    persistent = {
+        f"{p}.{b}" if p else b: b not in m._non_persistent_buffers_set
+        for p, m in module.named_modules() for b, v in m._buffers.items() if v is not None
+    }
+    forward = [
+        {"path": paths[id(c.module)], "class": type(c.module).__name__, "inputs": c.inputs, "output": c.output}
+        for c in (calls or []) if id(c.module) in paths
+    ][:MAX_CALLS]
+    return {
+        "class": type(module).__name__,
+        "repr": _one_line_repr(module),
+        "training": module.training,
+        "parameter_count": sum(p.numel() for p in module.parameters()),
+        "trainable_count": sum(p.numel() for p in module.parameters() if p.requires_grad),
+        "tree": _module_node(module, name, "", {}),
+        "parameters": {p: describe_tensor(t, storages, f"{name}.{p}") for p, t in module.named_parameters()},
+        "buffers": {
+            p: {**describe_tensor(t, storages, f"{name}.{p}"), "persistent": persistent[p]}
+            for p, t in module.named_buffers()
+        },
+        "state_dict_keys": list(module.state_dict().keys()),
+        "forward": forward,
+    }
+
+
+def is_state_dict(value: Any) -> bool:
+    """A mapping of string names to tensors (what `module.state_dict()` and optimisers' tensors give)."""
+    import torch
+
+    return (isinstance(value, Mapping) and bool(value)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()))
+
+
+def describe_state_dict(value: Mapping[str, Any], storages: dict[int, str], name: str) -> dict[str, Any]:
+    """A state_dict: its keys in order, each a tensor entry."""
+    return {"entries": {k: describe_tensor(t, storages, f"{name}[{k!r}]") for k, t in value.items()}}
+
+
+def _namedtuples(v: Any) -> Any:
+    """Named tuples (load_state_dict's `_IncompatibleKeys`, torch.return_types...) as dicts of their
+    fields, so a value keeps its meaning in JSON; other values as they are."""
+    if isinstance(v, tuple) and hasattr(v, "_fields"):
+        return {f: _namedtuples(x) for f, x in zip(v._fields, v, strict=True)}
+    if isinstance(v, list | tuple):
+        return [_namedtuples(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _namedtuples(x) for k, x in v.items()}
+    return v
+
+
 def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
-    """Run one beat's computation, seeded on its own so beats never depend on each other's order."""
+    """Run one beat's computation, seeded on its own so beats never depend on each other's order.
+
+    Returned tensors go to `tensors`, nn.Modules to `modules`, mappings of names to tensors (state_dicts)
+    to `state_dicts`, and every other value to `values` (see scenes/trace.py for the JSON)."""
     import torch
 
     torch.manual_seed(seed)
-    with claims_recorded() as claims:
+    with claims_recorded() as claims, forward_calls() as calls:
         result = beat.compute(device)
     if not isinstance(result, dict):
         raise TypeError(f"compute function must return a dict of named tensors, got {type(result).__name__}")
     tensors = {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
-    values = {k: plain_value(v, repr(k)) for k, v in result.items() if k not in tensors}
+    modules = {k: v for k, v in result.items() if isinstance(v, torch.nn.Module)}
+    state_dicts = {k: v for k, v in result.items() if k not in tensors and is_state_dict(v)}
+    values = {
+        k: plain_value(_namedtuples(v), repr(k))
+        for k, v in result.items() if k not in tensors and k not in modules and k not in state_dicts
+    }
     storages: dict[int, str] = {}
     return {
         "name": beat.name,
         "source": beat.source,
         "tensors": {k: describe_tensor(t, storages, k) for k, t in tensors.items()},
+        "modules": {k: describe_module(m, storages, k, calls) for k, m in modules.items()},
+        "state_dicts": {k: describe_state_dict(sd, storages, k) for k, sd in state_dicts.items()},
         "values": values,
         "graph": autograd_graph(tensors),
         "claims": claims,

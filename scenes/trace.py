@@ -224,6 +224,148 @@ class TensorEntry:
 
 
 @dataclass(frozen=True)
+class ModuleNode:
+    """One module in a module's tree: `path` is its dotted name from the root ("" for the root itself),
+    `parameters`/`buffers` its own (local names), `shared` local parameter names tied to an earlier path,
+    `parameter_count` its parameters and its descendants' (each tensor counted once)."""
+
+    name: str
+    path: str
+    cls: str
+    repr: str
+    training: bool
+    parameters: tuple[str, ...]
+    buffers: tuple[str, ...]
+    parameter_count: int
+    children: tuple[ModuleNode, ...] = ()
+    shared: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModuleNode:
+        return cls(
+            name=data["name"], path=data["path"], cls=data["class"], repr=data["repr"],
+            training=data["training"], parameters=tuple(data["parameters"]), buffers=tuple(data["buffers"]),
+            parameter_count=data["parameter_count"],
+            children=tuple(cls.from_json(c) for c in data["children"]), shared=dict(data.get("shared", {})),
+        )
+
+    def full(self, local: str) -> str:
+        """The dotted path of one of this module's own parameters or buffers."""
+        return f"{self.path}.{local}" if self.path else local
+
+    def walk(self) -> Iterator[ModuleNode]:
+        """This node and its descendants, parents first (torch's `named_modules` order)."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True)
+class ForwardCall:
+    """One forward call seen by the trace's hooks: the submodule's path, class, input and output shapes."""
+
+    path: str
+    cls: str
+    inputs: tuple[Any, ...] = ()
+    output: Any = None
+
+
+@dataclass(frozen=True)
+class ModuleEntry:
+    """An nn.Module a beat returned. JSON (the trace's `modules[name]`):
+
+        {"class": "Sequential", "repr": "Sequential()", "training": true,
+         "parameter_count": 59, "trainable_count": 59,
+         "tree": {"name": "model", "path": "", "class": ..., "repr": ..., "training": ..., "parameters": [local
+                  names], "buffers": [local names], "shared": {local: first path}, "parameter_count": ...,
+                  "children": [nodes]},
+         "parameters": {"0.weight": <tensor JSON>, ...},     # named_parameters() order, tied ones once
+         "buffers": {"1.running_mean": {<tensor JSON>, "persistent": true}, ...},
+         "state_dict_keys": ["0.weight", ...],                # module.state_dict() order
+         "forward": [{"path": "", "class": "Sequential", "inputs": [[2, 4]], "output": [2, 3]}, ...]}
+
+    `forward` lists the calls of the module and its submodules in the order they started, from global
+    forward hooks the trace held while the beat computed (empty when the beat never called it); a
+    compute function can also read that order itself with `render.trace.record_forward(model)`.
+    """
+
+    name: str
+    cls: str
+    repr: str
+    training: bool
+    parameter_count: int
+    trainable_count: int
+    tree: ModuleNode
+    parameters: dict[str, TensorEntry]
+    buffers: dict[str, TensorEntry]
+    persistent: dict[str, bool]
+    state_dict_keys: tuple[str, ...]
+    forward: tuple[ForwardCall, ...] = ()
+
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> ModuleEntry:
+        return cls(
+            name=name, cls=data["class"], repr=data["repr"], training=data["training"],
+            parameter_count=data["parameter_count"], trainable_count=data["trainable_count"],
+            tree=ModuleNode.from_json(data["tree"]),
+            parameters={k: TensorEntry.from_json(f"{name}.{k}", v) for k, v in data["parameters"].items()},
+            buffers={k: TensorEntry.from_json(f"{name}.{k}", v) for k, v in data["buffers"].items()},
+            persistent={k: v.get("persistent", True) for k, v in data["buffers"].items()},
+            state_dict_keys=tuple(data["state_dict_keys"]),
+            forward=tuple(
+                ForwardCall(c["path"], c["class"], tuple(c.get("inputs", ())), c.get("output"))
+                for c in data.get("forward", ())
+            ),
+        )
+
+    def tensor(self, path: str) -> TensorEntry:
+        """A parameter or buffer by dotted path (a tied parameter by any of its paths)."""
+        if path in self.parameters:
+            return self.parameters[path]
+        if path in self.buffers:
+            return self.buffers[path]
+        for node in self.tree.walk():
+            for local, first in node.shared.items():
+                if node.full(local) == path:
+                    return self.parameters[first]
+        raise KeyError(f"module {self.name!r} has no parameter or buffer {path!r}")
+
+    def kind(self, path: str) -> str:
+        """"parameter", "buffer" or "non-persistent buffer" for a dotted path of this module."""
+        if path in self.buffers:
+            return "buffer" if self.persistent[path] else "non-persistent buffer"
+        self.tensor(path)
+        return "parameter"
+
+    def node(self, path: str) -> ModuleNode:
+        for n in self.tree.walk():
+            if n.path == path:
+                return n
+        raise KeyError(f"module {self.name!r} has no submodule {path!r}")
+
+    def forward_order(self) -> list[str]:
+        """The submodule paths in the order their forward first ran (each once)."""
+        return list(dict.fromkeys(c.path for c in self.forward))
+
+
+@dataclass(frozen=True)
+class StateDictEntry:
+    """A mapping of names to tensors a beat returned (a `state_dict`), keys in torch's order. JSON (the
+    trace's `state_dicts[name]`): {"entries": {"0.weight": <tensor JSON>, ...}}."""
+
+    name: str
+    entries: dict[str, TensorEntry]
+
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> StateDictEntry:
+        return cls(name, {k: TensorEntry.from_json(f"{name}[{k!r}]", v) for k, v in data["entries"].items()})
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.entries)
+
+
+@dataclass(frozen=True)
 class GraphNode:
     id: str
     name: str
@@ -247,7 +389,8 @@ class AutogradGraph:
 
 @dataclass(frozen=True)
 class BeatTrace:
-    """What one beat's computation produced, as recorded in the trace.
+    """What one beat's computation produced, as recorded in the trace: `tensors` (TensorEntry), `modules`
+    (ModuleEntry), `state_dicts` (StateDictEntry) and plain `values`.
 
     `values[name]` holds every non-tensor value the compute function returned, as plain JSON: None, bools,
     numbers (nan/inf/-inf as those strings), strings, lists (tuples and torch.Size become lists), dicts with
@@ -257,6 +400,8 @@ class BeatTrace:
     source: str
     tensors: dict[str, TensorEntry] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    modules: dict[str, ModuleEntry] = field(default_factory=dict)
+    state_dicts: dict[str, StateDictEntry] = field(default_factory=dict)
     graph: AutogradGraph = field(default_factory=AutogradGraph)
     device: str = "cpu"
     torch_version: str = ""
@@ -268,6 +413,8 @@ class BeatTrace:
             source=data["source"],
             tensors={k: TensorEntry.from_json(k, v) for k, v in data["tensors"].items()},
             values=dict(data.get("values", {})),
+            modules={k: ModuleEntry.from_json(k, v) for k, v in data.get("modules", {}).items()},
+            state_dicts={k: StateDictEntry.from_json(k, v) for k, v in data.get("state_dicts", {}).items()},
             graph=AutogradGraph.from_json(data.get("graph")),
             device=device,
             torch_version=torch_version,
@@ -279,6 +426,24 @@ class BeatTrace:
         except KeyError:
             raise KeyError(
                 f"beat {self.name!r} has no traced tensor {name!r}; it has {sorted(self.tensors)}"
+            ) from None
+
+    def module(self, name: str) -> ModuleEntry:
+        """A returned nn.Module by name."""
+        try:
+            return self.modules[name]
+        except KeyError:
+            raise KeyError(
+                f"beat {self.name!r} returned no nn.Module {name!r}; it has {sorted(self.modules)}"
+            ) from None
+
+    def state_dict(self, name: str) -> StateDictEntry:
+        """A returned state_dict (a mapping of names to tensors) by name."""
+        try:
+            return self.state_dicts[name]
+        except KeyError:
+            raise KeyError(
+                f"beat {self.name!r} returned no state_dict {name!r}; it has {sorted(self.state_dicts)}"
             ) from None
 
 

@@ -128,3 +128,81 @@ def test_large_tensors_of_other_dtypes_are_summarised(dtype: torch.dtype) -> Non
     real = t.real if dtype.is_complex else t
     assert e.stats.max == (real.max().item() if dtype != torch.bool else bool(real.any()))
     assert e.stats.mean == pytest.approx(real.double().mean().item(), rel=1e-6)
+
+
+class Tiny(torch.nn.Module):
+    """Two layers, a norm with running statistics, a non-persistent buffer and a tied weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(5, 4)
+        self.body = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.BatchNorm1d(3))
+        self.head = torch.nn.Linear(3, 5, bias=False)
+        self.out = torch.nn.Linear(4, 5, bias=False)
+        self.out.weight = self.embed.weight  # tied
+        self.register_buffer("scale", torch.tensor(2.0), persistent=False)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.embed(idx))) * self.scale
+
+
+def test_module_records_tree_parameters_buffers_and_forward_order() -> None:
+    def compute(device: str) -> dict[str, Any]:
+        model = Tiny()
+        model.head.weight.requires_grad_(False)
+        model(torch.tensor([1, 3])).sum().backward()
+        model.eval()
+        return {"model": model, "n": 1}
+
+    data = trace_of(compute)
+    beat = BeatTrace.from_json(data)
+    m = beat.module("model")
+    torch.manual_seed(0)
+    model = Tiny()
+    assert m.cls == "Tiny" and m.repr == "Tiny()" and m.training is False
+    assert m.parameter_count == sum(p.numel() for p in model.parameters())
+    assert m.trainable_count == m.parameter_count - 15
+    assert list(m.parameters) == [n for n, _ in model.named_parameters()]
+    assert "out.weight" not in m.parameters and m.tensor("out.weight") is m.parameters["embed.weight"]
+    assert m.node("out").shared == {"weight": "embed.weight"}
+    w = m.parameters["body.0.weight"]
+    assert w.shape == (3, 4) and w.requires_grad and w.grad is not None and w.grad.shape == (3, 4)
+    assert m.parameters["head.weight"].grad is None and not m.parameters["head.weight"].requires_grad
+    assert [c.path for c in m.tree.children] == ["embed", "body", "head", "out"]
+    assert [c.cls for c in m.node("body").children] == ["Linear", "ReLU", "BatchNorm1d"]
+    assert m.node("body.0").repr == "Linear(in_features=4, out_features=3, bias=True)"
+    assert m.node("body.2").buffers == ("running_mean", "running_var", "num_batches_tracked")
+    assert m.kind("body.2.running_mean") == "buffer" and m.kind("scale") == "non-persistent buffer"
+    assert m.kind("body.0.bias") == "parameter"
+    assert list(m.state_dict_keys) == list(model.state_dict().keys()) and "scale" not in m.state_dict_keys
+    assert m.forward_order() == ["", "embed", "body", "body.0", "body.1", "body.2", "head"]
+    assert m.forward[0].inputs == ([2],) and m.forward[0].output == [2, 5]
+    assert m.forward[3].output == [2, 3]
+    assert beat.values == {"n": 1}
+
+
+def test_state_dict_keeps_order_and_load_result_is_recorded() -> None:
+    def compute(device: str) -> dict[str, Any]:
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LayerNorm(2))
+        sd = model.state_dict()
+        sd = {k: sd[k] for k in reversed(sd)}  # an order unlike the model's, to see it kept
+        fresh = torch.nn.Sequential(torch.nn.Linear(2, 2))
+        result = fresh.load_state_dict(sd, strict=False)
+        return {"sd": sd, "result": result}
+
+    beat = BeatTrace.from_json(trace_of(compute))
+    sd = beat.state_dict("sd")
+    assert sd.keys == ["1.bias", "1.weight", "0.bias", "0.weight"]
+    assert sd.entries["0.weight"].shape == (2, 2)
+    assert beat.values["result"] == {"missing_keys": [], "unexpected_keys": ["1.bias", "1.weight"]}
+
+
+def test_record_forward_gives_a_compute_function_the_hook_order() -> None:
+    from render.trace import record_forward
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Tanh()))
+    with record_forward(model) as order:
+        model(torch.ones(1, 2))
+    assert order == ["", "0", "1", "1.0", "1.1"]
+    model(torch.ones(1, 2))
+    assert len(order) == 5  # hooks removed after the block
