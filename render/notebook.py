@@ -1,0 +1,328 @@
+"""A Jupyter notebook per lesson: the code that ran, beat by beat, for learners to run themselves.
+
+The notebook holds the title and objectives, a cell that picks the device the way the lessons do (CUDA,
+then MPS, then the CPU), a prelude with what the lesson's code needs from the studio (`expect`,
+`capture_error`) and from its own script (imports, helper functions), then per beat its narration as prose
+and its compute function's exact source (from the trace) with a call that prints what it returns, seeded
+as the trace was. It ends with the recap and the challenge, followed by an empty cell.
+
+The notebook runs on its own: it never imports the studio. `execute_notebook` runs it with nbclient and
+stores the outputs; a failing cell is a `NotebookFailed` that names the cell and its beat.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+from render.errors import StudioError
+from render.state import write_text
+
+KERNEL = "python3"
+STUDIO_PACKAGES = ("render", "scenes")
+
+DEVICE_CELL = '''\
+import torch
+
+# The lessons run on CUDA when there is a GPU, else on Apple's MPS, else on the CPU.
+if torch.cuda.is_available():
+    device = "cuda"
+elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    device = "mps"
+else:
+    device = "cpu"
+torch.use_deterministic_algorithms(True, warn_only=True)  # as the lesson was traced
+print(f"torch {torch.__version__} on {device}")'''
+
+EXPECT = '''\
+def expect(condition, claim):
+    """Check a claim the lesson makes with torch's own answer; stop with the claim's words if it fails."""
+    if not bool(condition):
+        raise AssertionError(f"claim failed: {claim}")'''
+
+CAPTURE_ERROR = '''\
+def capture_error(fn):
+    """Run `fn` and return the error it raises as text, for beats that show a failure; '' if it succeeds."""
+    try:
+        fn()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""'''
+
+SHOW = '''\
+def show(result):
+    """Print what a beat's function returns: each tensor with its shape, dtype and device, then its values."""
+    for name, value in result.items():
+        if isinstance(value, torch.Tensor):
+            facts = [f"shape {tuple(value.shape)}", str(value.dtype).removeprefix("torch."), str(value.device)]
+            if value.requires_grad:
+                facts.append("requires_grad")
+            if value.grad_fn is not None:
+                facts.append(f"grad_fn={type(value.grad_fn).__name__}")
+            print(f"{name}: " + ", ".join(facts))
+            print(value.detach().cpu())
+            if value.is_leaf and value.grad is not None:
+                print(f"{name}.grad:")
+                print(value.grad.cpu())
+        else:
+            print(f"{name} = {value!r}")'''
+
+SHIM = '''\
+import sys
+import types
+
+# Some beats import these helpers from the studio (`from render.lesson import expect`): here they are the
+# ones defined above, so the notebook needs nothing but torch.
+_studio = types.ModuleType("render.lesson")
+_studio.expect, _studio.capture_error = expect, capture_error
+sys.modules.setdefault("render.lesson", _studio)'''
+
+
+class NotebookFailed(StudioError):
+    """A notebook cell raised when the notebook ran; names the notebook, the cell and its beat."""
+
+    def __init__(self, path: Path, cell: int, label: str, error: str):
+        self.path = path
+        self.cell = cell
+        self.label = label
+        self.error = error
+        super().__init__(f"{path}: cell {cell} ({label}) failed: {error}")
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _is_beat(node: ast.AST) -> bool:
+    """A function decorated with `@lesson.beat(...)`."""
+    decorators = getattr(node, "decorator_list", [])
+    return any(isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "beat" for d in decorators)
+
+
+def _is_studio_import(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] in STUDIO_PACKAGES
+    if isinstance(node, ast.Import):
+        return any(a.name.split(".")[0] in STUDIO_PACKAGES for a in node.names)
+    return False
+
+
+def _names_lesson(node: ast.AST) -> bool:
+    """Whether a statement reads the script's `lesson` object (or `Lesson`): that stays in the studio."""
+    return any(isinstance(n, ast.Name) and n.id in ("lesson", "Lesson") for n in ast.walk(node))
+
+
+def local_modules(script: Path) -> list[Path]:
+    """The helper modules kept beside the script that it imports (`from _models import MLP`), and theirs,
+    dependencies first."""
+    found: list[Path] = []
+
+    def visit(path: Path) -> None:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                module = script.parent / f"{name.split('.')[0]}.py"
+                if module.is_file() and module != script and module not in found:
+                    visit(module)
+                    found.append(module)
+
+    visit(script)
+    return found
+
+
+def script_prelude(script: Path) -> str:
+    """What the beats' code needs from its script, in file order: its imports (less the studio's) and its
+    helper functions, classes and constants (less the beats and the `lesson` itself)."""
+    text = script.read_text(encoding="utf-8")
+    kept: list[str] = []
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if not _is_studio_import(node):
+                kept.append(ast.get_source_segment(text, node) or "")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if not _is_beat(node) and not _names_lesson(node):
+                start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+                kept.append("\n".join(text.splitlines()[start - 1 : node.end_lineno]))
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and not _names_lesson(node):
+            kept.append(ast.get_source_segment(text, node) or "")
+    imports = [k for k in kept if k.startswith(("import ", "from "))]
+    rest = [k for k in kept if not k.startswith(("import ", "from "))]
+    return "\n\n\n".join(part for part in ("\n".join(imports), *rest) if part)
+
+
+def helpers_source(sources: list[str]) -> str:
+    """The studio helpers the lesson code may call, in plain Python (tests check they behave as the
+    studio's own), and `show`, which prints what a beat returns."""
+    parts = [EXPECT, CAPTURE_ERROR, SHOW]
+    if any(re.search(r"\b(from|import)\s+render\b", s) for s in sources):
+        parts.append(SHIM)
+    return "\n\n\n".join(parts)
+
+
+def prose(narration: str) -> str:
+    """Narration as a paragraph: cue marks (`|`) dropped, an escaped bar kept."""
+    text = narration.replace("\\|", "\x00").replace("|", " ").replace("\x00", "|")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _bullets(items: list[str] | tuple[str, ...]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def narrations(lesson: Any, trace: dict[str, Any]) -> list[str]:
+    """Each beat's narration with the trace's values filled in, as prose."""
+    from render.templating import render_narration
+    from scenes.trace import BeatTrace
+
+    out = []
+    for beat, traced in zip(lesson.beats, trace["beats"], strict=True):
+        view = BeatTrace.from_json(traced, trace["device"], trace["torch"])
+        out.append(prose(render_narration(beat.narration, view)))
+    return out
+
+
+def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
+    """The lesson's notebook (not yet run): `entry` is its course entry (id, title, blurb), `lesson` the
+    loaded script, `trace` its trace (the beats' exact sources and seeds)."""
+    import nbformat
+    from nbformat import v4
+
+    assert lesson.script is not None, "a loaded lesson knows its script"
+    sources = [b["source"].rstrip() for b in trace["beats"]]
+    said = narrations(lesson, trace)
+    intro = [f"# {entry.id} · {entry.title}"]
+    if entry.blurb:
+        intro.append(entry.blurb)
+    if lesson.objectives:
+        intro.append("**You will learn**\n\n" + _bullets(lesson.objectives))
+    intro.append(
+        "Every code cell below is the code the lesson ran, seeded as it was. Run the cells in order: the "
+        "numbers you get are the ones in the video (on the same device)."
+    )
+    modules = local_modules(lesson.script)
+    studio_code = sources + [m.read_text(encoding="utf-8") for m in modules]
+    cells = [
+        v4.new_markdown_cell("\n\n".join(intro), id="title"),
+        v4.new_code_cell(DEVICE_CELL, id="device", metadata={"studio": {"cell": "device"}}),
+        v4.new_markdown_cell("Helpers the lesson's code uses, so this notebook needs nothing but torch.",
+                             id="helpers-note"),
+        v4.new_code_cell(helpers_source(studio_code), id="helpers", metadata={"studio": {"cell": "helpers"}}),
+    ]
+    for module in modules:  # written beside the notebook, so the script's own import line works
+        source = f"%%writefile {module.name}\n{module.read_text(encoding='utf-8').rstrip()}"
+        cells.append(v4.new_code_cell(source, id=f"module-{module.stem.strip('_') or 'helpers'}"[:64],
+                                      metadata={"studio": {"cell": module.name}}))
+    prelude = script_prelude(lesson.script)
+    if prelude:
+        cells.append(v4.new_code_cell(prelude, id="script", metadata={"studio": {"cell": "script helpers"}}))
+    for number, (beat, source, narration) in enumerate(zip(lesson.beats, sources, said, strict=True), start=1):
+        text = f"## {number}. {beat.title}\n\n{narration}"
+        if beat.bullets:
+            text += "\n\n" + _bullets(beat.bullets)
+        seed = trace.get("seed", 0) + number - 1
+        call = f"torch.manual_seed({seed})  # the seed this beat was traced with\n"
+        call += f"show({_function_name(source)}(device))"
+        cells.append(v4.new_markdown_cell(text, id=f"beat-{number}-text"))
+        cells.append(
+            v4.new_code_cell(f"{source}\n\n\n{call}", id=f"beat-{number}", metadata={"studio": {"beat": beat.name}})
+        )
+    if lesson.recap:
+        cells.append(v4.new_markdown_cell("## Recap\n\n" + _bullets(lesson.recap), id="recap"))
+    if lesson.challenge:
+        cells.append(v4.new_markdown_cell(f"## Your challenge\n\n{lesson.challenge}", id="challenge"))
+        cells.append(v4.new_code_cell("", id="your-turn", metadata={"studio": {"cell": "challenge"}}))
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata.update(
+        {
+            "kernelspec": {"name": KERNEL, "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "studio": {"lesson": entry.id, "torch": trace.get("torch", ""), "traced_on": trace.get("device", "")},
+        }
+    )
+    nbformat.validate(nb)
+    return nb
+
+
+def _function_name(source: str) -> str:
+    """The name in a compute function's `def` line."""
+    match = re.search(r"^(?:async\s+)?def\s+(\w+)", source, re.M)
+    if match is None:
+        raise ValueError(f"not a function's source: {source[:60]!r}")
+    return match.group(1)
+
+
+def write_notebook(entry: Any, lesson: Any, trace: dict[str, Any], dest: Path) -> Path:
+    """Write the lesson's notebook (without outputs) to `dest` atomically."""
+    import nbformat
+
+    write_text(dest, nbformat.writes(build_notebook(entry, lesson, trace)) + "\n")
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def _label(nb: Any, index: int) -> str:
+    studio = nb.cells[index].get("metadata", {}).get("studio", {})
+    if "beat" in studio:
+        return f"beat {studio['beat']!r}"
+    return str(studio.get("cell", "code"))
+
+
+def execute_notebook(path: Path, timeout: float = 600.0) -> Any:
+    """Run the notebook at `path` in a fresh kernel (in its own folder) and store it with its outputs.
+
+    A cell that raises, runs past `timeout` seconds or kills the kernel is a `NotebookFailed` naming that
+    cell (its number counts every cell from 1, as Jupyter shows them); the file keeps its unrun form then."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(str(path), as_version=4)
+    current = {"index": 0}
+
+    def started(cell: Any, cell_index: int, **_: Any) -> None:
+        current["index"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=int(timeout),
+        kernel_name=KERNEL,
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_start=started,
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        index = current["index"]
+        raise NotebookFailed(path, index + 1, _label(nb, index), f"{exc.ename}: {exc.evalue}") from None
+    except (CellTimeoutError, DeadKernelError, CellControlSignal) as exc:
+        index = current["index"]
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NotebookFailed(path, index + 1, _label(nb, index), f"{type(exc).__name__}: {first}") from None
+    write_text(path, nbformat.writes(nb) + "\n")
+    return nb
+
+
+def printed(nb: Any) -> dict[str, str]:
+    """What each beat's cell printed (its stdout), by beat name: what the truth tests read."""
+    out = {}
+    for cell in nb.cells:
+        beat = cell.get("metadata", {}).get("studio", {}).get("beat")
+        if beat is not None:
+            out[beat] = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+    return out
+
+
+def errors(nb: Any) -> list[str]:
+    """Every error output in the notebook, as 'cell N: Name: value'."""
+    return [
+        f"cell {i + 1}: {o.get('ename')}: {o.get('evalue')}"
+        for i, cell in enumerate(nb.cells)
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]

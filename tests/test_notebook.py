@@ -1,0 +1,360 @@
+"""The lesson notebooks, checked for what they are: cells read back with nbformat, executed with nbclient,
+and what they print compared with the lesson's trace (same device: the CPU here)."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from render import notebook
+from render.course import LessonEntry, load_course
+from render.lesson import Lesson, capture_error, load_lesson
+
+FIXTURE = '''\
+"""A tiny lesson for the notebook tests: a helper, a constant, studio imports inside and outside a beat."""
+
+import math
+
+import torch
+
+from _tiny_helpers import halve
+from render.lesson import Lesson, capture_error
+from scenes.vocabulary import Show, Title
+
+SCALE = 2.0
+
+lesson = Lesson(
+    objectives=["Double a tensor", "Read its gradient"],
+    recap=["`doubled` multiplies by two"],
+    challenge="Triple a tensor instead.",
+)
+
+
+def doubled(t):
+    return t * SCALE
+
+
+@lesson.beat("Start", narration="We start. | Then we go.", visual=Title(heading="Start", lines=["a", "b"]),
+             slide=["a first bullet"])
+def start(device):
+    return {}
+
+
+@lesson.beat("Doubling", narration="We double {{ x.numel }} random numbers.", visual=Show("x", "y"),
+             slide=["`doubled(x)` is `x * 2`"])
+def doubling(device):
+    from render.lesson import expect
+
+    x = torch.rand(2, 3, device=device)
+    y = doubled(x)
+    expect(torch.equal(y, x * 2), "doubling doubles every number")
+    error = capture_error(lambda: x @ x)
+    return {"x": x, "y": y, "back": halve(y), "error": error, "root": math.sqrt(2), "shape": y.shape, "dtype": y.dtype}
+
+
+@lesson.beat("A gradient", narration="The gradient of the sum is two everywhere.", visual=Show("w"))
+def gradient(device):
+    w = torch.ones(3, device=device, requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()
+    return {"w": w, "loss": loss, "half": torch.tensor([1.5, -0.25], dtype=torch.bfloat16)}
+'''
+
+HELPERS = '''\
+"""A helper module kept beside the tiny lesson; it checks its own claim with the studio's expect."""
+
+from render.lesson import expect
+
+
+def halve(t):
+    half = t / 2
+    expect(bool((half * 2 == t).all()), "halving undoes doubling")
+    return half
+'''
+
+
+@pytest.fixture(scope="module")
+def fixture_lesson(tmp_path_factory: pytest.TempPathFactory) -> tuple[LessonEntry, Lesson, dict[str, Any]]:
+    from render.trace import trace_lesson
+
+    script = tmp_path_factory.mktemp("scripts") / "tiny_lesson.py"
+    script.write_text(FIXTURE, encoding="utf-8")
+    (script.parent / "_tiny_helpers.py").write_text(HELPERS, encoding="utf-8")
+    lesson = load_lesson(script)
+    entry = LessonEntry("9.1.1", "tiny-lesson", "A Tiny Lesson", "Doubling, `torch` style.", 9, "9.1")
+    return entry, lesson, trace_lesson(lesson, "cpu")
+
+
+def code_cells(nb: Any) -> list[Any]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+# --------------------------------------------------------------------------------------------- truth
+
+
+def _restore(value: Any) -> Any:
+    """Trace JSON values back to Python numbers (nan and inf are stored as strings)."""
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    if value in ("nan", "inf", "-inf"):
+        return float(value)
+    return value
+
+
+def parse_printed(text: str) -> dict[str, dict[str, Any]]:
+    """What `show` printed, by name: a tensor's header facts and printed values, or a value's repr."""
+    blocks: dict[str, dict[str, Any]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        header = re.fullmatch(r"(\w+): (shape \(.*)", line)
+        grad = re.fullmatch(r"(\w+)\.grad:", line)
+        value = re.fullmatch(r"(\w+) = (.*)", line)
+        if header:
+            facts = header.group(2).split(", ")
+            shape_end = next(i for i, f in enumerate(facts) if f.endswith(")"))
+            blocks[header.group(1)] = {
+                "shape": ", ".join(facts[: shape_end + 1]).removeprefix("shape "),
+                "facts": facts[shape_end + 1 :],
+                "body": [],
+                "grad": [],
+            }
+            current = blocks[header.group(1)]["body"]
+        elif grad:
+            current = blocks[grad.group(1)]["grad"]
+        elif value:
+            blocks[value.group(1)] = {"repr": value.group(2)}
+            current = None
+        else:
+            assert current is not None, f"unexpected printed line {line!r}"
+            current.append(line)
+    return blocks
+
+
+def tensor_repr(described: dict[str, Any]) -> str:
+    """How torch prints a traced tensor: rebuilt from the trace's values, dtype and shape."""
+    import torch
+
+    t = torch.tensor(_restore(described["values"]), dtype=getattr(torch, described["dtype"]))
+    return repr(t.reshape(described["shape"]))
+
+
+def value_reprs(value: Any) -> set[str]:
+    """The reprs a traced value may have had (the trace stores sizes and tuples as lists, dtypes as text)."""
+    shown = {repr(_restore(value))}
+    if isinstance(value, list):
+        shown |= {repr(tuple(value)), f"torch.Size({value!r})"}
+    if isinstance(value, str):
+        shown |= {f"torch.{value}", f"device(type='{value}')"}
+    return shown
+
+
+def assert_printed_is_trace(printed: str, traced: dict[str, Any], unsteady: set[str] = frozenset()) -> int:
+    """Each tensor and value a beat printed equals its trace; returns how many were compared. Names in
+    `unsteady` (timings: they differ between two traces too) are checked for presence only."""
+    blocks = parse_printed(printed)
+    assert set(blocks) == set(traced["tensors"]) | set(traced["values"]), traced["name"]
+    compared = 0
+    for name, described in traced["tensors"].items():
+        block = blocks[name]
+        assert block["shape"] == repr(tuple(described["shape"])), name
+        assert block["facts"][:2] == [described["dtype"], described["device"]], name
+        assert ("requires_grad" in block["facts"]) == described["requires_grad"], name
+        grad_fn = next((f.removeprefix("grad_fn=") for f in block["facts"] if f.startswith("grad_fn=")), None)
+        assert grad_fn == described["grad_fn"], name
+        if name in unsteady or described["truncated"]:
+            continue
+        assert "\n".join(block["body"]) == tensor_repr(described), name
+        if described["grad"] is not None:
+            assert "\n".join(block["grad"]) == tensor_repr(described["grad"]), name
+        compared += 1
+    for name, value in traced["values"].items():
+        if name not in unsteady:
+            assert blocks[name]["repr"] in value_reprs(value), (name, blocks[name]["repr"], value)
+            compared += 1
+    return compared
+
+
+def unsteady_names(first: dict[str, Any], second: dict[str, Any]) -> dict[str, set[str]]:
+    """Per beat, the entries two traces of one lesson disagree on (timings)."""
+    out: dict[str, set[str]] = {}
+    for a, b in zip(first["beats"], second["beats"], strict=True):
+        out[a["name"]] = {k for k in a["tensors"] if a["tensors"][k]["values"] != b["tensors"][k]["values"]}
+        out[a["name"]] |= {k for k in a["values"] if a["values"][k] != b["values"][k]}
+    return out
+
+
+# --------------------------------------------------------------------------------------------- units
+
+
+def test_notebook_cells_follow_the_lesson(
+    fixture_lesson: tuple[LessonEntry, Lesson, dict[str, Any]], tmp_path: Path
+) -> None:
+    import nbformat
+
+    entry, lesson, trace = fixture_lesson
+    path = notebook.write_notebook(entry, lesson, trace, tmp_path / "lesson.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    title = nb.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith("# 9.1.1 · A Tiny Lesson")
+    assert all(f"- {o}" in title.source for o in lesson.objectives)
+    device = code_cells(nb)[0].source
+    assert device.index("torch.cuda.is_available()") < device.index("mps") < device.index('device = "cpu"')
+    # the helper module beside the script is written beside the notebook before the script's imports run
+    kinds = [c.metadata.get("studio", {}).get("cell") for c in code_cells(nb)]
+    assert kinds[:4] == ["device", "helpers", "_tiny_helpers.py", "script helpers"]
+    assert code_cells(nb)[2].source == "%%writefile _tiny_helpers.py\n" + HELPERS.rstrip()
+    assert "from _tiny_helpers import halve" in code_cells(nb)[3].source
+    beats = [c for c in nb.cells if "beat" in c.metadata.get("studio", {})]
+    assert [c.metadata.studio.beat for c in beats] == [b.name for b in lesson.beats]
+    for number, (beat, traced, cell) in enumerate(zip(lesson.beats, trace["beats"], beats, strict=True)):
+        # the exact source, then a call seeded as the trace was that prints what it returns
+        assert cell.source.startswith(traced["source"].rstrip())
+        assert cell.source.endswith(f"torch.manual_seed({trace['seed'] + number})  # the seed this beat was "
+                                    f"traced with\nshow({beat.name}(device))")
+        text = nb.cells[nb.cells.index(cell) - 1]
+        assert text.cell_type == "markdown" and text.source.startswith(f"## {number + 1}. {beat.title}")
+        assert "|" not in text.source and "{{" not in text.source
+        assert all(f"- {b}" in text.source for b in beat.bullets)
+    assert "We start. Then we go." in nb.cells[nb.cells.index(beats[0]) - 1].source
+    assert "We double 6 random numbers." in nb.cells[nb.cells.index(beats[1]) - 1].source
+    recap, challenge, empty = nb.cells[-3:]
+    assert recap.source.startswith("## Recap") and "- `doubled` multiplies by two" in recap.source
+    assert challenge.source == "## Your challenge\n\nTriple a tensor instead."
+    assert empty.cell_type == "code" and empty.source == ""
+    # the notebook runs without the studio: no studio import outside the shim that stands in for it
+    for cell in code_cells(nb):
+        for line in cell.source.splitlines():
+            if re.match(r"\s*(from|import)\s+(render|scenes)\b", line):
+                assert line.strip() == "from render.lesson import expect", line
+
+
+def test_prelude_has_what_the_beats_need(fixture_lesson: tuple[LessonEntry, Lesson, dict[str, Any]]) -> None:
+    entry, lesson, trace = fixture_lesson
+    assert lesson.script is not None
+    prelude = notebook.script_prelude(lesson.script)
+    assert "import math" in prelude and "import torch" in prelude and "SCALE = 2.0" in prelude
+    assert "def doubled(t):" in prelude
+    assert "lesson" not in prelude and "scenes" not in prelude and "render" not in prelude
+    assert "def start" not in prelude  # beats are their own cells
+    helpers = notebook.helpers_source([b["source"] for b in trace["beats"]])
+    assert "sys.modules.setdefault(\"render.lesson\"" in helpers  # a beat imports from the studio inline
+    assert "sys.modules" not in notebook.helpers_source(["def f(device):\n    return {}"])
+    # the helpers behave as the studio's own
+    scope: dict[str, Any] = {}
+    exec(helpers, scope)
+    for fn in (lambda: 1 / 0, lambda: None, lambda: [][1]):
+        assert scope["capture_error"](fn) == capture_error(fn)
+    with pytest.raises(AssertionError, match="claim failed: two is two"):
+        scope["expect"](1 + 1 == 3, "two is two")
+
+
+def test_prose_drops_cue_marks() -> None:
+    assert notebook.prose("One. | Two,\n   three. \\| four") == "One. Two, three. | four"
+
+
+def test_every_module1_script_gives_a_standalone_prelude() -> None:
+    """What each module-1 beat reads from its script is defined in the notebook (without tracing)."""
+    import builtins
+
+    for entry in load_course().module("1").lessons:
+        if not entry.scripted:
+            continue
+        prelude = notebook.script_prelude(entry.script)
+        defined = set(dir(builtins)) | {"device", "expect", "capture_error", "show"}
+        for node in ast.walk(ast.parse(prelude)):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+        tree = ast.parse(entry.script.read_text(encoding="utf-8"))
+        for fn in tree.body:
+            if not (isinstance(fn, ast.FunctionDef) and notebook._is_beat(fn)):
+                continue
+            local = {a.arg for a in ast.walk(fn) if isinstance(a, ast.arg)}
+            local |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            local |= {(a.asname or a.name) for n in ast.walk(fn) if isinstance(n, ast.ImportFrom) for a in n.names}
+            body = ast.Module(body=fn.body, type_ignores=[])
+            free = {n.id for n in ast.walk(body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            assert free - local - defined == set(), f"{entry.script.name}: {fn.name}"
+
+
+def test_parse_printed_reads_show_output() -> None:
+    text = "x: shape (2,), float32, cpu, requires_grad\ntensor([1., 2.])\nx.grad:\ntensor([2., 2.])\nn = 3\n"
+    blocks = parse_printed(text)
+    assert blocks["x"]["shape"] == "(2,)" and blocks["x"]["facts"] == ["float32", "cpu", "requires_grad"]
+    assert blocks["x"]["body"] == ["tensor([1., 2.])"] and blocks["x"]["grad"] == ["tensor([2., 2.])"]
+    assert blocks["n"] == {"repr": "3"} and math.isnan(_restore("nan"))
+
+
+# --------------------------------------------------------------------------------------------- executed
+
+
+@pytest.mark.slow
+def test_executed_fixture_prints_its_trace_without_the_studio(
+    fixture_lesson: tuple[LessonEntry, Lesson, dict[str, Any]], tmp_path: Path
+) -> None:
+    import nbformat
+    from nbformat import v4
+
+    entry, lesson, trace = fixture_lesson
+    path = notebook.write_notebook(entry, lesson, trace, tmp_path / "lesson.ipynb")
+    # prove it standalone: a first cell makes the studio's packages unimportable in the kernel
+    nb = nbformat.read(str(path), as_version=4)
+    block = "import sys\nsys.modules['render'] = None\nsys.modules['scenes'] = None"
+    nb.cells.insert(0, v4.new_code_cell(block, id="no-studio"))
+    nbformat.write(nb, str(path))
+    ran = notebook.execute_notebook(path, timeout=300)
+    assert notebook.errors(ran) == []
+    assert nbformat.read(str(path), as_version=4).cells[-4].outputs  # stored with its outputs
+    assert "on cpu" in code_cells(ran)[1].outputs[0]["text"]
+    printed = notebook.printed(ran)
+    compared = sum(assert_printed_is_trace(printed[b["name"]], b) for b in trace["beats"])
+    assert compared == 10  # x, y, back, error, root, shape, dtype; w (and its grad), loss, half
+    assert "x @ x" not in printed["doubling"] and "RuntimeError: " in printed["doubling"]
+
+
+@pytest.mark.slow
+def test_a_failing_cell_is_named(
+    fixture_lesson: tuple[LessonEntry, Lesson, dict[str, Any]], tmp_path: Path
+) -> None:
+    import nbformat
+
+    entry, lesson, trace = fixture_lesson
+    path = notebook.write_notebook(entry, lesson, trace, tmp_path / "lesson.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    [cell] = [c for c in nb.cells if c.metadata.get("studio", {}).get("beat") == "doubling"]
+    cell.source = cell.source.replace("y = doubled(x)", "y = doubled(x) * 3")
+    nbformat.write(nb, str(path))
+    before = path.read_bytes()
+    with pytest.raises(notebook.NotebookFailed) as failed:
+        notebook.execute_notebook(path, timeout=300)
+    assert failed.value.cell == nb.cells.index(cell) + 1 and failed.value.label == "beat 'doubling'"
+    assert "AssertionError: claim failed: doubling doubles every number" in str(failed.value)
+    assert path.read_bytes() == before  # no half-run notebook stored
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [e for e in load_course().module("1").lessons if e.scripted], ids=lambda e: e.id)
+def test_module1_notebook_runs_and_prints_the_trace(entry: LessonEntry, tmp_path: Path) -> None:
+    """Every module-1 notebook executes without an error output, and prints its trace's values."""
+    from render.trace import trace_lesson
+
+    lesson = load_lesson(entry.script)
+    trace = trace_lesson(lesson, "cpu")
+    unsteady = unsteady_names(trace, trace_lesson(lesson, "cpu"))
+    path = notebook.write_notebook(entry, lesson, trace, tmp_path / entry.slug / "lesson.ipynb")
+    ran = notebook.execute_notebook(path, timeout=600)
+    assert notebook.errors(ran) == []
+    printed = notebook.printed(ran)
+    assert list(printed) == [b.name for b in lesson.beats]
+    compared = sum(assert_printed_is_trace(printed[b["name"]], b, unsteady[b["name"]]) for b in trace["beats"])
+    assert compared > 0
