@@ -2,7 +2,7 @@
 
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Show, Title
 
 lesson = Lesson(
@@ -14,13 +14,14 @@ lesson = Lesson(
     ],
     recap=[
         "A tensor is a grid of numbers with any number of axes",
-        "`torch.tensor` copies; zeros, ones, arange, linspace fill",
-        "rand, randn, randint draw; `manual_seed` makes them repeat",
+        "`torch.tensor` copies; zeros, ones and `full` fill a shape",
+        "arange and linspace count; rand, randn, randint draw",
+        "`manual_seed` makes the draws repeat",
         "The `_like` family copies shape, dtype and device",
         "Every tensor carries a shape, a dtype and a device",
     ],
-    challenge="Summon a square grid of sevens in one call, with no list typed out. "
-    "Then make a random tensor shaped like it and prove both agree on shape, dtype and device.",
+    challenge="Summon a square grid of sevens, as decimals, in one call with no list typed out. "
+    "Then make a random tensor like it with `rand_like` and prove both agree on shape, dtype and device.",
 )
 
 
@@ -42,7 +43,7 @@ def objectives(device):
     "Scalar, vector, matrix, tensor",
     narration="""Observe the family, apprentices: a scalar is a single number, with {{ lonely.ndim }} axes. |
     A vector lines numbers up along {{ vector.ndim }} axis, here {{ vector.numel }} of them. | A matrix has
-    rows and columns: {{ matrix.shape }}. | Stack matrices and you get a {{ cube.shape }} tensor with
+    rows and columns: {{ matrix.shape }}. | Stack two matrices and you get a {{ cube.shape }} tensor with
     {{ cube.ndim }} axes. Mathematicians define a tensor by how it transforms; to PyTorch it is simply an
     n-dimensional grid, and a matrix is merely its {{ matrix.ndim }}-axis case.""",
     visual=Show("lonely", "vector", "matrix", "cube", code=False),
@@ -52,56 +53,73 @@ def ranks(device):
     lonely = torch.tensor(3.0, device=device)
     vector = torch.tensor([1.0, 2.0, 3.0], device=device)
     matrix = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
-    cube = torch.arange(12, device=device).reshape(2, 2, 3)
-    return {
-        "lonely": lonely, "vector": vector,
-        "matrix": matrix, "cube": cube,
-    }
+    cube = torch.stack([matrix, matrix + 6])
+    expect(lonely.numel() == 1 and lonely.ndim == 0, "a scalar is one number with no axes")
+    expect(cube.shape == (2, *matrix.shape), "stacking two matrices gives a tensor of three axes")
+    return {"lonely": lonely, "vector": vector, "matrix": matrix, "cube": cube}
 
 
 @lesson.beat(
     "Why models need tensors",
     narration="""Why such devotion to grids? Because every model's food is one. | Here is a batch of images:
     {{ images.shape }}, that is images, colour channels, height and width, {{ images.numel }} numbers in a
-    single object. One tensor holds the whole batch, the weights are tensors too, and a GPU can work on every
-    element at once. Data, parameters and gradients: all tensors!""",
+    single object, the product of its sizes. One tensor holds the whole batch, a layer's weights are tensors
+    too, and a GPU can work on every element at once. Data, parameters and gradients: all tensors!""",
     visual=Show("images"),
     slide=["Images: batch x channels x height x width", "Weights and gradients are tensors too",
            "One object, many numbers, parallel hardware"],
 )
 def image_batch(device):
     images = torch.rand(2, 3, 4, 4, device=device)
+    expect(images.numel() == 2 * 3 * 4 * 4, "product of sizes")
+    layer = torch.nn.Conv2d(3, 8, kernel_size=3)
+    expect(isinstance(layer.weight, torch.Tensor), "weights are tensors")
     return {"images": images}
 
 
 @lesson.beat(
     "From Python data",
-    narration="""The first summoning: torch dot tensor copies a nested list into a new tensor. | Whole numbers
-    give a {{ counts.shape }} tensor of {{ counts.dtype }}. | Decimals give {{ weights.dtype }}, the working
-    precision of deep learning. The nesting decides the shape, and the values decide the dtype unless you name
-    one yourself.""",
+    narration="""The first summoning: torch dot tensor copies a nested list into a new tensor, so editing the
+    list afterwards leaves the tensor untouched. | Whole numbers give a {{ counts.shape }} tensor of
+    {{ counts.dtype }}. | Decimals give {{ weights.dtype }}, the working precision of deep learning. The nesting
+    decides the shape, and the values decide the dtype unless you name one yourself.""",
     visual=Show("counts", "weights"),
     slide=["`torch.tensor(data)` copies your data", "Integers become `int64`", "Decimals become `float32`"],
 )
 def from_data(device):
-    counts = torch.tensor([[1, 2], [3, 4]], device=device)
+    rows = [[1, 2], [3, 4]]
+    counts = torch.tensor(rows, device=device)
+    rows[0][0] = 99
+    expect(counts[0, 0] == 1, "the list was copied")
+    expect(counts.dtype == torch.int64, "ints: int64")
     weights = torch.tensor([0.5, -1.5, 2.0], device=device)
+    expect(weights.dtype == torch.float32, "float32")
+    named = torch.tensor(rows, dtype=torch.float16)
+    expect(named.dtype == torch.float16, "named dtype wins")
     return {"counts": counts, "weights": weights}
 
 
 @lesson.beat(
     "Filled from the void",
     narration="""No data, no matter: torch dot zeros and torch dot ones conjure a grid of any shape you name.
-    | Here zeros makes a {{ zeros.shape }} grid of blank cells. | And ones_like copies a tensor's shape, dtype
-    and device without its values: {{ ones.shape }}, {{ ones.dtype }}, {{ ones.device }}. The whole underscore
-    like family, zeros_like, ones_like, rand_like, works the same way.""",
-    visual=Show("zeros", "ones"),
-    slide=["`torch.zeros(shape)`, `torch.ones(shape)`", "`*_like(t)` copies shape, dtype, device"],
+    | Here zeros makes a {{ zeros.shape }} grid of blank cells. | torch dot full fills a shape with any value
+    you choose: a {{ sevens.shape }} grid, every cell {{ sevens.item }}. | And ones_like copies a tensor's
+    shape, dtype and device without its values: {{ ones.shape }}, {{ ones.dtype }}, {{ ones.device }}. The
+    whole underscore like family, zeros_like, ones_like, rand_like, works the same way.""",
+    visual=Show("zeros", "sevens", "ones"),
+    slide=["`torch.zeros(shape)`, `torch.ones(shape)`", "`torch.full(shape, value)`",
+           "`*_like(t)` copies shape, dtype, device"],
 )
 def filled(device):
     zeros = torch.zeros(2, 3, device=device)
+    sevens = torch.full((2, 2), 7, device=device)
     ones = torch.ones_like(zeros)
-    return {"zeros": zeros, "ones": ones}
+    expect(not zeros.any(), "zeros are all zero")
+    expect((sevens == 7).all(), "full fills every cell")
+    expect(ones.shape == zeros.shape, "same shape")
+    expect(ones.dtype == zeros.dtype, "same dtype")
+    expect(ones.device == zeros.device, "same device")
+    return {"zeros": zeros, "sevens": sevens, "ones": ones}
 
 
 @lesson.beat(
@@ -115,35 +133,50 @@ def filled(device):
 )
 def ranges(device):
     steps = torch.arange(0, 10, 2, device=device)
+    expect(steps[-1] < 10, "arange leaves its end out")
     points = torch.linspace(0, 1, 5, device=device)
+    expect(points[0] == 0 and points[-1] == 1, "ends kept")
+    gaps = points.diff()
+    expect(torch.allclose(gaps, gaps[0]), "evenly spaced")
     return {"steps": steps, "points": points}
 
 
 @lesson.beat(
     "Summoned by chance",
-    narration="""Chaos, tamed! | torch dot rand draws uniformly between zero and one, first value
-    {{ uniform.values[0] }}. | torch dot randn draws from a bell curve around zero, first value
-    {{ normal.values[0] }}. | torch dot randint draws whole numbers: {{ dice.values }}. | And the ritual of
-    manual_seed makes chance repeat: seeded alike, randn gives {{ again.values[0] }} both times, and torch dot
-    equal answers {{ same }}. Reproducible chaos. Mwahaha!""",
-    visual=Show("uniform", "normal", "dice", "again"),
-    slide=["`rand`: uniform between zero and one", "`randn`: the standard bell curve",
-           "`randint(low, high, shape)`", "`torch.manual_seed(s)` repeats the draw"],
+    narration="""Now, chaos! Three spells draw random tensors of any shape you name. | torch dot rand draws
+    uniformly from zero up to, but never including, one: {{ uniform.values }}. | torch dot randn draws from
+    the bell curve around zero, so negatives appear too: {{ normal.values }}. | And torch dot randint draws
+    whole numbers from a low bound up to, never including, a high one, like dice: {{ dice.values }}.""",
+    visual=Show("uniform", "normal", "dice"),
+    slide=["`rand`: uniform, from zero up to one", "`randn`: the standard bell curve",
+           "`randint(low, high, shape)`: high left out"],
 )
 def chance(device):
-    uniform = torch.rand(3, device=device)
-    normal = torch.randn(3, device=device)
+    uniform = torch.rand(4, device=device)
+    expect(uniform.min() >= 0, "rand: from zero")
+    expect(uniform.max() < 1, "rand: below one")
+    normal = torch.randn(4, device=device)
     dice = torch.randint(1, 7, (4,), device=device)
+    expect(dice.dtype == torch.int64, "randint: whole numbers")
+    expect(dice.max() < 7, "randint: high left out")
+    return {"uniform": uniform, "normal": normal, "dice": dice}
+
+
+@lesson.beat(
+    "Chance, tamed",
+    narration="""Chaos is fun, but an experiment must be repeatable. | The ritual of manual_seed resets the
+    generator, and randn draws {{ first.values }}. | Seed it again with the same number and the very same
+    values return, exactly, every time. Reproducible chaos. Mwahaha!""",
+    visual=Show("first", "again"),
+    slide=["`torch.manual_seed(s)` resets the generator", "Same seed, same draws"],
+)
+def seeding(device):
     torch.manual_seed(42)
-    first = torch.randn(2, device=device)
+    first = torch.randn(3, device=device)
     torch.manual_seed(42)
-    again = torch.randn(2, device=device)
-    same = bool(torch.equal(first, again))
-    return {
-        "uniform": uniform, "normal": normal,
-        "dice": dice, "again": again,
-        "same": same,
-    }
+    again = torch.randn(3, device=device)
+    expect(torch.equal(first, again), "same seed, same draws")
+    return {"first": first, "again": again}
 
 
 @lesson.beat(
@@ -159,34 +192,42 @@ def chance(device):
 def attributes(device):
     table = torch.randn(6, 4, device=device)
     words, width = table.shape
-    return {
-        "table": table, "words": words,
-        "width": width,
-    }
+    expect(table[0].numel() == width, "a row per word")
+    return {"table": table, "words": words, "width": width}
 
 
 @lesson.beat(
     "Recap",
     narration="""Let us review the experiment. | A tensor is a grid of numbers with any number of axes. | We
-    summoned tensors from data with torch dot tensor, and filled them with zeros, ones, arange and linspace. |
-    We drew them from chance with rand, randn and randint, and tamed chance with manual_seed. | The like
-    family copies a template's shape, dtype and device. | And every tensor carries its shape, its dtype and
-    its device.""",
+    summoned tensors from data with torch dot tensor, and filled shapes with zeros, ones and full. | arange and
+    linspace count, while rand, randn and randint draw from chance. | manual_seed makes those draws repeat. |
+    The like family copies a template's shape, dtype and device. | And every tensor carries its shape, its
+    dtype and its device.""",
     visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):
+    template = torch.zeros(2, 3, dtype=torch.float64, device=device)
+    for twin in (torch.zeros_like(template), torch.ones_like(template), torch.rand_like(template)):
+        same = (twin.shape, twin.dtype, twin.device) == (template.shape, template.dtype, template.device)
+        expect(same, "the _like family copies shape, dtype and device")
     return {}
 
 
 @lesson.beat(
     "Your challenge",
-    narration="""And now, apprentice, your trial. | Summon a square grid filled with sevens in a single call,
-    without typing out a list. Then conjure a random tensor shaped like it, again in one call, and prove that
-    the two agree on shape, dtype and device. Succeed, and the next experiment awaits!""",
+    narration="""And now, apprentice, your trial. | Summon a square grid filled with sevens, as decimals, in a
+    single call, without typing out a list. Then conjure a random twin with rand_like, and prove that the two
+    agree on shape, dtype and device. Mind the decimals: rand_like refuses a template of whole numbers.
+    Succeed, and the next experiment awaits!""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
-    slide=["Sevens in a single call, no list typed", "A random twin in a single call",
+    slide=["Sevens as decimals, in a single call", "A random twin with `rand_like`",
            "Prove: same shape, dtype, device"],
 )
 def challenge(device):
+    grid = torch.full((3, 3), 7.0, device=device)
+    twin = torch.rand_like(grid)
+    expect((twin.shape, twin.dtype, twin.device) == (grid.shape, grid.dtype, grid.device), "it can be done")
+    refused = capture_error(lambda: torch.rand_like(torch.full((3, 3), 7)))
+    expect(refused != "", "rand_like refuses a template of whole numbers")
     return {}
