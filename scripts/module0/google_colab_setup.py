@@ -1,0 +1,151 @@
+"""0.2.4 Google Colab: Assembling the Cloud Laboratory. The GPU runtime and `!nvidia-smi`, torch already
+installed, mounting Google Drive, and the session limits that make saving checkpoints a habit.
+
+The trace cannot run Colab, so every notebook here is labelled "expected on Colab": cells and their output
+are built from documented behaviour (Colab's FAQ, the `google.colab.drive` helper, the free tier's Tesla
+T4), with the parts that differ per session written as "...". Claims the render machine can check go
+through `expect`."""
+
+import torch
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Terminal, Title
+
+COLAB = "expected on Colab"
+T4_MEMORY_MIB = 15360  # what nvidia-smi reports for the 16 GB Tesla T4 of Colab's free tier
+MAX_HOURS = 12  # Colab's FAQ: a notebook runs for at most 12 hours (less on the free tier, and when idle)
+
+lesson = Lesson(
+    objectives=[
+        "The GPU runtime: a free GPU in the cloud",
+        "!nvidia-smi, and torch already installed",
+        "Mount Google Drive to keep your work",
+        "Session limits: save checkpoints often",
+    ],
+    recap=[
+        "Runtime, then Change runtime type: a GPU",
+        "torch comes installed; ! runs shell commands",
+        "drive.mount keeps files past the session",
+        "Sessions end: checkpoint to Drive",
+    ],
+    challenge="In a Colab notebook with a GPU runtime, train a tiny model for a few steps, save a checkpoint "
+    "to Drive, restart the runtime, and load it back.",
+)
+
+
+def expected(pairs):
+    return [[cell, output, COLAB] for cell, output in pairs]
+
+
+@lesson.beat(
+    "What you will learn",
+    narration="""No GPU at home, apprentice? Then we shall borrow one from the cloud! | We switch a Colab
+    notebook to a GPU runtime. | We ask nvidia-smi what we were given, and find torch already installed. |
+    We mount Google Drive, so our work outlives the session. | And we learn the session limits, and how to
+    cheat death with checkpoints.""",
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "The GPU runtime",
+    narration="""A new notebook runs on a cpu. Open the Runtime menu, choose Change runtime type, and pick a
+    GPU; the free tier usually offers a Tesla T4. | In a cell, an exclamation mark runs a shell command. Ask
+    nvidia-smi for the card's name and memory: a T4, with {{ memory }} mebibytes, about {{ gigabytes }}
+    gigabytes for your tensors.""",
+    visual=Terminal(session="session", system="colab"),
+    slide=["Runtime, then Change runtime type, then GPU", "`!` runs a shell command in a cell",
+           "`!nvidia-smi`: which GPU you got"],
+)
+def gpu_runtime(device):
+    session = expected([
+        ("!nvidia-smi --query-gpu=name,memory.total --format=csv",
+         f"name, memory.total [MiB]\nTesla T4, {T4_MEMORY_MIB} MiB"),
+    ])
+    return {"session": session, "memory": T4_MEMORY_MIB, "gigabytes": round(T4_MEMORY_MIB * 2**20 / 1e9)}
+
+
+@lesson.beat(
+    "torch is already here",
+    narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it, and cuda is
+    available answers True. | get device name names the card. Colab's torch version may differ from the
+    {{ version }} this course ran with; if a lesson behaves oddly, pip install that version in a cell and
+    restart the runtime.""",
+    visual=Terminal(session="session", system="colab"),
+    slide=["torch is preinstalled, with CUDA", "`torch.cuda.is_available()`: True",
+           "Need our version? `!pip install torch==...`"],
+)
+def torch_ready(device):
+    session = expected([
+        ("import torch\ntorch.cuda.is_available()", "True"),
+        ("torch.cuda.get_device_name(0)", "'Tesla T4'"),
+    ])
+    return {"session": session, "version": torch.__version__.split("+")[0]}
+
+
+@lesson.beat(
+    "Mounting Google Drive",
+    narration="""The runtime's disk is wiped when the session ends. Your Drive is not. | drive dot mount asks
+    your permission once, then puts your Drive at slash content slash drive. | Save there, and your files
+    survive: here, a small tensor saved with torch dot save, which prints nothing when it succeeds.""",
+    visual=Terminal(session="session", system="colab"),
+    slide=["`from google.colab import drive`", "`drive.mount('/content/drive')`",
+           "Save under `/content/drive/MyDrive`"],
+)
+def drive(device):
+    session = expected([
+        ("from google.colab import drive\ndrive.mount('/content/drive')", "Mounted at /content/drive"),
+        ("torch.save(torch.ones(3), '/content/drive/MyDrive/lab.pt')", ""),
+    ])
+    saved = torch.ones(3)
+    expect(saved.shape == (3,), "torch.ones(3) is a three-element tensor")
+    return {"session": session}
+
+
+@lesson.beat(
+    "Session limits",
+    narration="""Now the dark side of free power. | A session ends when you leave it idle, and after at most
+    {{ hours }} hours, even if you are busy; on the free tier often sooner, and a GPU is not always available.
+    So checkpoint as you go: save the model's state to Drive every epoch, and a disconnected session costs
+    you one epoch, not a night of training.""",
+    visual=Terminal(session="session", system="colab"),
+    slide=["Idle sessions are disconnected", "A time limit, even when busy",
+           "Checkpoint to Drive every epoch"],
+)
+def limits(device):
+    cell = ("for epoch in range(3):\n"
+            "    train_one_epoch(model)\n"
+            "    torch.save(model.state_dict(), f'/content/drive/MyDrive/ckpt{epoch}.pt')\n"
+            "    print('saved', epoch)")
+    output = "\n".join(f"saved {epoch}" for epoch in range(3))
+    model = torch.nn.Linear(2, 1)
+    state = model.state_dict()
+    expect(set(state) == {"weight", "bias"}, "a state dict holds the model's parameters by name")
+    return {"session": expected([(cell, output)]), "hours": MAX_HOURS}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""Your cloud laboratory floats above the clouds! | Runtime, then Change runtime type, gives you a
+    GPU. | torch comes installed, and an exclamation mark runs shell commands like nvidia-smi. | Mount Drive,
+    so your files outlive the session. | And since every session ends, save checkpoints to Drive often.""",
+    visual=Title(heading="What we assembled", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Your trial, apprentice. | In a Colab notebook with a GPU runtime, train a tiny model for a few
+    steps, and save a checkpoint to your Drive. Then restart the runtime, mount Drive again, and load the
+    checkpoint back. If the weights return unchanged, you have cheated death. Mwahaha!""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["Train a tiny model on a Colab GPU", "Checkpoint it to Drive", "Restart, reload, compare"],
+)
+def challenge(device):
+    return {}

@@ -1,0 +1,189 @@
+"""0.2.3 macOS: Assembling Your PyTorch Setup. Apple silicon and an arm64 Python, torch with MPS from the
+package index, `is_built` against `is_available`, `PYTORCH_ENABLE_MPS_FALLBACK` for operators MPS lacks,
+and float64, which MPS does not support.
+
+The trace cannot run macOS, so every terminal here is labelled "expected on macOS". Its output is built
+from documented behaviour with the versions of the trace, and the error messages are torch's own: the
+compute functions read them from the test sources of the torch that ran the trace, which record what MPS
+raises. Claims the render machine can check go through `expect`."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Terminal, Title
+
+MACOS = "expected on macOS"
+
+lesson = Lesson(
+    objectives=[
+        "Apple silicon: an arm64 Python",
+        "Install torch: MPS comes included",
+        "MPS: is_built against is_available",
+        "Missing operators and float64",
+    ],
+    recap=[
+        "Use an arm64 Python, not Rosetta",
+        "The macOS wheel from PyPI includes MPS",
+        "is_built: compiled in; is_available: usable now",
+        "PYTORCH_ENABLE_MPS_FALLBACK=1; float32, not float64",
+    ],
+    challenge="Write a script that picks mps when it is available, else the cpu, and runs a float32 "
+    "matrix product there.",
+)
+
+
+def expected(pairs):
+    return [[command, output, MACOS] for command, output in pairs]
+
+
+def torch_test_sources():
+    """The text of torch's own test definitions, where MPS's error messages are recorded."""
+    path = Path(torch.__file__).parent / "testing" / "_internal" / "common_methods_invocations.py"
+    return path.read_text(encoding="utf-8")
+
+
+@lesson.beat(
+    "What you will learn",
+    narration="""Apple silicon, apprentices: a GPU hiding inside your laptop, waiting to be awakened. | First,
+    make sure your Python speaks arm64. | Then install torch, with the Metal backend, MPS, included. | We
+    learn what is built and is available each tell you. | And we tame the two beasts of MPS: missing
+    operators, and float64.""",
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "Apple silicon, arm64 Python",
+    narration="""Open the Terminal, where zsh greets you with its percent prompt. | uname dash m answers
+    {{ arch }}: an Apple silicon Mac. | Now ask Python the same question. It must also say {{ arch }}. If it
+    says x86_64, your Python runs under Rosetta, translated from Intel, and torch will never see the GPU.
+    Install an arm64 Python, from python dot org or Homebrew.""",
+    visual=Terminal(session="session", system="zsh"),
+    slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too", "x86_64: Rosetta, no MPS"],
+)
+def apple_silicon(device):
+    arch = "arm64"
+    session = expected([
+        ("uname -m", arch),
+        ('python3 -c "import platform; print(platform.machine())"', arch),
+    ])
+    return {"session": session, "arch": arch}
+
+
+@lesson.beat(
+    "Installing torch",
+    narration="""On a Mac there is no secret index: the torch on the Python package index already includes
+    MPS. | Create a virtual environment. | Activate it. | And pip install torch brings version
+    {{ version }}. No CUDA on a Mac, so no CUDA tags to choose: one wheel for all.""",
+    visual=Terminal(session="session", system="zsh"),
+    slide=["`python3 -m venv .venv`", "`source .venv/bin/activate`", "`pip install torch`: MPS included"],
+)
+def install(device):
+    base = torch.__version__.split("+")[0]
+    session = expected([
+        ("python3 -m venv .venv", ""),
+        ("source .venv/bin/activate", ""),
+        ("pip install torch", f"...\nSuccessfully installed ... torch-{base} ..."),
+    ])
+    return {"session": session, "version": base}
+
+
+@lesson.beat(
+    "is_built against is_available",
+    narration="""Two questions, two different answers. | is built asks: was this torch compiled with MPS?
+    is available asks: can it use MPS right now, on this Mac? On Apple silicon with a recent macOS, both say
+    True. A torch built with MPS on an Intel Mac says True, then False. This render machine says
+    {{ built_here }} and {{ available_here }}. | Once available, mps is a device like any other.""",
+    visual=Terminal(session="session", system="zsh"),
+    slide=["`torch.backends.mps.is_built()`: compiled in", "`torch.backends.mps.is_available()`: usable now",
+           "`device='mps'`"],
+)
+def mps_status(device):
+    mps = torch.backends.mps
+    expect(not mps.is_available() or mps.is_built(), "MPS can only be available in a torch built with it")
+    session = expected([
+        ('python -c "import torch; print(torch.backends.mps.is_built(), torch.backends.mps.is_available())"',
+         "True True"),
+        ("python -c \"import torch; print(torch.ones(2, device='mps'))\"", "tensor([1., 1.], device='mps:0')"),
+    ])
+    return {"session": session, "built_here": str(mps.is_built()), "available_here": str(mps.is_available())}
+
+
+@lesson.beat(
+    "Operators MPS lacks",
+    narration="""MPS does not implement every operator yet. | Call one it lacks, like {{ op }}, and torch
+    raises NotImplementedError, and names the operator. | Set the environment variable PYTORCH_ENABLE_MPS_FALLBACK
+    to one, and torch runs that operator on the cpu instead, with a warning. Slower, but alive!""",
+    visual=Terminal(session="session", system="zsh"),
+    slide=["`NotImplementedError` for a missing operator", "`PYTORCH_ENABLE_MPS_FALLBACK=1`",
+           "The fallback runs on the CPU: slower"],
+)
+def fallback(device):
+    sources = torch_test_sources()
+    ops = re.findall(r"The operator 'aten::([a-z]\w*)' is not currently implemented for the MPS device", sources)
+    op = ops[0]  # the first operator torch's own tests record as missing on MPS
+    expect(hasattr(torch, op), f"torch.{op} exists, so it can be called on the cpu")
+    call = f"python -c \"import torch; torch.{op}(torch.rand(3, 3, device='mps'))\""
+    session = expected([
+        (call, f"NotImplementedError: The operator 'aten::{op}' is not currently implemented for the MPS device."
+               " ... set the environment variable `PYTORCH_ENABLE_MPS_FALLBACK=1` to use the CPU as a"
+               " fallback for this op."),
+        (f"PYTORCH_ENABLE_MPS_FALLBACK=1 {call}",
+         f"UserWarning: The operator 'aten::{op}' is not currently supported on the MPS backend and will"
+         " fall back to run on the CPU."),
+    ])
+    return {"session": session, "op": f"torch dot {op}"}
+
+
+@lesson.beat(
+    "No float64 on MPS",
+    narration="""And the second beast: MPS has no float64. | Ask for a float64 tensor on mps, and torch refuses
+    with a TypeError. | Use float32 instead. It keeps about {{ digits }} significant decimal digits, plenty
+    for training. And beware: NumPy arrays are float64, so convert them with dot float before sending them
+    to mps.""",
+    visual=Terminal(session="session", system="zsh"),
+    slide=["float64 on MPS: `TypeError`", "Use `float32`", "NumPy arrays are float64: `.float()` first"],
+)
+def no_float64(device):
+    message = re.search(r"(Cannot convert a MPS Tensor to float64 dtype as the MPS framework doesn't support "
+                        r"float64)", torch_test_sources()).group(1)
+    session = expected([
+        ("python -c \"import torch; torch.zeros(2, dtype=torch.float64, device='mps')\"", f"TypeError: {message}"),
+        ("python -c \"import torch; print(torch.zeros(2, dtype=torch.float32, device='mps'))\"",
+         "tensor([0., 0.], device='mps:0')"),
+    ])
+    digits = torch.finfo(torch.float32).precision
+    expect(torch.from_numpy(np.zeros(2)).dtype == torch.float64, "NumPy's default float is float64")
+    expect(torch.zeros(2, dtype=torch.float64).float().dtype == torch.float32, ".float() converts to float32")
+    return {"session": session, "digits": digits}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""Your Apple laboratory hums with power! | Use an arm64 Python, never one under Rosetta. | The
+    torch on the package index already includes MPS. | is built means compiled in; is available means usable
+    right now. | For a missing operator, set the fallback variable; and use float32, never float64.""",
+    visual=Title(heading="What we assembled", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Your trial, apprentice. | Write a script that chooses mps when it is available, and the cpu
+    otherwise. Run a float32 matrix product on that device, and print where the result lives. Then run the
+    lab check, and read what it says about MPS. No Mac? Then predict what it would print.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["Pick mps if available, else cpu", "A float32 matmul on that device", "Run `check_lab.py`"],
+)
+def challenge(device):
+    return {}

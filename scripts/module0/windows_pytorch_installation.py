@@ -1,0 +1,183 @@
+"""0.2.1 Windows: Assembling the PyTorch Development Environment. pyenv-win and poetry, the CUDA wheel from
+PyTorch's own index as a poetry source with explicit priority, the CPU-only trap, and WSL2.
+
+The trace cannot run Windows, so every terminal here is labelled "expected on Windows": its output is
+built from documented behaviour (PyTorch's install selector, the poetry and WSL docs), with the Python and
+torch versions of the trace, and parts that differ per machine written as "...". Where the render
+machine can check a claim (a +cpu build has no CUDA), `expect` checks it."""
+
+import platform
+
+import torch
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Terminal, Title
+
+WINDOWS = "expected on Windows"
+CUDA_TAG = "cu126"  # an example CUDA tag; PyTorch's install selector shows the ones offered for each release
+INDEX = f"https://download.pytorch.org/whl/{CUDA_TAG}"
+
+lesson = Lesson(
+    objectives=[
+        "pyenv-win: pick the Python you want",
+        "poetry: one environment per project",
+        "CUDA wheels from PyTorch's own index",
+        "The CPU-only trap, and WSL2",
+    ],
+    recap=[
+        "pyenv-win picks Python, poetry the packages",
+        "CUDA wheels come from PyTorch's index",
+        "+cpu and is_available() False: the trap",
+        "WSL2: Linux, with your Windows GPU driver",
+    ],
+    challenge="Set up a poetry project whose torch comes from PyTorch's CUDA index, and prove "
+    "torch.cuda.is_available() is True.",
+)
+
+
+def versions():
+    """The versions the trace ran with: Python's, and torch's without its build tag."""
+    return platform.python_version(), torch.__version__.split("+")[0]
+
+
+def expected(pairs):
+    return [[command, output, WINDOWS] for command, output in pairs]
+
+
+@lesson.beat(
+    "What you will learn",
+    narration="""Windows, apprentices: a fine fortress, if you know its secret passages. | We install the
+    Python we want with pyenv-win. | We give each project its own environment with poetry. | We fetch the
+    CUDA build of torch from PyTorch's own index. | And we learn to spot the CPU-only trap, with WSL2 as
+    another door into the laboratory.""",
+    visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "pyenv-win: your Python",
+    narration="""pyenv-win keeps several Pythons side by side and lets each folder pick one. Install it from
+    its project page, then pyenv install the version you want; this course ran with Python {{ py }}. |
+    pyenv local pins that version for this folder, quietly. | And python dash dash version confirms it:
+    Python {{ py }}. This window is what we expect on Windows, not a recording.""",
+    visual=Terminal(session="session", system="powershell"),
+    slide=["`pyenv install <version>`", "`pyenv local <version>`: pinned per folder", "`python --version`"],
+)
+def pyenv(device):
+    py, _ = versions()
+    session = expected([(f"pyenv local {py}", ""), ("python --version", f"Python {py}")])
+    expect(platform.python_version_tuple()[0] == "3", "the course runs on Python 3")
+    return {"session": session, "py": py}
+
+
+@lesson.beat(
+    "poetry: one environment per project",
+    narration="""poetry records your project's packages in pyproject dot toml, and locks their exact versions.
+    | poetry init creates that file. | poetry env use creates a virtual environment for the project, with
+    the Python that pyenv chose. Every poetry command now works inside it, so one project's packages never
+    poison another's.""",
+    visual=Terminal(session="session", system="powershell"),
+    slide=["`poetry init`: a pyproject.toml", "`poetry env use python`: the project's environment",
+           "`poetry.lock` pins exact versions"],
+)
+def poetry(device):
+    py, _ = versions()
+    minor = ".".join(py.split(".")[:2])
+    session = expected([
+        ("poetry init --no-interaction", ""),
+        ("poetry env use python", f"Using virtualenv: ...\\virtualenvs\\lab-...-py{minor}"),
+    ])
+    return {"session": session}
+
+
+@lesson.beat(
+    "The CUDA wheel, from PyTorch's index",
+    narration="""Here is the secret passage. On Windows, the torch on the Python package index is built for
+    the cpu only; the CUDA builds live on PyTorch's own index. | So we add that index to poetry as a source,
+    with explicit priority: poetry asks it only for packages that name it, and everything else still comes
+    from the package index. | Then we add torch from that source, and poetry installs torch {{ version }}
+    plus cuda tag {{ tag }}.""",
+    visual=Terminal(session="session", system="powershell"),
+    slide=["`poetry source add --priority explicit`", "`poetry add --source pytorch-cu126 torch`",
+           "Other packages still come from PyPI"],
+)
+def cuda_source(device):
+    _, base = versions()
+    session = expected([
+        (f"poetry source add --priority explicit pytorch-{CUDA_TAG} {INDEX}",
+         f"Adding source with name pytorch-{CUDA_TAG}."),
+        (f"poetry add --source pytorch-{CUDA_TAG} torch",
+         f"Using version ^{base} for torch\n...\n  - Installing torch ({base}+{CUDA_TAG})"),
+    ])
+    return {"session": session, "version": base, "tag": CUDA_TAG}
+
+
+@lesson.beat(
+    "The CPU-only trap",
+    narration="""Now, the trap that has devoured many apprentices. | A plain pip install torch on Windows gives
+    you version {{ cpu_version }}, and cuda is available answers False. | Yet nvidia-smi sees your card
+    perfectly well: the driver is fine, the wheel is wrong. | Reinstall from PyTorch's index, and the same
+    question answers {{ cuda_version }} and True. The plus cpu in the version was the clue all along.""",
+    visual=Terminal(session="session", system="powershell"),
+    slide=["`+cpu` in `torch.__version__`: a CPU-only wheel", "`torch.cuda.is_available()` is False",
+           "`nvidia-smi` still lists the GPU"],
+)
+def cpu_trap(device):
+    _, base = versions()
+    check = 'python -c "import torch; print(torch.__version__, torch.cuda.is_available())"'
+    session = expected([
+        (check, f"{base}+cpu False"),
+        ("nvidia-smi -L", "GPU 0: NVIDIA GeForce ... (UUID: GPU-...)"),
+        (check, f"{base}+{CUDA_TAG} True"),
+    ])
+    if "+cpu" in torch.__version__:  # the render machine may itself hold a CPU-only wheel: check the trap on it
+        expect(torch.version.cuda is None and not torch.cuda.is_available(), "a +cpu build never sees CUDA")
+    return {"session": session, "cpu_version": f"{base}+cpu", "cuda_version": f"{base}+{CUDA_TAG}"}
+
+
+@lesson.beat(
+    "WSL2: Linux inside Windows",
+    narration="""Another door: WSL2 runs a real Linux inside Windows. wsl dash dash install sets it up, with
+    Ubuntu by default. | wsl dash l dash v lists your distributions; version {{ wsl_version }} is the one
+    with GPU support. | Inside it, the Linux torch from the package index uses your card through the Windows
+    driver: do not install a Linux NVIDIA driver inside WSL. Then follow the Linux lesson.""",
+    visual=Terminal(session="session", system="powershell"),
+    slide=["`wsl --install`: Ubuntu by default", "WSL2 uses the Windows GPU driver",
+           "Inside: follow the Linux lesson"],
+)
+def wsl(device):
+    wsl_version = 2
+    session = expected([
+        ("wsl -l -v", f"  NAME      STATE           VERSION\n* Ubuntu    Running         {wsl_version}"),
+        ('wsl python3 -c "import torch; print(torch.cuda.is_available())"', "True"),
+    ])
+    return {"session": session, "wsl_version": wsl_version}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""Your Windows fortress is armed! | pyenv-win picks the Python, and poetry manages each project's
+    packages. | CUDA wheels come from PyTorch's own index, added as an explicit source. | A plus cpu version
+    and cuda is available False: that is the trap. | And WSL2 gives you Linux, with your Windows GPU
+    driver.""",
+    visual=Title(heading="What we assembled", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Your trial, apprentice. | Create a poetry project, add PyTorch's CUDA index as an explicit
+    source, and install torch from it. Then prove that cuda is available answers True, and run the lab check.
+    No GPU on your machine? Then prove instead that you can recognise the plus cpu build.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["A poetry project with PyTorch's CUDA index", "Prove `torch.cuda.is_available()`",
+           "Then run `check_lab.py`"],
+)
+def challenge(device):
+    return {}
