@@ -16,13 +16,14 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from render.course import Course
+from render.course import ROOT, Course
 from render.decks import format_duration, inline_parts
 from render.state import write_text
 from render.templating import environment
 from scenes import theme
 
 PATH_KEYS = ("video", "poster", "vtt", "srt", "deck_html", "deck_pptx")
+LAB_CHECK = ROOT / "assets" / "lab" / "check_lab.py"
 CSS_VALUE = re.compile(r"[#\w\s',.()%-]+")
 
 
@@ -108,6 +109,15 @@ def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path) -> 
     return card
 
 
+def copy_lab_check(build_dir: Path) -> str | None:
+    """Copy the learners' lab check (assets/lab/check_lab.py) into the build, so the page's link works from
+    disk and from a server; its href, or None when there is no lab check to link."""
+    if not LAB_CHECK.is_file():
+        return None
+    write_text(build_dir / "lab" / LAB_CHECK.name, LAB_CHECK.read_text(encoding="utf-8"))
+    return f"lab/{LAB_CHECK.name}"
+
+
 def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None], build_dir: Path) -> Path:
     """Write `build_dir/index.html`.
 
@@ -143,6 +153,7 @@ def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None],
             total=total,
             root_css=root_css(),
             inline_parts=inline_parts,
+            lab_check=copy_lab_check(build_dir),
         )
     )
     dest = build_dir / "index.html"
