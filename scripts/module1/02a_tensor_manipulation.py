@@ -3,7 +3,7 @@ with split, chunk and unbind."""
 
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Cat, Index, Mask, Split, Stack, Title
 
 lesson = Lesson(
@@ -43,8 +43,8 @@ def objectives(device):
     "Indexing: one row, one cell",
     narration="""Our patient is a {{ grid.shape }} grid counting up from {{ grid.values[0][0] }}. | Index it
     with a single number, {{ i }}, and the first axis answers: that whole row lights up. | Out it comes,
-    {{ row.values }}, with one axis fewer. Add a column index, {{ j }}, and you hold a lone scalar,
-    {{ cell.item }}. As in Python, counting starts at zero and negative indices count from the end.""",
+    {{ row.values }}, with one axis fewer. Add a column index as well and you hold a lone scalar with no axes
+    at all. As in Python, counting starts at zero and negative indices count from the end.""",
     visual=Index("grid", "row", index="1"),
     slide=["`t[i]` picks along the first axis", "`t[i, j]` picks one element",
            "Each integer index drops an axis"],
@@ -54,19 +54,19 @@ def indexing(device):
     i, j = 1, 2
     row = grid[i]
     cell = grid[i, j]
-    return {
-        "grid": grid, "row": row, "cell": cell,
-        "i": i, "j": j,
-    }
+    expect(row.ndim == grid.ndim - 1, "an integer index drops an axis")
+    expect(cell.ndim == 0, "two indices leave a scalar")
+    expect(torch.equal(grid[-1], grid[len(grid) - 1]), "negative indices count from the end")
+    return {"grid": grid, "row": row, "cell": cell, "i": i, "j": j}
 
 
 @lesson.beat(
     "Slicing ranges and strides",
     narration="""Now a finer cut: a range on the rows and a range on the columns. | The stop of each range is
     left out, exactly as in Python lists, so only these cells glow. | Out comes a {{ block.shape }} block
-    whose rows read {{ block.values[0] }}, then {{ block.values[1] }}. Add a step and you skip: every other
-    column gives {{ evens.shape }}. And a slice copies nothing: it is a view into the same storage, so writing
-    into it would wound the original.""",
+    whose rows read {{ block.values[0] }}, then {{ block.values[1] }}. Add a step and the slice skips, say
+    every other column. And a slice copies nothing: it is a view into the same storage, so writing into it
+    wounds the original.""",
     visual=Index("grid", "block", index="0:2, 1:3"),
     slide=["`t[a:b, c:d]`: the stop is left out", "`t[:, ::2]`: every other column",
            "Slices are views, not copies"],
@@ -75,33 +75,36 @@ def slicing(device):
     grid = torch.arange(12, device=device).reshape(3, 4)
     block = grid[0:2, 1:3]
     evens = grid[:, ::2]
+    expect(torch.equal(evens, grid[:, [0, 2]]), "a step of two keeps every other column")
     ptr = block.untyped_storage().data_ptr()
-    same_storage = ptr == grid.untyped_storage().data_ptr()
-    return {
-        "grid": grid, "block": block,
-        "evens": evens,
-        "same_storage": same_storage,
-    }
+    expect(ptr == grid.untyped_storage().data_ptr(), "a slice shares the grid's storage")
+    patient = grid.clone()
+    patient[0:2, 1:3][0, 0] = -1
+    expect(patient[0, 1] == -1, "writing into a slice changes the original")
+    return {"grid": grid, "block": block, "evens": evens}
 
 
 @lesson.beat(
     "Boolean masks",
     narration="""Sometimes we select by value, not position. Compare the scores with zero and you get a mask
     of {{ mask.dtype }}, True wherever a score is positive. | Those cells glow in both grids. | Index with the
-    mask and only they survive, flattened into a vector of {{ kept.numel }}: {{ kept.values }}. This ritual
-    filters padding, drops outliers and picks the tokens a model should attend to.""",
+    mask and only they survive, flattened into a vector of {{ kept.numel }}: {{ kept.values }}. A mask of the
+    full shape always flattens like this; a mask over the rows alone keeps whole rows instead. This ritual
+    filters padding and drops outliers.""",
     visual=Mask("scores", "mask", "kept"),
-    slide=["`mask = t > 0` is a bool tensor", "`t[mask]` keeps the True cells", "The result is always 1-D"],
+    slide=["`mask = t > 0` is a bool tensor", "`t[mask]` keeps the True cells",
+           "Full-shape mask: a 1-D result", "Row mask `t[rows]`: whole rows kept"],
 )
 def masks(device):
     scores = torch.tensor([[0.5, -1.2, 2.0],
                            [-0.3, 1.1, -2.4]], device=device)
     mask = scores > 0
     kept = scores[mask]
-    return {
-        "scores": scores, "mask": mask,
-        "kept": kept,
-    }
+    expect(mask.dtype == torch.bool, "a comparison gives a bool mask")
+    expect(kept.ndim == 1 and kept.numel() == mask.sum(), "a full-shape mask keeps its True cells, flat")
+    rows = scores[:, 0] > 0
+    expect(scores[rows].shape == (rows.sum(), scores.shape[1]), "a row mask keeps whole rows")
+    return {"scores": scores, "mask": mask, "kept": kept}
 
 
 @lesson.beat(
@@ -117,6 +120,8 @@ def concatenate(device):
     a = torch.zeros(2, 3, device=device)
     b = torch.ones(1, 3, device=device)
     joined = torch.cat([a, b], dim=0)
+    expect(joined.shape == (a.shape[0] + b.shape[0], a.shape[1]), "only the joined axis grows")
+    expect(capture_error(lambda: torch.cat([a, torch.ones(1, 2)])) != "", "other axes must match")
     return {"a": a, "b": b, "joined": joined}
 
 
@@ -124,8 +129,8 @@ def concatenate(device):
     "torch.stack: a brand new axis",
     narration="""Stack is cat's more ambitious sibling. Give it two vectors of the same shape, {{ a.numel }}
     elements each, and it does not lengthen them: | it piles them up along a brand new axis, making
-    {{ stacked.shape }}. Cat on the same pair gives one flat vector of {{ flat.numel }} instead. Use cat to
-    extend a dimension and stack to create one, for example to turn single samples into a batch.""",
+    {{ stacked.shape }}. Cat on the same pair would only lengthen the vector. Use cat to extend a dimension and
+    stack to create one, for example to turn single samples into a batch.""",
     visual=Stack("a", "b", "stacked", dim=0),
     slide=["`torch.stack([a, b])`: new axis", "Inputs must share one shape", "cat extends, stack creates"],
 )
@@ -134,31 +139,31 @@ def stacking(device):
     b = torch.tensor([4, 5, 6], device=device)
     stacked = torch.stack([a, b], dim=0)
     flat = torch.cat([a, b], dim=0)
-    return {
-        "a": a, "b": b, "stacked": stacked,
-        "flat": flat,
-    }
+    expect(stacked.ndim == a.ndim + 1, "stack makes a new axis")
+    expect(flat.ndim == a.ndim, "cat lengthens an existing one")
+    expect(capture_error(lambda: torch.stack([a, a[:2]])) != "", "stack needs one shape")
+    return {"a": a, "b": b, "stacked": stacked, "flat": flat}
 
 
 @lesson.beat(
     "split and chunk",
     narration="""Time to dissect. torch dot split takes the size of each piece: | asking for pieces of
     {{ size }} cuts our {{ source.numel }}-element vector into pieces of {{ sizes }}: the last takes what is
-    left. torch dot chunk instead takes how many pieces you want and works out their size. Both return views,
-    so the cutting costs no copies.""",
+    left. torch dot chunk instead takes how many pieces you want, though it may hand back fewer when the
+    length does not divide evenly. Both return views, so the cutting costs no copies.""",
     visual=Split("source", "p0", "p1", "p2", dim=0, op="split"),
-    slide=["`split(t, size)`: pieces of that size", "`chunk(t, n)`: n pieces, last may be smaller",
-           "Pieces are views"],
+    slide=["`split(t, size)`: pieces of that size", "`chunk(t, n)`: at most n pieces", "Pieces are views"],
 )
 def split_chunk(device):
     source = torch.arange(7, device=device)
     size = 3
     p0, p1, p2 = torch.split(source, size)
     sizes = [p.numel() for p in (p0, p1, p2)]
-    return {
-        "source": source, "p0": p0, "p1": p1,
-        "p2": p2, "size": size, "sizes": sizes,
-    }
+    expect(sizes[:-1] == [size, size] and sizes[-1] <= size, "the last piece takes what is left")
+    expect(len(torch.arange(6).chunk(4)) == 3, "chunk may hand back fewer pieces than asked")
+    base = source.untyped_storage().data_ptr()
+    expect(all(p.untyped_storage().data_ptr() == base for p in (p0, p1, p2)), "pieces are views")
+    return {"source": source, "p0": p0, "p1": p1, "p2": p2, "size": size, "sizes": sizes}
 
 
 @lesson.beat(
@@ -175,19 +180,16 @@ def heads(device):
     heads = 2
     h0, h1 = query.chunk(heads, dim=-1)
     tokens, head_dim = h0.shape
-    return {
-        "query": query, "h0": h0, "h1": h1,
-        "heads": heads, "width": query.shape[-1],
-        "tokens": tokens, "head_dim": head_dim,
-    }
+    expect(torch.equal(torch.cat([h0, h1], dim=-1), query), "each head is its own slice of the width")
+    return {"query": query, "h0": h0, "h1": h1, "heads": heads, "width": query.shape[-1],
+            "tokens": tokens, "head_dim": head_dim}
 
 
 @lesson.beat(
     "unbind: one axis into many",
     narration="""The final cut: unbind removes an axis entirely. | Unbinding a {{ grid.shape }} grid along its
     first axis hands back {{ count }} separate rows of {{ r0.numel }} elements, no longer a grid at all. It is
-    the exact reverse of stack: stack the rows again, and torch dot equal confirms the original returns:
-    {{ restored }}.""",
+    the exact reverse of stack: stack the rows again and the original grid returns, element for element.""",
     visual=Split("grid", "r0", "r1", dim=0, op="unbind"),
     slide=["`t.unbind(dim)`: a tuple of slices", "That axis disappears", "The reverse of `torch.stack`"],
 )
@@ -196,11 +198,9 @@ def unbinding(device):
     rows = grid.unbind(dim=0)
     r0, r1 = rows
     count = len(rows)
-    restored = bool(torch.equal(torch.stack(rows), grid))
-    return {
-        "grid": grid, "r0": r0, "r1": r1,
-        "count": count, "restored": restored,
-    }
+    expect(r0.ndim == grid.ndim - 1, "unbind removes the axis")
+    expect(torch.equal(torch.stack(rows), grid), "stack undoes unbind")
+    return {"grid": grid, "r0": r0, "r1": r1, "count": count}
 
 
 @lesson.beat(
@@ -213,6 +213,12 @@ def unbinding(device):
     slide=lesson.recap,
 )
 def recap(device):
+    t = torch.arange(12, device=device).reshape(3, 4)
+    expect(t[1].ndim == 1 and t[0:2].ndim == 2, "an integer drops an axis, a slice keeps it")
+    expect(t[0:2].untyped_storage().data_ptr() == t.untyped_storage().data_ptr(), "slices are views")
+    expect(torch.cat([t, t]).shape[0] == 6 and torch.stack([t, t]).ndim == 3, "cat grows, stack creates")
+    expect([p.shape[0] for p in t.split(2)] == [2, 1], "split cuts by size")
+    expect(len(t.chunk(3)) == 3 and len(t.unbind(0)) == 3, "chunk cuts by count, unbind drops the axis")
     return {}
 
 
@@ -226,4 +232,7 @@ def recap(device):
            "Predict the shape, then run it"],
 )
 def challenge(device):
+    images = torch.rand(8, 3, 4, 4, device=device)
+    groups = torch.stack(images.chunk(4))
+    expect(groups.shape == (4, 2, 3, 4, 4), "chunk then stack solves the trial")
     return {}
