@@ -9,12 +9,16 @@ lesson folder), never the Manim pipeline, so a template edit rebuilds the decks 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import re
 import subprocess
+import textwrap
+import tokenize
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +112,12 @@ def _lesson_view(lesson: dict[str, Any]) -> dict[str, Any]:
 
 
 def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
-    """The beats as the templates and the PPTX writer read them (bullets split into code runs)."""
+    """The beats as the templates and the PPTX writer read them (bullets split into code runs, the code
+    laid out for the HTML slide)."""
     views = []
     for number, beat in enumerate(lesson["beats"], start=1):
+        source = (beat.get("source") or "").rstrip()
+        code = html_code(source, [b.replace("`", "") for b in beat.get("bullets", [])])
         views.append(
             {
                 "number": number,
@@ -118,7 +125,9 @@ def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
                 "title": beat["title"],
                 "bullets": [inline_parts(b) for b in beat.get("bullets", [])],
                 "narration": beat.get("narration", ""),
-                "source": (beat.get("source") or "").rstrip(),
+                "source": source,
+                "code": code.text,
+                "code_size": code.size,
                 "clip": beat.get("clip"),
                 "poster": beat.get("poster"),
                 "start": beat.get("start", 0.0),
@@ -126,6 +135,198 @@ def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return views
+
+
+# ---------------------------------------------------------------------------------------------- code
+
+MONO_EM = 0.602  # DejaVu Sans Mono's advance width, in em: every character is this wide
+OPENERS = {"(", "[", "{", ","}
+BINARY = {"+", "-", "*", "/", "//", "%", "@", "**", "|", "&", "==", "!=", "<", ">", "<=", ">=", "and", "or"}
+OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+CONTINUATION = "    "  # a broken line goes on one indent deeper than where it started
+
+
+@dataclass(frozen=True)
+class FittedCode:
+    """Code laid out for a box: its lines (some broken at syntactic points) and the font size they fit at."""
+
+    lines: list[str]
+    size: float
+    columns: int
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def columns(width: float, size: float) -> int:
+    """How many monospace characters fit `width` at font `size` (both in the same unit: px or pt)."""
+    return max(1, int(width / (size * MONO_EM)))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A place a line may break: after column `col`, at bracket `depth`; a cut inside a string literal
+    closes it with `close` and reopens it with `reopen` on the next line (adjacent literals join)."""
+
+    col: int
+    depth: int
+    close: str = ""
+    reopen: str = ""
+
+
+def _string_cuts(tok: tokenize.TokenInfo, depth: int) -> list[Cut]:
+    """Cuts after the spaces of a plain one-line string literal (not an f-string: its fields must not split)."""
+    match = re.fullmatch(r"([rRuUbB]{0,2})('|\")(.*)\2", tok.string, re.S)
+    if match is None or tok.start[0] != tok.end[0]:
+        return []
+    prefix, quote, body = match.groups()
+    start = tok.start[1] + len(prefix) + 1
+    return [Cut(start + i + 1, depth + 1, quote, prefix + quote) for i, ch in enumerate(body)
+            if ch == " " and 0 < i < len(body) - 1 and body[i - 1] != "\\"]
+
+
+def _break_points(source: str) -> dict[int, list[Cut]]:
+    """Per line (0-based), where it may break: after a comma, an opening bracket or a binary operator, or
+    between the words of a string literal, always inside brackets, where Python joins lines itself (so the
+    code means the same)."""
+    points: dict[int, list[Cut]] = {}
+    depth = 0
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return points
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        if depth <= 0:
+            continue
+        if tok.type == tokenize.STRING:
+            points.setdefault(tok.start[0] - 1, []).extend(_string_cuts(tok, depth))
+            continue
+        if tok.type not in (tokenize.OP, tokenize.NAME):
+            continue
+        prev = tokens[i - 1]
+        binary = tok.string in BINARY and (prev.type in OPERAND_END or prev.string in ")]}")  # not `-1`, `*args`
+        if tok.string not in OPENERS and not binary:
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt is None or nxt.start[0] != tok.end[0] or nxt.type in (tokenize.NL, tokenize.COMMENT):
+            continue  # the line ends here anyway
+        points.setdefault(tok.end[0] - 1, []).append(Cut(tok.end[1], depth))
+    return points
+
+
+def _choose(cuts: list[Cut], start: int, width: int, line: str) -> Cut | None:
+    """The cut for the next piece: the shallowest one that fits (a piece of at least a third of the width
+    when there is one, so the line does not come apart at its first bracket), the latest among those;
+    when none fits, the earliest beyond."""
+    usable = [c for c in cuts if c.col > start and line[start : c.col].strip() and line[c.col :].strip()]
+    fitting = [c for c in usable if c.col - start + len(c.close) <= width]
+    if fitting:
+        long_enough = [c for c in fitting if c.col - start >= width // 3] or fitting
+        shallowest = min(c.depth for c in long_enough)
+        return max((c for c in long_enough if c.depth == shallowest), key=lambda c: c.col)
+    return min(usable, key=lambda c: c.col, default=None)
+
+
+def _break_line(line: str, cuts: list[Cut], cols: int) -> list[str]:
+    """`line` in pieces no wider than `cols` where its cuts allow; pieces after the first are indented one
+    level deeper than the line."""
+    indent = line[: len(line) - len(line.lstrip())]
+    pieces: list[str] = []
+    start = 0
+    lead = ""  # what the current piece starts with: the continuation indent (and a reopened string)
+    while len(lead) + len(line) - start > cols:
+        cut = _choose(cuts, start, cols - len(lead), line)
+        if cut is None:
+            break
+        text = line[start : cut.col]
+        text = text.lstrip() if pieces else text
+        pieces.append(lead + (text if cut.close else text.rstrip()) + cut.close)
+        start = cut.col
+        while start < len(line) and line[start] == " " and not cut.close:
+            start += 1
+        lead = indent + CONTINUATION + cut.reopen
+    rest = line[start:]
+    pieces.append(lead + rest if pieces else rest)
+    return pieces
+
+
+def _break_comment(line: str, cols: int) -> list[str]:
+    """A long comment line as several comment lines at its indentation."""
+    indent = line[: len(line) - len(line.lstrip())]
+    words = line.strip().removeprefix("#").strip()
+    return textwrap.wrap(words, max(10, cols - len(indent) - 2), initial_indent=indent + "# ",
+                         subsequent_indent=indent + "# ") or [line]
+
+
+def break_code(source: str, cols: int) -> list[str]:
+    """The source's lines, those wider than `cols` broken at syntactic points with their indentation kept."""
+    points = _break_points(source)
+    out: list[str] = []
+    for number, line in enumerate(source.splitlines()):
+        if len(line) <= cols:
+            out.append(line)
+        elif line.lstrip().startswith("#"):
+            out.extend(_break_comment(line, cols))
+        else:
+            out.extend(_break_line(line, points.get(number, []), cols))
+    return out
+
+
+def fit_code(source: str, width: float, height: float, largest: float, floor: float,
+             line_height: float = 1.35, least: float | None = None) -> FittedCode:
+    """Lay code out for a box of `width` x `height` (px or pt): the largest size from `largest` down to
+    `floor` at which every line fits as it is; else, from `floor`, lines broken at syntactic points; and
+    only when a line cannot be broken enough or the rows are too many for the box, smaller still, down to
+    `least`."""
+    lines = source.splitlines() or [""]
+    size = largest
+    while size >= floor:
+        if max(map(len, lines)) <= columns(width, size) and len(lines) * size * line_height <= height:
+            return FittedCode(lines, size, columns(width, size))
+        size -= 1
+    size = floor
+    least = floor if least is None else least
+    while True:
+        cols = columns(width, size)
+        broken = break_code(source, cols) or [""]
+        fits = max(map(len, broken)) <= cols and len(broken) * size * line_height <= height
+        if fits or size - 1 < least:
+            return FittedCode(broken, size, cols)
+        size -= 1
+
+
+# The HTML beat slide's text column, in CSS px of the 1280x720 slide (assets/deck/deck.css): code and
+# bullets share it, so the code gets the height the bullets leave.
+HTML_TEXT_WIDTH = 0.41 * (1280 - 2 * 16)
+HTML_BODY_HEIGHT = 590
+HTML_CODE_PAD = (2 * 14 + 2, 2 * 12 + 2)  # padding and border of the code panel: across, down
+HTML_GAP = 14
+HTML_BULLET = {"size": 24, "line": 1.3, "after": 10, "indent": 1.1 * 24, "em": 0.6}
+HTML_CODE_SIZES = (19, 14, 12)  # largest, floor, least (px)
+PPTX_CODE_SIZES = (14, 10, 8)  # pt
+PPTX_LINE = 1.2
+PPTX_INSET = (0.1, 0.05)  # a text box's default inner margins (in): left/right, top/bottom
+
+
+def bullets_height(bullets: list[str]) -> float:
+    """About how tall the bullets stand in the HTML text column (px), from the font's average width."""
+    b = HTML_BULLET
+    per_line = max(8, int((HTML_TEXT_WIDTH - b["indent"]) / (b["size"] * b["em"])))
+    rows = [len(textwrap.wrap(text, per_line)) or 1 for text in bullets]
+    return sum(r * b["size"] * b["line"] + b["after"] for r in rows)
+
+
+def html_code(source: str, bullets: list[str]) -> FittedCode:
+    """The beat's code laid out for the HTML slide's code panel, below its bullets."""
+    width = HTML_TEXT_WIDTH - HTML_CODE_PAD[0]
+    height = HTML_BODY_HEIGHT - HTML_CODE_PAD[1] - (bullets_height(bullets) + HTML_GAP if bullets else 0)
+    largest, floor, least = HTML_CODE_SIZES
+    return fit_code(source, width, height, largest, floor, line_height=1.35, least=least)
 
 
 # ---------------------------------------------------------------------------------------------- assets
@@ -376,6 +577,7 @@ class _PptxWriter:
         bullet: bool = False,
         fill: str | None = None,
         fit: bool = True,
+        wrap: bool = True,
     ) -> Any:
         """A text box; each paragraph is a list of (text, is_code) runs, code runs in the monospace font."""
         from pptx.enum.text import MSO_AUTO_SIZE
@@ -395,7 +597,7 @@ class _PptxWriter:
             shape.fill.fore_color.rgb = _rgb(fill)
             shape.line.color.rgb = _rgb(theme.PANEL_EDGE)
         frame = shape.text_frame
-        frame.word_wrap = True
+        frame.word_wrap = wrap
         frame.auto_size = MSO_AUTO_SIZE.NONE
         for i, runs in enumerate(paragraphs):
             para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
@@ -423,20 +625,21 @@ class _PptxWriter:
         return shape
 
     def code(self, slide: Any, box: tuple[float, float, float, float], source: str) -> Any:
-        """The code that ran, in a monospace panel; the font shrinks so every line fits the box."""
-        lines = source.splitlines() or [""]
+        """The code that ran, in a monospace panel that never wraps a line itself: the font shrinks to a
+        floor, then long lines break at syntactic points (`fit_code`)."""
         left, top, width, most = box
-        size = fit_size(lines, width - 0.3, most - 0.2, 14.0, smallest=8.0, char_em=0.61)
-        per_line = max(1, int((width - 0.3) * 72 / (size * 0.61)))
-        rows = sum(max(1, math.ceil(len(line) / per_line)) for line in lines)
-        height = min(most, rows * size * 1.2 / 72 + 0.3)
+        largest, floor, least = PPTX_CODE_SIZES
+        inner = ((width - 2 * PPTX_INSET[0]) * 72, (most - 2 * PPTX_INSET[1]) * 72)
+        code = fit_code(source, inner[0], inner[1], largest, floor, line_height=PPTX_LINE, least=least)
+        height = min(most, len(code.lines) * code.size * PPTX_LINE / 72 + 2 * PPTX_INSET[1] + 0.1)
         return self.text(
             slide,
             (left, top, width, height),
-            [[(line, True)] for line in lines],
-            size,
+            [[(line, True)] for line in code.lines],
+            code.size,
             fill=theme.PANEL,
             fit=False,
+            wrap=False,
         )
 
     def save(self, dest: Path) -> None:

@@ -3,6 +3,7 @@ reopened with python-pptx and converted by LibreOffice, both fed hostile lesson 
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import shutil
@@ -54,11 +55,13 @@ class Slides(HTMLParser):
         for key in ("src", "href", "poster"):
             if a.get(key):
                 self.urls.append(a[key] or "")
+        if tag == "img" and self.slides:
+            self.slides[-1]["images"].append(a.get("src"))
         if tag in ("img", "link", "meta", "br", "source", "track", "input"):
             return  # void elements: no end tag
         if tag == "section":
             self.slides.append(
-                {"class": a.get("class", ""), "text": "", "notes": "", "videos": [], "code": ""}
+                {"class": a.get("class", ""), "text": "", "notes": "", "videos": [], "code": "", "images": []}
             )
         elif tag == "video" and self.slides:
             self.slides[-1]["videos"].append(a)
@@ -67,6 +70,7 @@ class Slides(HTMLParser):
             return
         elif tag == "code" and "language-python" in (a.get("class") or ""):
             self._in.append("#code")
+            self.slides[-1]["code_style"] = a.get("style") or ""
             return
         self._in.append(tag)
 
@@ -85,6 +89,26 @@ def parse(path: Path) -> Slides:
     p = Slides()
     p.feed(path.read_text(encoding="utf-8"))
     return p
+
+
+def same_code(shown: str, source: str) -> bool:
+    """Laid-out code means what the source means: the same syntax tree."""
+    return ast.dump(ast.parse(shown)) == ast.dump(ast.parse(source))
+
+
+def assert_code_fits_html(slide: dict[str, Any], beat: dict[str, Any]) -> None:
+    """The slide's code is the beat's code, at a size from largest to least, no line wider than its panel."""
+    size = float(re.fullmatch(r"font-size: ([\d.]+)px", slide["code_style"]).group(1))  # type: ignore[union-attr]
+    largest, floor, least = decks.HTML_CODE_SIZES
+    assert least <= size <= largest
+    lines = slide["code"].strip("\n").splitlines()
+    assert same_code(slide["code"], beat["source"])
+    cols = decks.columns(decks.HTML_TEXT_WIDTH - decks.HTML_CODE_PAD[0], size)
+    assert max(map(len, lines)) <= cols, (size, cols, lines)
+    if size < largest:  # it shrank because the code is wide or long, never for nothing
+        assert max(len(x) for x in beat["source"].splitlines()) > decks.columns(
+            decks.HTML_TEXT_WIDTH - decks.HTML_CODE_PAD[0], size + 1
+        ) or len(lines) > 8
 
 
 def deck(lesson_fixture: tuple[dict[str, Any], Path]) -> Path:
@@ -122,6 +146,90 @@ def test_fit_size_shrinks_long_text() -> None:
     assert short == 36 and 9 <= long < 20
 
 
+LONG_SOURCE = '''def full_attention(device):
+    Q = torch.randn(1, 3, 2, 2, device=device)
+    scores = torch.einsum("bqhd,bkhd->bhqk", Q, Q) / math.sqrt(Q.shape[-1]) + torch.zeros(1, 3, 3, 3, device=device)
+    # a long comment that explains what the softmax does along the last axis of the scores, for every head
+    weights = scores.softmax(dim=-1)
+    expect(bool(torch.allclose(weights.sum(-1), torch.ones(1, 3, 3, device=device))), "every row of the weights sums to one")
+    if weights.shape[-1] == 3:
+        table = {"weights": weights, "scores": scores, "query": Q, "rows": weights.shape[-2], "cols": weights.shape[-1]}
+    return table'''
+
+
+def test_break_code_keeps_meaning_and_indentation() -> None:
+    for cols in (40, 50, 60, 80):
+        lines = decks.break_code(LONG_SOURCE, cols)
+        assert same_code("\n".join(lines), LONG_SOURCE)
+        assert max(map(len, lines)) <= cols, (cols, [x for x in lines if len(x) > cols])
+        # a broken line goes on one indent deeper than where it began; nothing starts left of its block
+        source_lines = LONG_SOURCE.splitlines()
+        for line in lines:
+            first_piece = any(s.startswith(line.rstrip('"')) for s in source_lines)
+            if not first_piece and not line.lstrip().startswith("#"):
+                assert len(line) - len(line.lstrip()) >= 8, line
+    lines = decks.break_code(LONG_SOURCE, 50)
+    assert '        "every row of the weights sums to one")' in lines  # after the comma, not mid-call
+    assert all(x.startswith("    # ") for x in lines if "#" in x and "comment" in x)
+    # the words of a string split into adjacent literals: the same string
+    split = decks.break_code('f(x, "one two three four five six seven eight nine ten")', 30)
+    assert same_code("\n".join(split), 'f(x, "one two three four five six seven eight nine ten")')
+    assert len(split) > 2 and all(len(x) <= 30 for x in split)
+    # a line with nowhere to break stays whole rather than change its meaning
+    assert decks.break_code("x = 'a string with no brackets around it at all, too long'", 20) == [
+        "x = 'a string with no brackets around it at all, too long'"
+    ]
+
+
+def test_fit_code_shrinks_to_a_floor_then_breaks() -> None:
+    short = decks.fit_code("def f(device):\n    return {}", 480, 400, 19, 14)
+    assert short.size == 19 and short.lines == ["def f(device):", "    return {}"]
+    wide = "x = f(" + ", ".join(["aaaa"] * 11) + ")"  # 70 characters: fits at 14px only when broken
+    fitted = decks.fit_code(wide, 480, 400, 19, 14)
+    assert fitted.size == 14 and len(fitted.lines) == 2 and max(map(len, fitted.lines)) <= fitted.columns
+    fitted = decks.fit_code(wide.replace("aaaa", "a"), 480, 400, 19, 14)  # 40 characters
+    assert fitted.size == 19 and len(fitted.lines) == 1
+    tall = decks.fit_code("\n".join(f"x{i} = {i}" for i in range(28)), 480, 400, 19, 14, least=10)
+    assert tall.size == 10 and len(tall.lines) * tall.size * 1.35 <= 400  # below the floor only for rows
+
+
+def test_long_code_fits_html_and_pptx(built_lesson: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    from pptx import Presentation
+
+    lesson, lesson_dir = built_lesson
+    long = {**lesson, "beats": [{**b, "source": LONG_SOURCE} for b in lesson["beats"]]}
+    html = decks.write_html_deck(long, lesson_dir, ASSETS_REL)
+    for beat, slide in zip(long["beats"], parse(html).slides[1:-1], strict=True):
+        assert_code_fits_html(slide, beat)
+        assert slide["code"].count("\n") > LONG_SOURCE.count("\n")  # broken, not soft-wrapped
+    prs = Presentation(str(decks.write_pptx_deck(long, lesson_dir)))
+    for slide in list(prs.slides)[1:-1]:
+        assert_code_fits_pptx(slide, LONG_SOURCE)
+    deck(built_lesson)
+    decks.write_pptx_deck(lesson, lesson_dir)
+
+
+def assert_code_fits_pptx(slide: Any, source: str) -> None:
+    """The slide's code box holds the source laid out: same meaning, never wrapped by PowerPoint, every
+    line and row inside the box at its font size."""
+    from pptx.util import Emu
+
+    [box] = [s for s in slide.shapes if s.has_text_frame and s.text_frame.paragraphs[0].runs
+             and s.text_frame.paragraphs[0].runs[0].font.name == theme.MONO and s.fill.type is not None]
+    frame = box.text_frame
+    assert frame.word_wrap is False
+    lines = [p.text for p in frame.paragraphs]
+    assert same_code("\n".join(lines), source)
+    [size] = {r.font.size.pt for p in frame.paragraphs for r in p.runs}
+    largest, floor, least = decks.PPTX_CODE_SIZES
+    assert least <= size <= largest
+    inner_w = Emu(box.width).inches - 2 * decks.PPTX_INSET[0]
+    inner_h = Emu(box.height).inches - 2 * decks.PPTX_INSET[1]
+    assert max(map(len, lines)) <= decks.columns(inner_w * 72, size)
+    assert len(lines) * size * decks.PPTX_LINE <= inner_h * 72 + 0.5
+    assert Emu(box.top).inches + Emu(box.height).inches <= 7.0  # above the footer
+
+
 # --------------------------------------------------------------------------------------------- HTML
 
 
@@ -136,9 +244,10 @@ def test_html_deck_has_one_slide_per_beat(built_lesson: tuple[dict[str, Any], Pa
     for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
         assert beat["title"] in slide["text"]
         assert slide["notes"].strip() == beat["narration"]
-        assert slide["code"].strip() == beat["source"].strip()
+        assert_code_fits_html(slide, beat)
         [video] = slide["videos"]
         assert video["src"] == beat["clip"] and video["poster"] == beat["poster"]
+        assert beat["poster"] in slide["images"]  # the printed page shows the poster
         assert "data-autoplay" in video and "muted" not in video
     for item in lesson["recap"]:
         assert item.replace("`", "") in slides[-1]["text"]
@@ -361,8 +470,7 @@ def test_pptx_reopens_with_one_movie_per_beat(built_lesson: tuple[dict[str, Any]
             for r in p.runs
         }
         assert fonts == {theme.FONT, theme.MONO}
-        code = [s for s in slide.shapes if s.has_text_frame and s.text_frame.text == beat["source"]]
-        assert code and all(r.font.name == theme.MONO for p in code[0].text_frame.paragraphs for r in p.runs)
+        assert_code_fits_pptx(slide, beat["source"])
 
 
 def test_pptx_hostile_text_and_big_silent_clip(
