@@ -21,6 +21,7 @@ from render.errors import UnknownVisual
 
 VISUALS_DIR = Path(__file__).parent / "visuals"
 VISUALS_PACKAGE = "scenes.visuals"
+BASE = Path(__file__).parent / "visuals" / "base.py"  # Visual and TensorVisual
 ROOTS = ("Visual", "TensorVisual")  # the protocol's base classes (scenes/visuals/base.py)
 
 
@@ -67,10 +68,16 @@ def _declared_options(cls: ast.ClassDef, path: Path) -> dict[str, str]:
     return {}
 
 
-def _classes(folder: Path) -> dict[str, _Class]:
-    """Every top-level class of the folder's modules, by name; a name defined twice is an error."""
+def _sources(folder: Path) -> list[Path]:
+    """The folder's modules, and the protocol's base.py (so another folder's visuals can subclass it)."""
+    paths = sorted(folder.glob("*.py"))
+    return paths if BASE in paths else [BASE, *paths]
+
+
+def _classes(paths: list[Path]) -> dict[str, _Class]:
+    """Every top-level class of these modules, by name; a name defined twice is an error."""
     found: dict[str, _Class] = {}
-    for path in sorted(folder.glob("*.py")):
+    for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in tree.body:
             if not isinstance(node, ast.ClassDef):
@@ -100,8 +107,8 @@ def _options(name: str, classes: dict[str, _Class], seen: frozenset[str] = froze
 
 
 @functools.cache
-def _index(folder: Path, package: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, VisualInfo]:
-    classes = _classes(folder)
+def _index(paths: tuple[Path, ...], package: str, stamp: tuple[int, ...]) -> dict[str, VisualInfo]:
+    classes = _classes(list(paths))
     index = {}
     for name, cls in classes.items():
         options = _options(name, classes)
@@ -114,9 +121,8 @@ def visual_index(folder: Path | None = None, package: str | None = None) -> dict
     """Visuals by class name: every top-level class in `folder` (default scenes/visuals) that subclasses
     `Visual` or `TensorVisual`, directly or through another class there. Read with `ast`, cached until a
     file of the folder changes."""
-    folder = folder or VISUALS_DIR
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.py")))
-    return _index(folder, package or VISUALS_PACKAGE, stamp)
+    paths = tuple(_sources(folder or VISUALS_DIR))
+    return _index(paths, package or VISUALS_PACKAGE, tuple(p.stat().st_mtime_ns for p in paths))
 
 
 def available_visuals() -> list[str]:

@@ -51,10 +51,20 @@ class AutogradGraph(TensorVisual):
         "accumulate": "name of a traced tensor holding .grad after a first backward: the second adds to it",
     }
 
+    def steps(self) -> int:
+        """The forward pass; the cut-off tensors (if any); the note, or backward into `.grad`."""
+        return 2 + (1 if self.cut_tensors() else 0)
+
+    def cut_tensors(self) -> list[str]:
+        """Listed tensors outside the graph that take no gradient (detached, made under no_grad)."""
+        in_graph = {n.tensor for n in self.beat.graph.nodes if n.tensor}
+        accumulate = self.option("accumulate")
+        return [n for n in self.spec.tensors
+                if n not in in_graph and n != accumulate and not self.beat[n].requires_grad]
+
     def play(self, scene: Scene) -> Iterator[None]:
         graph = self.beat.graph
         d = self.digits
-        names = list(self.spec.tensors)
         subtitles = {}
         for node in graph.nodes:
             if node.tensor and node.tensor in self.beat.tensors:
@@ -63,8 +73,7 @@ class AutogradGraph(TensorVisual):
                 self.shown.setdefault("forward", {})[node.tensor] = text
         cg = ComputationGraph(graph, subtitles=subtitles)
         accumulate = self.option("accumulate")
-        in_graph = {n.tensor for n in graph.nodes if n.tensor}
-        cut = [n for n in names if n not in in_graph and n != accumulate and not self.beat[n].requires_grad]
+        cut = self.cut_tensors()
         self.shown["cut_tensors"] = cut
         cut_boxes = VGroup()
         for n in cut:

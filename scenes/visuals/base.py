@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,6 +43,28 @@ def largest_arrangement(group: VGroup, area: Area, arrangements: Sequence[Callab
     return max(arrangements, key=scale)(group)
 
 
+def grid_cells(shape: Sequence[int], max_rows: int = 6, max_cols: int = 7, max_slabs: int = 3,
+               max_blocks: int = 3) -> list[tuple[int, ...]]:
+    """The indices a `TensorGrid` of `shape` (with these limits) has a cell for, in row-major order,
+    worked out from the shape alone: what `steps()` counts without drawing."""
+    from scenes.mobjects.tensor_grid import kept_indices
+
+    def kept(n: int, limit: int) -> list[int]:
+        return [i for i in kept_indices(n, limit) if i is not None]
+
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return [()]
+    axes = [kept(shape[-1], max_cols)]
+    if len(shape) >= 2:
+        axes.insert(0, kept(shape[-2], max_rows))
+    if len(shape) == 3:
+        axes.insert(0, kept(shape[0], max_slabs))
+    if len(shape) == 4:  # blocks of two-slab stacks
+        axes[:0] = [kept(shape[0], max_blocks), kept(shape[1], 2)]
+    return list(itertools.product(*axes))
+
+
 class Visual:
     """A beat's picture. `play` is a generator: each `yield` ends a step, and the beat scene waits there
     for the next narration cue. `shown` records every value put on screen, for the truth check.
@@ -62,6 +86,11 @@ class Visual:
         raise NotImplementedError
         yield
 
+    def steps(self) -> int:
+        """How many times `play` yields for this spec and trace, from the data alone (nothing drawn):
+        the number of narration segments the beat must have. Every visual says; there is no default."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how many steps it plays")
+
 
 class TensorVisual(Visual):
     """A visual over traced tensors: builds grids and records every value it draws in `shown`."""
@@ -71,6 +100,10 @@ class TensorVisual(Visual):
     @property
     def digits(self) -> int:
         return int(self.option("digits", 2))
+
+    def drawn(self, name: str, **limits: int) -> list[tuple[int, ...]]:
+        """The indices of trace entry `name` that `self.grid(name, **limits)` draws, in row-major order."""
+        return grid_cells(self.beat[name].shape, **limits)
 
     def tensor_names(self) -> list[str]:
         return list(self.spec.tensors)
@@ -118,3 +151,17 @@ class TensorVisual(Visual):
             raise KeyError(
                 f"beat {self.beat.name!r} returned no value {name!r}; it has {sorted(self.beat.values)}"
             ) from None
+
+
+NO_AREA = Area(0.0, 0.0, 1.0, 1.0)  # steps() never draws, so any area will do
+
+
+def count_steps(visual_json: dict[str, Any], beat_trace_json: dict[str, Any], device: str,
+                torch_version: str) -> int:
+    """How many steps a beat's visual plays (its `steps()`), from the same JSON a clip worker receives,
+    without rendering: what `render lint` compares with the narration's segments."""
+    spec = VisualSpec.from_json(visual_json)
+    beat = BeatTrace.from_json(beat_trace_json, device, torch_version)
+    module, name = spec.implementation.split(":")
+    visual: Visual = getattr(importlib.import_module(module), name)(spec, beat, NO_AREA)
+    return visual.steps()

@@ -61,6 +61,10 @@ class BitFields(TensorVisual):
             label(f"= {value}", theme.CAPTION_SIZE, theme.TEXT),
         )
 
+    def steps(self) -> int:
+        """The legend; the rows of each tensor; the caption."""
+        return 1 + len(self.spec.tensors) + 1
+
     def play(self, scene: Scene) -> Iterator[None]:
         names = list(self.spec.tensors)
         rows = VGroup()

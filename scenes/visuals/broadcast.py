@@ -57,6 +57,10 @@ class Broadcast(TensorVisual):
         "op": "the operator written between the inputs (default '+')",
     }
 
+    def steps(self) -> int:
+        """Shape table and inputs; size-1 axes stretched; the op fills the result."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, res_name = self.spec.tensors[:3]
         op = str(self.option("op", "+"))

@@ -21,6 +21,10 @@ class BroadcastFail(TensorVisual):
         "error": "name of the traced string value holding torch's error (default 'error')",
     }
 
+    def steps(self) -> int:
+        """The shapes; the mismatched axis lights up; torch's error."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name = self.spec.tensors[:2]
         a, b = self.beat[a_name], self.beat[b_name]

@@ -24,6 +24,10 @@ class Cat(TensorVisual):
         "dim": "axis the inputs join along (default 0)",
     }
 
+    def steps(self) -> int:
+        """The inputs; their cells slide into the result."""
+        return 2
+
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors
         res = self.beat[res_name]

@@ -19,6 +19,10 @@ class DeviceMove(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
+    def steps(self) -> int:
+        """The source with its device badge; the badge travels, the copy lands."""
+        return 2
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, dst_name = self.spec.tensors[:2]
         src, dst = self.beat[src_name], self.beat[dst_name]

@@ -38,6 +38,10 @@ class Einsum(TensorVisual):
         "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
     }
 
+    def steps(self) -> int:
+        """The equation; the inputs; summed letters fade and the result appears; a worked cell."""
+        return 4
+
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors
         equation = str(self.option("equation"))

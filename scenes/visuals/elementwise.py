@@ -35,6 +35,11 @@ class Elementwise(TensorVisual):
         text = f" {op} ".join(operands) if op in SYMBOLS else f"{op}({', '.join(operands)})"
         return operands, result, f"{text} = {result}"
 
+    def steps(self) -> int:
+        """The inputs; each of the first STEPPED result cells with its equation; the rest at once (if any)."""
+        drawn = len(self.drawn(self.spec.tensors[-1]))
+        return 1 + min(STEPPED, drawn) + (1 if drawn > STEPPED else 0)
+
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors
         res = self.beat[res_name]

@@ -18,6 +18,10 @@ class Expand(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
+    def steps(self) -> int:
+        """The source; the expanded ghosts; the repeated copies."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, exp_name, rep_name = self.spec.tensors[:3]
         src, exp, rep = self.beat[src_name], self.beat[exp_name], self.beat[rep_name]

@@ -19,6 +19,10 @@ class InPlace(TensorVisual):
         "op": "the in-place method, e.g. 'add_' or 'mul_' (default 'add_')",
     }
 
+    def steps(self) -> int:
+        """The tensor before; its values turn into the values after; the in-place note."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         before_name, after_name = self.spec.tensors[:2]
         before, after = self.beat[before_name], self.beat[after_name]

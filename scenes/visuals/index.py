@@ -47,6 +47,10 @@ class Index(TensorVisual):
         "index": "Python index text: '1, :', '::2', '-1', '0:2, 1:3', '..., 0'",
     }
 
+    def steps(self) -> int:
+        """The source with the index; the selected cells glow; they travel into the result."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]
         src, res = self.beat[src_name], self.beat[res_name]

@@ -18,6 +18,10 @@ class Mask(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
+    def steps(self) -> int:
+        """Source and mask; the True cells glow; they collapse into the 1-D result."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, mask_name, res_name = self.spec.tensors[:3]
         src, mask = self.beat[src_name], self.beat[mask_name]

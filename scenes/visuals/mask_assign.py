@@ -17,6 +17,10 @@ class MaskAssign(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
+    def steps(self) -> int:
+        """Before and mask; the True cells glow; the after grid with the new values."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         before_name, mask_name, after_name = self.spec.tensors[:3]
         before, mask, after = self.beat[before_name], self.beat[mask_name], self.beat[after_name]

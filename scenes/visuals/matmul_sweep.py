@@ -13,7 +13,7 @@ from scenes.anim import appear, glow, hide, note, restore, reveal
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry
-from scenes.visuals.base import Area, TensorVisual
+from scenes.visuals.base import Area, TensorVisual, grid_cells
 
 STEPPED = 3
 MAX_TERMS = 4
@@ -58,6 +58,14 @@ class MatmulSweep(TensorVisual):
     options: ClassVar[dict[str, str]] = {
         "op": "'@', 'mm', 'matmul' or 'bmm', as the shape label writes it (default '@')",
     }
+
+    def steps(self) -> int:
+        """The shape label; per sweep (one per batch, at most two): the grids, each of the first STEPPED
+        cells, the rest at once (if any)."""
+        a, b, c = (self.beat[n] for n in self.spec.tensors[:3])
+        sweeps = [c.shape[1:]] * min(2, c.shape[0]) if a.ndim == 3 and b.ndim == 3 else [c.shape]
+        cells = [len(grid_cells(shape)) for shape in sweeps]
+        return 1 + sum(1 + min(STEPPED, n) + (1 if n > STEPPED else 0) for n in cells)
 
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, c_name = self.spec.tensors[:3]

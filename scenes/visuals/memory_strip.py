@@ -22,6 +22,10 @@ class MemoryStrip(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
+    def steps(self) -> int:
+        """The storage; each tensor with its pointers; the offsets and strides."""
+        return 1 + len(self.spec.tensors) + 1
+
     def play(self, scene: Scene) -> Iterator[None]:
         names = list(self.spec.tensors)
         entries = [self.beat[n] for n in names]

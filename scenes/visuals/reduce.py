@@ -38,6 +38,10 @@ class Reduce(TensorVisual):
         "keepdim": "True: the reduced axis stays with size 1 (default False)",
     }
 
+    def steps(self) -> int:
+        """The source and the shape change; each of the first STEPPED result cells; the rest at once."""
+        return 1 + min(STEPPED, len(self.drawn(self.spec.tensors[1]))) + 1
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name, *extra = self.spec.tensors
         src, res = self.beat[src_name], self.beat[res_name]

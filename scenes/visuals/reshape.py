@@ -20,6 +20,10 @@ class Reshape(TensorVisual):
         "op": "'reshape', 'view', 'flatten' or 'unflatten' (default 'reshape')",
     }
 
+    def steps(self) -> int:
+        """The source; its cells line up in memory order; they fill the new shape."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]
         src, res = self.beat[src_name], self.beat[res_name]

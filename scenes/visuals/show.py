@@ -7,7 +7,9 @@ from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, LaggedStart, Scene, VGroup, Write
 
+from render.errors import VisualError
 from scenes import theme
+from scenes.anim import note
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
@@ -15,14 +17,20 @@ from scenes.visuals.base import Area, Visual, largest_arrangement
 
 
 class Show(Visual):
-    """Code first, then each tensor in turn, then an optional caption."""
+    """Code first, then each tensor in turn, then an optional caption and an optional error torch raised."""
 
     options: ClassVar[dict[str, str]] = {
         "caption": "a line of text under the grids, its own step",
         "code": "False: no code panel (default True: the beat's source on the left, its own step)",
         "stack": "True: grids one above the other (default: the arrangement that draws them largest)",
         "digits": "decimals shown for floats (default 2)",
+        "error": "name of a traced string (an error torch raised), written under the grids as the last step",
     }
+
+    def steps(self) -> int:
+        """The code panel (unless `code=False`), each tensor, the caption (if any), the error (if any)."""
+        return ((1 if self.option("code", True) else 0) + len(self.spec.tensors)
+                + (1 if self.option("caption") else 0) + (1 if self.option("error") else 0))
 
     def play(self, scene: Scene) -> Iterator[None]:
         area = self.area
@@ -38,6 +46,7 @@ class Show(Visual):
         if caption:
             text = label(caption, theme.CAPTION_SIZE, theme.MUTED)
             self.shown["caption"] = caption
+        error = self.error_text()
         tensors_area = area
         code = CodePanel(self.beat.source) if self.option("code", True) else None
         if code is not None:
@@ -45,6 +54,8 @@ class Show(Visual):
         layout = self.arrange(grids, tensors_area)
         if caption:
             layout = VGroup(layout, text).arrange(DOWN, buff=0.4)
+        if error is not None:
+            layout = VGroup(layout, error).arrange(DOWN, buff=0.4)
         tensors_area.fit(layout, max_scale=1.0)
         if code is not None:
             self.shown["code"] = code.lines
@@ -61,6 +72,20 @@ class Show(Visual):
         if caption:
             scene.play(FadeIn(text), run_time=0.5)
             yield
+        if error is not None:
+            scene.play(Write(error), run_time=1.0)
+            yield
+
+    def error_text(self) -> VGroup | None:
+        """The traced error message named by the `error` option, wrapped, in the error colour."""
+        name = self.option("error")
+        if not name:
+            return None
+        if name not in self.beat.values:
+            raise VisualError("Show", name, f"the beat returned no value {name!r}")
+        message = str(self.beat.values[name])
+        self.shown["error"] = message
+        return note(message, theme.ROLES["error"], theme.NOTE_SIZE, width=48)
 
     def split(self, code: CodePanel, grids: VGroup, area: Area, gap: float = 0.4) -> Area:
         """Place the code panel on the left, as wide as keeps both it and the grids largest; return the

@@ -22,6 +22,10 @@ class Split(TensorVisual):
         "asked": "chunk: how many chunks were asked for (a number, or the name of a traced value)",
     }
 
+    def steps(self) -> int:
+        """The source; its cells travel into the pieces."""
+        return 2
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, *piece_names = self.spec.tensors
         src = self.beat[src_name]

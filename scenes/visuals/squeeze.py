@@ -46,6 +46,10 @@ class Squeeze(TensorVisual):
         "op": "'squeeze' or 'unsqueeze' (default 'squeeze')",
     }
 
+    def steps(self) -> int:
+        """The source and its shape; the size-1 axis vanishes or appears; the cells follow."""
+        return 3
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]
         src, res = self.beat[src_name], self.beat[res_name]

@@ -19,6 +19,10 @@ class Stack(TensorVisual):
         "dim": "position of the new axis (default 0)",
     }
 
+    def steps(self) -> int:
+        """The inputs; their cells travel into the new axis."""
+        return 2
+
     def play(self, scene: Scene) -> Iterator[None]:
         *in_names, res_name = self.spec.tensors
         res = self.beat[res_name]

@@ -21,6 +21,10 @@ class Title(Visual):
         "lines": "list of lines, one step each",
     }
 
+    def steps(self) -> int:
+        """The heading (if any), then one step per line."""
+        return (1 if self.option("heading", "") else 0) + len(self.option("lines", []))
+
     def play(self, scene: Scene) -> Iterator[None]:
         heading = self.option("heading", "")
         # slide lines mark code with backticks; a card shows the words alone

@@ -36,6 +36,10 @@ class Transpose(TensorVisual):
         "error": "name of a traced string value: the error of calling view on the result (an extra step)",
     }
 
+    def steps(self) -> int:
+        """The source; the cells travel to their swapped places; with `error`, the view error."""
+        return 2 + (1 if self.option("error") else 0)
+
     def play(self, scene: Scene) -> Iterator[None]:
         src_name, res_name = self.spec.tensors[:2]
         src, res = self.beat[src_name], self.beat[res_name]
