@@ -151,7 +151,7 @@ LONG_SOURCE = '''def full_attention(device):
     scores = torch.einsum("bqhd,bkhd->bhqk", Q, Q) / math.sqrt(Q.shape[-1]) + torch.zeros(1, 3, 3, 3, device=device)
     # a long comment that explains what the softmax does along the last axis of the scores, for every head
     weights = scores.softmax(dim=-1)
-    expect(bool(torch.allclose(weights.sum(-1), torch.ones(1, 3, 3, device=device))), "every row of the weights sums to one")
+    expect(bool(torch.allclose(weights.sum(-1), torch.ones(1, 3, 3))), "every row of the weights sums to one")
     if weights.shape[-1] == 3:
         table = {"weights": weights, "scores": scores, "query": Q, "rows": weights.shape[-2], "cols": weights.shape[-1]}
     return table'''
