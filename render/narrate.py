@@ -211,6 +211,11 @@ def _shape(match: re.Match[str]) -> str:
     return " by ".join(number_words(int(n)) for n in re.split(r"\s?[x×]\s?", match.group(0)))
 
 
+def _version(m: re.Match[str]) -> str:
+    major, minor, patch, local = m.groups()
+    return f"{major} point {minor} point {patch}" + (f" plus {local}" if local else "")
+
+
 def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     """Text as the voice should read it: `torch.cat` -> "torch dot cat", `3x4` -> "three by four",
     `dim=-1` -> "dim minus one". Words in assets/pronunciation.toml, extended by `dictionary`, go first."""
@@ -233,6 +238,8 @@ def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     out = re.sub(r"(?<=\w)_+(?=\w)", " ", out)  # requires_grad
     out = re.sub(r"(?<!\w)_+|_+(?!\w)", " ", out)
     out = re.sub(r"(\d+(?:\.\d+)?)[eE]([-+]?)(\d+)\b", _scientific, out)
+    # a version, 2.13.0+cpu: "two point thirteen point zero plus cpu"
+    out = re.sub(r"(?<![\w.])(\d+)\.(\d+)\.(\d+)(?:\+(\w+))?", _version, out)
     out = re.sub(r"(?<![\w)\]])-(?=\d)", "minus ", out)
     out = re.sub(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\w])", _number, out)
     out = re.sub(r"\s+([,.!?;:])", r"\1", out)
