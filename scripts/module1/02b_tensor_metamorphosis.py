@@ -3,7 +3,7 @@ transpose, permute, squeeze, unsqueeze, expand, repeat, flatten), and know when 
 
 import torch
 
-from render.lesson import Lesson, capture_error
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Expand, MemoryStrip, Reshape, Show, Squeeze, Title, Transpose
 
 lesson = Lesson(
@@ -15,7 +15,7 @@ lesson = Lesson(
         "`expand` against `repeat`, and `flatten`",
     ],
     recap=[
-        "`reshape` and `view` reread the same numbers in order",
+        "`reshape` and `view` reread the numbers in row-major order",
         "A view shares storage: write through it, the base changes",
         "`transpose` and `permute` change strides, not memory",
         "`squeeze` removes and `unsqueeze` adds size-1 axes",
@@ -48,12 +48,15 @@ def objectives(device):
     first row reads {{ grid.values[0] }}. Nothing is added or lost; the element count must match, and a minus
     one lets torch work out one size for you.""",
     visual=Reshape("flat", "grid", op="reshape"),
-    slide=["`t.reshape(2, -1)`: same elements, new shape", "Rows fill in memory order",
+    slide=["`t.reshape(2, -1)`: same elements, new shape", "Rows fill in row-major order",
            "`-1` means: work this size out"],
 )
 def reshaping(device):
     flat = torch.arange(6, device=device)
     grid = flat.reshape(2, -1)
+    expect(grid.shape == (2, 3), "minus one is worked out")
+    expect(torch.equal(grid[0], flat[:3]), "each row fills before the next")
+    expect(capture_error(lambda: flat.reshape(4, -1)) != "", "the element count must match")
     return {"flat": flat, "grid": grid}
 
 
@@ -62,7 +65,8 @@ def reshaping(device):
     narration="""Now a darker secret: beneath every tensor lies a flat strip of storage. | base reads it in
     order, {{ base.numel }} numbers in a row. | viewed reads the very same cells as a {{ viewed.shape }} grid,
     so when we wrote into the view, the base changed too: its first element is now {{ base.values[0] }}. |
-    torch confirms they share storage: {{ shared }}. Views are free, but beware writing through them.""",
+    One storage, two ways of reading it: that is why views are free, and why writing through them is
+    dangerous.""",
     visual=MemoryStrip("base", "viewed"),
     slide=["`t.view(shape)` shares storage", "Writes through a view change the base", "No copy, no cost"],
 )
@@ -71,20 +75,18 @@ def viewing(device):
     viewed = base.view(3, 2)
     viewed[0, 0] = 100
     ptr = viewed.untyped_storage().data_ptr()
-    shared = ptr == base.untyped_storage().data_ptr()
-    return {
-        "base": base, "viewed": viewed,
-        "shared": shared,
-    }
+    expect(ptr == base.untyped_storage().data_ptr(), "the view shares the base's storage")
+    expect(base[0] == 100, "writing through the view changed the base")
+    return {"base": base, "viewed": viewed}
 
 
 @lesson.beat(
     "transpose and contiguity",
     narration="""Our specimen: a {{ grid.shape }} grid with strides {{ grid.stride }}. | transpose swaps two
     axes, giving {{ flipped.shape }}. No number moves in memory; only the strides swap, to
-    {{ flipped.stride }}, so the result is no longer contiguous: is_contiguous says {{ contiguous }}. | Ask it
-    for a view and torch refuses with this error. reshape, or contiguous followed by view, makes a fresh copy
-    and succeeds.""",
+    {{ flipped.stride }}, so the result is no longer contiguous: reading it row by row jumps around memory. |
+    Ask it for a view and torch refuses with this error. reshape, or contiguous followed by view, makes a
+    fresh copy and succeeds.""",
     visual=Transpose("grid", "flipped", op="transpose", error="error"),
     slide=["`t.transpose(0, 1)` swaps axes and strides", "The result is not contiguous",
            "`view` fails; `reshape` copies when needed"],
@@ -92,12 +94,15 @@ def viewing(device):
 def transposing(device):
     grid = torch.arange(6, device=device).reshape(2, 3)
     flipped = grid.transpose(0, 1)
-    contiguous = flipped.is_contiguous()
+    expect(flipped.data_ptr() == grid.data_ptr(), "no number moves")
+    expect(flipped.stride() == grid.stride()[::-1], "the strides swap")
+    expect(not flipped.is_contiguous(), "the result is not contiguous")
     error = capture_error(lambda: flipped.view(6))
-    return {
-        "grid": grid, "flipped": flipped,
-        "contiguous": contiguous, "error": error,
-    }
+    expect(error != "", "view refuses")
+    copy = flipped.reshape(6)
+    expect(copy.data_ptr() != grid.data_ptr(), "reshape makes a fresh copy")
+    expect(torch.equal(copy, flipped.contiguous().view(6)), "as contiguous then view does")
+    return {"grid": grid, "flipped": flipped, "error": error}
 
 
 @lesson.beat(
@@ -113,6 +118,11 @@ def transposing(device):
 def permuting(device):
     images = torch.rand(1, 2, 2, 3, device=device)
     chw = images.permute(0, 3, 1, 2)
+    expect(chw.data_ptr() == images.data_ptr(), "the pixels stay where they were")
+    expect(chw.stride() == tuple(images.stride()[i] for i in (0, 3, 1, 2)), "only the strides change")
+    conv = torch.nn.Conv2d(3, 4, kernel_size=1).to(device)
+    expect(capture_error(lambda: conv(images)) != "", "a convolution refuses channels last")
+    expect(conv(chw).shape[1] == 4, "and accepts channels first")
     return {"images": images, "chw": chw}
 
 
@@ -120,7 +130,7 @@ def permuting(device):
     "unsqueeze and squeeze",
     narration="""A single image enters as {{ image.shape }}, but models expect a batch. | unsqueeze at
     position zero summons a new axis of size one: {{ batch.shape }}, | the same numbers wearing a batch
-    costume. squeeze banishes size-one axes again and returns {{ back.shape }}. Use them whenever shapes
+    costume. squeeze banishes size-one axes again and returns the original shape. Use them whenever shapes
     differ only by those lonely axes.""",
     visual=Squeeze("image", "batch", op="unsqueeze"),
     slide=["`t.unsqueeze(0)` adds a size-1 axis", "`t.squeeze()` removes size-1 axes", "A batch of one"],
@@ -129,10 +139,10 @@ def squeezing(device):
     image = torch.rand(3, 2, 2, device=device)
     batch = image.unsqueeze(0)
     back = batch.squeeze(0)
-    return {
-        "image": image, "batch": batch,
-        "back": back,
-    }
+    expect(batch.shape == (1, *image.shape), "unsqueeze adds a size-one axis")
+    expect(torch.equal(batch[0], image), "the same numbers")
+    expect(back.shape == image.shape, "squeeze returns the original shape")
+    return {"image": image, "batch": batch, "back": back}
 
 
 @lesson.beat(
@@ -152,70 +162,79 @@ def expanding(device):
     size = bias.element_size()
     expanded_storage = expanded.untyped_storage().nbytes() // size
     repeated_storage = repeated.untyped_storage().nbytes() // size
-    return {
-        "bias": bias, "expanded": expanded,
-        "repeated": repeated,
-        "expanded_storage": expanded_storage,
-        "repeated_storage": repeated_storage,
-    }
+    expect(expanded.stride()[0] == 0 and expanded_storage == bias.numel(), "expand stores nothing new")
+    expect(repeated_storage == repeated.numel(), "repeat stores every copy")
+    expect(torch.equal(expanded, repeated), "both read the same values")
+    expect(capture_error(lambda: bias.expand(2, 3).add_(1)) != "", "an expanded tensor refuses writes")
+    return {"bias": bias, "expanded": expanded, "repeated": repeated,
+            "expanded_storage": expanded_storage, "repeated_storage": repeated_storage}
 
 
 @lesson.beat(
     "flatten for a linear layer",
     narration="""Before a linear layer can judge our images, each one must become a flat vector. | flatten
-    with a start_dim of {{ start }} keeps the batch axis and merges everything after it, reading the values in
-    memory order. | So {{ images.shape }} becomes {{ flat.shape }}: {{ per_image }} numbers per image, exactly
-    as reshape would arrange them.""",
+    with a start_dim of {{ start }} keeps the batch axis and merges everything after it, reading the values
+    in row-major order, the last axis fastest. | So {{ images.shape }} becomes {{ flat.shape }}:
+    {{ per_image }} numbers per image, exactly as reshape would arrange them. For a contiguous tensor like this
+    one, that order is also the order in memory.""",
     visual=Reshape("images", "flat", op="flatten"),
     slide=["`t.flatten(start_dim=1)` keeps the batch", "Channels, height, width merge into one",
-           "Same order as reshape"],
+           "Row-major order, the same as reshape"],
 )
 def flattening(device):
     images = torch.arange(24, device=device).reshape(2, 3, 2, 2)
     start = 1
     flat = images.flatten(start_dim=start)
     per_image = flat.shape[start]
-    return {
-        "images": images, "flat": flat,
-        "per_image": per_image, "start": start,
-    }
+    expect(torch.equal(flat, images.reshape(2, -1)), "flatten arranges them as reshape does")
+    expect(images.is_contiguous() and flat.data_ptr() == images.data_ptr(), "here that is memory order")
+    swapped = images.transpose(2, 3)
+    expect(not torch.equal(swapped.flatten(1), flat), "a transposed tensor reads in its own index order")
+    return {"images": images, "flat": flat, "per_image": per_image, "start": start}
 
 
 @lesson.beat(
     "Attention heads, reshaped",
     narration="""Behold the transformer's favourite trick! | Each of {{ tokens }} tokens carries {{ width }}
     features. | view splits those features into {{ heads_n }} heads of {{ head_dim }}, and transpose brings
-    heads to the front: {{ heads.shape }}, heads, tokens, features. is_contiguous now says {{ contiguous }},
-    so merging the heads back needs reshape, not view. Mwahaha!""",
+    heads to the front: {{ heads.shape }}, heads, tokens, features. That transpose leaves the tensor
+    non-contiguous, so view cannot merge its axes as they stand: reshape, or contiguous first, can. Mwahaha!""",
     visual=Show("x", "heads"),
     slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first",
-           "Merge back with `reshape`"],
+           "Not contiguous now: merge with `reshape`"],
 )
 def attention_heads(device):
     x = torch.arange(12, device=device).reshape(3, 4)
     tokens, width = x.shape
-    heads_n = 2
-    head_dim = width // heads_n
-    heads = x.view(tokens, heads_n, head_dim).transpose(0, 1)
-    contiguous = heads.is_contiguous()
-    return {
-        "x": x, "heads": heads, "tokens": tokens,
-        "width": width, "heads_n": heads_n,
-        "head_dim": head_dim,
-        "contiguous": contiguous,
-    }
+    heads_n, head_dim = 2, width // 2
+    heads = x.view(tokens, heads_n, -1).transpose(0, 1)
+    expect(not heads.is_contiguous(), "not contiguous")
+    failed = capture_error(lambda: heads.view(-1))
+    expect(failed != "", "view cannot merge the axes")
+    return {"x": x, "heads": heads, "tokens": tokens,
+            "width": width, "heads_n": heads_n,
+            "head_dim": head_dim}
 
 
 @lesson.beat(
     "Recap",
-    narration="""The metamorphosis is complete! | reshape and view reread the same numbers in memory order. |
-    A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
-    leaving tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
+    narration="""The metamorphosis is complete! | reshape and view reread the same numbers in row-major order.
+    | A view shares storage, so writes flow back to the base. | transpose and permute change only strides,
+    and usually leave tensors non-contiguous. | squeeze and unsqueeze banish and summon size-one axes. | expand fakes
     copies with zero strides, while repeat makes real ones. | And flatten merges many axes into one.""",
     visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):
+    t = torch.arange(6, device=device)
+    v = t.view(2, 3)
+    v[0, 0] = -1
+    expect(t[0] == -1, "writes through a view flow back")
+    expect(not v.t().is_contiguous() and v.t().data_ptr() == t.data_ptr(), "transpose changes strides only")
+    expect(v.permute(0, 1).is_contiguous(), "usually: the identity permute stays contiguous")
+    expect(v.unsqueeze(0).squeeze(0).shape == v.shape, "squeeze undoes unsqueeze")
+    expect(t.expand(2, 6).stride(0) == 0, "expand fakes copies with zero strides")
+    expect(v.flatten().shape == (6,), "flatten merges axes")
     return {}
 
 
@@ -229,4 +248,8 @@ def recap(device):
            "Which step copies? Check `is_contiguous`"],
 )
 def challenge(device):
+    nhwc = torch.rand(2, 4, 4, 3, device=device)
+    nchw = nhwc.permute(0, 3, 1, 2)
+    expect(nchw.data_ptr() == nhwc.data_ptr(), "the permute copies nothing")
+    expect(nchw.flatten(1).data_ptr() != nhwc.data_ptr(), "the flatten must copy")
     return {}
