@@ -66,6 +66,7 @@ class Course:
     title: str
     mentor: str
     modules: tuple[Module, ...] = field(default_factory=tuple)
+    repository: str = ""  # the GitHub repository the build is published in, for "Open in Colab" links
 
     @property
     def lessons(self) -> tuple[LessonEntry, ...]:
@@ -124,4 +125,4 @@ def load_course(path: Path = SCRIPTS / "course.toml") -> Course:
             )
             sections.append(Section(s["id"], s["title"], tuple(s.get("learn", [])), lessons))
         modules.append(Module(m["number"], m["title"], tuple(m.get("learn", [])), tuple(sections)))
-    return Course(data["title"], data.get("mentor", ""), tuple(modules))
+    return Course(data["title"], data.get("mentor", ""), tuple(modules), data.get("repository", ""))

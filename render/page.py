@@ -22,7 +22,8 @@ from render.state import write_text
 from render.templating import environment
 from scenes import theme
 
-PATH_KEYS = ("video", "poster", "vtt", "srt", "deck_html", "deck_pptx")
+PATH_KEYS = ("video", "poster", "vtt", "srt", "deck_html", "deck_pptx", "deck_pdf", "notebook")
+GITHUB = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?:/(?:tree|blob)/([^/]+)(/.*)?)?/?")
 LAB_CHECK = ROOT / "assets" / "lab" / "check_lab.py"
 CSS_VALUE = re.compile(r"[#\w\s',.()%-]+")
 
@@ -45,6 +46,8 @@ def rebase(lesson: dict[str, Any], lesson_dir: Path, build_dir: Path) -> dict[st
     out = dict(lesson)
     out.setdefault("deck_html", "deck.html")
     out.setdefault("deck_pptx", "deck.pptx")
+    out.setdefault("deck_pdf", "deck.pdf")
+    out.setdefault("notebook", "lesson.ipynb")
     for key in PATH_KEYS:
         if out.get(key):
             out[key] = posixpath.join(prefix, out[key])
@@ -73,7 +76,20 @@ def _subtitles(path: Path) -> str | None:
     return "data:text/vtt;charset=utf-8;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path) -> dict[str, Any]:
+def colab_url(repository: str, path: str) -> str | None:
+    """The "Open in Colab" address of a notebook at `path` (relative to the build folder) published in a
+    GitHub `repository` (https://github.com/OWNER/REPO, or .../tree/BRANCH/FOLDER where the build's files
+    are kept); None for a repository Colab cannot open."""
+    match = GITHUB.fullmatch(repository.strip())
+    if match is None:
+        return None
+    owner, repo, branch, folder = match.groups()
+    where = posixpath.join((folder or "").strip("/"), path) if folder and folder.strip("/") else path
+    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch or 'main'}/{quote(where, safe='/')}"
+
+
+def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path,
+                 repository: str = "") -> dict[str, Any]:
     card: dict[str, Any] = {
         "id": entry.id,
         "title": entry.title,
@@ -103,9 +119,13 @@ def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path) -> 
         srt=existing("srt"),
         deck_html=existing("deck_html", posixpath.join(folder, "deck.html")),
         deck_pptx=existing("deck_pptx", posixpath.join(folder, "deck.pptx")),
+        deck_pdf=existing("deck_pdf", posixpath.join(folder, "deck.pdf")),
+        notebook=existing("notebook", posixpath.join(folder, "lesson.ipynb")),
         device=lesson.get("device", ""),
         torch=lesson.get("torch", ""),
     )
+    notebook = lesson.get("notebook") or posixpath.join(folder, "lesson.ipynb")
+    card["colab"] = colab_url(repository, notebook) if repository and card["notebook"] else None
     return card
 
 
@@ -126,14 +146,16 @@ def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None],
     None when it is not built. A plain lesson.json dict (paths relative to build_dir/module<M>/<slug>,
     found from its `module` and `slug`) is accepted too and rebased here. Decks are found from
     `deck_html`/`deck_pptx` or beside the video, and linked only when the file exists, so every link
-    on the page resolves.
+    on the page resolves; so are the PDF handout (`deck_pdf`) and the notebook (`notebook`), which gets
+    an "Open in Colab" link when course.toml names the GitHub `repository` the build is published in.
     """
+    repository = course.repository
     modules: list[dict[str, Any]] = []
     cards_all: list[dict[str, Any]] = []
     for module in course.modules:
         sections = []
         for section in module.sections:
-            cards = [_lesson_card(e, lessons.get(e.id), build_dir) for e in section.lessons]
+            cards = [_lesson_card(e, lessons.get(e.id), build_dir, repository) for e in section.lessons]
             cards_all.extend(cards)
             sections.append(
                 {"id": section.id, "title": section.title, "learn": section.learn, "lessons": cards}

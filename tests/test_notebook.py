@@ -358,3 +358,61 @@ def test_module1_notebook_runs_and_prints_the_trace(entry: LessonEntry, tmp_path
     assert list(printed) == [b.name for b in lesson.beats]
     compared = sum(assert_printed_is_trace(printed[b["name"]], b, unsteady[b["name"]]) for b in trace["beats"])
     assert compared > 0
+
+
+# --------------------------------------------------------------------------------------------- linked
+
+
+def test_colab_addresses() -> None:
+    from render.page import colab_url
+
+    path = "module1/01-introduction-to-tensors/lesson.ipynb"
+    colab = "https://colab.research.google.com/github/"
+    assert colab_url("https://github.com/lab/course", path) == f"{colab}lab/course/blob/main/{path}"
+    assert colab_url("https://github.com/lab/course.git", path) == f"{colab}lab/course/blob/main/{path}"
+    assert colab_url("https://github.com/lab/course/tree/pages/build/", path) == (
+        f"{colab}lab/course/blob/pages/build/{path}"
+    )
+    assert colab_url("https://gitlab.com/lab/course", path) is None  # Colab opens GitHub notebooks only
+
+
+@pytest.mark.parametrize("repository", ["", "https://github.com/lab/course"])
+def test_course_page_links_notebook_and_handout(
+    repository: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import dataclasses
+    from html.parser import HTMLParser
+
+    from render import page
+    from tests.test_decks_fixtures import make_built_lesson
+
+    lesson, lesson_dir = make_built_lesson(tmp_path_factory)
+    build = lesson_dir.parent.parent
+    (lesson_dir / "lesson.ipynb").write_text("{}")
+    (lesson_dir / "deck.pdf").write_bytes(b"%PDF-1.4\n")
+    course = dataclasses.replace(load_course(), repository=repository)
+    lessons: dict[str, dict[str, Any] | None] = {e.id: None for e in course.lessons}
+    lessons["1.1.1"] = page.rebase(lesson, lesson_dir, build)
+    lessons["1.1.2"] = None
+    html = page.write_course_page(course, lessons, build).read_text(encoding="utf-8")
+
+    class Links(HTMLParser):
+        found: dict[str, str] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "a" and a.get("class"):
+                self.found[a["class"] or ""] = a.get("href") or ""
+
+    links = Links()
+    links.found = {}
+    links.feed(html)
+    folder = "module1/01-introduction-to-tensors"
+    assert links.found["notebook"] == f"{folder}/lesson.ipynb" and links.found["deck-pdf"] == f"{folder}/deck.pdf"
+    for href in (links.found["notebook"], links.found["deck-pdf"]):
+        assert (build / href).is_file()
+    if repository:
+        assert links.found["colab"] == page.colab_url(repository, f"{folder}/lesson.ipynb")
+    else:
+        assert "colab" not in links.found
+    assert html.count('class="notebook"') == 1  # only the built lesson links one
