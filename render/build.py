@@ -20,7 +20,7 @@ from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
 from render.errors import LessonError, StudioError
 from render.files import stale_temporaries, write_text
-from render.lesson import Lesson, load_lesson
+from render.lesson import Lesson
 from render.settings import PARTS, Settings
 from render.stages import BeatWork, lesson_dir, state_file
 from render.state import StateFile, build_lock
@@ -179,21 +179,18 @@ class Build:
 
     def plan(self, work: LessonWork, report: BuildReport) -> None:
         """Load the script, trace it (or reuse its trace), and render each beat's narration text."""
+        from render.isolate import trace_isolated
         from render.templating import render_narration
         from scenes.trace import BeatTrace
 
         work.report.mark()
-        lesson = work.lesson = load_lesson(work.entry.script)
-        step = stages.trace_step(work.entry, lesson, self.device, work.state, work.out)
-        step.label = "trace"
+        step = stages.trace_step(work.entry, self.device, self.settings.limits, work.state, work.out)
         outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
         if outcome.status == "stale":  # a dry run traces in memory and writes nothing
-            from render.records import TRACE_SCHEMA
-            from render.trace import trace_lesson
-
-            work.trace = trace_lesson(lesson, self.device) | {"schema": TRACE_SCHEMA}
+            work.trace = trace_isolated(work.entry.script, self.device, self.settings.limits)
         else:
             work.trace = stages.read_trace(work.out)
+        lesson = work.lesson = Lesson.described(work.trace["lesson"], work.entry.script)
         for i, (beat, traced) in enumerate(zip(lesson.beats, work.trace["beats"], strict=True)):
             view = BeatTrace.from_json(traced, work.trace["device"], work.trace["torch"])
             try:

@@ -54,6 +54,23 @@ class Lesson:
     beats: list[Beat] = field(default_factory=list)
     script: Path | None = None
 
+    def describe(self) -> dict[str, Any]:
+        """The lesson as plain data (everything but the compute functions), carried in its trace so the
+        build never imports a lesson script itself."""
+        return {
+            "objectives": list(self.objectives), "recap": list(self.recap), "challenge": self.challenge,
+            "seed": self.seed,
+            "beats": [{"name": b.name, "title": b.title, "narration": b.narration, "visual": b.visual.to_json(),
+                       "bullets": list(b.bullets), "line": b.line} for b in self.beats],
+        }
+
+    @classmethod
+    def described(cls, data: dict[str, Any], script: Path) -> Lesson:
+        """A lesson rebuilt from `describe()`'s data; its beats cannot compute (the trace already did)."""
+        beats = [Beat(b["name"], b["title"], b["narration"], _traced, VisualSpec.from_json(b["visual"]),
+                      tuple(b["bullets"]), b["line"]) for b in data["beats"]]
+        return cls(list(data["objectives"]), list(data["recap"]), data["challenge"], data["seed"], beats, script)
+
     def beat(
         self,
         title: str,
@@ -83,6 +100,10 @@ class Lesson:
             return compute
 
         return add
+
+
+def _traced(device: Any) -> dict[str, Any]:
+    raise RuntimeError("this beat was rebuilt from its trace and does not compute again")
 
 
 def normalise_space(text: str) -> str:

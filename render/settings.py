@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from render.course import ROOT
+from render.isolate import Limits
 
 # name -> (manim quality, width, height, fps)
 QUALITIES: dict[str, tuple[str, int, int, int]] = {
@@ -28,6 +29,7 @@ class Settings:
     voice: str = "piper"
     only: tuple[str, ...] = PARTS
     wait: bool = False
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:

@@ -13,8 +13,9 @@ from typing import Any
 
 from render.course import ROOT, Course, LessonEntry
 from render.hashing import code_digest, digest, file_digest, script_dependencies, tool_versions, tree_digest
+from render.isolate import Limits, trace_isolated
 from render.lesson import Lesson
-from render.records import TRACE_SCHEMA, BeatRecord, LessonRecord, check_trace
+from render.records import BeatRecord, LessonRecord, check_trace
 from render.settings import Settings
 from render.state import StateFile
 from render.steps import Step
@@ -85,24 +86,24 @@ def chain_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step
                 lesson_dir(settings, entry), state)
 
 
-def trace_step(entry: LessonEntry, lesson: Lesson, device: str, state: StateFile, out: Path) -> Step:
-    """The trace: the script and every project module it imports, run by torch on `device`."""
+def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile, out: Path) -> Step:
+    """The trace: the script and every project module it imports, run by torch on `device` in a child
+    process (render.isolate). The trace also carries the lesson's declared content."""
     inputs = {
         "script": tree_digest(script_dependencies(entry.script)),
-        "code": modules_digest("render.trace", "render.records"),
+        "code": modules_digest("render.trace", "render.records", "render.isolate"),
         "device": device,
         "torch": tool_versions()["torch"],
     }
 
     def action() -> dict[str, Any]:
         from render.files import write_if_changed
-        from render.trace import trace_lesson
 
-        trace = trace_lesson(lesson, device) | {"schema": TRACE_SCHEMA}
+        trace = trace_isolated(entry.script, device, limits)
         write_if_changed(out / "trace.json", json.dumps(trace, indent=1))
         return {}
 
-    return Step("trace", inputs, ["trace.json"], out, state, action)
+    return Step("trace", inputs, ["trace.json"], out, state, action, label="trace")
 
 
 def read_trace(out: Path) -> dict[str, Any]:
