@@ -139,6 +139,9 @@ class Build:
             for work in works:
                 if work.report.status == "pending":
                     work.report.status = "done"
+        except KeyboardInterrupt:
+            self.stop_workers()  # finished beats are recorded already; the rest is redone next time
+            raise
         finally:
             self.close()
         report.seconds = time.perf_counter() - started
@@ -491,6 +494,12 @@ class Build:
 
             for _ in range(max(1, self.settings.jobs)):
                 self.executor.submit(warm_worker)
+
+    def stop_workers(self) -> None:
+        """Kill the pool's processes now rather than wait for the beats they are rendering."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
 
     def close(self) -> None:
         if self._own_executor and self._executor is not None:

@@ -43,7 +43,10 @@ class DefaultGroup(click.Group):
             return super().invoke(ctx)
         except StudioError as exc:
             raise StudioFailure(exc) from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted:[/] finished steps are kept; the next render goes on from there")
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception:
             import traceback

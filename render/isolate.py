@@ -73,9 +73,13 @@ class Watch:
     def run(self) -> None:
         reader = threading.Thread(target=self.read, daemon=True)
         reader.start()
-        while self.proc.poll() is None:
-            self.check()
-            time.sleep(0.1)
+        try:
+            while self.proc.poll() is None:
+                self.check()
+                time.sleep(0.1)
+        except BaseException:  # Ctrl-C: the child goes with us
+            self.proc.kill()
+            raise
         reader.join(timeout=2)
 
     def read(self) -> None:
