@@ -327,6 +327,14 @@ def test_html_deck_plays_in_chromium(built_lesson: tuple[dict[str, Any], Path], 
                     )
                     assert media["ready"] >= 2 and media["audio"] >= 1 and not media["muted"], media
                     assert media["width"] > 0 and media["src"].startswith("file://")
+                    # the code fits its panel as laid out: no scrolling, no wrapping
+                    code = page.evaluate(
+                        """() => { const c = Reveal.getCurrentSlide().querySelector('pre code');
+                        const s = getComputedStyle(c);
+                        return {over: [c.scrollWidth - c.clientWidth, c.scrollHeight - c.clientHeight],
+                                white: s.whiteSpace, rows: Math.round(c.getBoundingClientRect().height)}; }"""
+                    )
+                    assert code["over"] == [0, 0] and code["white"] == "pre", code
                 page.wait_for_timeout(900)  # let the slide transition finish before the picture
                 page.screenshot(path=str(shots / f"slide-{index}.png"))
                 page.keyboard.press("ArrowRight")
@@ -372,6 +380,14 @@ def test_html_deck_plays_in_chromium(built_lesson: tuple[dict[str, Any], Path], 
             printer.goto(stick_deck.as_uri() + "?print-pdf")
             printer.wait_for_function("window.Reveal && Reveal.isReady()")
             printer.wait_for_timeout(500)
+            printer.wait_for_function("[...document.images].every(i => i.complete)")
+            printed = printer.evaluate(
+                """() => [...document.querySelectorAll('.beat-media')].map(m => ({
+                    video: getComputedStyle(m.querySelector('video')).display,
+                    poster: getComputedStyle(m.querySelector('.clip-poster')).display,
+                    loaded: m.querySelector('.clip-poster').naturalWidth}))"""
+            )
+            assert printed == [{"video": "none", "poster": "block", "loaded": 854}] * len(lesson["beats"])
             pdf = tmp_path / "deck-print.pdf"
             printer.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
             assert print_problems.errors == []
