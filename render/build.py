@@ -18,7 +18,7 @@ from typing import Any
 
 from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.errors import LessonError, StudioError
+from render.errors import CannotWrite, LessonError, StudioError
 from render.files import stale_temporaries, write_text
 from render.lesson import Lesson
 from render.settings import PARTS, Settings
@@ -104,6 +104,8 @@ class LessonWork:
         return f"{self.entry.id}  {self.entry.title}"
 
     def failure(self, beat: BeatWork, exc: BaseException) -> str:
+        if isinstance(exc, OSError) and (clean := CannotWrite.from_os_error(exc)) is not None:
+            exc = clean
         message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         return f"{self.entry.script.relative_to(ROOT)}:{beat.line}: beat {beat.name!r}: {message}"
 
@@ -612,6 +614,10 @@ def clean_leftovers(build_dir: Path) -> list[Path]:
 def build(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None,
           observer: Observer | None = None) -> BuildReport:
     """Build the given lessons with `settings`; the plain entry point the CLI and tests call."""
+    if "video" in settings.only:
+        from render.video import ffmpeg_exe
+
+        ffmpeg_exe(), ffmpeg_exe("ffprobe")  # a missing tool is named with its install hint before any work
     with build_lock(settings.build_dir, wait=settings.wait):
         clean_leftovers(settings.build_dir)
         return Build(settings, executor, observer).run(entries)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from render.course import ROOT, load_course
-from render.errors import StudioError, UnknownName
+from render.errors import CannotWrite, StudioError, UnknownName
 from render.settings import PARTS, QUALITIES, Settings
 
 # logs and CI are not terminals: give them a width the summary table fits in
@@ -43,6 +43,11 @@ class DefaultGroup(click.Group):
             return super().invoke(ctx)
         except StudioError as exc:
             raise StudioFailure(exc) from None
+        except OSError as exc:
+            clean = CannotWrite.from_os_error(exc)
+            if clean is None:
+                raise
+            raise StudioFailure(clean) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted:[/] finished steps are kept; the next render goes on from there")
             sys.exit(130)

@@ -80,6 +80,37 @@ class RecordVersion(StudioError):
     """A record on disk written by another version of the studio: rebuild with --force."""
 
 
+class CannotWrite(StudioError):
+    """The build folder cannot be written: a full disk, a read-only folder, no permission."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> CannotWrite | None:
+        """A clean error for the OS errors a user fixes outside the studio; None for any other."""
+        import errno
+
+        where = exc.filename or "the build folder"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = _free_mb(where)
+            return cls(f"no space left to write {where} ({free}); free some space (a lesson at the default "
+                       f"quality needs about 50 MB) and render again: finished steps are kept")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return cls(f"cannot write {where}: {exc.strerror}; render into a writable folder with --build-dir")
+        return None
+
+
+def _free_mb(where: str) -> str:
+    import os
+    import shutil as sh
+
+    path = where
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path)
+    try:
+        return f"{sh.disk_usage(path or '.').free // 2**20} MB free there"
+    except OSError:
+        return "free space unknown"
+
+
 class UnknownName(StudioError, LookupError):
     """A module or lesson name that is not in the course."""
 

@@ -155,3 +155,71 @@ def test_template_edit_rebuilds_decks_not_videos(built: Project) -> None:
     assert sha(out / "lesson.mp4") == video  # the video step was cached
     assert sha(out / "deck.html") != deck and "a template edit" in (out / "deck.html").read_text()
     assert (built.build / "index.html").is_file()
+
+
+def status_lines(project: Project) -> list[str]:
+    out = project.render("status", "module1", "--voice", "espeak").stdout
+    return [line.strip() for line in out.splitlines()]
+
+
+def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_that(project: Project) -> None:
+    """Two lessons built; then a deck template, a scene file, a helper module of one script and one
+    recording are edited in turn: status names exactly the steps that edit touched, render redoes them."""
+    helper = project.script("_helper")
+    helper.write_text("import torch\n\n\ndef numbers(device):\n    return torch.arange(6, device=device).reshape(2, 3)\n")
+    project.edit(project.script(), "x = torch.arange(6, device=device).reshape(2, 3)", "x = numbers(device)")
+    project.edit(project.script(), "import torch\n", "import torch\nfrom _helper import numbers\n")
+    project.script("broken").write_text(project.script().read_text().replace("from _helper import numbers\n", "")
+                                        .replace("x = numbers(device)", "x = torch.ones(2, 3, device=device)"))
+    project.render("module1", "--voice", "espeak")
+    assert status_lines(project)[-1] == "course page: up to date"
+
+    template = project.root / "templates" / "deck.html"
+    template.write_text(template.read_text() + "\n<!-- a template edit -->\n")
+    lines = status_lines(project)
+    stale = [line for line in lines if line.startswith(("decks", "course page", "0", "trace", "video"))]
+    assert stale == ["decks changed: code (templates/deck.html)"] * 2 + [
+        "course page: stale changed: code (templates/deck.html)"]
+    videos = {s: sha(project.lesson_dir(s) / "lesson.mp4") for s in ("tiny", "broken")}
+    project.render("module1", "--voice", "espeak")
+    assert {s: sha(project.lesson_dir(s) / "lesson.mp4") for s in ("tiny", "broken")} == videos
+    assert all("a template edit" in (project.lesson_dir(s) / "deck.html").read_text() for s in ("tiny", "broken"))
+
+    show = project.root / "scenes" / "visuals" / "show.py"
+    show.write_text(show.read_text() + "\n# a change to the shared Show visual\n")
+    lines = status_lines(project)
+    clips = [line for line in lines if ": clip" in line or ": narration" in line]
+    assert clips == ["01-counting: clip changed: scene_code (scenes/visuals/show.py)"] * 2
+    project.render("module1", "--voice", "espeak")
+
+    helper.write_text(helper.read_text() + "\n# an edit to the helper module\n")
+    lines = status_lines(project)
+    assert "1.1.2 broken: up to date" in lines
+    assert "trace changed: script (scripts/module1/_helper.py)" in lines
+    project.render("module1", "--voice", "espeak")
+
+    recordings = project.root / "assets" / "recordings" / "tiny"
+    recordings.mkdir(parents=True)
+    import subprocess
+
+    subprocess.run(["espeak-ng", "-w", str(recordings / "the_end.wav"), "That is all."], check=True)
+    lines = status_lines(project)
+    assert "1.1.2 broken: up to date" in lines
+    assert [line for line in lines if ": narration" in line] == ["02-the_end: narration changed: recording"]
+    project.render("module1", "--voice", "espeak")
+    assert status_lines(project)[:2] == ["1.1.1 tiny: up to date", "1.1.2 broken: up to date"]
+
+
+def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(project: Project) -> None:
+    project.script("broken").unlink()
+    project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
+    result = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
+    assert result.returncode == 1
+    assert "counting: 2 narration segments but the visual plays 1 steps: [1] Behold 6 numbers. [2] They count up." \
+        in result.stdout
+    lint_files = sorted((project.lesson_dir() / "beats").glob("*.lint.json"))
+    assert [p.name for p in lint_files] == ["01-counting.lint.json", "02-the_end.lint.json"]
+    stamps = [p.stat().st_mtime_ns for p in lint_files]
+    again = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
+    assert again.stdout == result.stdout
+    assert [p.stat().st_mtime_ns for p in lint_files] == stamps  # cached: no beat was dry-run again
