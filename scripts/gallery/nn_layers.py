@@ -7,13 +7,32 @@ import torch
 from torch import nn
 
 from render.lesson import Lesson, expect
-from scenes.vocabulary import PositionalEncoding
+from scenes.vocabulary import Embedding, Loss, PositionalEncoding
 
 lesson = Lesson(
     objectives=["See the torch.nn layer and loss visuals once"],
     recap=["Every number on screen came from torch.nn"],
     seed=12,
 )
+
+
+@lesson.beat(
+    "Embedding: a lookup that is a matmul",
+    narration="An embedding is a table with one row per token. | Index three picks row three. | Every index picks"
+    " its own row. | Multiplying the one-hot matrix by the table gives the same rows. | The padding row is all"
+    " zeros.",
+    visual=Embedding("idx", "weight", "out", "one_hot", padding_idx=0, equal="same"),
+)
+def embedding(device):
+    emb = nn.Embedding(6, 4, padding_idx=0, device=device)
+    idx = torch.tensor([3, 1, 0, 3, 5], device=device)
+    out = emb(idx)
+    one_hot = nn.functional.one_hot(idx, num_classes=6)
+    same = torch.equal(one_hot.float() @ emb.weight, out)
+    expect(same, "one_hot(idx) @ weight equals the lookup")
+    expect(torch.equal(out[1], emb.weight[1]), "out[1] is row 1 of the weight")
+    expect(bool((emb.weight[0] == 0).all()), "the padding row is all zeros")
+    return {"idx": idx, "weight": emb.weight, "out": out, "one_hot": one_hot, "same": same}
 
 
 def sinusoid_table(positions, dim, device):
@@ -41,3 +60,99 @@ def positional_encoding(device):
     expect(torch.allclose(pe[:, 0], torch.sin(torch.arange(32.0, device=device))), "dimension 0 is sin(position)")
     expect(torch.equal(x[3], emb.weight[tokens[3]].detach() + pe[3]), "x[3] is token 3's embedding plus pe[3]")
     return {"pe": pe, "token": emb.weight[tokens[3]].detach(), "x": x[3]}
+
+
+@lesson.beat(
+    "Cross-entropy with ignore_index",
+    narration="Four samples, three classes, and one target set to minus one hundred. | Log-softmax turns each"
+    " row of logits into log-probabilities, and the target picks one. | Each loss is minus that"
+    " log-probability. | The sum adds the counted losses. | The mean divides by the three counted samples.",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
+                total="total", count="counted"),
+)
+def cross_entropy_ignore(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, -100, 1], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = nn.functional.cross_entropy(logits, target, reduction="none", ignore_index=-100)
+    loss = nn.functional.cross_entropy(logits, target, ignore_index=-100)
+    total = per.sum()
+    counted = (target != -100).sum()
+    expect(torch.allclose(per[0], -logp[0, 2]), "loss 0 is minus the log-probability of class 2")
+    expect(per[2] == 0, "the ignored sample's loss is 0")
+    expect(torch.allclose(loss, total / counted), "the mean divides by the 3 counted samples, not 4")
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
+            "counted": counted}
+
+
+@lesson.beat(
+    "Cross-entropy with class weights",
+    narration="Class weights scale each sample's loss by the weight of its target. | The log-probabilities, and"
+    " the target's entry. | Each loss is the weight times minus the log-probability. | The weighted losses"
+    " add up. | The mean divides by the sum of the targets' weights, not by the number of samples.",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", weight="w",
+                total="total", count="weight_sum"),
+)
+def cross_entropy_weights(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 0, 1], device=device)
+    w = torch.tensor([2.0, 1.0, 0.5], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = nn.functional.cross_entropy(logits, target, weight=w, reduction="none")
+    loss = nn.functional.cross_entropy(logits, target, weight=w)
+    total = per.sum()
+    weight_sum = w[target].sum()
+    expect(torch.allclose(per[0], -w[2] * logp[0, 2]), "loss 0 is w[2] times minus logp[0, 2]")
+    expect(torch.allclose(loss, total / weight_sum), "the weighted mean divides by the sum of target weights")
+    return {"logits": logits, "target": target, "w": w, "logp": logp, "per": per, "total": total, "loss": loss,
+            "weight_sum": weight_sum}
+
+
+@lesson.beat(
+    "BCE with logits",
+    narration="Binary targets, one logit each. | Every element gets its own loss. | The mean averages all six.",
+    visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
+)
+def bce_with_logits(device):
+    logits = torch.randn(2, 3, device=device) * 2
+    target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], device=device)
+    per = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
+    by_hand = -(target * torch.sigmoid(logits).log() + (1 - target) * (1 - torch.sigmoid(logits)).log())
+    expect(torch.allclose(per, by_hand, atol=1e-6), "each loss is -[y log sigma(x) + (1-y) log(1-sigma(x))]")
+    expect(torch.allclose(loss, per.mean()), "the loss is the mean of the six")
+    return {"logits": logits, "target": target, "per": per, "loss": loss}
+
+
+@lesson.beat(
+    "MSE, summed",
+    narration="Predictions and targets. | Each squared error. | reduction sum adds them all.",
+    visual=Loss("pred", "target", "per", "loss", kind="mse", reduction="sum"),
+)
+def mse_sum(device):
+    pred = torch.tensor([0.5, 1.8, -0.3, 2.4, 1.0], device=device)
+    target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
+    per = nn.MSELoss(reduction="none")(pred, target)
+    loss = nn.MSELoss(reduction="sum")(pred, target)
+    expect(torch.allclose(per, (pred - target) ** 2), "each loss is the squared error")
+    expect(torch.allclose(loss, per.sum()), "reduction='sum' adds them")
+    return {"pred": pred, "target": target, "per": per, "loss": loss}
+
+
+@lesson.beat(
+    "Huber loss",
+    narration="The same predictions. | Huber is quadratic for small errors and linear for large ones."
+    " | The sum of the five. | The mean divides by five.",
+    visual=Loss("pred", "target", "per", "loss", kind="huber", total="total", count="n"),
+)
+def huber(device):
+    pred = torch.tensor([0.5, 1.8, -0.3, 2.4, 1.0], device=device)
+    target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
+    per = nn.HuberLoss(reduction="none", delta=1.0)(pred, target)
+    loss = nn.HuberLoss(delta=1.0)(pred, target)
+    d = pred - target
+    quadratic_or_linear = torch.where(d.abs() < 1, 0.5 * d**2, d.abs() - 0.5)
+    expect(torch.allclose(per, quadratic_or_linear), "quadratic inside 1, linear outside")
+    l1 = nn.L1Loss(reduction="none")(pred, target)
+    expect(torch.allclose(per[3], l1[3] - 0.5), "a large error costs |d| - 0.5")
+    return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel()}
