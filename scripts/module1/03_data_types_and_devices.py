@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from render.lesson import Lesson, capture_error
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import BitFields, DeviceMove, Show, Title
 
 lesson = Lesson(
@@ -19,9 +19,9 @@ lesson = Lesson(
     recap=[
         "Integers default to int64, decimals to float32",
         "float16 overflows early; bfloat16 keeps range, loses digits",
-        "Small ints wrap, int casts truncate, bool is True/False",
-        "`.to(dtype)` halves memory from float32 to 16-bit",
-        "`.to(device)` copies; pick cuda, then mps, then cpu",
+        "Small ints wrap, int casts truncate, nonzero is True",
+        "`.to(torch.bfloat16)` halves a float32 tensor's memory",
+        "`.to(device)` copies across; pick cuda, mps, then cpu",
     ],
     challenge="Write a function best_device() that returns cuda, mps or cpu. Then time a large matrix "
     "product in float32 and in bfloat16 on it, and explain any difference you see.",
@@ -55,6 +55,27 @@ def gpu_name(device):
     return "Apple GPU" if device == "mps" else "cpu"
 
 
+def race(n, cpu_ms, gpu_ms, device):
+    """The timing beat's figures, rounded once, and its claims about them checked."""
+    cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
+    ratio = verdict = None
+    if gpu_ms:
+        ratio = round(max(cpu_ms, gpu_ms) / min(cpu_ms, gpu_ms))
+        verdict = "faster" if gpu_ms < cpu_ms else "slower"
+        expect(tiny_copy_loses(device), "a tiny product gains nothing from the trip to the GPU")
+    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t], device=device)
+    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "gpu": gpu_name(device),
+            "ratio": ratio, "verdict": verdict, "timings": timings}
+
+
+def tiny_copy_loses(device):
+    """An 8x8 product on the CPU against copying it to `device`, multiplying there and copying back."""
+    tiny = torch.randn(8, 8)
+    here = time_ms(lambda: tiny @ tiny, "cpu")
+    there = time_ms(lambda: (tiny.to(device) @ tiny.to(device)).cpu(), device)
+    return there > here
+
+
 
 @lesson.beat(
     "What you will learn",
@@ -72,33 +93,34 @@ def objectives(device):
 @lesson.beat(
     "The default dtypes",
     narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at
-    {{ int_bytes }} bytes each. | Decimals become {{ floats.dtype }}, at {{ float_bytes }} bytes. | Truth
-    values become {{ flags.dtype }}, at {{ bool_bytes }} byte each. Mix an integer with a float and the result
-    is promoted to {{ mixed.dtype }}, so nothing is silently lost.""",
-    visual=Show("ints", "floats", "flags"),
+    {{ size[0] }} bytes each. | Decimals become {{ floats.dtype }}, at {{ size[1] }} bytes. | Truth values
+    become {{ flags.dtype }}, at {{ size[2] }} byte each. | Add a float to the integers and the result is
+    promoted to {{ mixed.dtype }}. But look at the last cell: {{ ints.values[2] }} plus {{ floats.values[0] }}
+    came out as {{ mixed.values[2] }}. float32 cannot hold every whole number that large, so the promotion
+    rounded without a word.""",
+    visual=Show("ints", "floats", "flags", "mixed", digits=1),
     slide=["Integers: `int64`", "Decimals: `float32`", "Comparisons and flags: `bool`",
-           "Mixed arithmetic promotes to float"],
+           "int + float promotes to float32, which may round"],
 )
 def defaults(device):
-    ints = torch.tensor([1, 2, 3], device=device)
+    ints = torch.tensor([1, 2, 16777217], device=device)
     floats = torch.tensor([0.5, 1.5], device=device)
     flags = torch.tensor([True, False], device=device)
     mixed = ints + floats[0]
-    return {
-        "ints": ints, "floats": floats,
-        "flags": flags, "mixed": mixed,
-        "int_bytes": ints.element_size(),
-        "float_bytes": floats.element_size(),
-        "bool_bytes": flags.element_size(),
-    }
+    expect(mixed.dtype == torch.float32, "promoted")
+    expect(mixed[2].item() != ints[2].item() + 0.5, "rounded")
+    size = [t.element_size() for t in (ints, floats, flags)]
+    return {"ints": ints, "floats": floats, "flags": flags,
+            "mixed": mixed, "size": size}
 
 
 @lesson.beat(
     "Three ways to store a float",
     narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide
     exponent and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores
-    {{ f16_text }}, already off in the fourth decimal. | bfloat16 keeps float32's exponent but only a stub of
-    mantissa, and stores {{ bf16_text }}. | The exponent buys range, the mantissa buys precision.""",
+    {{ f16_text }}: the error already shows in the fifth decimal. | bfloat16 keeps float32's exponent but
+    only a stub of mantissa, and stores {{ bf16_text }}, {{ ratio }} times further off. | The exponent buys
+    range, the mantissa buys precision.""",
     visual=BitFields("f32", "f16", "bf16"),
     slide=["Sign, exponent (range), mantissa (precision)", "`float16`: short exponent",
            "`bfloat16`: float32's exponent, short mantissa"],
@@ -107,7 +129,10 @@ def float_bits(device):
     f32 = torch.tensor([0.1], device=device)
     f16 = f32.to(torch.float16)
     bf16 = f32.to(torch.bfloat16)
-    return {"f32": f32, "f16": f16, "bf16": bf16,
+    err16, err_bf = (abs(t.item() - 0.1) for t in (f16, bf16))
+    expect(1e-5 <= err16 < 1e-4, "float16's error on 0.1 is in the fifth decimal")
+    expect(err_bf > err16, "bfloat16 is further off")
+    return {"f32": f32, "f16": f16, "bf16": bf16, "ratio": round(err_bf / err16),
             "f32_text": f"{f32.item():.5f}",
             "f16_text": f"{f16.item():.5f}",
             "bf16_text": f"{bf16.item():.5f}"}
@@ -117,8 +142,8 @@ def float_bits(device):
     "Where the small floats lose",
     narration="""Now we push them to breaking point. | Here is {{ big.item }}, safe in float32. | float16 can
     hold nothing above {{ f16_max }}, so it becomes {{ big16.item }}. Disaster! | bfloat16 survives the same
-    number, but rounds it to {{ bigbf.item }}. | And its coarse mantissa turns {{ small_text }} into
-    {{ smallbf_text }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you can, and watch
+    number, but rounds it to {{ bigbf.item }}. | And its coarse mantissa turns {{ texts[0] }} into
+    {{ texts[1] }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you can, and watch
     float16 for infinities.""",
     visual=Show("big", "big16", "bigbf", "smallbf"),
     slide=["`float16`: overflows to inf early", "`bfloat16`: huge range, few digits",
@@ -126,72 +151,79 @@ def float_bits(device):
 )
 def float_limits(device):
     big = torch.tensor([70000.0], device=device)
-    big16 = big.to(torch.float16)
-    bigbf = big.to(torch.bfloat16)
+    big16, bigbf = big.half(), big.bfloat16()
+    f16_max = int(torch.finfo(torch.float16).max)
+    expect(big16.isinf().all(), "float16 overflows")
+    expect(bigbf.isfinite().all(), "bfloat16 survives")
     small = torch.tensor([1.001], device=device)
-    smallbf = small.to(torch.bfloat16)
-    f16_max = torch.finfo(torch.float16).max
-    return {
-        "big": big, "big16": big16, "bigbf": bigbf,
-        "small": small, "smallbf": smallbf,
-        "f16_max": int(f16_max),
-        "small_text": f"{small.item():.3f}",
-        "smallbf_text": f"{smallbf.item():.3f}",
-    }
+    smallbf = small.bfloat16()
+    texts = [f"{t.item():.3f}" for t in (small, smallbf)]
+    return {"big": big, "big16": big16, "bigbf": bigbf,
+            "smallbf": smallbf, "f16_max": f16_max,
+            "texts": texts}
 
 
 @lesson.beat(
-    "Integers and booleans",
+    "Integers",
     narration="""Integers are exact, until they are not. | An int8 holds at most {{ int8_max }}; add one more
     and it wraps around to {{ wrapped.item }}, without a word of warning. | Casting floats to an integer type
-    truncates towards zero: {{ decimals.values }} become {{ truncated.values }}. | And bool keeps only truth:
-    every nonzero value becomes True, so {{ raw.values }} turn into {{ flags.values }}.""",
-    visual=Show("wrapped", "truncated", "flags"),
+    neither rounds nor floors: it truncates towards zero, so {{ decimals.values }} become
+    {{ truncated.values }}.""",
+    visual=Show("wrapped", "truncated"),
     slide=["`int8` wraps silently past its maximum", "float to int truncates toward zero",
-           "Any nonzero becomes `True`"],
+           "`torch.iinfo(dtype)` tells the limits"],
 )
-def integers_and_bools(device):
-    int8_max = torch.iinfo(torch.int8).max
-    top = torch.tensor([int8_max], dtype=torch.int8, device=device)
-    wrapped = top + 1
+def integers(device):
+    int8 = torch.iinfo(torch.int8)
+    top = torch.tensor([int8.max], dtype=torch.int8)
+    wrapped = top.to(device) + 1
+    expect(wrapped == int8.min, "it wraps to the minimum")
     decimals = torch.tensor([2.7, -2.7], device=device)
     truncated = decimals.to(torch.int64)
-    raw = torch.tensor([0.0, 0.5, -3.0], device=device)
+    expect((truncated == decimals.trunc()).all(), "toward zero")
+    return {"int8_max": int8.max, "wrapped": wrapped,
+            "decimals": decimals, "truncated": truncated}
+
+
+@lesson.beat(
+    "Booleans",
+    narration="""And bool keeps only truth. | Take these numbers: {{ raw.values }}. | Cast them to bool and
+    every nonzero value becomes True, the half and the negative too: {{ flags.values }}. | Each flag costs
+    {{ size }} byte, and summing flags counts the True ones: {{ count.item }}.""",
+    visual=Show("raw", "flags", "count"),
+    slide=["Any nonzero becomes `True`", "One byte per flag", "`flags.sum()` counts the True ones"],
+)
+def booleans(device):
+    raw = torch.tensor([0.0, 0.5, -3.0, 2.0], device=device)
     flags = raw.to(torch.bool)
-    return {
-        "int8_max": int8_max, "wrapped": wrapped,
-        "decimals": decimals,
-        "truncated": truncated, "raw": raw,
-        "flags": flags,
-    }
+    expect(torch.equal(flags, raw != 0), "nonzero is True")
+    count = flags.sum()
+    expect(count == (raw != 0).sum(), "the sum counts them")
+    return {"raw": raw, "flags": flags, "count": count,
+            "size": flags.element_size()}
 
 
 @lesson.beat(
     "Converting an embedding table",
     narration="""A real weapon: an embedding table, one vector per word. | Convert it with to bfloat16 and
-    each number shrinks from {{ bytes32 }} bytes to {{ bytes16 }}, while the values move only a little:
-    {{ before }} is stored as {{ after }}. | For a vocabulary of {{ vocab }} words and width {{ width }}, that
-    is {{ mb32 }} megabytes in float32 against {{ mb16 }} in bfloat16. Mwahaha, half the memory!""",
+    each number shrinks from {{ sizes[0] }} bytes to {{ sizes[1] }}, while the values move only a little, as
+    the two grids show. | For a vocabulary of {{ vocab }} words and width {{ width }}, that is {{ mb[0] }}
+    megabytes in float32 against {{ mb[1] }} in bfloat16. Mwahaha, half the memory!""",
     visual=Show("table", "half"),
-    slide=["`t.to(torch.bfloat16)`, `t.half()`, `t.float()`", "16-bit: half the bytes per number",
-           "Pick the dtype at creation with `dtype=`"],
+    slide=["`t.to(torch.bfloat16)` or `t.bfloat16()`", "`t.half()` is float16, not bfloat16",
+           "16-bit: half the bytes per number", "Pick the dtype at creation with `dtype=`"],
 )
 def converting(device):
     table = torch.randn(5, 4, device=device)
     half = table.to(torch.bfloat16)
-    bytes32, bytes16 = table.element_size(), half.element_size()
-    before = f"{table[0, 0].item():.4f}"
-    after = f"{half[0, 0].item():.4f}"
+    drift = ((half - table) / table).abs().max()
+    expect(drift < 0.01, "the values move only a little")
+    sizes = [t.element_size() for t in (table, half)]
     vocab, width = 50257, 768
-    mb32 = round(vocab * width * bytes32 / 1e6)
-    mb16 = round(vocab * width * bytes16 / 1e6)
-    return {
-        "table": table, "half": half,
-        "bytes32": bytes32, "bytes16": bytes16,
-        "vocab": vocab, "width": width,
-        "mb32": mb32, "mb16": mb16,
-        "before": before, "after": after,
-    }
+    mb = [vocab * width * size // 10**6 for size in sizes]
+    expect(sizes[1] * 2 == sizes[0], "half the memory")
+    return {"table": table, "half": half, "sizes": sizes,
+            "vocab": vocab, "width": width, "mb": mb}
 
 
 @lesson.beat(
@@ -204,7 +236,7 @@ def converting(device):
     the very same tensor, with no copy at all.{% endif %}""",
     visual=DeviceMove("x", "moved"),
     slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`",
-           "`t.to(device)` copies across", "Operands must share a device"],
+           "`t.to(device)` copies across devices", "Operands must share a device"],
 )
 def devices(device):
     if torch.cuda.is_available():
@@ -218,22 +250,23 @@ def devices(device):
     mix_error = ""
     if moved.device != x.device:
         mix_error = capture_error(lambda: x + moved)
-    return {
-        "x": x, "moved": moved, "best": best,
-        "mix_error": mix_error,
-    }
+        expect(mix_error != "", "tensors on two devices do not mix")
+        expect(moved.data_ptr() != x.data_ptr(), "to copies across devices")
+    else:
+        expect(moved is x, "to the same device: the very same tensor")
+    return {"x": x, "moved": moved, "best": best, "mix_error": mix_error}
 
 
 @lesson.beat(
     "CPU against GPU",
     narration="""The decisive experiment: the same matrix product, {{ n }} by {{ n }}, on each device. | The
     cpu takes {{ cpu_ms }} milliseconds. {% if gpu_ms %}| On the {{ gpu }}, it takes {{ gpu_ms }}
-    milliseconds, about {{ speedup }} times faster. Such power! Small tensors gain little, though: copying
-    them across can cost more than it saves.{% else %}| This render found no GPU, so there is nothing to
+    milliseconds, about {{ ratio }} times {{ verdict }}. Small tensors gain nothing, though: copying them
+    across costs more than it saves.{% else %}| This render found no GPU, so there is nothing to
     compare, and we will not invent a figure. Run this lesson on a machine with cuda or mps and this beat
     measures both. {% endif %}""",
     visual=Show("timings", caption="milliseconds per product: cpu, then GPU if present"),
-    slide=["Time with `torch.cuda.synchronize()`", "Big products: GPUs win by far",
+    slide=["Time with `torch.cuda.synchronize()`", "Big products: the GPU usually wins",
            "Tiny tensors: the copy costs more"],
 )
 def timing(device):
@@ -244,27 +277,25 @@ def timing(device):
     if device != "cpu":
         g = a.to(device)
         gpu_ms = time_ms(lambda: g @ g, device)
-    speedup = round(cpu_ms / gpu_ms) if gpu_ms else None
-    cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
-    measured = [t for t in (cpu_ms, gpu_ms) if t]
-    timings = torch.tensor(measured, device=device)
-    return {
-        "n": n, "cpu_ms": cpu_ms,
-        "gpu_ms": gpu_ms, "gpu": gpu_name(device),
-        "speedup": speedup, "timings": timings,
-    }
+    return race(n, cpu_ms, gpu_ms, device)
 
 
 @lesson.beat(
     "Recap",
     narration="""Your arsenal is assembled! | Integers default to int64 and decimals to float32. | float16
     overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, casts
-    truncate, and bool keeps only truth. | Converting to half precision halves the memory. | And to moves
-    tensors between devices: cuda first, then mps, then the cpu.""",
+    truncate, and any nonzero value is True. | Converting float32 to bfloat16 or float16 halves the memory. |
+    And the to method copies tensors across devices: cuda first, then mps, then the cpu.""",
     visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):
+    expect(torch.tensor([1]).dtype == torch.int64 and torch.tensor([1.0]).dtype == torch.float32, "defaults")
+    f16, bf16 = torch.finfo(torch.float16), torch.finfo(torch.bfloat16)
+    expect(f16.max < bf16.max and f16.eps < bf16.eps, "bfloat16: more range, fewer digits")
+    x = torch.ones(4, device=device)
+    expect(x.to(torch.bfloat16).element_size() * 2 == x.element_size(), "16-bit halves the memory")
+    expect(x.to(torch.float16).element_size() * 2 == x.element_size(), "for float16 too")
     return {}
 
 
@@ -279,4 +310,6 @@ def recap(device):
            "Synchronize before you stop the clock"],
 )
 def challenge(device):
+    a = torch.randn(8, 8, device=device, dtype=torch.bfloat16)
+    expect(capture_error(lambda: a @ a) == "", "bfloat16 products run on this device")
     return {}
