@@ -143,6 +143,7 @@ MONO_EM = 0.602  # DejaVu Sans Mono's advance width, in em: every character is t
 OPENERS = {"(", "[", "{", ","}
 BINARY = {"+", "-", "*", "/", "//", "%", "@", "**", "|", "&", "==", "!=", "<", ">", "<=", ">=", "and", "or"}
 OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+MIN_REST = 10  # characters a broken line should carry on with, when it can
 CONTINUATION = "    "  # a broken line goes on one indent deeper than where it started
 
 
@@ -228,7 +229,10 @@ def _choose(cuts: list[Cut], start: int, width: int, line: str) -> Cut | None:
     if fitting:
         long_enough = [c for c in fitting if c.col - start >= width // 3] or fitting
         shallowest = min(c.depth for c in long_enough)
-        return max((c for c in long_enough if c.depth == shallowest), key=lambda c: c.col)
+        best = [c for c in long_enough if c.depth == shallowest]
+        # not a stub such as `3)` left alone on the next line when a fuller break exists
+        best = [c for c in best if len(line[c.col :].strip()) >= MIN_REST] or best
+        return max(best, key=lambda c: c.col)
     return min(usable, key=lambda c: c.col, default=None)
 
 
