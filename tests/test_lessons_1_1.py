@@ -5,8 +5,15 @@ the lesson lines name to beats that really run it."""
 
 from __future__ import annotations
 
-import pytest
+import textwrap
+from pathlib import Path
 
+import pytest
+import torch
+
+from render.errors import LessonError
+from render.lesson import load_lesson
+from render.trace import trace_lesson
 from tests.lessons import (
     assert_every_item_covered,
     assert_lesson_shape,
@@ -15,6 +22,7 @@ from tests.lessons import (
     assert_traced_and_quoted,
     checked,
     coverage_rows,
+    script,
 )
 
 SECTION = "## Section 1.1\n"
@@ -95,3 +103,58 @@ def test_coverage_table_rows_point_at_real_beats_that_run_the_code() -> None:
 
 def test_coverage_table_has_every_outline_item() -> None:
     assert_every_item_covered(coverage_rows(SECTION), REQUIRED)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_beat_after_the_objectives_checks_its_claims(name: str) -> None:
+    """Each beat's claims ran and held when it traced (expect records only a claim that holds)."""
+    check = checked(name, False)
+    for traced in check.trace["beats"][1:]:
+        assert traced["claims"], f"{traced['name']} checks no claim"
+        assert all(isinstance(c, str) and c for c in traced["claims"])
+
+
+def test_a_false_claim_fails_its_beat_with_the_claims_text(tmp_path: Path) -> None:
+    """The old, false slide of 1.1.2 ("chunk(t, n): n pieces") as a claim: torch disagrees and the trace
+    stops at that beat, naming the claim, the script and the line of the check."""
+    lesson_file = tmp_path / "false_claim.py"
+    lesson_file.write_text(textwrap.dedent("""\
+        import torch
+
+        from render.lesson import Lesson, expect
+        from scenes.vocabulary import Show
+
+        lesson = Lesson(objectives=["o"], recap=["r"], challenge="c")
+
+
+        @lesson.beat("Chunks", narration="One. Two.", visual=Show("pieces"))
+        def chunks(device):
+            pieces = torch.arange(6, device=device)
+            expect(len(pieces.chunk(4)) == 4, "chunk(t, n) gives n pieces")
+            return {"pieces": pieces}
+        """), encoding="utf-8")
+    lesson = load_lesson(lesson_file)
+    with pytest.raises(LessonError) as failed:
+        trace_lesson(lesson, "cpu")
+    error = failed.value
+    check_line = next(n for n, line in enumerate(lesson_file.read_text().splitlines(), 1) if "expect(" in line)
+    assert error.beat == "chunks" and error.script == lesson_file and error.line == check_line
+    assert "chunk(t, n) gives n pieces" in error.message and "claim failed" in str(error)
+
+
+def test_flipping_a_real_claim_fails_its_beat() -> None:
+    """Lesson 1.1.4 claims int + float promotes to float32; under a float64 default that no longer holds,
+    and the trace fails the `defaults` beat with that claim, at its line in the script."""
+    assert "promoted" in checked("03_data_types_and_devices", False).trace["beats"][1]["claims"]
+    lesson = load_lesson(script("03_data_types_and_devices"))
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with pytest.raises(LessonError) as failed:
+            trace_lesson(lesson, "cpu")
+    finally:
+        torch.set_default_dtype(previous)
+    error = failed.value
+    assert error.beat == "defaults" and "claim failed: promoted" in error.message
+    source = script("03_data_types_and_devices").read_text(encoding="utf-8").splitlines()
+    assert error.line is not None and 'expect(mixed.dtype == torch.float32, "promoted")' in source[error.line - 1]

@@ -58,6 +58,7 @@ def gpu_name(device):
 def race(n, cpu_ms, gpu_ms, device):
     """The timing beat's figures, rounded once, and its claims about them checked."""
     cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
+    expect(bool(gpu_ms) == (device != "cpu"), "a GPU figure exactly when a GPU ran, none invented")
     ratio = verdict = None
     if gpu_ms:
         ratio = round(max(cpu_ms, gpu_ms) / min(cpu_ms, gpu_ms))
