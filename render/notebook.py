@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from render.errors import StudioError
+from render.errors import StudioError, ToolMissing
 from render.state import write_text
 
 KERNEL = "python3"
@@ -222,7 +222,7 @@ def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
         text = f"## {number}. {beat.title}\n\n{narration}"
         if beat.bullets:
             text += "\n\n" + _bullets(beat.bullets)
-        seed = trace.get("seed", 0) + number - 1
+        seed = lesson.seed + number - 1
         call = f"torch.manual_seed({seed})  # the seed this beat was traced with\n"
         call += f"show({_function_name(source)}(device))"
         cells.append(v4.new_markdown_cell(text, id=f"beat-{number}-text"))
@@ -272,39 +272,57 @@ def _label(nb: Any, index: int) -> str:
     return str(studio.get("cell", "code"))
 
 
-def execute_notebook(path: Path, timeout: float = 600.0) -> Any:
-    """Run the notebook at `path` in a fresh kernel (in its own folder) and store it with its outputs.
+def run_notebook(nb: Any, folder: Path, timeout: float = 600.0, name: Path | None = None) -> Any:
+    """Run notebook `nb` in place, in a fresh kernel working in `folder`, filling in its outputs.
 
-    A cell that raises, runs past `timeout` seconds or kills the kernel is a `NotebookFailed` naming that
-    cell (its number counts every cell from 1, as Jupyter shows them); the file keeps its unrun form then."""
-    import nbformat
+    A cell that raises, runs past `timeout` seconds or kills the kernel is a `NotebookFailed` naming the
+    notebook (`name`), the cell (numbered from 1 over all cells, as Jupyter shows them) and its beat."""
+    import subprocess
+
+    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
 
-    nb = nbformat.read(str(path), as_version=4)
+    name = name or folder / "lesson.ipynb"
     current = {"index": 0}
 
     def started(cell: Any, cell_index: int, **_: Any) -> None:
         current["index"] = cell_index
 
-    client = NotebookClient(
-        nb,
-        timeout=int(timeout),
-        kernel_name=KERNEL,
-        allow_errors=False,
-        resources={"metadata": {"path": str(path.parent)}},
-        on_cell_start=started,
-    )
+    client = NotebookClient(nb, timeout=int(timeout), kernel_name=KERNEL, allow_errors=False,
+                            resources={"metadata": {"path": str(folder)}}, on_cell_start=started)
     try:
-        client.execute()
+        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own chatter; cell errors come as messages
+    except NoSuchKernel as exc:
+        raise ToolMissing("no Python kernel for notebooks: install ipykernel (./dev setup does)") from exc
     except CellExecutionError as exc:
         index = current["index"]
-        raise NotebookFailed(path, index + 1, _label(nb, index), f"{exc.ename}: {exc.evalue}") from None
+        raise NotebookFailed(name, index + 1, _label(nb, index), f"{exc.ename}: {exc.evalue}") from None
     except (CellTimeoutError, DeadKernelError, CellControlSignal) as exc:
         index = current["index"]
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NotebookFailed(path, index + 1, _label(nb, index), f"{type(exc).__name__}: {first}") from None
+        raise NotebookFailed(name, index + 1, _label(nb, index), f"{type(exc).__name__}: {first}") from None
+    return nb
+
+
+def execute_notebook(path: Path, timeout: float = 600.0) -> Any:
+    """Run the notebook at `path` (in its own folder) and store it with its outputs; when a cell fails
+    (`NotebookFailed`) the file is left as it was."""
+    import nbformat
+
+    nb = run_notebook(nbformat.read(str(path), as_version=4), path.parent, timeout, path)
     write_text(path, nbformat.writes(nb) + "\n")
+    return nb
+
+
+def make_notebook(entry: Any, lesson: Any, trace: dict[str, Any], dest: Path, timeout: float = 600.0) -> Any:
+    """Write the lesson's notebook to `dest` already run, with its outputs: what the build does. It is
+    written only once it has run, so a failing notebook never replaces a good one."""
+    import nbformat
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nb = run_notebook(build_notebook(entry, lesson, trace), dest.parent, timeout, dest)
+    write_text(dest, nbformat.writes(nb) + "\n")
     return nb
 
 

@@ -340,6 +340,13 @@ def test_a_failing_cell_is_named(
     assert failed.value.cell == nb.cells.index(cell) + 1 and failed.value.label == "beat 'doubling'"
     assert "AssertionError: claim failed: doubling doubles every number" in str(failed.value)
     assert path.read_bytes() == before  # no half-run notebook stored
+    # the build's way: nothing is written at all when the notebook fails
+    broken = {**trace, "beats": [{**b, "source": b["source"].replace("return {}", "return 1 / 0")}
+                                 for b in trace["beats"]]}
+    dest = tmp_path / "built" / "lesson.ipynb"
+    with pytest.raises(notebook.NotebookFailed, match=r"cell \d+ \(beat 'start'\) failed: ZeroDivisionError"):
+        notebook.make_notebook(entry, lesson, broken, dest, timeout=300)
+    assert not dest.exists()
 
 
 @pytest.mark.slow
