@@ -7,6 +7,7 @@ and the beat's line where known; the build goes on with the other lessons.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -140,6 +141,7 @@ _beat: dict[str, Any] = {}  # the beat computing now: where a sys.exit inside it
 def _timed(compute: Any, name: str, line: int, seconds: float) -> Any:
     """`compute` announcing its beat to the parent and stopped by an alarm after `seconds`."""
 
+    @functools.wraps(compute)  # the beat's source (shown on screen) stays the lesson's, not this wrapper's
     def run(device: Any) -> Any:
         _beat.update(beat=name, line=line)
         print(f"\n\x00beat {name} {line}", file=sys.__stdout__, flush=True)
