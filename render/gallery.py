@@ -1,5 +1,6 @@
-"""`render gallery`: one short clip per vocabulary item (scripts/gallery/vocabulary.py, traced by torch like
-any lesson), on one HTML page with a contact sheet, so authors can pick visuals and reviewers see them all."""
+"""`render gallery`: one short clip per vocabulary item, on one HTML page with a contact sheet, so authors can
+pick visuals and reviewers see them all. The beats come from every scripts/gallery/*.py (each a Lesson traced by
+torch like any lesson; vocabulary.py first), so a new visual's gallery file joins by being there."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from render.clips import ClipJob, render_clip
 from render.course import ROOT
-from render.lesson import load_lesson
+from render.errors import StudioError
+from render.lesson import Lesson, load_lesson
 from render.templating import environment
 from render.trace import resolve_device, trace_lesson
 
-GALLERY_SCRIPT = ROOT / "scripts" / "gallery" / "vocabulary.py"
+GALLERY_DIR = ROOT / "scripts" / "gallery"
+GALLERY_SCRIPT = GALLERY_DIR / "vocabulary.py"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Torchenstein visual vocabulary</title>
@@ -35,6 +39,7 @@ video, img { width: 100%; border-radius: 4px; } figcaption code { color: var(--s
 <h1>The visual vocabulary</h1>
 <p class="muted">{{ clips|length }} clips from <code>{{ script|e }}</code>,
 traced on {{ device|e }} with torch {{ torch|e }}. Every number on screen came from that trace.</p>
+{% for e in errors %}<p class="lint">{{ e|e }}</p>{% endfor %}
 <p><a href="contact-sheet.png"><img src="contact-sheet.png"
   alt="contact sheet of every clip's last frame"></a></p>
 <div class="grid">
@@ -62,6 +67,51 @@ class Gallery:
     index: Path
     contact_sheet: Path
     clips: list[GalleryClip]
+    errors: list[str] = field(default_factory=list)  # gallery files that failed to load or trace
+
+
+def gallery_scripts(folder: Path = GALLERY_DIR) -> list[Path]:
+    """Every gallery file: vocabulary.py first, then the others by name."""
+    return sorted(folder.glob("*.py"), key=lambda p: (p.name != GALLERY_SCRIPT.name, p.name))
+
+
+def merge(lessons: Sequence[Lesson], traces: Sequence[dict[str, Any]] | None = None) -> tuple[Lesson, dict[str, Any]]:
+    """One lesson (and trace) of several gallery files' beats, in order. A beat name already taken by an
+    earlier file is prefixed with its file's stem (`nn_layers.linear`), so every clip and test has its own."""
+    beats, traced, seen = [], [], set()
+    for k, lesson in enumerate(lessons):
+        stem = lesson.script.stem if lesson.script else f"file{k}"
+        for i, beat in enumerate(lesson.beats):
+            name = beat.name if beat.name not in seen else f"{stem}.{beat.name}"
+            seen.add(name)
+            beats.append(replace(beat, name=name))
+            if traces is not None:
+                traced.append({**traces[k]["beats"][i], "name": name})
+    first = traces[0] if traces else {}
+    trace = {"device": first.get("device", "cpu"), "torch": first.get("torch", ""), "beats": traced}
+    return Lesson(objectives=["See every visual of the vocabulary once"], beats=beats), trace
+
+
+def load_gallery(scripts: Sequence[Path] | None = None) -> Lesson:
+    """The gallery files' beats as one lesson (not traced); a broken file raises its LessonError."""
+    return merge([load_lesson(p) for p in (scripts or gallery_scripts())])[0]
+
+
+def trace_gallery(scripts: Sequence[Path] | None = None, device: str = "cpu",
+                  errors: list[str] | None = None) -> tuple[Lesson, dict[str, Any]]:
+    """Load and trace every gallery file. With an `errors` list, a file that fails to load or trace is
+    reported there and left out (the others still render); without one, its LessonError is raised."""
+    lessons, traces = [], []
+    for path in scripts or gallery_scripts():
+        try:
+            lesson = load_lesson(path)
+            traces.append(trace_lesson(lesson, device))
+            lessons.append(lesson)
+        except StudioError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
+    return merge(lessons, traces)
 
 
 def _call(visual: dict[str, Any]) -> str:
@@ -123,14 +173,18 @@ def build_gallery(
     jobs: int = 2,
     only: list[str] | None = None,
     executor: Executor | None = None,
-    script: Path = GALLERY_SCRIPT,
+    script: Path | None = None,
 ) -> Gallery:
-    """Trace the gallery script, render each beat's clip (skipping clips whose inputs did not change),
-    and write index.html and contact-sheet.png into `out_dir`."""
+    """Trace the gallery files (every scripts/gallery/*.py, or just `script`), render each beat's clip
+    (skipping clips whose inputs did not change), and write index.html and contact-sheet.png into `out_dir`.
+    A file that fails is listed in `errors` (and on the page); the other files' clips still render."""
     from render.build import video_code_digest
 
-    lesson = load_lesson(script)
-    trace = trace_lesson(lesson, resolve_device(device))
+    errors: list[str] = []
+    scripts = [script] if script is not None else gallery_scripts()
+    lesson, trace = trace_gallery(scripts, resolve_device(device), errors)
+    if not lesson.beats:
+        raise StudioError("no gallery file could be traced: " + "; ".join(errors))
     code = video_code_digest()
     clips_dir = out_dir / "clips"
     clips_dir.mkdir(parents=True, exist_ok=True)
@@ -199,13 +253,14 @@ def build_gallery(
         .render(
             clips=clips,
             css=css_variables(),
-            script=str(script.relative_to(ROOT)) if script.is_relative_to(ROOT) else str(script),
+            script=", ".join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in scripts),
             device=trace["device"],
             torch=trace["torch"],
+            errors=errors,
         )
     )
     index = out_dir / "index.html"
     tmp = index.with_name(".index.html.tmp")
     tmp.write_text(html)
     tmp.replace(index)
-    return Gallery(index, sheet, clips)
+    return Gallery(index, sheet, clips, errors)

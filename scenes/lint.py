@@ -1,13 +1,22 @@
-"""Layout lint for a key frame: every mobject inside the frame, no two pieces of text overlapping."""
+"""Layout lint for a key frame: every mobject inside the frame, no two pieces of text overlapping, and no value
+text too small to read at 480p (the lowest quality the course ships: 8 Manim units high = 480 pixels).
+
+Value text is every text but annotations (marked `annotation = True`: a grid's index labels and dtype/device
+badge, drawn smaller on purpose); `smallest_text` measures either."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from manim import Mobject, Text
 
+from scenes import theme
+
 FRAME_W, FRAME_H = 14.222, 8.0
 TOLERANCE = 0.02
+PX_PER_UNIT = 480 / FRAME_H  # at 480p
+MIN_TEXT_PX = 9.0  # the smallest digit height that stays legible at 480p
 
 
 def _texts(mobjects: Iterable[Mobject]) -> list[Text]:
@@ -24,8 +33,34 @@ def _box(m: Mobject) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
+@functools.cache
+def _digit_height() -> float:
+    """Height of a digit per point of font size, in Manim units (measured once from the theme's font)."""
+    return float(Text("0", font_size=100, font=theme.FONT).height / 100)
+
+
+def text_px(text: Text) -> float:
+    """How tall a digit of `text` is at 480p, in pixels: its font size as drawn (after every scaling), so a
+    short string like '-' or '…' is measured like any other."""
+    return float(text.font_size) * _digit_height() * PX_PER_UNIT
+
+
+def value_texts(mobjects: list[Mobject]) -> list[Text]:
+    """Visible texts that are not annotations (a mobject marked `annotation = True`, like a grid's index
+    labels and badge, which are drawn small on purpose)."""
+    return [t for t in _texts(mobjects) if not getattr(t, "annotation", False)]
+
+
+def smallest_text(mobjects: list[Mobject], values_only: bool = True) -> tuple[float, str] | None:
+    """The smallest visible (value) text of a frame: (pixels at 480p, the string), or None without text."""
+    texts = value_texts(mobjects) if values_only else _texts(mobjects)
+    sizes = [(round(text_px(t), 1), t.text) for t in texts]
+    return min(sizes) if sizes else None
+
+
 def lint_mobjects(mobjects: list[Mobject], where: str = "") -> list[str]:
-    """Problems in one frame: pieces outside the frame, and overlapping texts (by their bounding boxes)."""
+    """Problems in one frame: pieces outside the frame, overlapping texts (by their bounding boxes), and
+    value texts under 9 px tall at 480p."""
     problems: list[str] = []
     half_w, half_h = FRAME_W / 2 + TOLERANCE, FRAME_H / 2 + TOLERANCE
     for mob in mobjects:
@@ -46,4 +81,9 @@ def lint_mobjects(mobjects: list[Mobject], where: str = "") -> list[str]:
             overlap_h = min(ay1, by1) - max(ay0, by0)
             if overlap_w > TOLERANCE and overlap_h > TOLERANCE:
                 problems.append(f"{where}text {texts[i].text!r} overlaps {texts[j].text!r}")
+    small = sorted((round(text_px(t), 1), t.text) for t in value_texts(mobjects) if text_px(t) < MIN_TEXT_PX)
+    if small:
+        px, text = small[0]
+        problems.append(f"{where}{len(small)} value texts under {MIN_TEXT_PX:g} px at 480p, the smallest "
+                        f"{text!r} {px:.1f} px")
     return problems

@@ -1,4 +1,5 @@
-"""Shared helpers for the vocabulary tests: the gallery traced once, and beat jobs built from it."""
+"""Shared helpers for the vocabulary tests: every gallery file (scripts/gallery/*.py) traced once, and beat
+jobs built from it."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-GALLERY = ROOT / "scripts" / "gallery" / "vocabulary.py"
+GALLERY_DIR = ROOT / "scripts" / "gallery"
 
 
 @functools.lru_cache(maxsize=1)
 def gallery() -> tuple[Any, dict[str, Any]]:
-    """The gallery lesson and its trace (torch runs here, on the CPU, once per test session)."""
-    from render.lesson import load_lesson
-    from render.trace import trace_lesson
+    """The gallery beats of every file as one lesson, and their trace (torch runs here, on the CPU, once per
+    test session)."""
+    from render.gallery import trace_gallery
 
-    lesson = load_lesson(GALLERY)
-    trace = trace_lesson(lesson, "cpu")
+    lesson, trace = trace_gallery(device="cpu")
     return lesson, json.loads(json.dumps(trace))  # exactly what a clip worker receives
 
 
 def beat_names() -> list[str]:
-    from render.lesson import load_lesson
+    """Every gallery beat's name (unique across files), without tracing."""
+    from render.gallery import load_gallery
 
-    return [b.name for b in load_lesson(GALLERY).beats]
+    return [b.name for b in load_gallery().beats]
 
 
 def job(name: str) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Rectangle, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, DashedVMobject, Rectangle, VGroup
 
+from render.errors import VisualError
 from scenes import theme
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, format_number, shape_text
@@ -69,8 +70,11 @@ class TensorGrid(VGroup):
         self.shown: dict[tuple[int, ...], str] = {}
         self.axis_labels: dict[int, list[Any]] = {}
         shape = tensor.shape
-        if len(shape) > 4:
-            raise ValueError(f"TensorGrid draws up to 4-D tensors; {tensor.name} is {len(shape)}-D")
+        if len(shape) > 4 and tensor.numel:
+            raise VisualError("TensorGrid", tensor.name, f"a grid draws up to 4-D tensors; this one is "
+                              f"{len(shape)}-D ({shape_text(shape)}): reshape it, or index a 4-D part")
+        if tensor.no_data:
+            raise VisualError("TensorGrid", tensor.name, f"a {tensor.device} tensor has no values to draw")
         if axis_names is not None and len(axis_names) != len(shape):
             raise ValueError(f"axis names {axis_names!r} do not fit {tensor.name}'s {len(shape)} axes")
         labels = [format_number(v, tensor.dtype, digits) for v in tensor.flat()[:256]] or ["0"]
@@ -79,7 +83,9 @@ class TensorGrid(VGroup):
         self.cell_height = cell_height
 
         body: VGroup
-        if len(shape) <= 2:
+        if tensor.numel == 0:
+            body = self._empty()
+        elif len(shape) <= 2:
             body = self._matrix((), max_rows, max_cols, show_indices)
         elif len(shape) == 3:
             body = self._slabs((), max_slabs, max_rows, max_cols, show_indices)
@@ -118,6 +124,9 @@ class TensorGrid(VGroup):
                 )
             self.badge = VGroup(*parts).arrange(RIGHT, buff=0.25).next_to(body, DOWN, buff=0.2)
             self.add(self.badge)
+        for part in [*(m for labels in self.axis_labels.values() for m in labels), self.badge]:
+            for text in part.get_family():
+                text.annotation = True  # type: ignore[attr-defined]  # small on purpose: lint skips it
 
     # building blocks -------------------------------------------------------------------------------
     def _cell(self, index: tuple[int, ...]) -> VGroup:
@@ -139,6 +148,12 @@ class TensorGrid(VGroup):
         self.cells[index] = cell
         self.shown[index] = text
         return cell
+
+    def _empty(self) -> VGroup:
+        """An empty tensor: a dashed outline with no cells (its shape tag says which axis is 0)."""
+        box = DashedVMobject(Rectangle(width=self.cell_width * 2, height=self.cell_height,
+                                       stroke_color=self.role_color, stroke_width=2), num_dashes=24)
+        return VGroup(box, label("empty", self.font_size * 0.8, theme.MUTED).move_to(box))
 
     def _blank(self) -> VGroup:
         box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_width=0, fill_opacity=0)
