@@ -18,7 +18,7 @@ from typing import Any
 
 from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.errors import CannotWrite, LessonError, StudioError
+from render.errors import CannotWrite, LessonError, StudioError, ToolMissing
 from render.files import stale_temporaries, write_text
 from render.lesson import Lesson
 from render.settings import PARTS, Settings
@@ -121,6 +121,7 @@ class Build:
         self.course = course or load_course()
         self._executor = executor
         self._own_executor = executor is None
+        self._close_cluster: Callable[[], None] | None = None
         self._device: str | None = None
         self._voice: Any = None
 
@@ -136,6 +137,9 @@ class Build:
             if "decks" in self.settings.only:
                 for work in works:
                     self.decks(work, report)
+            if "notebooks" in self.settings.only:
+                for work in works:
+                    self.notebook(work, report)
             if "page" in self.settings.only:
                 report.page = self.page(report)
             for work in works:
@@ -230,13 +234,62 @@ class Build:
         work.report.steps["decks"] = "cached" if outcome.status == "cached" else outcome.status
         if outcome.ran and work.report.status == "cached":
             work.report.status = "done"
+        self.handout(work, report)
+
+    def handout(self, work: LessonWork, report: BuildReport) -> None:
+        """The PDF handout from the HTML deck; skipped where Chromium or Playwright is missing (only the test
+        set-up installs them), failed like the decks otherwise."""
+        if not has_module("render.handout"):
+            return
+        if self.runner.dry and work.report.steps.get("decks") not in (None, "cached"):
+            report.plan[work.entry.id].append(self.runner.waiting("handout", "decks"))
+            return
+        step = stages.handout_step(work.entry, self.settings, work.state)
+        try:
+            outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
+        except ToolMissing:
+            work.report.steps["handout"] = "skipped"
+            return
+        except Exception as exc:
+            work.report.steps["handout"] = "failed"
+            message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: handout: {message}")
+            return
+        if outcome.ran:
+            work.state.save()
+        work.report.steps["handout"] = "cached" if outcome.status == "cached" else outcome.status
+
+    def notebook(self, work: LessonWork, report: BuildReport) -> None:
+        """The lesson's notebook, run by a kernel, from its trace (traced here when only notebooks are built);
+        a failing cell fails the lesson, naming the cell."""
+        if work.report.status in ("failed", "planned") or not has_module("render.notebook"):
+            return
+        script = work.entry.script.relative_to(ROOT)
+        step = stages.notebook_step(work.entry, self.settings, self.device, work.state)
+        try:
+            if not work.trace:  # the video stage did not trace it in this run: its trace step, likely cached
+                trace = stages.trace_step(work.entry, self.device, self.settings.limits, work.state, work.out)
+                if self.outcome(report, work, trace, lambda: self.runner.run(trace)).status == "stale":
+                    report.plan[work.entry.id].append(self.runner.waiting("notebook", "trace"))
+                    return
+            outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
+        except Exception as exc:
+            work.report.steps["notebook"] = "failed"
+            message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
+            self.fail(work, f"{script}: notebook: {message}")
+            return
+        if outcome.ran:
+            work.state.save()
+        work.report.steps["notebook"] = "cached" if outcome.status == "cached" else outcome.status
+        if outcome.ran and work.report.status == "cached":
+            work.report.status = "done"
 
     def page(self, report: BuildReport) -> str:
         """The course page over every lesson built so far."""
         if not has_module("render.page"):
             return "skipped"
         pending = [lesson.entry.id for lesson in report.lessons
-                   if any(lesson.steps.get(s) in ("stale", "waiting") for s in ("video", "decks"))]
+                   if any(lesson.steps.get(s) in ("stale", "waiting") for s in ("video", "decks", "notebook"))]
         if self.runner.dry and pending:
             report.plan["page"] = [self.runner.waiting("page", f"lessons {', '.join(pending)}")]
             return "waiting"
@@ -306,7 +359,7 @@ class Build:
                 finished(work)
 
         for work in works:
-            for beat in work.beats:
+            for beat in sorted(work.beats, key=lambda b: -len(b.text)):  # the longest beats go first
                 advance(work, beat, None)
             self.observer.planned(work.report, sum(1 for b in work.report.beats if b.status == "pending"))
         while pending:
@@ -334,15 +387,14 @@ class Build:
             return None
         if kind == "narrate":
             assert after is not None
-            stages.write_timing(work.out, beat, after[2])
+            stages.write_narration(work.out, beat, after[2])
             self.runner.finish(after[1], reason="narration")
             work.state.save()
         if kind is None and self.narrating:
             step = self.narration_step(work, beat)
             if self.outcome(report, work, step).status != "cached":
                 work.report.beats[beat.index].reason = f"narration {self.runner.why(step)}"
-                return "narrate", step, stages.narration_job(beat, self.voice, work.entry.slug, self.settings,
-                                                             work.out)
+                return "narrate", step, stages.narration_job(beat, self.voice, work.entry.slug, self.settings)
         if self.narrating:
             stages.use_timing(beat, work.out)
             beat.narration_key = self.narration_step(work, beat).key
@@ -355,22 +407,33 @@ class Build:
             self.observer.beat_done(work.report, beat_report)
             return None
         beat_report.reason = beat_report.reason or f"clip {outcome.reason}"
-        return "clip", step, (render_clip_job, self.clip_job(work, beat, step))
+        from render.clips import render_beat
+
+        return "clip", step, (render_beat, self.clip_job(work, beat, step))
 
     def clip_job(self, work: LessonWork, beat: BeatWork, step: Step) -> Any:
-        from render.clips import ClipJob
+        """The beat's render as a self-contained job: trace slice, visual, timing, audio bytes, code digest."""
+        from render.clips import BeatJob, ClipJob, studio_digest
 
         job = ClipJob(
-            key=step.key, output=str(work.out / "beats" / f"{beat.stem}.mp4"), title=beat.title,
-            lesson=work.title, visual=beat.visual, trace=beat.trace, timing=beat.timing,
-            quality=self.settings.quality, work_dir=str(self.settings.build_dir / ".work"),
-            audio=str(beat.wav) if beat.wav is not None else None,
+            key=step.key, output=f"beats/{beat.stem}.mp4", title=beat.title, lesson=work.title, visual=beat.visual,
+            trace=beat.trace, timing=beat.timing, quality=self.settings.quality, work_dir="",
         )
         write_text(work.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
-        return job
+        audio = beat.wav.read_bytes() if beat.wav is not None else None
+        return BeatJob(job, audio, studio_digest(), float((beat.timing or {}).get("duration", 0.0)))
 
-    def clip_done(self, work: LessonWork, beat: BeatWork, step: Step, result: Any, report: BuildReport) -> None:
-        """Write what the render found (values shown, lint, steps) and record the clip and lint steps."""
+    def clip_done(self, work: LessonWork, beat: BeatWork, step: Step, output: Any, report: BuildReport) -> None:
+        """Write the clip's files and what the render found (values shown, lint, steps); record the clip and
+        lint steps."""
+        from render.files import write_bytes
+
+        result = output.result
+        beats = work.out / "beats"
+        write_bytes(beats / f"{beat.stem}.mp4", output.mp4)
+        write_bytes(beats / f"{beat.stem}.png", output.png)
+        if output.f32 is not None:
+            write_bytes(beats / f"{beat.stem}.f32", output.f32)
         beat.duration = result.duration
         write_text(work.out / "beats" / f"{beat.stem}.shown.json",
                    json.dumps({"shown": result.shown, "lint": result.lint, "steps": result.steps}, indent=1))
@@ -481,6 +544,10 @@ class Build:
 
     @property
     def executor(self) -> Executor:
+        if self._executor is None and self.settings.scheduler:
+            from render.cluster import dask_executor
+
+            self._executor, self._close_cluster = dask_executor(self.settings.scheduler)
         if self._executor is None:
             import multiprocessing
 
@@ -505,8 +572,14 @@ class Build:
 
     def close(self) -> None:
         if self._own_executor and self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+            if isinstance(self._executor, ProcessPoolExecutor):
+                self._executor.shutdown(cancel_futures=True)
+            else:  # a cluster's executor: closing its client next cancels what is left
+                self._executor.shutdown(wait=False)
             self._executor = None
+        if self._close_cluster is not None:
+            self._close_cluster()
+            self._close_cluster = None
 
     @property
     def device(self) -> str:
@@ -593,13 +666,6 @@ def video_code_digest() -> dict[str, str]:
     from render.hashing import tree_digest
 
     return tree_digest([ROOT / "render", ROOT / "scenes"])
-
-
-def render_clip_job(job: Any) -> Any:
-    """Pool-side clip render (module-level, so a process pool can pickle it)."""
-    from render.clips import render_clip
-
-    return render_clip(job)
 
 
 def clean_leftovers(build_dir: Path) -> list[Path]:

@@ -73,17 +73,20 @@ def settings_options(f: Any) -> Any:
                      help="piper (natural, default), espeak (fast), a piper .onnx path, or none (silent)."),
         click.option("--build-dir", type=click.Path(path_type=Path), default=ROOT / "build",
                      help="Where outputs go."),
+        click.option("--scheduler", envvar="STUDIO_SCHEDULER", default=None,
+                     help="Render beats on a Dask cluster: tcp://host:8786, or local:N for N local workers."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def make_settings(quality: str, device: str, jobs: int | None, voice: str, build_dir: Path, **extra: Any) -> Settings:
+def make_settings(quality: str, device: str, jobs: int | None, voice: str, build_dir: Path,
+                  scheduler: str | None = None, **extra: Any) -> Settings:
     import os
 
     return Settings(build_dir=build_dir.resolve(), quality=quality, device=device,
-                    jobs=jobs or os.cpu_count() or 1, voice=voice, **extra)
+                    jobs=jobs or os.cpu_count() or 1, voice=voice, scheduler=scheduler or None, **extra)
 
 
 def select(names: tuple[str, ...]) -> list[Any]:
@@ -111,7 +114,7 @@ def main() -> None:
 @settings_options
 @click.option("--force", is_flag=True, help="Redo every step.")
 @click.option("--only", "only", multiple=True,
-              help="Rebuild only some parts: video, decks, page (repeat or comma-separate).")
+              help="Rebuild only some parts: video, decks, notebooks, page (repeat or comma-separate).")
 @click.option("--wait", is_flag=True, help="Wait for another render on the same build folder instead of refusing.")
 def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, **options: Any) -> None:
     """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""

@@ -6,14 +6,16 @@ process pool, or a Dask cluster's executor.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from render.errors import WorkerMismatch
 from render.files import atomic_path
 
 
@@ -112,3 +114,86 @@ def warm_worker() -> int:
     import scenes.beat  # noqa: F401
 
     return os.getpid()
+
+
+# -- self-contained beat work: data in, data out, for any executor on any machine ------------------------
+@functools.cache
+def studio_digest() -> str:
+    """A hash of the studio's own Python code as installed here; a worker running other code refuses jobs."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(p for folder in ("render", "scenes") for p in (root / folder).rglob("*.py"))
+    sha = hashlib.sha256()
+    for path in files:
+        sha.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def check_code(code: str) -> None:
+    if code != studio_digest():
+        raise WorkerMismatch(f"this worker runs studio code {studio_digest()}, the render sent code {code}: "
+                             "install the same studio version on every worker (pip install .)")
+
+
+@dataclass(frozen=True)
+class BeatJob:
+    """One beat's clip render as data alone: the clip job (its paths are the worker's own), the narration
+    audio's bytes, and the studio code digest of the render that sent it."""
+
+    clip: ClipJob
+    audio: bytes | None
+    code: str
+    length: float = 0.0  # seconds of narration: the longest beats are submitted first
+
+
+@dataclass(frozen=True)
+class BeatOutput:
+    """What a worker sends back: the render's facts and the files' bytes, written by the client."""
+
+    result: ClipResult
+    mp4: bytes
+    png: bytes
+    f32: bytes | None
+
+
+def render_beat(job: BeatJob) -> BeatOutput:
+    """Render a beat in a scratch folder of this worker and return the outputs' bytes."""
+    check_code(job.code)
+    with tempfile.TemporaryDirectory(prefix="beat-") as scratch:
+        folder = Path(scratch)
+        audio = None
+        if job.audio is not None:
+            audio = folder / "narration.wav"
+            audio.write_bytes(job.audio)
+        clip = replace(job.clip, output=str(folder / "clip.mp4"), work_dir=str(folder / "work"),
+                       audio=str(audio) if audio else None)
+        result = render_clip(clip)
+        f32 = folder / "clip.f32"
+        return BeatOutput(result, (folder / "clip.mp4").read_bytes(), (folder / "clip.png").read_bytes(),
+                          f32.read_bytes() if f32.is_file() else None)
+
+
+def narrate_job(text: str, voice: Any, cache_dir: str, recording: bytes | None, suffix: str,
+                code: str) -> dict[str, Any]:
+    """Narrate a beat in a scratch folder: its timing as plain data, and the WAV's bytes under "wav"."""
+    from render.narrate import narrate_beat
+
+    check_code(code)
+    cache = Path(cache_dir)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a remote worker without the client's folders keeps a cache of its own
+        cache = Path(tempfile.gettempdir()) / "studio-tts-cache"
+    with tempfile.TemporaryDirectory(prefix="narrate-") as scratch:
+        take = None
+        if recording is not None:
+            take = Path(scratch) / f"recording{suffix}"
+            take.write_bytes(recording)
+        wav = Path(scratch) / "beat.wav"
+        narration = narrate_beat(text, voice, cache, wav, take)
+        return {
+            "segments": [{"text": s.text, "start": s.start, "end": s.end} for s in narration.segments],
+            "duration": narration.duration,
+            "wav": wav.read_bytes(),
+        }

@@ -76,6 +76,14 @@ class BuildBusy(StudioError):
     """Another render holds the build folder."""
 
 
+class WorkerMismatch(StudioError):
+    """A render worker runs other studio code than the render that sent it a job."""
+
+
+class SchedulerUnreachable(StudioError):
+    """The Dask scheduler named by --scheduler cannot be reached."""
+
+
 class RecordVersion(StudioError):
     """A record on disk written by another version of the studio: rebuild with --force."""
 

@@ -16,7 +16,7 @@ QUALITIES: dict[str, tuple[str, int, int, int]] = {
     "high": ("high_quality", 1920, 1080, 60),
     "4k": ("fourk_quality", 3840, 2160, 60),
 }
-PARTS = ("video", "decks", "page")
+PARTS = ("video", "decks", "notebooks", "page")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Settings:
     only: tuple[str, ...] = PARTS
     wait: bool = False
     limits: Limits = field(default_factory=Limits)
+    scheduler: str | None = None  # a Dask scheduler's address, or local:N; None = the local process pool
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:

@@ -146,30 +146,22 @@ def narration_step(beat: BeatWork, voice: Any, slug: str, out: Path, state: Stat
                 out, state)
 
 
-def narration_job(beat: BeatWork, voice: Any, slug: str, settings: Settings, out: Path) -> tuple[Any, ...]:
-    """The pool call that narrates a beat (a picklable function and its arguments)."""
+def narration_job(beat: BeatWork, voice: Any, slug: str, settings: Settings) -> tuple[Any, ...]:
+    """The pool call that narrates a beat: plain data in (a recording travels as bytes), data out."""
+    from render.clips import narrate_job, studio_digest
     from render.narrate import recording_path
 
     recording = recording_path(RECORDINGS, slug, beat.name)
-    return (narrate_beat_job, beat.text, voice, str(settings.build_dir / ".cache" / "tts"),
-            str(out / "beats" / f"{beat.stem}.wav"), str(recording) if recording else None)
+    return (narrate_job, beat.text, voice, str(settings.build_dir / ".cache" / "tts"),
+            recording.read_bytes() if recording else None, recording.suffix if recording else "", studio_digest())
 
 
-def narrate_beat_job(text: str, voice: Any, cache_dir: str, out_wav: str, recording: str | None) -> dict[str, Any]:
-    """Pool-side narration of one beat; returns its timing as plain data."""
-    from render.narrate import narrate_beat
+def write_narration(out: Path, beat: BeatWork, narrated: dict[str, Any]) -> None:
+    """The narration step's outputs: the WAV, and each segment's text, start and end with the beat's length."""
+    from render.files import write_bytes, write_text
 
-    narration = narrate_beat(text, voice, Path(cache_dir), Path(out_wav), Path(recording) if recording else None)
-    return {
-        "segments": [{"text": s.text, "start": s.start, "end": s.end} for s in narration.segments],
-        "duration": narration.duration,
-    }
-
-
-def write_timing(out: Path, beat: BeatWork, timing: dict[str, Any]) -> None:
-    """The narration step's second output: each segment's text, start and end, and the beat's length."""
-    from render.files import write_text
-
+    write_bytes(out / "beats" / f"{beat.stem}.wav", narrated["wav"])
+    timing = {k: v for k, v in narrated.items() if k != "wav"}
     write_text(out / "beats" / f"{beat.stem}.timing.json", json.dumps(timing, indent=1))
 
 
@@ -279,13 +271,51 @@ def decks_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step
     return Step("decks", inputs, ["deck.html", "deck.pptx"], out, state, action)
 
 
+def handout_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step:
+    """The PDF handout, printed by Chromium from the HTML deck's print view: redone when the decks are."""
+    out = lesson_dir(settings, entry)
+    decks = state.get("decks")
+    inputs = {"decks": decks.key if decks else None, "code": modules_digest("render.handout")}
+
+    def action() -> dict[str, Any]:
+        from render.handout import write_handout
+
+        write_handout(out / "deck.html", out / "deck.pdf")
+        return {}
+
+    return Step("handout", inputs, ["deck.pdf"], out, state, action)
+
+
+def notebook_step(entry: LessonEntry, settings: Settings, device: str, state: StateFile) -> Step:
+    """The lesson's notebook, written from its trace and run by a Jupyter kernel with its outputs stored:
+    keyed on the script (and the project files it imports), the torch version and the device."""
+    out = lesson_dir(settings, entry)
+    inputs = {
+        "script": tree_digest(script_dependencies(entry.script)),
+        "torch": tool_versions()["torch"],
+        "device": device,
+        "code": modules_digest("render.notebook"),
+    }
+
+    def action() -> dict[str, Any]:
+        from render.notebook import make_notebook
+
+        trace = read_trace(out)
+        lesson = Lesson.described(trace["lesson"], entry.script)
+        timeout = max(settings.limits.beat_seconds, settings.limits.load_seconds)  # a cell is a beat; 1st imports torch
+        make_notebook(entry, lesson, trace, out / "lesson.ipynb", timeout)
+        return {}
+
+    return Step("notebook", inputs, ["lesson.ipynb"], out, state, action)
+
+
 def page_step(course: Course, settings: Settings) -> Step:
     """The course page over every lesson built so far."""
     records: dict[str, LessonRecord | None] = {}
     for entry in course.lessons:
         path = lesson_dir(settings, entry) / "lesson.json"
         records[entry.id] = LessonRecord.read(path) if path.is_file() else None
-    decks = {entry.id: [name for name in ("deck.html", "deck.pptx")
+    decks = {entry.id: [name for name in ("deck.html", "deck.pptx", "deck.pdf", "lesson.ipynb")
                         if (lesson_dir(settings, entry) / name).is_file()] for entry in course.lessons}
     inputs = {
         "lessons": {k: digest(v.to_dict()) if v else None for k, v in records.items()},

@@ -1,0 +1,44 @@
+"""Beats rendered on a Dask cluster: `render module1 --scheduler tcp://host:8786` (or `local:N`).
+
+Beat jobs are self-contained (render.clips.BeatJob: trace slice, timing, audio bytes, code digest), so a
+worker needs only the installed studio and its system packages, not the build folder. The cluster is used
+through `Client.get_executor()`, a `concurrent.futures.Executor` like the default process pool; Dask itself
+resubmits the beat of a worker that dies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from render.errors import SchedulerUnreachable, ToolMissing
+
+CONNECT_SECONDS = 10
+
+
+def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
+    """An executor on the scheduler at `address` (`local:N` starts N local worker processes), and a
+    function that closes what was opened."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ToolMissing("--scheduler needs dask.distributed: pip install 'torchenstein-studio[dask]' "
+                          "(or pip install distributed)") from None
+    cluster = None
+    if address.startswith("local:"):
+        workers = int(address.removeprefix("local:") or 2)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address} within "
+                                       f"{CONNECT_SECONDS} s ({exc}); start it with `dask scheduler`") from None
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(pure=False), close
