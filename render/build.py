@@ -290,11 +290,11 @@ class Build:
             return "skipped"
         pending = [lesson.entry.id for lesson in report.lessons
                    if any(lesson.steps.get(s) in ("stale", "waiting") for s in ("video", "decks", "notebook"))]
-        if self.runner.dry and pending:
-            report.plan["page"] = [self.runner.waiting("page", f"lessons {', '.join(pending)}")]
-            return "waiting"
         try:
             step = stages.page_step(self.course, self.settings)
+            if self.runner.dry and pending and not self.runner.why(step):
+                report.plan["page"] = [self.runner.waiting("page", f"lessons {', '.join(pending)}")]
+                return "waiting"
             outcome = self.runner.run(step)
         except StudioError as exc:
             return f"failed: {exc}"
