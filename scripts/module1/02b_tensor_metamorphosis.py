@@ -33,7 +33,7 @@ lesson = Lesson(
     narration="""Apprentices, prepare the transmutation circle! | Today we change a tensor's form without
     touching its essence: reshape and view. | We peer into memory to see when tensors secretly share storage.
     | We swap axes with transpose and permute, | summon and banish lonely axes with unsqueeze and squeeze, |
-    and multiply data with expand, repeat and flatten.""",
+    and fake copies with expand, make real ones with repeat, and merge axes with flatten.""",
     visual=Title(heading="Today in the laboratory", lines=lesson.objectives),
     slide=lesson.objectives,
 )
