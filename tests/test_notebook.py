@@ -423,3 +423,30 @@ def test_course_page_links_notebook_and_handout(
     else:
         assert "colab" not in links.found
     assert html.count('class="notebook"') == 1  # only the built lesson links one
+
+
+# --------------------------------------------------------------------------------------------- built
+
+
+@pytest.mark.slow
+def test_build_only_notebooks_runs_and_caches(tmp_path: Path) -> None:
+    """`render 1.1.1 --only notebooks`: traces (nothing else), writes the notebook run with its outputs, and
+    a rerun keeps it as it is; `render status` then has nothing to redo for it."""
+    import nbformat
+
+    from render.build import build, status
+    from render.settings import Settings
+
+    entry = load_course().lesson("1.1.1")
+    settings = Settings(build_dir=tmp_path, device="cpu", jobs=1, voice="none", only=("notebooks",))
+    report = build([entry], settings)
+    assert report.ok and report.lessons[0].steps["notebook"] == "done"
+    path = tmp_path / "module1" / entry.slug / "lesson.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    assert notebook.errors(nb) == [] and "torch" in nb.cells[1].outputs[0]["text"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["lesson.ipynb", "trace.json"]
+    stamp = path.stat().st_mtime_ns
+    again = build([entry], settings)
+    assert again.lessons[0].steps["notebook"] == "cached" and path.stat().st_mtime_ns == stamp
+    planned = status([entry], settings).plan[entry.id]
+    assert [o.status for o in planned if o.step in ("trace", "notebook")] == ["cached", "cached"]
