@@ -8,7 +8,6 @@ drift: the lesson's audio ends where its video ends.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from render.errors import ToolMissing
+from render.files import atomic_path, temp_name, write_bytes
 
 RATE = 48000
 TARGET_LUFS = -16.0
@@ -41,11 +41,6 @@ def _run(cmd: list[str], stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
-def _temp(dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return dest.with_name(f".{dest.stem}.tmp{os.getpid()}{dest.suffix}")
-
-
 def decode(media: Path, rate: int = RATE) -> np.ndarray:
     """The first audio stream of any media file as mono float32 at `rate` (ffmpeg)."""
     data = _run([_tool("ffmpeg"), "-v", "error", "-i", str(media), "-vn", "-ac", "1", "-ar", str(rate),
@@ -68,12 +63,7 @@ def _write_wav(dest: Path, samples: np.ndarray, rate: int) -> None:
     from render.narrate import wav_bytes
 
     pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
-    tmp = _temp(dest)
-    try:
-        tmp.write_bytes(wav_bytes(pcm, rate))
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes(dest, wav_bytes(pcm, rate))
 
 
 def _fit(samples: np.ndarray, length: int) -> np.ndarray:
@@ -97,12 +87,7 @@ def normalise_beat(wav: Path, duration: float, out: Path, target: float = TARGET
     """A beat's audio fitted to its clip's length and normalised, kept as raw float32 (`.f32`), so the
     lesson's audio is joined from finished beats instead of measuring and limiting the whole lesson again."""
     samples = normalise(_fit(decode(Path(wav)), round(duration * RATE)), RATE, target)
-    tmp = _temp(Path(out))
-    try:
-        tmp.write_bytes(samples.astype("<f4").tobytes())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes(Path(out), samples.astype("<f4").tobytes())
 
 
 def _peak_envelope(x: np.ndarray) -> np.ndarray:
@@ -201,14 +186,10 @@ def normalise(x: np.ndarray, rate: int = RATE, target: float = TARGET_LUFS,
 
 
 def _encode_aac(samples: np.ndarray, out: Path) -> None:
-    tmp = _temp(out)
-    try:
+    with atomic_path(out) as tmp:
         _run([_tool("ffmpeg"), "-v", "error", "-y", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", "-",
               "-c:a", "aac", "-b:a", AAC_BITRATE, "-movflags", "+faststart", str(tmp)],
              stdin=samples.astype("<f4").tobytes())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def lesson_audio(beat_wavs: list[Path], durations: list[float], out_m4a: Path,
@@ -240,7 +221,7 @@ def mux(video: Path, audio: Path, out: Path, target: float | None = TARGET_LUFS)
     length = probe_duration(video, "v:0")
     aac = audio.suffix.lower() in (".m4a", ".aac", ".mp4")
     ready = aac and abs(probe_duration(audio, "a:0") - length) < 0.005
-    encoded = _temp(out.with_suffix(".m4a"))
+    encoded = temp_name(out.with_suffix(".m4a"))  # an intermediate, never kept
     try:
         if not ready:
             samples = _fit(read_f32(audio) if audio.suffix == ".f32" else decode(audio), round(length * RATE))
@@ -248,14 +229,10 @@ def mux(video: Path, audio: Path, out: Path, target: float | None = TARGET_LUFS)
                 samples = normalise(samples, RATE, target)
             _encode_aac(samples, encoded)
             audio = encoded
-        tmp = _temp(out)
-        try:
+        with atomic_path(out) as tmp:
             _run([_tool("ffmpeg"), "-v", "error", "-y", "-i", str(video), "-i", str(audio), "-map", "0:v:0",
                   "-map", "1:a:0", "-c", "copy", "-map_metadata", "0", "-map_chapters", "0",
                   "-movflags", "+faststart", str(tmp)])
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
     finally:
         encoded.unlink(missing_ok=True)
 

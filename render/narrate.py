@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from render.errors import VoiceMissing
+from render.files import write_bytes
 from render.hashing import ROOT, digest, file_digest
 from render.subtitles import recording_path
 
@@ -365,16 +365,10 @@ def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
 
 
 def _write_atomic(dest: Path, data: bytes) -> None:
-    """Write via a temporary sibling and os.replace; an unchanged file keeps its bytes and time."""
+    """Write atomically; an unchanged file keeps its bytes and time."""
     if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
         return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes(dest, data)
 
 
 def speech_key(spoken: str, voice: Voice) -> str:

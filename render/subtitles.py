@@ -9,9 +9,10 @@ a short one is merged into a neighbour, or stretched into the silence beside it.
 from __future__ import annotations
 
 import itertools
-import os
 import textwrap
 from pathlib import Path
+
+from render.files import write_if_changed
 
 MAX_CHARS = 42
 MAX_LINES = 2
@@ -157,16 +158,9 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _write(dest: Path, text: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.is_file() and dest.read_text(encoding="utf-8") == text:
-        return
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _vtt_text(body: str) -> str:
+    """WebVTT reads `<` and `&` as markup: escape them so a cue shows its text literally."""
+    return body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_subtitles(cues: list[Cue], vtt: Path, srt: Path, end: float | None = None) -> None:
@@ -174,11 +168,11 @@ def write_subtitles(cues: list[Cue], vtt: Path, srt: Path, end: float | None = N
     length) clamps every cue inside the video."""
     laid = layout_cues(cues, end)
     vtt_text = "WEBVTT\n\n" + "".join(
-        f"{_stamp(a, '.')} --> {_stamp(b, '.')}\n{body}\n\n" for a, b, body in laid)
+        f"{_stamp(a, '.')} --> {_stamp(b, '.')}\n{_vtt_text(body)}\n\n" for a, b, body in laid)
     srt_text = "".join(
         f"{k}\n{_stamp(a, ',')} --> {_stamp(b, ',')}\n{body}\n\n" for k, (a, b, body) in enumerate(laid, 1))
-    _write(Path(vtt), vtt_text)
-    _write(Path(srt), srt_text)
+    write_if_changed(Path(vtt), vtt_text)
+    write_if_changed(Path(srt), srt_text)
 
 
 def recording_path(recordings_dir: Path | str, lesson_slug: str, beat_name: str) -> Path | None:
