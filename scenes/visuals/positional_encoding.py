@@ -28,6 +28,7 @@ from manim import (
 from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, note, sign
+from scenes.mobjects.column import settle
 from scenes.mobjects.heatmap import Heatmap, ticks
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
@@ -179,5 +180,6 @@ class PositionalEncoding(TensorVisual):
         scene.play(TransformFromCopy(frame, row.body), Write(row.tag), run_time=0.8)
         scene.add(row)
         scene.play(FadeIn(equals), appear(total), run_time=0.7)
+        settle(scene, token, total)
         yield
 

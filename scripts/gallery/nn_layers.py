@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from render.lesson import Lesson, expect
-from scenes.vocabulary import Embedding, Loss, PositionalEncoding
+from scenes.vocabulary import Embedding, Loss, Norm, PositionalEncoding
 
 lesson = Lesson(
     objectives=["See the torch.nn layer and loss visuals once"],
@@ -156,3 +156,115 @@ def huber(device):
     l1 = nn.L1Loss(reduction="none")(pred, target)
     expect(torch.allclose(per[3], l1[3] - 0.5), "a large error costs |d| - 0.5")
     return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel()}
+
+
+NORM_STEPS = "The data, one block per sample. | Cells of one colour share their statistics. | torch's statistics," \
+    " one per group. | Each value minus its group's mean, over its standard deviation."
+
+
+@lesson.beat("LayerNorm on (B, T, D)", narration=NORM_STEPS, visual=Norm("x", "mean", "var", "y", kind="layer"))
+def layer_norm(device):
+    x = torch.randn(2, 3, 4, device=device) * 2 + 1
+    ln = nn.LayerNorm(4, device=device)
+    y = ln(x)
+    mean = x.mean(dim=-1)
+    var = x.var(dim=-1, unbiased=False)
+    expected = (x - mean[..., None]) / torch.sqrt(var[..., None] + ln.eps)
+    expect(torch.allclose(y, expected, atol=1e-5), "LayerNorm normalises each token over its 4 features")
+    return {"x": x, "mean": mean, "var": var, "y": y}
+
+
+@lesson.beat(
+    "BatchNorm on (N, C, H, W)", narration=NORM_STEPS, visual=Norm("x", "mean", "var", "y", kind="batch")
+)
+def batch_norm(device):
+    x = torch.randn(2, 3, 2, 2, device=device) + torch.tensor([0.0, 3.0, -2.0], device=device)[:, None, None]
+    bn = nn.BatchNorm2d(3, device=device)
+    y = bn(x)
+    mean = x.mean(dim=(0, 2, 3))
+    var = x.var(dim=(0, 2, 3), unbiased=False)
+    expected = (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + bn.eps)
+    expect(torch.allclose(y, expected, atol=1e-5), "BatchNorm normalises each channel over N, H and W")
+    return {"x": x, "mean": mean, "var": var, "y": y}
+
+
+@lesson.beat(
+    "RMSNorm",
+    narration="The data. | Each token has one root mean square. | torch's rms per token. | Each value over its rms.",
+    visual=Norm("x", "rms", "y", kind="rms"),
+)
+def rms_norm(device):
+    x = torch.randn(2, 3, 4, device=device) + 0.5
+    norm = nn.RMSNorm(4, eps=1e-6, device=device)
+    y = norm(x)
+    rms = torch.sqrt(x.pow(2).mean(dim=-1) + 1e-6)
+    expect(torch.allclose(y, x / rms[..., None], atol=1e-5), "RMSNorm divides by the rms and subtracts no mean")
+    return {"x": x, "rms": rms, "y": y}
+
+
+@lesson.beat(
+    "GroupNorm: two groups of channels", narration=NORM_STEPS, visual=Norm("x", "mean", "var", "y", kind="group")
+)
+def group_norm(device):
+    x = torch.randn(2, 4, 1, 3, device=device)
+    gn = nn.GroupNorm(2, 4, device=device)
+    y = gn(x)
+    grouped = x.reshape(2, 2, -1)
+    mean = grouped.mean(dim=-1)
+    var = grouped.var(dim=-1, unbiased=False)
+    expected = ((grouped - mean[..., None]) / torch.sqrt(var[..., None] + gn.eps)).reshape_as(x)
+    expect(torch.allclose(y, expected, atol=1e-5), "GroupNorm normalises each sample's group of 2 channels")
+    return {"x": x, "mean": mean, "var": var, "y": y}
+
+
+@lesson.beat(
+    "InstanceNorm", narration=NORM_STEPS, visual=Norm("x", "mean", "var", "y", kind="instance")
+)
+def instance_norm(device):
+    x = torch.randn(2, 3, 1, 4, device=device)
+    norm = nn.InstanceNorm2d(3, device=device)
+    y = norm(x)
+    mean = x.mean(dim=(2, 3))
+    var = x.var(dim=(2, 3), unbiased=False)
+    expected = (x - mean[..., None, None]) / torch.sqrt(var[..., None, None] + norm.eps)
+    expect(torch.allclose(y, expected, atol=1e-5), "InstanceNorm normalises each channel of each sample")
+    return {"x": x, "mean": mean, "var": var, "y": y}
+
+
+@lesson.beat(
+    "BatchNorm's running statistics",
+    narration="In training, BatchNorm keeps running statistics in buffers. | The running mean moves a tenth of"
+    " the way to the batch mean. | The running variance does the same, with the unbiased batch variance.",
+    visual=Norm("mean_before", "batch_mean", "mean_after", "var_before", "batch_var", "var_after", kind="batch",
+                mode="update", momentum="momentum"),
+)
+def running_update(device):
+    bn = nn.BatchNorm1d(3, device=device)
+    bn(torch.randn(8, 3, device=device) * 2 + 1)  # a first step, so the buffers are no longer 0 and 1
+    mean_before, var_before = bn.running_mean.clone(), bn.running_var.clone()
+    x = torch.randn(8, 3, device=device) * 3 - 1
+    bn(x)
+    m = bn.momentum
+    expect(torch.allclose(bn.running_mean, (1 - m) * mean_before + m * x.mean(0)), "running mean update")
+    expect(torch.allclose(bn.running_var, (1 - m) * var_before + m * x.var(0)), "running var uses unbiased var")
+    return {"mean_before": mean_before, "batch_mean": x.mean(0), "mean_after": bn.running_mean,
+            "var_before": var_before, "batch_var": x.var(0), "var_after": bn.running_var, "momentum": m}
+
+
+@lesson.beat(
+    "BatchNorm in eval mode",
+    narration="In eval mode the same layer meets a new batch. | Every sample uses one statistic per channel."
+    " | They are the running statistics, not this batch's. | So each sample is normalised the same way.",
+    visual=Norm("x", "running_mean", "running_var", "y", kind="batch", mode="eval"),
+)
+def batch_norm_eval(device):
+    bn = nn.BatchNorm1d(3, device=device)
+    for _ in range(20):
+        bn(torch.randn(16, 3, device=device) * 2 + 1)
+    bn.eval()
+    x = torch.randn(4, 3, device=device)
+    y = bn(x)
+    expected = (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+    expect(not bn.training, "the layer is in eval mode")
+    expect(torch.allclose(y, expected, atol=1e-5), "eval mode normalises with the running statistics")
+    return {"x": x, "running_mean": bn.running_mean, "running_var": bn.running_var, "y": y}
