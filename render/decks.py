@@ -397,14 +397,24 @@ def write_html_deck(lesson: dict[str, Any], lesson_dir: Path, assets_rel: str) -
     """Render `lesson_dir/deck.html` (templates/deck.html) from the lesson data.
 
     Clip, poster and notes paths stay relative to the lesson folder; `assets_rel` leads from the lesson
-    folder to the shared assets (`../../assets`), which `copy_deck_assets` fills.
+    folder to the shared assets (`../../assets`), which `copy_deck_assets` fills. Every clip gets a poster:
+    its beat's key frame, or (when that file is missing) a frame taken from the clip into `deck-media`.
     """
+    beats = _beat_views(lesson)
+    with _keep_media(lesson_dir / "deck-media") as used:
+        for beat in beats:
+            clip = lesson_dir / beat["clip"] if beat["clip"] else None
+            if clip is None or not clip.is_file() or (beat["poster"] and (lesson_dir / beat["poster"]).is_file()):
+                continue
+            poster = poster_frame(beat, lesson_dir, clip, lesson_dir / "deck-media")
+            used.add(poster)
+            beat["poster"] = poster.relative_to(lesson_dir).as_posix()
     html = (
         environment()
         .get_template("deck.html")
         .render(
             lesson=_lesson_view(lesson),
-            beats=_beat_views(lesson),
+            beats=beats,
             inline_parts=inline_parts,
             assets=assets_rel.rstrip("/"),
             duration=format_duration(lesson.get("duration")),

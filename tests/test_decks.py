@@ -259,6 +259,25 @@ def test_html_deck_has_one_slide_per_beat(built_lesson: tuple[dict[str, Any], Pa
         assert (lesson_dir / url).resolve().is_file(), url
 
 
+def test_every_clip_gets_a_poster(built_lesson: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    """A beat whose key frame is missing gets a frame of its clip as the poster, kept in deck-media."""
+    from PIL import Image, ImageStat
+
+    lesson, lesson_dir = built_lesson
+    copy = tmp_path / "build" / "module1" / lesson_dir.name
+    shutil.copytree(lesson_dir, copy)
+    (copy / lesson["beats"][1]["poster"]).unlink()
+    slides = parse(decks.write_html_deck(lesson, copy, ASSETS_REL)).slides[1:-1]
+    posters = [slide["videos"][0]["poster"] for slide in slides]
+    assert posters[0] == lesson["beats"][0]["poster"] and posters[2] == lesson["beats"][2]["poster"]
+    assert posters[1].startswith("deck-media/") and slides[1]["images"] == [posters[1]]
+    frame = Image.open(copy / posters[1]).convert("L")
+    assert ImageStat.Stat(frame).mean[0] > 40  # a picture, not a black frame
+    (copy / lesson["beats"][1]["poster"]).write_bytes((lesson_dir / lesson["beats"][1]["poster"]).read_bytes())
+    decks.write_html_deck(lesson, copy, ASSETS_REL)
+    assert not (copy / "deck-media").exists()  # the stand-in goes once the key frame is back
+
+
 def test_hostile_text_is_escaped_in_html(hostile_lesson: tuple[dict[str, Any], Path]) -> None:
     lesson, _ = hostile_lesson
     path = deck(hostile_lesson)
