@@ -309,7 +309,8 @@ def test_check_lab_fails_with_a_hint_when_nvidia_smi_sees_a_gpu_but_torch_is_cpu
     done = run_check_lab(f"{tmp_path}:{os.environ.get('PATH', '')}")
     assert done.returncode == 1
     assert "NVIDIA   1 GPU(s) seen by nvidia-smi" in done.stdout
-    assert "Problem: nvidia-smi sees an NVIDIA GPU, but this torch is a CPU-only" in done.stdout
+    words = " ".join(done.stdout.split())  # hints are wrapped to fit a terminal
+    assert "Problem: nvidia-smi sees an NVIDIA GPU, but this torch is a CPU-only build" in words
     assert "All good" not in done.stdout
 
 
@@ -342,3 +343,24 @@ def test_check_lab_without_torch_says_how_to_install(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(CHECK_LAB)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1
     assert "pip install torch" in done.stdout
+
+
+def test_course_page_links_the_lab_check_and_the_link_resolves(tmp_path: Path) -> None:
+    """The page links check_lab.py, and the build holds the very file the lessons run."""
+    from html.parser import HTMLParser
+
+    from render.course import load_course
+    from render.page import write_course_page
+
+    page = write_course_page(load_course(), {}, tmp_path)
+    hrefs: list[str] = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if tag == "a" and "lab-check" in (found.get("class") or ""):
+                hrefs.append(found["href"] or "")
+
+    Links().feed(page.read_text(encoding="utf-8"))
+    assert hrefs == ["lab/check_lab.py"]
+    assert (tmp_path / hrefs[0]).read_bytes() == CHECK_LAB.read_bytes()

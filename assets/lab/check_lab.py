@@ -170,7 +170,7 @@ def main() -> int:
         print("All good: your lab is ready. Mwahaha!")
         return 0
     for hint in hints:
-        print(textwrap.fill(f"Problem: {hint}", 64, subsequent_indent="  "))
+        print(textwrap.fill(f"Problem: {hint}", 64, subsequent_indent="  ", break_on_hyphens=False))
     return 1
 
 

@@ -105,28 +105,28 @@ class TerminalWindow(VGroup):
         return group
 
     def prompt_row(self, prompt: str, command: str) -> VGroup:
-        """A command row: the prompt in the system's colour, then the command typed after it."""
+        """A command row: the prompt in the system's colour, then the command typed after it (its own
+        indentation kept, as in a notebook cell's loop body)."""
         row = VGroup()
         if prompt.strip():
             row.add(mono(prompt.rstrip(), self.size, self.style.prompt_color))
         row.add(mono(command.strip() or " ", self.size, theme.TEXT))
-        row.indent = 0  # type: ignore[attr-defined]
+        row.indent = len(command) - len(command.lstrip(" "))  # type: ignore[attr-defined]
         row.prompt_chars = len(prompt)  # type: ignore[attr-defined]
         return row
 
     def place(self, row: VGroup, index: int) -> VGroup:
-        """Put `row` on body line `index` (0 is the top line), each piece at its own column."""
+        """Put `row` on body line `index` (0 is the top line): a prompt at the left edge, the text at its
+        column (after the prompt and its indentation; a monospace cell is `cw` wide)."""
         y = self.top - index * self.pitch - self.pitch / 2
-        x = self.left + getattr(row, "indent", 0) * self.cw
+        column = getattr(row, "prompt_chars", 0) + getattr(row, "indent", 0)
         pieces = list(row)
-        if len(pieces) == 2:  # prompt + command
-            prompt, command = pieces
-            prompt.move_to((x + prompt.width / 2, y, 0.0))
-            start = x + getattr(row, "prompt_chars", 0) * self.cw
-            command.move_to((start + command.width / 2, y, 0.0))
-        else:
-            pieces[0].move_to((x + pieces[0].width / 2, y, 0.0))
-        for piece in pieces:  # text sits on a common baseline-ish centre whatever its descenders
+        if len(pieces) == 2:
+            pieces[0].move_to((self.left + pieces[0].width / 2, y, 0.0))
+        text = pieces[-1]
+        start = self.left + column * self.cw
+        text.move_to((start + text.width / 2, y, 0.0))
+        for piece in pieces:  # centred on the row whatever its descenders
             piece.set_y(y)
         return row
 

@@ -72,7 +72,7 @@ def chip(lesson: dict[str, Any], here: str | None) -> VGroup:
     box = RoundedRectangle(corner_radius=0.08, width=CHIP_W, height=CHIP_H, stroke_color=colour,
                            stroke_width=2.5, fill_color=colour, fill_opacity=0.35 if lesson["scripted"] else 0.0)
     shape = box if lesson["scripted"] or lesson["id"] == here else DashedVMobject(box, num_dashes=18)
-    text = label(lesson["id"], theme.BADGE_SIZE, theme.TEXT if lesson["scripted"] else theme.MUTED)
+    text = label(lesson["id"], theme.BADGE_SIZE + 1, theme.TEXT if lesson["scripted"] else theme.MUTED)
     return VGroup(shape, text.move_to(box))
 
 
@@ -106,14 +106,14 @@ class CourseMap(TensorVisual):
 
     def column(self, module: dict[str, Any], here: str | None) -> VGroup:
         head = VGroup(label(f"Module {module['number']}", theme.CAPTION_SIZE, theme.ACCENT, weight="BOLD"),
-                      wrapped(module["title"], 24, theme.BADGE_SIZE, theme.TEXT)).arrange(
+                      wrapped(module["title"], 30, theme.BADGE_SIZE + 1, theme.TEXT)).arrange(
                           DOWN, aligned_edge=LEFT, buff=0.1)
         sections = VGroup()
         for s in module["sections"]:
             chips = VGroup(*[chip(x, here) for x in s["lessons"]])
             if len(chips):
                 chips.arrange_in_grid(cols=min(CHIPS_PER_ROW, len(chips)), buff=(0.1, 0.1), flow_order="rd")
-            title = wrapped(f"{s['id']} {s['title']}", 28, theme.BADGE_SIZE, theme.MUTED)
+            title = wrapped(f"{s['id']} {s['title']}", 36, theme.BADGE_SIZE + 1, theme.MUTED)
             sections.add(VGroup(title, chips).arrange(DOWN, aligned_edge=LEFT, buff=0.1))
         sections.arrange(DOWN, aligned_edge=LEFT, buff=0.22)
         return VGroup(head, sections).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
@@ -121,8 +121,8 @@ class CourseMap(TensorVisual):
     def legend(self) -> VGroup:
         done = chip({"id": "done", "scripted": True}, None)
         todo = chip({"id": "next", "scripted": False}, None)
-        return VGroup(done, label("scripted", theme.BADGE_SIZE, theme.MUTED), todo,
-                      label("planned", theme.BADGE_SIZE, theme.MUTED)).arrange(RIGHT, buff=0.15)
+        return VGroup(done, label("scripted", theme.BADGE_SIZE + 2, theme.MUTED), todo,
+                      label("planned", theme.BADGE_SIZE + 2, theme.MUTED)).arrange(RIGHT, buff=0.15)
 
     def heading_to(self, leads: list[str]) -> VGroup:
         """Where the course leads: boxes joined by arrows, top to bottom."""

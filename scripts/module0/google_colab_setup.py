@@ -87,6 +87,25 @@ def torch_ready(device):
 
 
 @lesson.beat(
+    "Tensors on the GPU",
+    narration="""Now put the borrowed GPU to work. | Pick the device once, at the top of your notebook: cuda when
+    it is available, else the cpu, so the same notebook still runs without a GPU. | Create tensors on that
+    device, and their repr says where they live: cuda, card number zero. Every lesson of this course runs
+    this way in Colab.""",
+    visual=Terminal(session="session", system="colab"),
+    slide=["`device = 'cuda' if torch.cuda.is_available() else 'cpu'`", "`torch.ones(2, device=device)`",
+           "`device='cuda:0'` in the repr"],
+)
+def on_gpu(device):
+    pick = "device = 'cuda' if torch.cuda.is_available() else 'cpu'\ndevice"
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    x = torch.ones(2, device=here)
+    expect(x.device.type == here, "a tensor lives on the device it was created on")
+    session = expected([(pick, "'cuda'"), ("torch.ones(2, device=device)", "tensor([1., 1.], device='cuda:0')")])
+    return {"session": session}
+
+
+@lesson.beat(
     "Mounting Google Drive",
     narration="""The runtime's disk is wiped when the session ends. Your Drive is not. | drive dot mount asks
     your permission once, then puts your Drive at slash content slash drive. | Save there, and your files

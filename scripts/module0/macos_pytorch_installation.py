@@ -7,6 +7,7 @@ from documented behaviour with the versions of the trace, and the error messages
 compute functions read them from the test sources of the torch that ran the trace, which record what MPS
 raises. Claims the render machine can check go through `expect`."""
 
+import math
 import re
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def no_float64(device):
         ("python -c \"import torch; print(torch.zeros(2, dtype=torch.float32, device='mps'))\"",
          "tensor([0., 0.], device='mps:0')"),
     ])
-    digits = torch.finfo(torch.float32).precision
+    digits = round(-math.log10(torch.finfo(torch.float32).resolution))  # torch's decimal resolution: 1e-6
     expect(torch.from_numpy(np.zeros(2)).dtype == torch.float64, "NumPy's default float is float64")
     expect(torch.zeros(2, dtype=torch.float64).float().dtype == torch.float32, ".float() converts to float32")
     return {"session": session, "digits": digits}

@@ -61,7 +61,7 @@ def objectives(device):
 @lesson.beat(
     "The master blueprint",
     narration="""Behold the blueprint, read straight from the course manifest! Module {{ first }} sets up
-    your laboratory: {{ setup_lessons }} lessons, one for each system. | Module {{ second }} is the core:
+    your laboratory in {{ setup_lessons }} lessons: this map, then one lesson per system. | Module {{ second }} is the core:
     tensors, their operations, einsum and autograd, in {{ core_lessons }} lessons. | Module {{ third }}
     builds neural networks with torch dot nn. Filled chips are scripted, {{ scripted }} of {{ total }} so
     far; outlined ones are still being forged. | And where does it all lead? To {{ leads }}. Mwahaha!""",
@@ -89,8 +89,8 @@ def blueprint(device):
 @lesson.beat(
     "How a lesson is made",
     narration="""Every lesson is a script of beats: one idea, with narration, a computation, a picture and a
-    slide. | The code on the left is exactly the code that ran to make this beat. | torch computed this
-    tensor on the {{ device }}, {{ x.shape }}. | And this one, its sum along the rows: {{ y.values }}. No
+    slide. The code on the left is exactly the code that ran to make this beat. | torch computed this
+    {{ x.shape }} tensor on the {{ device }}. | And this one, its sum along the rows: {{ y.values }}. No
     number in this course is typed by hand; torch computed them all.""",
     visual=Show("x", "y"),
     slide=["A beat: narration, computation, picture, slide", "The code shown is the code that ran",
@@ -137,22 +137,24 @@ def study(device):
 
 @lesson.beat(
     "The lab check",
-    narration="""Before module one, test your laboratory. The course page links a small script, check lab
-    dot py. | Run it with the Python of your environment. It prints your Python and torch versions, the
-    build, and a small matrix product on every device it finds; here the cpu took {{ cpu_ms }}
-    milliseconds. | It ends with a verdict: {{ verdict }} When something is off, it names the problem
-    and a fix. The next lessons set up each system.""",
+    narration="""Before module one, test your laboratory with check lab dot py, linked from the course page.
+    | Run it with your environment's Python. It prints the Python and torch versions, the build, and a
+    small matrix product on every device; here the cpu took {{ cpu_ms }} milliseconds. Its verdict:
+    {{ verdict }} When something is off, it names the problem and a fix. | Its exit status, {{ code }},
+    tells scripts the same: zero means ready.""",
     visual=Terminal(session="session", system="bash"),
     slide=["Download `check_lab.py` from the course page", "`python check_lab.py`",
            "A problem? Watch the lesson for your system"],
 )
 def lab_check(device):
-    session = bash_session(["python check_lab.py"], LAB)
+    session = bash_session(["python check_lab.py", "echo $?"], LAB)
     out = session[0][1]
+    code = int(session[1][1])
+    expect((code == 0) == ("Problem:" not in out), "the lab check fails exactly when it prints a problem")
     expect(f"torch    {torch.__version__}" in out, "the lab check reports the torch that is installed")
     cpu_ms = float(re.search(r"cpu\s+([\d.]+) ms", out).group(1))
     verdict = out.strip().splitlines()[-1]
-    return {"session": session, "cpu_ms": round(cpu_ms, 1), "verdict": verdict}
+    return {"session": session, "cpu_ms": round(cpu_ms, 1), "verdict": verdict, "code": code}
 
 
 @lesson.beat(
