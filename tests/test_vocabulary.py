@@ -54,6 +54,16 @@ def check_truth(beat: BeatTrace, options: dict[str, Any], shown: dict[str, Any])
     if "error" in shown:
         assert shown["error"] == beat.values[options["error"]]
         n += 1
+    if "entries" in shown:  # Terminal: every command and output line as the trace holds them
+        session = beat.values[options.get("session", "session")]
+        assert shown["entries"] == [[c, o.rstrip("\n").split("\n") if o.strip() else []] for c, o, _ in session]
+        assert {shown["origin"]} == {origin for _, _, origin in session}
+        n += 1
+    if "modules" in shown:  # CourseMap: the traced course, module by module
+        from scenes.visuals.course_map import normalise
+
+        assert shown["modules"] == normalise(beat.values[options.get("course", "course")])
+        n += 1
     for s in shown.get("sums", []):  # matmul: factors a[i,k], b[k,j] and torch's result
         a, b, c = (beat[t] for t in options.get("_tensors", ()))
         *batch, i, j = s["cell"]
