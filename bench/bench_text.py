@@ -1,6 +1,8 @@
 """How much a grid of 24 numbers costs to build: bare Manim `Text` cells, cached text (scenes.mobjects.text),
-`DecimalNumber` cells (with and without an updater), and a whole `TensorGrid`. A benchmark with numbers,
-not a test: `.venv/bin/python bench/bench_text.py [repeats]`."""
+`DecimalNumber` cells (with and without an updater), and a whole `TensorGrid`; and the text of the torch.nn
+function visuals (Softmax's bar charts, the Curve/Activation plot with ticks and legend, Activation's table)
+against bare `Text` of the same strings. A benchmark with numbers, not a test:
+`.venv/bin/python bench/bench_text.py [repeats]`."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from manim import DecimalNumber, Rectangle, Scene, Text, VGroup, config  # noqa: E402
 
 from scenes import theme  # noqa: E402
+from scenes.mobjects.plot import Bars, Legend, Plot, tick_text  # noqa: E402
 from scenes.mobjects.tensor_grid import TensorGrid  # noqa: E402
 from scenes.mobjects.text import _master, label  # noqa: E402
 from scenes.trace import TensorEntry  # noqa: E402
@@ -59,6 +62,33 @@ def tensor_grid() -> object:
     return TensorGrid(ENTRY)
 
 
+CHARTS = [[round(v, 2) for v in (2.0 * k, 1.0, 0.1, -1.0, 0.5 * k, -0.25)] for k in (1, 2, 3)]  # 3 charts x 6 bars
+FUNCTIONS = ["ReLU", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid"]
+TABLE = [f"{0.37 * i - 1.5:.2f}" for i in range(12)]  # Activation's input/output table, 4 rows x 3 columns
+
+
+def softmax_bars() -> object:
+    return VGroup(*[Bars(vals, [f"{v:.2f}" for v in vals], [str(i) for i in range(6)], theme.ROLES["input"])
+                    for vals in CHARTS])
+
+
+def softmax_bare() -> object:
+    return VGroup(*[VGroup(Text(f"{v:.2f}", font_size=20, font=theme.FONT), Text(str(i), font_size=18, font=theme.FONT))
+                    for vals in CHARTS for i, v in enumerate(vals)])
+
+
+def plot_axes() -> object:
+    return VGroup(Plot((-4, 4), (-1, 4), 9, 5.5, "x", "y"), Legend(FUNCTIONS, list(theme.SERIES)),
+                  VGroup(*[label(t, 20, theme.TEXT, theme.MONO) for t in TABLE]))
+
+
+def plot_bare() -> object:
+    ticks = [tick_text(v, 2) for v in range(-4, 5, 2)] + [tick_text(v, 1) for v in range(-1, 5)]
+    texts = [Text(t, font_size=18, font=theme.FONT) for t in ticks] + [Text(n, font_size=20, font=theme.FONT)
+                                                                      for n in ["x", "y", *FUNCTIONS]]
+    return VGroup(*texts, *[Text(t, font_size=20, font=theme.MONO) for t in TABLE])
+
+
 def measure(fn: Callable[[], object], repeats: int, clear: bool) -> tuple[float, float]:
     times = []
     for _ in range(repeats):
@@ -82,6 +112,12 @@ def main() -> None:
         ("DecimalNumber + updater, 15 frames", decimal_with_updater, False),
         ("TensorGrid 4x6, cold cache", tensor_grid, True),
         ("TensorGrid 4x6, warm cache", tensor_grid, False),
+        ("Softmax bars 3x6: bare Manim Text", softmax_bare, False),
+        ("Softmax bars 3x6 (Bars), cold cache", softmax_bars, True),
+        ("Softmax bars 3x6 (Bars), warm cache", softmax_bars, False),
+        ("Plot+legend+table: bare Manim Text", plot_bare, False),
+        ("Plot+legend+table, cold cache", plot_axes, True),
+        ("Plot+legend+table, warm cache", plot_axes, False),
     ]
     print(f"{'what':40s} {'median ms':>10s} {'best ms':>9s}   ({repeats} repeats)")
     for name, fn, clear in rows:
