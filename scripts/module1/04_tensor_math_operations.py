@@ -2,7 +2,7 @@
 
 import torch
 
-from render.lesson import Lesson, capture_error
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Elementwise, InPlace, Reduce, Show, Title
 
 lesson = Lesson(
@@ -19,17 +19,17 @@ lesson = Lesson(
         "The trailing underscore mutates; it can break autograd",
     ],
     challenge="Standardise each row of a random matrix with mean and std (keepdim), "
-    "then prove every row now has mean zero.",
+    "then check with torch.allclose that every row's mean is now zero.",
 )
 
 
 @lesson.beat(
     "Elemental Tensor Alchemy",
     narration="""Welcome back to the laboratory, my apprentices! Today we brew the elemental elixirs of
-    tensor math. First, operations that pair every cell with its twin. Then reductions, which boil a whole
-    axis down to a single value, and the keepdim trick that keeps the shape intact. Finally, the dangerous
-    in-place rituals marked by a trailing underscore, and why the autograd ghosts despise them. To the
-    cauldron!""",
+    tensor math. | First, operations that pair every cell with its twin. | Then reductions, which boil a
+    whole axis down: sum, mean, max, min and std. | Next, the keepdim trick that keeps the shape intact, and
+    argmax, which finds the winners. | Finally, the dangerous in-place rituals marked by a trailing
+    underscore, and why the autograd ghosts despise them. To the cauldron!""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -39,10 +39,12 @@ def opening(device):
 
 @lesson.beat(
     "Cell by cell",
-    narration="""Behold two {{ a.shape }} tensors, side by side. When we add them, each cell meets only its
-    partner at the very same position. So {{ a[0][0] }} plus {{ b[0][0] }} gives {{ total[0][0] }}, and the
-    last pair, {{ a[1][2] }} plus {{ b[1][2] }}, gives {{ total[1][2] }}. No cell ever peeks at its
-    neighbours. That is the whole secret of element-wise alchemy, and you can check every cell by hand!""",
+    narration="""Behold two {{ a.shape }} tensors, a and b, side by side. When we add them, each cell meets
+    only its partner at the very same position. | The top-left pair: {{ a[0][0] }} plus {{ b[0][0] }} gives
+    {{ total[0][0] }}. | Next door, {{ a[0][1] }} plus {{ b[0][1] }} gives {{ total[0][1] }}. | Then {{
+    a[0][2] }} plus {{ b[0][2] }}, {{ total[0][2] }}. No cell ever peeks at its neighbours. | The second row
+    fills the same way, down to {{ a[1][2] }} plus {{ b[1][2] }}, {{ total[1][2] }}. Check every cell by
+    hand!""",
     visual=Elementwise("a", "b", "total", op="+"),
     slide=["`a + b` pairs cells at the same index", "Shapes must match (or broadcast: next lessons)"],
 )
@@ -50,15 +52,18 @@ def add_cells(device):
     a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     b = torch.tensor([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]], device=device)
     total = a + b
+    expect(all(total[i, j] == a[i, j] + b[i, j] for i in range(2) for j in range(3)),
+           "each cell of a + b is the sum of the two cells at its own position")
     return {"a": a, "b": b, "total": total}
 
 
 @lesson.beat(
     "Multiply, divide, transform",
-    narration="""The same law rules every operator. With the star, {{ a[0][1] }} times {{ b[0][1] }} makes
-    {{ product[0][1] }}, cell by cell. Beware, apprentices: this star is not matrix multiplication; that
-    beast gets its own lesson. Functions obey the law too: torch dot sqrt of {{ b[1][1] }} is {{ roots[1][1]
-    }}, and torch dot exp, log and abs all work one cell at a time.""",
+    narration="""The same law rules every operator. Here the star multiplies a by b. | {{ a[0][0] }} times
+    {{ b[0][0] }} makes {{ product[0][0] }}. | {{ a[0][1] }} times {{ b[0][1] }} makes {{ product[0][1] }}.
+    | {{ a[0][2] }} times {{ b[0][2] }} makes {{ product[0][2] }}. Beware: this star is not matrix
+    multiplication; that beast gets its own lesson. | The rest fill in at once. Functions obey the same law:
+    torch dot sqrt, exp, log and abs each work one cell at a time.""",
     visual=Elementwise("a", "b", "product", op="*"),
     slide=["`a * b`, `a / b`, `a ** 2`: cell by cell", "`torch.sqrt`, `torch.exp`, `torch.abs`: per cell",
            "`*` is not the matrix product"],
@@ -67,16 +72,22 @@ def multiply_cells(device):
     a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     b = torch.tensor([[2.0, 4.0, 8.0], [1.0, 9.0, 16.0]], device=device)
     product = a * b
-    roots = torch.sqrt(b)
-    return {"a": a, "b": b, "product": product, "roots": roots}
+    expect(all(product[i, j] == a[i, j] * b[i, j] for i in range(2) for j in range(3)),
+           "each cell of a * b is the product of the two cells at its own position")
+    for f in (torch.sqrt, torch.exp, torch.log, torch.abs):
+        expect(all(torch.equal(f(b)[i, j], f(b[i, j])) for i in range(2) for j in range(3)),
+               f"{f.__name__} acts on each cell alone")
+    return {"a": a, "b": b, "product": product}
 
 
 @lesson.beat(
     "Sum along a dim",
-    narration="""Now we boil things down. Summing the whole {{ x.shape }} tensor gives one number, {{
-    total.item }}. But name a dim and only that axis vanishes. Summing along dim {{ dim }} collapses the
-    rows: each column adds up, giving {{ col_sums.values }}. Along dim {{ other }} instead, each row adds up
-    to {{ row_sums.values }}. The dim you name is the dim that disappears.""",
+    narration="""Now we boil things down. Summing along dim {{ dim }} collapses the rows: the {{ x.shape }}
+    tensor becomes {{ col_sums.shape }} numbers, one total per column. | The first column: {{ x[0][0] }} plus
+    {{ x[1][0] }} is {{ col_sums[0] }}. | The second: {{ x[0][1] }} plus {{ x[1][1] }} is {{ col_sums[1] }}.
+    | The third: {{ x[0][2] }} plus {{ x[1][2] }} is {{ col_sums[2] }}. | The dim you name is the dim that
+    disappears. Along dim {{ other }} you would get one total per row instead, and with no dim at all, a
+    single number.""",
     visual=Reduce("x", "col_sums", op="sum", dim=0),
     slide=["`x.sum()` adds everything", "`x.sum(dim=0)` collapses rows: column totals",
            "The named dim disappears"],
@@ -84,19 +95,20 @@ def multiply_cells(device):
 def sum_dim(device):
     x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     dim, other = 0, 1
-    total = x.sum()
     col_sums = x.sum(dim=dim)
-    row_sums = x.sum(dim=other)
-    return {"x": x, "col_sums": col_sums, "total": total, "row_sums": row_sums, "dim": dim, "other": other}
+    expect(col_sums.shape == (3,), "summing a 2x3 tensor along dim 0 leaves one total per column")
+    expect(x.sum(dim=other).shape == (2,), "summing along dim 1 leaves one total per row")
+    expect(x.sum().dim() == 0, "sum with no dim gives a single number")
+    return {"x": x, "col_sums": col_sums, "dim": dim, "other": other}
 
 
 @lesson.beat(
     "mean and keepdim",
-    narration="""Here are two students and their scores. The mean along dim {{ dim }} gives each student's
-    average: {{ means.values[0] }} and {{ means.values[1] }}. Without keepdim the result is a flat vector of
-    shape {{ flat.shape }}. With keepdim equals True the reduced axis stays as size one, shape {{
-    means.shape }}, so it lines up against the original rows for later arithmetic. Remember this trick; it
-    saves lives in the broadcasting lesson.""",
+    narration="""Here are two students and their scores. The mean along dim {{ dim }}, with keepdim equals
+    True, turns shape {{ scores.shape }} into {{ means.shape }}. | The first student averages {{ means[0][0]
+    }}. | The second, {{ means[1][0] }}. | Without keepdim the result would be a flat vector of shape {{
+    flat.shape }}. With it, the reduced axis stays as size one, so the means line up against the original
+    rows for later arithmetic. Remember this trick; it saves lives in the broadcasting lesson.""",
     visual=Reduce("scores", "means", op="mean", dim=1, keepdim=True),
     slide=["`x.mean(dim=1)` averages each row", "`keepdim=True` keeps the axis as size 1",
            "Needs a float dtype"],
@@ -106,33 +118,45 @@ def mean_keepdim(device):
     dim = 1
     means = scores.mean(dim=dim, keepdim=True)
     flat = scores.mean(dim=dim)
+    expect(means.shape == (2, 1) and flat.shape == (2,), "keepdim keeps the reduced axis as size one")
+    expect(torch.equal(means.squeeze(dim), flat), "with or without keepdim, the means are the same")
+    expect(capture_error(lambda: scores.long().mean(dim=dim)) != "", "mean refuses an integer tensor")
     return {"scores": scores, "means": means, "flat": flat, "dim": dim}
 
 
 @lesson.beat(
     "min, max and std",
-    narration="""More reductions from the same family. Along dim {{ dim }}, min finds {{ low.values }}, and
-    std measures the spread of each row: {{ spread.values }}. Notice the wider spread in the row that holds
-    {{ scores[1][3] }}. By default std divides by the count minus one, the unbiased estimate, so do not be
-    shocked when a hand calculation that divides by the full count disagrees.""",
+    narration="""More reductions from the same family: min, max and std all take a dim. Here std along dim
+    {{ dim }} measures the spread of each row. | The first row, evenly spaced, spreads by {{ spread[0][0] }}.
+    | The second row holds the outlier {{ scores[1][3] }}, so it spreads wider: {{ spread[1][0] }}. | By
+    default std divides by the count minus one. That is Bessel's correction: it makes the variance
+    unbiased. Pass correction equals zero to divide by the full count instead.""",
     visual=Reduce("scores", "spread", op="std", dim=1, keepdim=True),
-    slide=["`x.min(dim)`, `x.max(dim)`, `x.std(dim)`", "`std` is unbiased by default (n - 1)"],
+    slide=["`x.min(dim)`, `x.max(dim)`, `x.std(dim)`", "`std` divides by n - 1 by default",
+           "`correction=0` divides by n"],
 )
 def min_max_std(device):
     scores = torch.tensor([[2.0, 4.0, 6.0, 8.0], [1.0, 2.0, 3.0, 10.0]], device=device)
-    dim = 1
+    dim, n = 1, scores.shape[1]
     low = scores.min(dim=dim).values
     spread = scores.std(dim=dim, keepdim=True)
-    return {"scores": scores, "spread": spread, "low": low, "dim": dim}
+    squares = ((scores - scores.mean(dim=dim, keepdim=True)) ** 2).sum(dim=dim, keepdim=True)
+    expect(torch.equal(low, scores.sort(dim=dim).values[:, 0]), "min along dim 1 gives each row's smallest")
+    expect(spread[1, 0] > spread[0, 0], "the row with the outlier spreads wider")
+    expect(torch.allclose(spread**2, squares / (n - 1)), "std divides by the count minus one by default")
+    expect(torch.allclose(scores.std(dim=dim, keepdim=True, correction=0) ** 2, squares / n),
+           "correction=0 divides by the full count")
+    return {"scores": scores, "spread": spread, "dim": dim}
 
 
 @lesson.beat(
     "argmax picks the winner",
-    narration="""Now a real model's output! A classifier emits one logit per class for each of {{ n }}
-    examples. Max along dim {{ dim }} returns two things: the winning values, {{ best.values }}, and where
-    they live, {{ where.values }}. Those indices are the predicted classes, exactly what argmax returns on
-    its own. Do they agree? {{ agree }}. Every accuracy metric you will ever compute starts with this humble
-    spell. Mwahaha!""",
+    narration="""Now a real model's output! A classifier emits one logit per class: {{ n }} examples, {{
+    classes }} classes. Max along dim {{ dim }} returns two things, the winning values and where they live.
+    | The first example's best logit is {{ best[0] }}, at index {{ where[0] }}. | The second's is {{ best[1]
+    }}, at index {{ where[1] }}. | The third's is {{ best[2] }}, at index {{ where[2] }}. | Those indices are
+    the predicted classes, and argmax returns the same indices on its own. Every accuracy metric starts with
+    this humble spell. Mwahaha!""",
     visual=Reduce("logits", "best", "where", op="max", dim=1),
     slide=["`values, indices = x.max(dim=1)`", "`x.argmax(dim=1)`: the indices alone",
            "Predicted class = argmax of the logits"],
@@ -141,16 +165,19 @@ def argmax_winner(device):
     logits = torch.randn(3, 4, device=device)
     dim = 1
     best, where = logits.max(dim=dim)
-    agree = bool(torch.equal(where, logits.argmax(dim=dim)))
-    return {"logits": logits, "best": best, "where": where, "dim": dim, "agree": agree, "n": logits.shape[0]}
+    n, classes = logits.shape
+    expect(torch.equal(where, logits.argmax(dim=dim)), "argmax along dim 1 returns the indices max returns")
+    expect(torch.equal(best, logits.gather(dim, where[:, None]).squeeze(dim)), "each value sits at its index")
+    return {"logits": logits, "best": best, "where": where, "dim": dim, "n": n, "classes": classes}
 
 
 @lesson.beat(
     "The trailing underscore",
     narration="""Every operation so far summoned a brand new tensor. Add an underscore to the name and the
-    operation rewrites the tensor where it stands. After t dot add underscore of {{ step }}, the values {{
-    before.values }} become {{ after.values }}. Same memory as before? {{ same_memory }}: the data pointer
-    never moved. No fresh allocation, which is thrifty when memory is scarce.""",
+    operation rewrites the tensor where it stands. Here is t: {{ before.values }}. | After t dot add
+    underscore of {{ step }}, each value grows where it sits: {{ after.values }}. | The data pointer never
+    moved: same storage, no fresh allocation, which is thrifty when memory is scarce. And t plus equals x
+    is in place too.""",
     visual=InPlace("before", "after", op="add_"),
     slide=["`t.add_(x)`, `t.mul_(x)`, `t.zero_()`: in place", "Same storage, no new tensor",
            "`t += x` is in place too"],
@@ -161,17 +188,21 @@ def in_place(device):
     before = t.clone()
     pointer = t.data_ptr()
     t.add_(step)
-    same_memory = t.data_ptr() == pointer
-    return {"before": before, "after": t, "step": step, "same_memory": same_memory}
+    expect(t.data_ptr() == pointer and torch.equal(t, before + step), "add_ changes t in its own storage")
+    u = before.clone()
+    u_pointer = u.data_ptr()
+    u += step
+    expect(u.data_ptr() == u_pointer and torch.equal(u, t), "t += x is in place too, with the same result")
+    return {"before": before, "after": t, "step": step}
 
 
 @lesson.beat(
     "Why in-place angers autograd",
-    narration="""But beware! Autograd saves some tensors to compute gradients later. Here exp saves its own
-    output, and then we overwrite that output in place. When we call backward, PyTorch notices the tampering
-    and refuses. It says: {{ message }}. Worse still, an in-place change to a leaf that requires grad is
-    refused at once: {{ leaf_message }}. Inside a model, prefer the plain operations.""",
-    visual=Show("a", "b", code=True),
+    narration="""But beware! Autograd saves some tensors to compute gradients later. | Here a requires
+    grad, | and exp saves its own output, b. Then we overwrite b in place. | When we call backward, PyTorch
+    notices the tampering and refuses with this error. An in-place change to a leaf that requires grad, such
+    as a itself, is refused at once. Inside a model, prefer the plain operations.""",
+    visual=Show("a", "b", code=True, error="message"),
     slide=["Autograd saves tensors for the backward pass", "Changing them in place raises an error",
            "Use out-of-place ops on tensors that need grad"],
 )
@@ -179,20 +210,20 @@ def in_place_autograd(device):
     a = torch.tensor([0.0, 1.0, 2.0], device=device, requires_grad=True)
     b = a.exp()
     b.add_(1)
-    error = capture_error(lambda: b.sum().backward())
-    message = error.split(":")[1].strip()
-    leaf_error = capture_error(lambda: a.add_(1))
-    leaf_message = leaf_error.split(":", 1)[1].strip().rstrip(".")
-    return {"a": a, "b": b, "message": message, "leaf_message": leaf_message}
+    message = capture_error(lambda: b.sum().backward()).split(": [")[0]
+    expect(message.startswith("RuntimeError"), "backward refuses after b was changed in place")
+    expect(capture_error(lambda: a.add_(1)) != "", "a leaf that requires grad refuses add_")
+    return {"a": a, "b": b, "message": message}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""What a brew! Element-wise operations pair cells at the same position. Reductions such as
-    sum, mean, min, max and std collapse the dim you name, and keepdim keeps it as size one. Max along a dim
-    hands back values and indices, and argmax the indices alone. The trailing underscore mutates in place,
-    but keep it away from tensors autograd needs. Your challenge: standardise every row of a random matrix
-    using mean and std with keepdim, then prove each row now has mean zero.""",
+    narration="""What a brew! | Element-wise operations pair cells at the same position. | Reductions such
+    as sum, mean, min, max and std collapse the dim you name, and keepdim keeps it as size one. | Max
+    along a dim hands back values and indices, and argmax the indices alone. | The trailing underscore
+    mutates in place, but keep it away from tensors autograd needs. | Your challenge: standardise every row
+    of a random matrix using mean and std with keepdim, then check that each row's mean is now zero, up to
+    rounding.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: standardise each row, check mean zero"],
 )
