@@ -255,9 +255,11 @@ def gallery(quality: str, device: str, jobs: int, only: tuple[str, ...]) -> None
     problems = [(c.name, p) for c in result.clips for p in c.lint]
     for name, p in problems:
         click.echo(f"    {name}: {p}")
+    for error in result.errors:  # a gallery file that failed; the others rendered
+        click.echo(f"✗ {error}")
     click.echo(f"{len(result.clips)} clips ({sum(c.rendered for c in result.clips)} rendered), "
                f"{len(problems)} layout problems: {result.index}  {result.contact_sheet}")
-    if problems:
+    if problems or result.errors:
         sys.exit(1)
 
 

@@ -74,6 +74,8 @@ class MemoryStrip(VGroup):
                     slot, UP, buff=0.08
                 )
             )
+        for offset in offsets:
+            offset.annotation = True  # type: ignore[attr-defined]  # index labels: small on purpose, lint skips them
         self.row = row
         self.offsets = offsets
         self.title = label(title, theme.CAPTION_SIZE - 2, theme.MUTED).next_to(row, DOWN, buff=0.15)
