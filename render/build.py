@@ -265,13 +265,13 @@ class Build:
         if work.report.status in ("failed", "planned") or not has_module("render.notebook"):
             return
         script = work.entry.script.relative_to(ROOT)
-        step = stages.notebook_step(work.entry, self.settings, self.device, work.state)
         try:
-            if not work.trace:  # the video stage did not trace it in this run: its trace step, likely cached
+            if not work.trace and (work.state.get("trace") is None or not (work.out / "trace.json").is_file()):
                 trace = stages.trace_step(work.entry, self.device, self.settings.limits, work.state, work.out)
                 if self.outcome(report, work, trace, lambda: self.runner.run(trace)).status == "stale":
                     report.plan[work.entry.id].append(self.runner.waiting("notebook", "trace"))
                     return
+            step = stages.notebook_step(work.entry, self.settings, work.state)
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
         except Exception as exc:
             work.report.steps["notebook"] = "failed"

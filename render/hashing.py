@@ -56,12 +56,31 @@ def _name(path: Path) -> str:
 def module_path(module: str, folders: tuple[Path, ...] = ()) -> Path | None:
     """The file of a module inside this project (scenes.x -> scenes/x.py), also looked for in `folders`
     (a lesson script's own folder), or None if it is not ours."""
+    first = module.split(".", 1)[0]
     for top in (ROOT, *folders):
+        if first not in _names_in(top):  # torch, manim, typing...: not ours, no need to look further
+            continue
         base = top.joinpath(*module.split("."))
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
             if candidate.is_file():
                 return candidate
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _names_in(folder: Path) -> frozenset[str]:
+    """Module names a folder can provide: its sub-folders and .py files (read once per process)."""
+    try:
+        return frozenset(p.stem if p.suffix == ".py" else p.name for p in folder.iterdir())
+    except OSError:
+        return frozenset()
+
+
+def forget_files() -> None:
+    """Forget the folder listings and import walks cached for this process (a long-running process whose
+    files change calls this before planning again)."""
+    _names_in.cache_clear()
+    _dependencies.cache_clear()
 
 
 def _imports(path: Path) -> tuple[str, ...]:
@@ -87,7 +106,12 @@ def _parsed_imports(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
 
 def code_dependencies(module: str) -> list[Path]:
     """`module`'s file and every project file it imports, transitively (parsed, not imported)."""
-    return _follow([module], {}, ())
+    return list(_dependencies(module))
+
+
+@functools.lru_cache(maxsize=256)
+def _dependencies(module: str) -> tuple[Path, ...]:
+    return tuple(_follow([module], {}, ()))
 
 
 def script_dependencies(script: Path) -> list[Path]:

@@ -286,14 +286,14 @@ def handout_step(entry: LessonEntry, settings: Settings, state: StateFile) -> St
     return Step("handout", inputs, ["deck.pdf"], out, state, action)
 
 
-def notebook_step(entry: LessonEntry, settings: Settings, device: str, state: StateFile) -> Step:
+def notebook_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step:
     """The lesson's notebook, written from its trace and run by a Jupyter kernel with its outputs stored:
-    keyed on the script (and the project files it imports), the torch version and the device."""
+    keyed on the trace (the script, the project files it imports, the device, the torch version)."""
     out = lesson_dir(settings, entry)
+    trace = state.get("trace")
     inputs = {
-        "script": tree_digest(script_dependencies(entry.script)),
+        "trace": trace.key if trace else None,
         "torch": tool_versions()["torch"],
-        "device": device,
         "code": modules_digest("render.notebook"),
     }
 
