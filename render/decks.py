@@ -143,6 +143,9 @@ MONO_EM = 0.602  # DejaVu Sans Mono's advance width, in em: every character is t
 OPENERS = {"(", "[", "{", ","}
 BINARY = {"+", "-", "*", "/", "//", "%", "@", "**", "|", "&", "==", "!=", "<", ">", "<=", ">=", "and", "or"}
 OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+LONE_STRING = re.compile(  # a plain string literal as a whole assignment's value or a return's
+    r"""(\s*)([\w.]+\s*=\s*|return\s+)([rRuU]?(?:'[^'\\]*(?:\\.[^'\\]*)*'|"[^"\\]*(?:\\.[^"\\]*)*"))\s*"""
+)
 MIN_REST = 10  # characters a broken line should carry on with, when it can
 CONTINUATION = "    "  # a broken line goes on one indent deeper than where it started
 
@@ -158,6 +161,11 @@ class FittedCode:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+def display_width(text: str) -> int:
+    """How many monospace cells `text` takes: wide characters (CJK, emoji) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def columns(width: float, size: float) -> int:
@@ -225,9 +233,9 @@ def _choose(cuts: list[Cut], start: int, width: int, line: str) -> Cut | None:
     when there is one, so the line does not come apart at its first bracket), the latest among those;
     when none fits, the earliest beyond."""
     usable = [c for c in cuts if c.col > start and line[start : c.col].strip() and line[c.col :].strip()]
-    fitting = [c for c in usable if c.col - start + len(c.close) <= width]
+    fitting = [c for c in usable if display_width(line[start : c.col]) + len(c.close) <= width]
     if fitting:
-        long_enough = [c for c in fitting if c.col - start >= width // 3] or fitting
+        long_enough = [c for c in fitting if display_width(line[start : c.col]) >= width // 3] or fitting
         shallowest = min(c.depth for c in long_enough)
         best = [c for c in long_enough if c.depth == shallowest]
         # not a stub such as `3)` left alone on the next line when a fuller break exists
@@ -243,8 +251,8 @@ def _break_line(line: str, cuts: list[Cut], cols: int) -> list[str]:
     pieces: list[str] = []
     start = 0
     lead = ""  # what the current piece starts with: the continuation indent (and a reopened string)
-    while len(lead) + len(line) - start > cols:
-        cut = _choose(cuts, start, cols - len(lead), line)
+    while display_width(lead) + display_width(line[start:]) > cols:
+        cut = _choose(cuts, start, cols - display_width(lead), line)
         if cut is None:
             break
         text = line[start : cut.col]
@@ -267,17 +275,30 @@ def _break_comment(line: str, cols: int) -> list[str]:
                          subsequent_indent=indent + "# ") or [line]
 
 
+def _wrap_string(line: str, cols: int) -> list[str] | None:
+    """`x = 'a long string'` or `return 'a long string'`, outside brackets, as the same string in
+    parentheses split into adjacent literals (the same value); None for any other line."""
+    match = LONE_STRING.fullmatch(line)
+    if match is None:
+        return None
+    indent, head, literal = match.groups()
+    inner = break_code(f"(\n{indent}{CONTINUATION}{literal}\n)", cols)[1:-1]
+    return [f"{indent}{head}(", *inner, f"{indent})"]
+
+
 def break_code(source: str, cols: int) -> list[str]:
     """The source's lines, those wider than `cols` broken at syntactic points with their indentation kept."""
     points = _break_points(source)
     out: list[str] = []
     for number, line in enumerate(source.splitlines()):
-        if len(line) <= cols:
+        if display_width(line) <= cols:
             out.append(line)
         elif line.lstrip().startswith("#"):
             out.extend(_break_comment(line, cols))
         else:
-            out.extend(_break_line(line, points.get(number, []), cols))
+            pieces = _break_line(line, points.get(number, []), cols)
+            wrapped = _wrap_string(line, cols) if len(pieces) == 1 else None
+            out.extend(wrapped or pieces)
     return out
 
 
@@ -290,7 +311,7 @@ def fit_code(source: str, width: float, height: float, largest: float, floor: fl
     lines = source.splitlines() or [""]
     size = largest
     while size >= floor:
-        if max(map(len, lines)) <= columns(width, size) and len(lines) * size * line_height <= height:
+        if max(map(display_width, lines)) <= columns(width, size) and len(lines) * size * line_height <= height:
             return FittedCode(lines, size, columns(width, size))
         size -= 1
     size = floor
@@ -298,7 +319,7 @@ def fit_code(source: str, width: float, height: float, largest: float, floor: fl
     while True:
         cols = columns(width, size)
         broken = break_code(source, cols) or [""]
-        fits = max(map(len, broken)) <= cols and len(broken) * size * line_height <= height
+        fits = max(map(display_width, broken)) <= cols and len(broken) * size * line_height <= height
         if fits or size - 1 < least:
             return FittedCode(broken, size, cols)
         size -= 1

@@ -104,7 +104,7 @@ def assert_code_fits_html(slide: dict[str, Any], beat: dict[str, Any]) -> None:
     lines = slide["code"].strip("\n").splitlines()
     assert same_code(slide["code"], beat["source"])
     cols = decks.columns(decks.HTML_TEXT_WIDTH - decks.HTML_CODE_PAD[0], size)
-    assert max(map(len, lines)) <= cols, (size, cols, lines)
+    assert max(map(decks.display_width, lines)) <= cols, (size, cols, lines)
     if size < largest:  # it shrank because the code is wide or long, never for nothing
         assert max(len(x) for x in beat["source"].splitlines()) > decks.columns(
             decks.HTML_TEXT_WIDTH - decks.HTML_CODE_PAD[0], size + 1
@@ -175,9 +175,14 @@ def test_break_code_keeps_meaning_and_indentation() -> None:
     split = decks.break_code('f(x, "one two three four five six seven eight nine ten")', 30)
     assert same_code("\n".join(split), 'f(x, "one two three four five six seven eight nine ten")')
     assert len(split) > 2 and all(len(x) <= 30 for x in split)
+    # a long string as a whole value goes in parentheses, split into adjacent literals: the same value
+    alone = "x = 'a string with no brackets around it at all, too long'"
+    wrapped = decks.break_code(alone, 24)
+    assert same_code("\n".join(wrapped), alone) and max(map(len, wrapped)) <= 24
+    assert wrapped[0] == "x = (" and wrapped[-1] == ")"
     # a line with nowhere to break stays whole rather than change its meaning
-    assert decks.break_code("x = 'a string with no brackets around it at all, too long'", 20) == [
-        "x = 'a string with no brackets around it at all, too long'"
+    assert decks.break_code("x = f'no {place} to break this formatted string at all'", 20) == [
+        "x = f'no {place} to break this formatted string at all'"
     ]
 
 
@@ -225,7 +230,7 @@ def assert_code_fits_pptx(slide: Any, source: str) -> None:
     assert least <= size <= largest
     inner_w = Emu(box.width).inches - 2 * decks.PPTX_INSET[0]
     inner_h = Emu(box.height).inches - 2 * decks.PPTX_INSET[1]
-    assert max(map(len, lines)) <= decks.columns(inner_w * 72, size)
+    assert max(map(decks.display_width, lines)) <= decks.columns(inner_w * 72, size)
     assert len(lines) * size * decks.PPTX_LINE <= inner_h * 72 + 0.5
     assert Emu(box.top).inches + Emu(box.height).inches <= 7.0  # above the footer
 
@@ -289,7 +294,8 @@ def test_hostile_text_is_escaped_in_html(hostile_lesson: tuple[dict[str, Any], P
         assert HOSTILE in slide["text"] + slide["code"], slide["text"][:200]
     for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
         assert slide["notes"].strip() == beat["narration"]
-        assert repr(HOSTILE) in slide["code"]
+        assert same_code(slide["code"], beat["source"])  # the hostile string, split to fit: the same value
+        assert "<script>alert" in slide["code"]
 
 
 def test_copy_deck_assets_is_cheap_when_unchanged(tmp_path: Path) -> None:
@@ -437,14 +443,17 @@ def test_hostile_text_shows_literally_in_chromium(
             page.wait_for_timeout(600)
             slide = page.evaluate(
                 """() => { const s = Reveal.getCurrentSlide();
+                const c = s.querySelector('pre code');
                 return {title: s.querySelector('h2').textContent,
-                        code: s.querySelector('pre code').textContent,
+                        code: c.textContent,
+                        code_overflow: [c.scrollWidth - c.clientWidth, c.scrollHeight - c.clientHeight],
                         scripts: document.querySelectorAll('script').length,
                         notes: s.querySelector('aside.notes').textContent}; }"""
             )
             page.screenshot(path=str(tmp_path / "hostile.png"))
             assert slide["title"] == lesson["beats"][0]["title"]
-            assert repr(HOSTILE) in slide["code"]  # highlighted, still literal
+            assert same_code(slide["code"], lesson["beats"][0]["source"])  # highlighted, still literal
+            assert "<script>alert(" in slide["code"] and slide["code_overflow"] == [0, 0]
             assert slide["notes"].strip() == lesson["beats"][0]["narration"]
             assert slide["scripts"] == 4
             assert problems.errors == []  # no alert() dialog, no error
