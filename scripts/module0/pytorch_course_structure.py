@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from render.course import SCRIPTS, load_course
+from render.course import ROOT, SCRIPTS, load_course
 from render.lesson import Lesson, expect
 from scenes.vocabulary import CourseMap, Show, Terminal, Title
 
-LAB = Path(__file__).resolve().parents[2] / "assets" / "lab"
+LAB = ROOT / "assets" / "lab"  # where check_lab.py lives (the course page links a copy)
 
 lesson = Lesson(
     objectives=[
@@ -61,10 +61,11 @@ def objectives(device):
 @lesson.beat(
     "The master blueprint",
     narration="""Behold the blueprint, read straight from the course manifest! Module {{ first }} sets up
-    your laboratory in {{ setup_lessons }} lessons: this map, then one lesson per system. | Module {{ second }} is the core:
-    tensors, their operations, einsum and autograd, in {{ core_lessons }} lessons. | Module {{ third }}
-    builds neural networks with torch dot nn. Filled chips are scripted, {{ scripted }} of {{ total }} so
-    far; outlined ones are still being forged. | And where does it all lead? To {{ leads }}. Mwahaha!""",
+    your laboratory in {{ setup_lessons }} lessons: this map, then one lesson per system. | Module
+    {{ second }} is the core: tensors, their operations, einsum and autograd, in {{ core_lessons }} lessons.
+    | Module {{ third }} builds neural networks with torch dot nn. Filled chips are scripted, {{ scripted }}
+    of {{ total }} so far; outlined ones are still being forged. | And where does it all lead? To
+    {{ leads }}. Mwahaha!""",
     visual=CourseMap(course="course", leads="leads", here="here"),
     slide=["Module 0: your PyTorch laboratory", "Module 1: tensors, einsum, autograd",
            "Module 2: neural networks with `torch.nn`", "Then Transformers, then diffusion models"],
@@ -76,7 +77,7 @@ def blueprint(device):
         [m.number, m.title, [[s.id, s.title, [[x.id, x.title, x.scripted] for x in s.lessons]] for s in m.sections]]
         for m in course.modules
     ]
-    here = course.lesson(Path(__file__).stem.replace("_", "-")).id
+    here = course.lesson("pytorch-course-structure").id  # this lesson, drawn in violet
     first, second, third = (m.number for m in course.modules[:3])
     return {
         "course": modules, "leads": manifest["leads"], "here": here,
