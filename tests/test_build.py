@@ -211,7 +211,6 @@ def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_tha
 
 
 def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(project: Project) -> None:
-    project.script("broken").unlink()
     project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
     result = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
     assert result.returncode == 1

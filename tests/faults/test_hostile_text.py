@@ -55,7 +55,6 @@ def visible_text(markup: str) -> str:
 
 
 def test_hostile_text_is_shown_literally_everywhere(project: Project) -> None:
-    project.script("broken").unlink()
     project.script().write_text(SCRIPT)
     course = project.root / "scripts" / "course.toml"
     course.write_text(course.read_text().replace('blurb = "Two beats, for tests."',
