@@ -63,7 +63,7 @@ def add_cells(device):
     {{ b[0][0] }} makes {{ product[0][0] }}. | {{ a[0][1] }} times {{ b[0][1] }} makes {{ product[0][1] }}.
     | {{ a[0][2] }} times {{ b[0][2] }} makes {{ product[0][2] }}. Beware: this star is not matrix
     multiplication; that beast gets its own lesson. | The rest fill in at once. Functions obey the same law:
-    torch dot sqrt, exp, log and abs each work one cell at a time.""",
+    square root, exp, log and abs each work one cell at a time.""",
     visual=Elementwise("a", "b", "product", op="*"),
     slide=["`a * b`, `a / b`, `a ** 2`: cell by cell", "`torch.sqrt`, `torch.exp`, `torch.abs`: per cell",
            "`*` is not the matrix product"],
@@ -126,7 +126,8 @@ def mean_keepdim(device):
 
 @lesson.beat(
     "min, max and std",
-    narration="""More reductions from the same family: min, max and std all take a dim. Here std along dim
+    narration="""More reductions from the same family: min, max and std, the standard deviation, all take a
+    dim. Here std along dim
     {{ dim }} measures the spread of each row. | The first row, evenly spaced, spreads by {{ spread[0][0] }}.
     | The second row holds the outlier {{ scores[1][3] }}, so it spreads wider: {{ spread[1][0] }}. | By
     default std divides by the count minus one. That is Bessel's correction: it makes the variance
@@ -198,22 +199,22 @@ def in_place(device):
 
 @lesson.beat(
     "Why in-place angers autograd",
-    narration="""But beware! Autograd saves some tensors to compute gradients later. | Here a requires
-    grad, | and exp saves its own output, b. Then we overwrite b in place. | When we call backward, PyTorch
+    narration="""But beware! Autograd saves some tensors to compute gradients later. | Here x requires
+    grad, | and exp saves its own output, y. Then we overwrite y in place. | When we call backward, PyTorch
     notices the tampering and refuses with this error. An in-place change to a leaf that requires grad, such
-    as a itself, is refused at once. Inside a model, prefer the plain operations.""",
-    visual=Show("a", "b", code=True, error="message"),
+    as x itself, is refused at once. Inside a model, prefer the plain operations.""",
+    visual=Show("x", "y", code=True, error="message"),
     slide=["Autograd saves tensors for the backward pass", "Changing them in place raises an error",
            "Use out-of-place ops on tensors that need grad"],
 )
 def in_place_autograd(device):
-    a = torch.tensor([0.0, 1.0, 2.0], device=device, requires_grad=True)
-    b = a.exp()
-    b.add_(1)
-    message = capture_error(lambda: b.sum().backward()).split(": [")[0]
-    expect(message.startswith("RuntimeError"), "backward refuses after b was changed in place")
-    expect(capture_error(lambda: a.add_(1)) != "", "a leaf that requires grad refuses add_")
-    return {"a": a, "b": b, "message": message}
+    x = torch.tensor([0.0, 1.0, 2.0], device=device, requires_grad=True)
+    y = x.exp()
+    y.add_(1)
+    message = capture_error(lambda: y.sum().backward()).split(": [")[0]
+    expect(message.startswith("RuntimeError"), "backward refuses after y was changed in place")
+    expect(capture_error(lambda: x.add_(1)) != "", "a leaf that requires grad refuses add_")
+    return {"x": x, "y": y, "message": message}
 
 
 @lesson.beat(
