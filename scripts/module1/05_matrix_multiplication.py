@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from render.lesson import Lesson, capture_error
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import MatmulSweep, Show, Title
 
 lesson = Lesson(
@@ -18,7 +18,7 @@ lesson = Lesson(
     recap=[
         "Result cell (i, j) = row i of A dot column j of B",
         "(n x k) @ (k x m) gives (n x m); the inner k must match",
-        "mm is strictly 2-D; matmul and @ broadcast batch dims",
+        "mm is strictly 2-D; matmul and @ take vectors and batches",
         "bmm multiplies a stack of matrices pair by pair",
         "A * B multiplies cells; A @ B sums products along k",
     ],
@@ -30,9 +30,9 @@ lesson = Lesson(
 @lesson.beat(
     "Matrix Mayhem",
     narration="""Gather round, apprentices, for today we unleash the mightiest operation in all of deep
-    learning: matrix multiplication! We will watch each row sweep across each column, learn the one shape
-    rule that governs them all, and meet its incantations: mm, matmul, the at sign, and bmm. We will unmask
-    the impostor star, and finally glimpse the product that powers attention itself.""",
+    learning: matrix multiplication! | We will watch each row sweep across each column, | learn the one
+    shape rule that governs them all, | and meet its incantations: mm, matmul, the at sign, and bmm. | We
+    will unmask the impostor star, | and finally glimpse the product that powers attention itself.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -42,11 +42,12 @@ def opening(device):
 
 @lesson.beat(
     "Row meets column",
-    narration="""Behold matrix A, shape {{ A.shape }}, and matrix B, shape {{ B.shape }}. Each cell of the
-    result is a row of A swept across a column of B, products summed. For the top-left cell: {{ A[0][0] }}
-    times {{ B[0][0] }}, plus {{ A[0][1] }} times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }},
-    which makes {{ C[0][0] }}. Repeat for every row and column, and the {{ C.shape }} result stands
-    complete. Check it by hand, I dare you!""",
+    narration="""Behold A, shape {{ A.shape }}, and B, shape {{ B.shape }}: the inner sizes cancel, leaving
+    a {{ C.shape }} result. | Each result cell is a row of A swept across a column
+    of B, products summed. | Top-left: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }} times {{
+    B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, which makes {{ C[0][0] }}. | The first row meets the
+    second column: {{ C[0][1] }}. | The second row meets the first column: {{ C[1][0] }}. | And the last
+    cell, {{ C[1][1] }}. Check it by hand, I dare you!""",
     visual=MatmulSweep("A", "B", "C", op="@"),
     slide=["`C = A @ B`", "`C[i, j]` = row i of A dot column j of B", "Products summed along the inner axis"],
 )
@@ -54,6 +55,8 @@ def row_meets_column(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     B = torch.tensor([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]], device=device)
     C = A @ B
+    expect(all(C[i, j] == (A[i] * B[:, j]).sum() for i in range(2) for j in range(2)),
+           "each cell of A @ B is a row of A times a column of B, summed")
     return {"A": A, "B": B, "C": C}
 
 
@@ -61,28 +64,47 @@ def row_meets_column(device):
     "The shape rule",
     narration="""One law governs every product. The inner sizes must match: A has {{ k }} columns, so W must
     have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives {{
-    Y.shape }}. Break the law and PyTorch refuses. Multiply A by itself and it cries: {{ error }}. Read the
-    shapes in that message, and the inner sizes betray the culprit.""",
+    Y.shape }}. | Here are A and W. | Each cell still takes a whole row and a whole column: {{ Y[0][0] }}, |
+    then {{ Y[0][1] }}, | then {{ Y[0][2] }}, | and the rest at once, every cell a sum of {{ k }}
+    products.""",
     visual=MatmulSweep("A", "W", "Y", op="mm"),
-    slide=["`(n, k) @ (k, m)` gives `(n, m)`", "The inner sizes must match", "Mismatch: `RuntimeError`"],
+    slide=["`(n, k) @ (k, m)` gives `(n, m)`", "The inner sizes must match", "The outer sizes survive"],
 )
 def shape_rule(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     W = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]], device=device)
     Y = torch.mm(A, W)
     k = A.shape[1]
-    error = capture_error(lambda: torch.mm(A, A)).removeprefix("RuntimeError: ")
-    return {"A": A, "W": W, "Y": Y, "k": k, "error": error}
+    expect(W.shape[0] == k and Y.shape == (A.shape[0], W.shape[1]), "(n, k) @ (k, m) gives (n, m)")
+    return {"A": A, "W": W, "Y": Y, "k": k}
+
+
+@lesson.beat(
+    "When shapes clash",
+    narration="""Break the law and PyTorch refuses. | Here is A again, {{ A.shape }}. | Multiply A by itself
+    and its {{ cols }} columns meet only {{ rows }} rows. PyTorch cries that mat1 and mat2 shapes cannot be
+    multiplied, and names both shapes. Read them: the last size of the first must equal the first size of
+    the second. Transpose one of them, and A at A transposed gives a {{ fixed.shape }} result.""",
+    visual=Show("A", code=True, error="error"),
+    slide=["Mismatch: `RuntimeError` naming both shapes", "Last size of the first = first size of the second",
+           "`A @ A.T` works"],
+)
+def shape_error(device):
+    A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    error = capture_error(lambda: A @ A)
+    rows, cols = A.shape
+    fixed = A @ A.T
+    expect("cannot be multiplied (2x3 and 2x3)" in error, "the error names both shapes")
+    return {"A": A, "error": error, "rows": rows, "cols": cols, "fixed": fixed}
 
 
 @lesson.beat(
     "mm, matmul and @",
-    narration="""Several incantations, one result. Do torch dot mm, torch dot matmul and the at operator
-    agree on these matrices? {{ all_equal }}. So why so many? mm is the strict one: it accepts only 2-D
-    matrices. Hand it a stack with {{ stack_dims }} dimensions and it complains: {{ mm_error }}. matmul, and
-    the at sign that calls it, are the flexible ones. They handle vectors and batches, as we will soon
-    see.""",
-    visual=Show("A", "B", "C"),
+    narration="""Several incantations, one result: torch dot mm, torch dot matmul, and the at operator. |
+    Here is A, | here is B, | and here is C, which all three spells agree on, cell for cell. | So why so
+    many? mm is the strict one: it accepts only 2-D matrices. Hand it a plain vector and it complains that
+    self must be a matrix. matmul and the at sign are flexible: they take vectors and batches.""",
+    visual=Show("A", "B", "C", error="mm_error"),
     slide=["`torch.mm(A, B)`: 2-D only", "`torch.matmul(A, B)` and `A @ B`: general",
            "Prefer `@` in model code"],
 )
@@ -90,19 +112,40 @@ def three_spellings(device):
     A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
     B = torch.tensor([[0.0, 1.0], [1.0, 0.0]], device=device)
     C = A @ B
-    all_equal = bool(torch.equal(C, torch.mm(A, B)) and torch.equal(C, torch.matmul(A, B)))
-    stack = torch.ones(2, 2, 2, device=device)
-    stack_dims = stack.dim()
-    mm_error = capture_error(lambda: torch.mm(stack, B)).removeprefix("RuntimeError: ")
-    return {"A": A, "B": B, "C": C, "all_equal": all_equal, "stack_dims": stack_dims, "mm_error": mm_error}
+    expect(torch.equal(C, torch.mm(A, B)) and torch.equal(C, torch.matmul(A, B)), "mm, matmul and @ agree")
+    v = torch.tensor([1.0, 2.0], device=device)
+    mm_error = capture_error(lambda: torch.mm(v, B))
+    expect(mm_error.endswith("self must be a matrix"), "mm refuses a vector")
+    return {"A": A, "B": B, "C": C, "mm_error": mm_error}
+
+
+@lesson.beat(
+    "A vector meets a matrix",
+    narration="""matmul keeps that promise. A vector of shape {{ v.shape }} at a {{ W.shape }} matrix: matmul
+    treats the vector as a single row, multiplies, then drops that row axis, giving shape {{ y.shape }}. |
+    The vector sits where A's rows sat. | {{ v[0] }} times {{ W[0][0] }}, plus {{ v[1] }} times
+    {{ W[1][0] }}, plus {{ v[2] }} times {{ W[2][0] }}, makes {{ y[0] }}. | The second column gives {{ y[1]
+    }}. Put the vector on the right instead, and matmul treats it as a column.""",
+    visual=MatmulSweep("v", "W", "y", op="@"),
+    slide=["`v @ W`: `(k,) @ (k, m)` gives `(m,)`", "The vector acts as one row, then the axis goes",
+           "`W.T @ v`: a vector on the right acts as a column"],
+)
+def vector(device):
+    v = torch.tensor([1.0, 2.0, 3.0], device=device)
+    W = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]], device=device)
+    y = v @ W
+    expect(torch.equal(y, (v[None, :] @ W)[0]), "v @ W is the one-row product with the row axis dropped")
+    expect(torch.equal(W.T @ v, (W.T @ v[:, None])[:, 0]), "a vector on the right acts as a column")
+    return {"v": v, "W": W, "y": y}
 
 
 @lesson.beat(
     "The impostor star",
-    narration="""Now unmask the impostor! The star multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1]
-    }} is {{ star[0][1] }}, and so on. But the matrix product sums along a row and a column, so its top-left
-    cell is {{ at[0][0] }} while the star's is {{ star[0][0] }}. Are the two results equal? {{ same }}.
-    Confuse them and your model computes nonsense without a single error message.""",
+    narration="""Now unmask the impostor! Both spells take the same two {{ A.shape }} matrices. | The star
+    multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1] }} is {{ star[0][1] }}. | The matrix product
+    sums along a row and a column instead, so its top-left cell is {{ at[0][0] }}, while the star's is {{
+    star[0][0] }}. | Same shapes, different results. Confuse them and your model computes nonsense without
+    a single error message.""",
     visual=Show("star", "at", caption="A * B versus A @ B"),
     slide=["`A * B`: element-wise (Hadamard) product", "`A @ B`: matrix product",
            "Same shapes, different results"],
@@ -112,16 +155,17 @@ def impostor_star(device):
     B = torch.tensor([[5.0, 6.0], [7.0, 8.0]], device=device)
     star = A * B
     at = A @ B
-    same = bool(torch.equal(star, at))
-    return {"A": A, "B": B, "star": star, "at": at, "same": same}
+    expect(star.shape == at.shape and not torch.equal(star, at), "same shapes, different results")
+    return {"A": A, "B": B, "star": star, "at": at}
 
 
 @lesson.beat(
     "Batches with bmm",
     narration="""Models never multiply just one matrix; they multiply whole batches. torch dot bmm takes a
-    stack of {{ batch }} matrices and a matching stack, and multiplies them pair by pair. Shapes {{ A.shape
-    }} and {{ B.shape }} give {{ C.shape }}. The batch axis is never summed; it simply rides along. Is the
-    last slice exactly the product of the last pair? {{ slice_ok }}.""",
+    stack of {{ batch }} matrices and a matching stack: shapes {{ A.shape }} and {{ B.shape }} give {{
+    C.shape }}. | First pair: A's first matrix meets B's first. | Its top cell is {{ C[0][0][0] }}, | its
+    bottom cell {{ C[0][1][0] }}. | Then the second pair, and nothing crosses between pairs: | {{ C[1][0][0]
+    }}, | and {{ C[1][1][0] }}. The batch axis is never summed; it simply rides along.""",
     visual=MatmulSweep("A", "B", "C", op="bmm"),
     slide=["`torch.bmm(A, B)`: `(b, n, k) @ (b, k, m)`", "Gives `(b, n, m)`, one product per slice",
            "The batch sizes must be equal"],
@@ -129,41 +173,43 @@ def impostor_star(device):
 def batched(device):
     A = torch.tensor([[[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]],
                       [[1.0, 0.0, 2.0], [2.0, 1.0, 0.0]]], device=device)
-    B = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
-                      [[1.0, 1.0], [0.0, 2.0], [1.0, 0.0]]], device=device)
+    B = torch.tensor([[[1.0], [0.0], [1.0]],
+                      [[1.0], [2.0], [1.0]]], device=device)
     C = torch.bmm(A, B)
     batch = A.shape[0]
-    slice_ok = bool(torch.equal(C[-1], A[-1] @ B[-1]))
-    return {"A": A, "B": B, "C": C, "batch": batch, "slice_ok": slice_ok}
+    expect(all(torch.equal(C[i], A[i] @ B[i]) for i in range(batch)), "each slice is its own pair's product")
+    return {"A": A, "B": B, "C": C, "batch": batch}
 
 
 @lesson.beat(
     "Higher dimensions",
-    narration="""Now the true power of matmul. A language model holds a batch of sentences, each a sequence
-    of token vectors: shape {{ x.shape }}. One weight matrix of shape {{ W.shape }} transforms every token
-    at once. matmul treats all leading axes as batch axes and broadcasts the weight across them, giving {{
-    y.shape }}. Same answer as looping over every sentence? {{ same_as_loop }}. This is exactly what a
-    linear layer does!""",
+    narration="""A language model holds a batch of sentences, each a sequence
+    of token vectors. | Here x has shape {{ x.shape }}: sentences, tokens, features. | One weight matrix W of
+    shape {{ W.shape }} transforms every token at once. | matmul treats all leading axes as batch axes and
+    broadcasts W across them, giving {{ y.shape }}, the same as looping over every sentence. nn dot Linear
+    does this too, with its weight stored transposed: x at W transposed, plus a bias.""",
     visual=Show("x", "W", "y"),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
-           "One weight applied to every token"],
+           "`nn.Linear` computes `x @ weight.T + bias`"],
 )
 def higher_dims(device):
     x = torch.randn(2, 3, 4, device=device)
     W = torch.randn(4, 2, device=device)
     y = x @ W
-    same_as_loop = bool(torch.allclose(y, torch.stack([x[i] @ W for i in range(x.shape[0])])))
-    return {"x": x, "W": W, "y": y, "same_as_loop": same_as_loop}
+    expect(torch.allclose(y, torch.stack([x[i] @ W for i in range(x.shape[0])])), "same as a loop")
+    expect(torch.allclose(torch.nn.functional.linear(x, W.T), y), "a linear layer with weight W.T agrees")
+    return {"x": x, "W": W, "y": y}
 
 
 @lesson.beat(
     "A glimpse of attention",
-    narration="""And now, the crown jewel! In attention, every token has a query and a key, here {{ n_tokens
-    }} tokens with {{ d }} features each. Q at K transposed gives a {{ scores.shape }} grid: row i, column j
-    scores how strongly token i attends to token j. Each score is a dot product of a query and a key,
-    divided by the square root of {{ d }}. The top-left score is {{ scores[0][0] }}. Transformers compute
-    this grid in every layer. Mwahahaha!""",
-    visual=MatmulSweep("Q", "Kt", "scores", op="@"),
+    narration="""The crown jewel! In attention, each of {{ n_tokens }} tokens has a query and a key of
+    {{ d }} features, and Q at K transposed gives a {{ raw.shape }} grid. | Rows of Q are queries; columns of K
+    transposed are keys. | Query zero against key zero: {{ raw[0][0] }}. | Against key
+    one: {{ raw[0][1] }}. | Against key two: {{ raw[0][2] }}. | Row i, column j scores how strongly token i
+    attends to token j. Attention then divides every score by the square root of {{ d }}, that is {{
+    root }}, before a softmax. Mwahahaha!""",
+    visual=MatmulSweep("Q", "Kt", "raw", op="@"),
     slide=["`scores = Q @ K.T / sqrt(d)`", "Row i: how token i attends to every token",
            "Softmax turns scores into weights (advanced einsum)"],
 )
@@ -172,17 +218,20 @@ def attention_glimpse(device):
     K = torch.randn(3, 4, device=device)
     n_tokens, d = Q.shape
     Kt = K.T
-    scores = Q @ Kt / math.sqrt(d)
-    return {"Q": Q, "Kt": Kt, "scores": scores, "n_tokens": n_tokens, "d": d}
+    raw = Q @ Kt
+    root = math.sqrt(d)
+    expect(all(torch.allclose(raw[i, j], Q[i] @ K[j]) for i in range(3) for j in range(3)),
+           "score (i, j) is query i dotted with key j")
+    return {"Q": Q, "Kt": Kt, "raw": raw, "n_tokens": n_tokens, "d": d, "root": root}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""Triumph! Each result cell is a row of the left matrix dotted with a column of the right.
-    The inner sizes must match, and the outer sizes survive. mm is strictly 2-D, while matmul and the at
-    sign broadcast over batch axes, and bmm multiplies stacks pair by pair. The star is a different beast
-    entirely. Your challenge: build queries and keys for a short sentence of your own, compute Q at K
-    transposed, and explain which token attends most to which.""",
+    narration="""Triumph! | Each result cell is a row of the left matrix dotted with a column of the right. |
+    The inner sizes must match, and the outer sizes survive. | mm is strictly 2-D, while matmul and the at
+    sign take vectors and batches. | bmm multiplies stacks pair by pair. | The star only multiplies
+    cells. | Your challenge: build queries and keys for a short sentence of your
+    own, compute Q at K transposed, and explain which token attends most to which.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: your own Q @ K.T, read the scores"],
 )
