@@ -5,7 +5,7 @@ The rules on tiny data, a bias, an outer product, a failure.
 
 import torch
 
-from render.lesson import Lesson, capture_error
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Broadcast, BroadcastFail, Title
 
 lesson = Lesson(
@@ -30,9 +30,10 @@ lesson = Lesson(
 @lesson.beat(
     "When Dimensions Bow to You",
     narration="""Apprentices, today mismatched shapes shall kneel before us! Broadcasting lets PyTorch
-    combine tensors of different shapes without copying a single number. We will learn its rules on data so
-    tiny you can verify every cell: align from the right, stretch the size-one axes, add missing axes on the
-    left. Then we add a bias to a batch, forge an outer product, and read a failure aloud.""",
+    combine tensors of different shapes without copying a single number. | We learn its rules on data so
+    tiny you can verify every cell: align from the right, | stretch the size-one axes, add missing axes on
+    the left. | Then we add a bias to a batch and forge an outer product. | Finally we read a failure aloud,
+    and unmask a silent one.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -42,10 +43,11 @@ def opening(device):
 
 @lesson.beat(
     "A scalar bows first",
-    narration="""The simplest broadcast of all. A {{ x.shape }} tensor plus a lone scalar holding {{ s.item
-    }}. The scalar has no axes at all, so PyTorch pretends it has the same shape as x and lends that one
-    value to every cell. {{ x[0][0] }} becomes {{ y[0][0] }}, and {{ x[1][2] }} becomes {{ y[1][2] }}. You
-    have been broadcasting since your very first tensor, without knowing it!""",
+    narration="""The simplest broadcast of all: a {{ x.shape }} tensor plus a lone scalar holding {{ s.item
+    }}. | The scalar has no axes, so every axis is missing: PyTorch treats it as size one along each of them
+    and stretches its single value over every cell. | {{ x[0][0] }} becomes {{ y[0][0] }}, and the far
+    corner, {{ x[1][2] }}, becomes {{ y[1][2] }}. You have been broadcasting since your very first tensor,
+    without knowing it!""",
     visual=Broadcast("x", "s", "y", op="+"),
     slide=["`x + s`: the scalar meets every cell", "A scalar has shape `()`: no axes"],
 )
@@ -53,16 +55,17 @@ def scalar(device):
     x = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
     s = torch.tensor(10, device=device)
     y = x + s
+    expect(s.dim() == 0 and torch.equal(y, x + s.expand(x.shape)), "the scalar meets every cell of x")
     return {"x": x, "s": s, "y": y}
 
 
 @lesson.beat(
     "Align from the right",
     narration="""The first rule: write the shapes one above the other, aligned on the right. Here a is {{
-    a.shape }} and b is just {{ b.shape }}. Their last axes match. The second rule: a missing axis is added
+    a.shape }} and b is just {{ b.shape }}: their last axes match. | The second rule: a missing axis is added
     on the left with size one, so b behaves like a row of shape {{ b_as_row.shape }}. The third rule: a
-    size-one axis stretches to match, so that row repeats down every row of a. The result is {{ c.shape }}:
-    its bottom row is {{ c.values[1] }}.""",
+    size-one axis stretches to match, so that row repeats down every row of a. | The result is {{ c.shape
+    }}. Its far corner: {{ a[1][2] }} plus {{ b[2] }} gives {{ c[1][2] }}.""",
     visual=Broadcast("a", "b", "c", op="+"),
     slide=["Align shapes on the right", "Missing axes are added on the left, size 1",
            "Size-1 axes stretch to match"],
@@ -72,16 +75,17 @@ def align_right(device):
     b = torch.tensor([10, 20, 30], device=device)
     c = a + b
     b_as_row = b.unsqueeze(0)
+    expect(torch.equal(c, a + b_as_row.expand(2, 3)), "b acts as a 1x3 row repeated down every row of a")
     return {"a": a, "b": b, "c": c, "b_as_row": b_as_row}
 
 
 @lesson.beat(
     "Size one stretches",
-    narration="""Now a column instead. Here col has shape {{ col.shape }}: {{ col.values[0] }} for the first
-    row, {{ col.values[1] }} for the second. Aligned on the right, its last axis has size one, so it
-    stretches across every column of a. Each row of a gets its own offset: the top row becomes {{
-    c.values[0] }}. The stretch is an illusion, apprentices: no data is copied, PyTorch simply reads the
-    same value again.""",
+    narration="""Now a column instead. Here col has shape {{ col.shape }}: {{ col[0][0] }} for the first
+    row, {{ col[1][0] }} for the second. | Aligned on the right, its last axis has size one, so it stretches
+    across every column of a. | Each row of a gets its own offset: the far corner is {{ a[1][2] }} plus {{
+    col[1][0] }}, which gives {{ c[1][2] }}. The stretch is an illusion, apprentices: no data is copied.
+    PyTorch simply reads the same value again.""",
     visual=Broadcast("a", "col", "c", op="+"),
     slide=["`(n, k) + (n, 1)` gives `(n, k)`", "The column stretches across columns", "No copy is made"],
 )
@@ -89,16 +93,20 @@ def size_one(device):
     a = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
     col = torch.tensor([[100], [200]], device=device)
     c = a + col
+    stretched = col.expand(2, 3)
+    expect(stretched.stride(1) == 0 and stretched.data_ptr() == col.data_ptr(),
+           "a stretched column reads the same memory again: stride zero, nothing copied")
+    expect(torch.equal(c, a + stretched), "each row of a gets its own offset")
     return {"a": a, "col": col, "c": c}
 
 
 @lesson.beat(
     "An outer product for free",
     narration="""Combine both tricks and witness a marvel! A column of shape {{ u.shape }} times a row of
-    shape {{ v.shape }}. The column stretches right, the row stretches down, and every pair meets: a {{
-    table.shape }} multiplication table. Cell by cell, {{ u.values[2] }} times {{ v.values[0][3] }} gives {{
-    table[2][3] }}. Does it equal torch dot outer? {{ same }}. Mwahaha, a whole table from two tiny
-    vectors!""",
+    shape {{ v.shape }}. | The column stretches right, the row stretches down, | and every pair meets: a {{
+    table.shape }} multiplication table. In the far corner, {{ u[2][0] }} times {{ v[0][3] }} gives {{
+    table[2][3] }}. The table equals torch dot outer of the two vectors. Mwahaha, a whole table from two
+    tiny vectors!""",
     visual=Broadcast("u", "v", "table", op="*"),
     slide=["`u[:, None] * v[None, :]`", "`(n, 1) * (1, m)` gives `(n, m)`", "Same as `torch.outer(u, v)`"],
 )
@@ -106,20 +114,20 @@ def outer_product(device):
     u = torch.tensor([1, 2, 3], device=device).unsqueeze(1)
     v = torch.tensor([1, 2, 3, 4], device=device).unsqueeze(0)
     table = u * v
-    same = bool(torch.equal(table, torch.outer(u.flatten(), v.flatten())))
-    return {"u": u, "v": v, "table": table, "same": same}
+    expect(torch.equal(table, torch.outer(u.flatten(), v.flatten())), "u * v equals torch.outer")
+    return {"u": u, "v": v, "table": table}
 
 
 @lesson.beat(
     "A bias for the whole batch",
     narration="""Now a real model. A linear layer computes a batch of {{ h.shape }} activations, one row per
-    example, and then adds one bias vector of shape {{ bias.shape }}. Broadcasting adds that same bias to
-    every example in the batch, with no loop at all. The first feature of every row grows by {{
-    bias.values[0] }}. Same as the built-in linear layer? {{ matches_linear }}. Every nn dot Linear you ever
-    call does exactly this.""",
+    example, and then adds one bias vector of shape {{ bias.shape }}. | Broadcasting stretches that same
+    bias down the whole batch, with no loop at all. | Every row's first feature grows by {{ bias[0] }}.
+    This is what nn dot Linear computes: x at W transposed, plus b, and torch's own linear function gives
+    the very same numbers.""",
     visual=Broadcast("h", "bias", "out", op="+"),
     slide=["`x @ W.T + b`: `(batch, out) + (out,)`", "One bias row, added to every example",
-           "What `nn.Linear` does inside"],
+           "What `nn.Linear` computes"],
 )
 def batch_bias(device):
     x = torch.randn(4, 2, device=device)
@@ -127,61 +135,83 @@ def batch_bias(device):
     bias = torch.tensor([0.5, -1.0, 2.0], device=device)
     h = x @ W.T
     out = h + bias
-    matches_linear = bool(torch.allclose(out, torch.nn.functional.linear(x, W, bias)))
-    return {"h": h, "bias": bias, "out": out, "matches_linear": matches_linear}
+    expect(torch.allclose(out, torch.nn.functional.linear(x, W, bias)), "x @ W.T + b is what nn.Linear computes")
+    return {"h": h, "bias": bias, "out": out}
 
 
 @lesson.beat(
     "When broadcasting fails",
-    narration="""Not every shape will bow. Here a is {{ a.shape }} and b is {{ b.shape }}. Aligned on the
+    narration="""Not every shape will bow. Here a is {{ a.shape }} and b is {{ b.shape }}. | Aligned on the
     right, the last axes hold {{ last_a }} and {{ last_b }}. They differ, and neither is one, so the ritual
-    fails. PyTorch says: {{ error }}. Read it slowly: it names both sizes and the dimension where they
-    clash. The fix is to decide what you meant, for instance reshape b into a column of shape {{ fixed.shape
-    }}.""",
+    fails. | PyTorch says the size of tensor a, {{ last_a }}, must match the size of tensor b, {{ last_b }},
+    at dimension {{ bad_dim }}. The fix is to decide what you meant, for instance a column of shape {{
+    fixed.shape }}.""",
     visual=BroadcastFail("a", "b", error="error"),
-    slide=["`(n, k) + (m,)` fails when k and m differ", "Sizes must be equal or one",
+    slide=["`(n, k) + (m,)` fails if k != m and neither is 1", "Sizes must be equal or one",
            "Fix: `b[:, None]` makes a column"],
 )
 def broadcast_fails(device):
     a = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
     b = torch.tensor([10, 20], device=device)
     error = capture_error(lambda: a + b).removeprefix("RuntimeError: ")
-    last_a, last_b = a.shape[-1], b.shape[-1]
+    last_a, last_b, bad_dim = a.shape[-1], b.shape[-1], a.dim() - 1
     fixed = b[:, None]
-    return {"a": a, "b": b, "error": error, "last_a": last_a, "last_b": last_b, "fixed": fixed}
+    expect(error == f"The size of tensor a ({last_a}) must match the size of tensor b ({last_b}) "
+           f"at non-singleton dimension {bad_dim}", "the error names both sizes and the dimension")
+    expect(torch.broadcast_shapes((2, 3), (1,)) == (2, 3), "a size of one broadcasts even when k != m")
+    expect((a + fixed).shape == (2, 3), "b as a column broadcasts")
+    return {"a": a, "b": b, "error": error, "last_a": last_a, "last_b": last_b, "bad_dim": bad_dim,
+            "fixed": fixed}
 
 
 @lesson.beat(
     "The silent trap",
     narration="""The most dangerous broadcast raises no error at all. We want to subtract each row's mean
-    from a square {{ x.shape }} matrix. Without keepdim the means have shape {{ flat_means.shape }}; aligned
-    on the right they pair with columns, not rows, and the result is silently wrong. With keepdim the means
-    have shape {{ means.shape }}, a column, and every row is centred. Now each row sums to {{
-    row_sums.values }}. Did the wrong version agree? {{ wrong_agrees }}.""",
-    visual=Broadcast("x", "means", "centred", op="-"),
-    slide=["`x - x.mean(dim=1)`: wrong on square inputs", "`x - x.mean(dim=1, keepdim=True)`: right",
-           "Check shapes: `torch.broadcast_shapes`"],
+    from a square {{ x.shape }} matrix, but we forgot keepdim: the means have shape {{ flat_means.shape }}. |
+    Aligned on the right, that vector becomes a row and stretches down, so each mean meets a column, not
+    its own row. | The first row should come out centred on zero; instead it reads {{ wrong.values[0] }}.
+    Wrong numbers, and not a whisper of an error.""",
+    visual=Broadcast("x", "flat_means", "wrong", op="-"),
+    slide=["`x - x.mean(dim=1)`: wrong on square inputs", "The means line up with columns",
+           "No error is raised"],
 )
 def silent_trap(device):
     x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 6.0, 8.0], [0.0, 0.0, 9.0]], device=device)
-    means = x.mean(dim=1, keepdim=True)
     flat_means = x.mean(dim=1)
-    centred = x - means
     wrong = x - flat_means
-    row_sums = centred.sum(dim=1)
-    wrong_agrees = bool(torch.allclose(wrong, centred))
-    return {"x": x, "means": means, "centred": centred, "flat_means": flat_means, "row_sums": row_sums,
-            "wrong_agrees": wrong_agrees}
+    expect(capture_error(lambda: x - flat_means) == "", "subtracting the flat means raises no error")
+    expect(torch.equal(wrong, x - flat_means[None, :]), "the flat means line up with the columns")
+    expect(not torch.allclose(wrong.sum(dim=1), torch.zeros(3, device=device)), "the rows are not centred")
+    return {"x": x, "flat_means": flat_means, "wrong": wrong}
+
+
+@lesson.beat(
+    "keepdim to the rescue",
+    narration="""Now with keepdim. The means keep their reduced axis: shape {{ means.shape }}, a column. |
+    Its size-one axis stretches across, so every row meets its own mean. | Every row is centred: the first
+    reads {{ centred.values[0] }}, and each row now sums to zero. Before you trust a broadcast, check the
+    shapes: torch dot broadcast shapes predicts the result without computing anything.""",
+    visual=Broadcast("x", "means", "centred", op="-"),
+    slide=["`x - x.mean(dim=1, keepdim=True)`: right", "`(n, n) - (n, 1)`: each row its own mean",
+           "Check shapes: `torch.broadcast_shapes`"],
+)
+def keepdim_rescue(device):
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 6.0, 8.0], [0.0, 0.0, 9.0]], device=device)
+    means = x.mean(dim=1, keepdim=True)
+    centred = x - means
+    expect(torch.allclose(centred.sum(dim=1), torch.zeros(3, device=device)), "each row now sums to zero")
+    expect(torch.broadcast_shapes(x.shape, means.shape) == centred.shape, "broadcast_shapes predicts the shape")
+    return {"x": x, "means": means, "centred": centred}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""The dimensions bowed, apprentices! Align the shapes on the right. Each pair of sizes must
-    be equal, or one of them must be one, and that one stretches without copying. Missing axes are added on
-    the left. When sizes clash, PyTorch tells you where; when they align by accident, nobody tells you, so
-    use keepdim. Your challenge: invent a few pairs of shapes, for instance {{ left.shape }} against {{
-    right.shape }}, predict each result on paper, then check your answers with torch dot broadcast
-    shapes.""",
+    narration="""The dimensions bowed, apprentices! | Align the shapes on the right. | Each pair of sizes
+    must be equal, or one of them must be one. | Missing axes count as size one, added on the left. | A
+    size-one axis stretches without copying. | When sizes clash, PyTorch tells you where; when they align by
+    accident, nobody tells you, so use keepdim. | Your challenge: invent a few pairs of shapes, for instance
+    {{ left.shape }} against {{ right.shape }}, predict each result on paper, then check your answers with
+    torch dot broadcast shapes.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict a broadcast shape, then check"],
 )
