@@ -1,4 +1,4 @@
-"""`Einsum`: index letters on every axis; free indices kept in the result, summed ones fade out."""
+"""`Einsum`: index letters on every axis; free indices kept in the result, summed ones underlined."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 from collections.abc import Iterator
 from typing import ClassVar
 
-from manim import DOWN, RIGHT, FadeIn, FadeOut, Scene, VGroup, Write
+from manim import DOWN, RIGHT, Create, FadeIn, FadeOut, Scene, Underline, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, glow, note, sign
+from scenes.anim import appear, note, sign
 from scenes.mobjects.text import mono
 from scenes.visuals.base import TensorVisual
 
@@ -31,15 +31,15 @@ def parse_equation(equation: str, n_inputs: int) -> tuple[list[str], str]:
 
 class Einsum(TensorVisual):
     """The equation with free letters in one colour and summed letters in another; the inputs with a
-    letter on each axis; the summed letters fade out, the result keeps the free ones; one result cell
-    worked out as the sum of products torch's values make."""
+    letter on each axis; the summed letters are underlined (their axis marks dim), the result keeps the
+    free ones; one result cell worked out as the sum of products torch's values make."""
 
     options: ClassVar[dict[str, str]] = {
         "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
     }
 
     def steps(self) -> int:
-        """The equation; the inputs; summed letters fade and the result appears; a worked cell."""
+        """The equation; the inputs; summed letters underlined and the result appears; a worked cell."""
         return 4
 
     def play(self, scene: Scene) -> Iterator[None]:
@@ -100,9 +100,10 @@ class Einsum(TensorVisual):
             theme.MUTED,
         )
         bottom.fit(explain)
+        # summed letters stay legible in the equation (underlined); on the grids their axis marks dim
         scene.play(
-            glow([]),
-            *[m.animate.set_opacity(0.25) for m in fading + axis_marks],
+            *[Create(Underline(m, color=theme.ROLES["summed"], buff=0.05)) for m in fading],
+            *[m.animate.set_opacity(0.45) for m in axis_marks],
             FadeIn(explain),
             run_time=0.9,
         )

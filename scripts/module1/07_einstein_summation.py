@@ -5,7 +5,7 @@ The notation, and einsum checked against plain torch calls.
 
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, expect
 from scenes.vocabulary import Einsum, Title
 
 lesson = Lesson(
@@ -22,18 +22,18 @@ lesson = Lesson(
         "A repeated letter across inputs pairs those axes",
         "One notation for transpose, sums, products, batches",
     ],
-    challenge="Write the einsum for the trace of a square matrix (the sum of its diagonal) "
-    "and check it against torch.trace.",
+    challenge="Multiply each matrix of a stack by its own vector with one einsum, "
+    "and check it against torch.bmm on the vectors unsqueezed into columns.",
 )
 
 
 @lesson.beat(
     "Harness the Λ-Power",
-    narration="""Apprentices, prepare for a language of pure power, borrowed from Einstein himself! Einstein
-    summation names every axis with a letter and lets you state an operation in a single string. Transposes,
-    sums, dot products, outer products, matrix products and batched products all become one incantation:
-    torch dot einsum. And each time, we will check the spell against the plain torch call, for trust is
-    earned, even by Einstein.""",
+    narration="""Apprentices, prepare for a language of pure power, borrowed from Einstein himself! | Einstein
+    summation names every axis with a letter, | and its laws say which letters stay and which are summed. |
+    Transposes, sums, dot products, outer products, matrix products and batched products all become one
+    incantation: torch dot einsum. | And each time, we check the spell against the plain torch call, for
+    trust is earned, even by Einstein.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -43,26 +43,28 @@ def opening(device):
 
 @lesson.beat(
     "Letters for axes: transpose",
-    narration="""Read the equation i j arrow j i. Left of the arrow, one group of letters per input: A's
-    first axis is i, its second is j. Right of the arrow, the output's axes in the order we want them. So
-    the {{ A.shape }} input becomes {{ T.shape }}: the element at row i, column j moves to row j, column i.
-    Nothing is summed, because every letter survives the arrow. Same as A dot T? {{ same }}.""",
+    narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: A's
+    first axis is i, its second is j. | Right of the arrow, the output's axes in the order we want them.
+    Every letter survives the arrow, so nothing is summed, and the {{ A.shape }} input becomes {{ T.shape
+    }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly A dot
+    T.""",
     visual=Einsum("A", "T", equation="ij->ji"),
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
 )
 def transpose(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     T = torch.einsum("ij->ji", A)
-    same = bool(torch.equal(T, A.T))
-    return {"A": A, "T": T, "same": same}
+    expect(torch.equal(T, A.T), "einsum('ij->ji', A) equals A.T")
+    return {"A": A, "T": T}
 
 
 @lesson.beat(
     "A missing letter is summed",
-    narration="""Now the second law: any letter that vanishes after the arrow is summed away. In i j arrow
-    j, the letter i disappears, so we sum down each column: {{ col_sums.values }}. Same as A dot sum over
-    dim {{ dim }}? {{ same_cols }}. Drop both letters, i j arrow nothing, and the whole tensor collapses
-    into one number, {{ total.item }}. Same as A dot sum? {{ same_total }}.""",
+    narration="""Now the second law: any letter that vanishes after the arrow is summed away. Read i j arrow
+    j. | A is {{ A.shape }}, with i on its rows and j on its columns. | The letter i disappears, so we sum
+    down each column, and j survives, leaving {{ col_sums.shape }} numbers. | The first: {{ A[0][0] }} plus
+    {{ A[1][0] }} is {{ col_sums[0] }}. This is A dot sum over dim {{ dim }}, and i j arrow nothing would
+    sum everything into a single number.""",
     visual=Einsum("A", "col_sums", equation="ij->j"),
     slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything",
            "Missing letters are summed"],
@@ -71,19 +73,18 @@ def sums(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     dim = 0
     col_sums = torch.einsum("ij->j", A)
-    total = torch.einsum("ij->", A)
-    same_cols = bool(torch.equal(col_sums, A.sum(dim=dim)))
-    same_total = bool(torch.equal(total, A.sum()))
-    return {"A": A, "col_sums": col_sums, "total": total, "dim": dim, "same_cols": same_cols,
-            "same_total": same_total}
+    expect(torch.equal(col_sums, A.sum(dim=dim)), "einsum('ij->j', A) equals A.sum(dim=0)")
+    expect(torch.equal(torch.einsum("ij->", A), A.sum()), "einsum('ij->', A) equals A.sum()")
+    return {"A": A, "col_sums": col_sums, "dim": dim}
 
 
 @lesson.beat(
     "Dot product: i,i->",
-    narration="""Two inputs now. When the same letter appears in both inputs, those axes are paired: the
-    elements are multiplied together. In i comma i arrow nothing, the letter i also vanishes from the
-    output, so the products are summed. That is the dot product: {{ u.values[0] }} times {{ v.values[0] }},
-    plus the rest, gives {{ dot.item }}. Same as torch dot dot? {{ same }}.""",
+    narration="""Two inputs now: i comma i arrow nothing. | When the same letter appears in both inputs,
+    those axes are paired: each element of u meets the element of v at the same position. | And i vanishes
+    from the output, so the products are summed into a single number. | {{ u[0] }} times {{ v[0] }}, plus {{
+    u[1] }} times {{ v[1] }}, plus {{ u[2] }} times {{ v[2] }}, gives {{ dot.item }}: the dot product,
+    exactly what torch dot dot returns.""",
     visual=Einsum("u", "v", "dot", equation="i,i->"),
     slide=["`'i,i->'`: multiply pairs, then sum", "Same as `torch.dot(u, v)`",
            "A shared letter pairs axes across inputs"],
@@ -92,16 +93,17 @@ def dot(device):
     u = torch.tensor([1.0, 2.0, 3.0], device=device)
     v = torch.tensor([4.0, 5.0, 6.0], device=device)
     dot = torch.einsum("i,i->", u, v)
-    same = bool(torch.equal(dot, torch.dot(u, v)))
-    return {"u": u, "v": v, "dot": dot, "same": same}
+    expect(torch.equal(dot, torch.dot(u, v)), "einsum('i,i->', u, v) equals torch.dot(u, v)")
+    return {"u": u, "v": v, "dot": dot}
 
 
 @lesson.beat(
     "Outer product: i,j->ij",
-    narration="""Give the two vectors different letters and nothing is paired. Keep both letters after the
-    arrow and nothing is summed. Every element of u meets every element of v, and we get the full {{
-    outer.shape }} table: the bottom-right cell is {{ u.values[-1] }} times {{ v.values[-1] }}, which is {{
-    outer[-1][-1] }}. Same as torch dot outer? {{ same }}. No broadcasting tricks needed!""",
+    narration="""Give the two vectors different letters: i comma j arrow i j. | No letter is shared, so
+    nothing is paired. | Both letters survive the arrow, so nothing is summed: every element of u meets
+    every element of v, in a {{ outer.shape }} table. | The first cell is {{ u[0] }} times {{ v[0] }}, {{
+    outer[0][0] }}, and the bottom-right is {{ u[2] }} times {{ v[1] }}, {{ outer[2][1] }}. It equals torch
+    dot outer, with no broadcasting tricks needed!""",
     visual=Einsum("u", "v", "outer", equation="i,j->ij"),
     slide=["`'i,j->ij'`: every pair, nothing summed", "Same as `torch.outer(u, v)`"],
 )
@@ -109,16 +111,17 @@ def outer(device):
     u = torch.tensor([1.0, 2.0, 3.0], device=device)
     v = torch.tensor([10.0, 20.0], device=device)
     outer = torch.einsum("i,j->ij", u, v)
-    same = bool(torch.equal(outer, torch.outer(u, v)))
-    return {"u": u, "v": v, "outer": outer, "same": same}
+    expect(torch.equal(outer, torch.outer(u, v)), "einsum('i,j->ij', u, v) equals torch.outer(u, v)")
+    return {"u": u, "v": v, "outer": outer}
 
 
 @lesson.beat(
     "Matrix product: ik,kj->ij",
-    narration="""Now combine both laws. In i k comma k j arrow i j, the letter k is shared, so A's columns
-    pair with B's rows, and k vanishes, so those products are summed. i and j survive as the rows and
-    columns of the result. That is matrix multiplication, spelled out: the top-left cell is {{ C[0][0] }}.
-    Same as A at B? {{ same }}. The shape rule is right there in the letters.""",
+    narration="""Now combine both laws: i k comma k j arrow i j. | The letter k is shared, so A's columns
+    pair with B's rows. | And k vanishes, so those products are summed, while i and j survive as the rows
+    and columns of the result. | The top-left cell: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }}
+    times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is A at B, and
+    the shape rule is right there in the letters.""",
     visual=Einsum("A", "B", "C", equation="ik,kj->ij"),
     slide=["`'ik,kj->ij'` is `A @ B`", "Shared and missing k: paired and summed", "i and j are kept"],
 )
@@ -126,16 +129,17 @@ def matmul(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
     C = torch.einsum("ik,kj->ij", A, B)
-    same = bool(torch.equal(C, A @ B))
-    return {"A": A, "B": B, "C": C, "same": same}
+    expect(torch.equal(C, A @ B), "einsum('ik,kj->ij', A, B) equals A @ B")
+    return {"A": A, "B": B, "C": C}
 
 
 @lesson.beat(
     "Batched product: bik,bkj->bij",
-    narration="""Need a batch? Just add a letter! With b in front of every group, b is shared and kept, so
-    it is never summed: each of the {{ batch }} matrices in A multiplies its partner in B. Shapes {{ A.shape
-    }} and {{ B.shape }} give {{ C.shape }}. Same as torch dot bmm? {{ same }}. No unsqueezing, no
-    permuting, just one more letter. Mwahaha, Einstein would be proud!""",
+    narration="""Need a batch? Just add a letter: b i k comma b k j arrow b i j. | b is shared, so each of
+    the {{ batch }} matrices in A meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
+    also kept, so it is never summed; only k is, giving {{ C.shape }}. | The first cell works out as before,
+    {{ C[0][0][0] }}. It equals torch dot bmm, with no unsqueezing and no permuting. Mwahaha, Einstein would
+    be proud!""",
     visual=Einsum("A", "B", "C", equation="bik,bkj->bij"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
@@ -144,17 +148,17 @@ def batched(device):
     B = torch.tensor([[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [[2.0, 0.0, 1.0], [0.0, 2.0, 1.0]]], device=device)
     batch = A.shape[0]
     C = torch.einsum("bik,bkj->bij", A, B)
-    same = bool(torch.equal(C, torch.bmm(A, B)))
-    return {"A": A, "B": B, "C": C, "batch": batch, "same": same}
+    expect(torch.equal(C, torch.bmm(A, B)), "einsum('bik,bkj->bij', A, B) equals torch.bmm(A, B)")
+    return {"A": A, "B": B, "C": C, "batch": batch}
 
 
 @lesson.beat(
     "Why it is powerful",
-    narration="""Here is a real case. A search model embeds {{ n }} queries and {{ n }} documents as vectors
-    of {{ d }} features, and scores each query with its own document. In plain torch you multiply and then
-    sum over the right dim. In einsum you write n d comma n d arrow n, and the letters document exactly
-    which axis is which. The scores are {{ scores.values }}. Same as the plain version? {{ same }}.
-    Attention uses exactly this, as the next lesson reveals.""",
+    narration="""A real case: a search model embeds {{ n }} queries and {{ n }} documents as vectors of {{ d
+    }} features, and scores each query against its own document. | n and d are shared, so query n meets
+    document n, feature by feature. | d vanishes, so features are summed; n survives: one score per pair,
+    and no dim number to remember. | The first score is {{ scores[0] }}. Attention goes further: it pairs
+    every query with every key, as the next lesson reveals.""",
     visual=Einsum("q", "k", "scores", equation="nd,nd->n"),
     slide=["`'nd,nd->n'`: row-wise dot products", "Same as `(q * k).sum(dim=1)`",
            "The equation documents every axis"],
@@ -163,20 +167,23 @@ def powerful(device):
     q = torch.randn(3, 4, device=device)
     k = torch.randn(3, 4, device=device)
     n, d = q.shape
+    dim = 1
     scores = torch.einsum("nd,nd->n", q, k)
-    same = bool(torch.allclose(scores, (q * k).sum(dim=1)))
-    return {"q": q, "k": k, "scores": scores, "n": n, "d": d, "same": same}
+    expect(torch.allclose(scores, (q * k).sum(dim=dim)), "einsum('nd,nd->n') equals (q * k).sum(dim=1)")
+    expect(torch.allclose(torch.einsum("qd,kd->qk", q, k).diagonal(), scores),
+           "the row-wise scores are the diagonal of every query against every key")
+    return {"q": q, "k": k, "scores": scores, "n": n, "d": d, "dim": dim}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""Behold your new language! One letter names each axis. Letters after the arrow are kept, in
-    that order. Letters missing after the arrow are multiplied and summed. A letter shared across inputs
-    pairs those axes, and a shared letter that is kept becomes a batch. Transpose, sums, dot, outer, matrix
-    and batched products: one notation for all. Your challenge: write the einsum for the trace of a square
-    matrix, the sum of its diagonal, and check it against torch dot trace.""",
+    narration="""Behold your new language! | One letter names each axis. | Letters after the arrow are kept,
+    in that order. | Letters missing after the arrow are multiplied and summed. | A letter shared across
+    inputs pairs those axes, and a shared letter that is kept becomes a batch. | Transpose, sums, dot,
+    outer, matrix and batched products: one notation for all. | Your challenge: multiply each matrix of a
+    stack by its own vector in one einsum, and check it against torch dot bmm.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
-    slide=[*lesson.recap, "Challenge: the trace of a matrix with einsum"],
+    slide=[*lesson.recap, "Challenge: a batch of matrix-vector products"],
 )
 def recap(device):
     return {}
