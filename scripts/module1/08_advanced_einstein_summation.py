@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, expect
 from scenes.vocabulary import Einsum, Show, Title
 
 lesson = Lesson(
@@ -27,12 +27,18 @@ lesson = Lesson(
 )
 
 
+def projections(device, *shape):
+    """Queries and keys drawn from a fixed seed, so every attention beat works on the same tokens."""
+    gen = torch.Generator().manual_seed(7)
+    return (torch.randn(*shape, generator=gen).to(device) for _ in range(3))
+
+
 @lesson.beat(
     "Advanced Einsum Incantations",
-    narration="""Welcome back, apprentices, to the inner sanctum! Last time, einsum tamed pairs of tensors.
-    Today it swallows several at once, and then we use it to build the beating heart of every transformer:
-    attention. We will compute the scores, turn them into weights, mix the values, and then add batches and
-    heads. Finally we pit einsum against the old ritual of matmul and permute, and check they agree.""",
+    narration="""Welcome back, apprentices, to the inner sanctum! Last time, einsum tamed pairs of tensors. |
+    Today it swallows several at once, | and then builds the beating heart of every transformer: attention.
+    We compute the scores, | turn them into weights and mix the values, | then add batches and heads. |
+    Finally we pit einsum against the old ritual of matmul and permute, and check they agree.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -42,11 +48,10 @@ def opening(device):
 
 @lesson.beat(
     "Three tensors, one spell",
-    narration="""Einsum accepts as many inputs as you like, apprentices. In i comma i j comma j arrow
-    nothing, the letter i pairs u with the rows of M, j pairs v with its columns, and both vanish, so
-    everything is summed. That is u times M times v, a single number: {{ s.item }}. Check it by hand: M
-    times v gives {{ Mv.values }}, and u dotted with that gives {{ s.item }} again. Same as the matmul
-    chain? {{ same }}.""",
+    narration="""Einsum accepts as many inputs as you like, apprentices: i comma i j comma j arrow nothing. |
+    The letter i pairs u with the rows of M, and j pairs v with its columns. | Both letters vanish, so
+    everything is summed into a single number: u times M times v. | Every product of u, M and v is added up,
+    giving {{ s.item }}, the same as the matmul chain u at M at v.""",
     visual=Einsum("u", "M", "v", "s", equation="i,ij,j->"),
     slide=["`einsum('i,ij,j->', u, M, v)`", "Same as `u @ M @ v`", "Every shared letter pairs axes"],
 )
@@ -55,17 +60,16 @@ def three_tensors(device):
     M = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
     v = torch.tensor([1.0, 1.0], device=device)
     s = torch.einsum("i,ij,j->", u, M, v)
-    Mv = M @ v
-    same = bool(torch.equal(s, u @ M @ v))
-    return {"u": u, "M": M, "v": v, "s": s, "Mv": Mv, "same": same}
+    expect(torch.equal(s, u @ M @ v), "einsum('i,ij,j->', u, M, v) equals u @ M @ v")
+    return {"u": u, "M": M, "v": v, "s": s}
 
 
 @lesson.beat(
     "A chain of matrices",
-    narration="""Now a chain. In i j comma j k comma k l arrow i l, both j and k are shared and vanish, so a
-    whole chain of contractions happens in one call. Shapes {{ A.shape }}, {{ B.shape }} and {{ C.shape }}
-    become {{ D.shape }}, exactly as the chain of matrix products would. Same as A at B at C? {{ same }}.
-    The letters themselves tell you which axes must agree in size.""",
+    narration="""Now a chain: i j comma j k comma k l arrow i l. | Shapes {{ A.shape }}, {{ B.shape }} and {{
+    C.shape }}: j links A to B, and k links B to C. | Both j and k vanish, so a whole chain of contractions
+    happens in one call, giving {{ D.shape }}. | The first cell adds up every path from i to l: {{ D[0][0]
+    }}. It equals A at B at C, and the letters themselves say which sizes must agree.""",
     visual=Einsum("A", "B", "C", "D", equation="ij,jk,kl->il"),
     slide=["`einsum('ij,jk,kl->il', A, B, C)`", "Same as `A @ B @ C`"],
 )
@@ -74,52 +78,55 @@ def chain(device):
     B = torch.tensor([[1.0, 1.0], [0.0, 2.0], [1.0, 0.0]], device=device)
     C = torch.tensor([[2.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 2.0]], device=device)
     D = torch.einsum("ij,jk,kl->il", A, B, C)
-    same = bool(torch.equal(D, A @ B @ C))
-    return {"A": A, "B": B, "C": C, "D": D, "same": same}
+    expect(torch.equal(D, A @ B @ C), "einsum('ij,jk,kl->il', A, B, C) equals A @ B @ C")
+    return {"A": A, "B": B, "C": C, "D": D}
 
 
 @lesson.beat(
     "Attention scores",
     narration="""Now, the heart of the transformer! Each of {{ n }} tokens carries a query and a key of {{ d
-    }} features. In q d comma k d arrow q k, the feature letter d is shared and summed, while q and k are
-    kept: every query meets every key. We divide by the square root of {{ d }} to keep the scores tame. The
-    first row holds {{ scores.values[0] }}. Same as Q at K transposed? {{ same }}. No transpose needed!""",
-    visual=Einsum("Q", "K", "scores", equation="qd,kd->qk"),
+    }} features: q d comma k d arrow q k. | The feature letter d is shared, so each query meets each key,
+    feature by feature. | d vanishes; q and k are kept: every query meets every key, with no transpose to
+    write. | The top-left score is {{ raw[0][0] }}, just as Q at K transposed gives.
+    Attention then divides every score by the square root of {{ d }}, that is {{ root }}, to keep them
+    tame.""",
+    visual=Einsum("Q", "K", "raw", equation="qd,kd->qk"),
     slide=["`einsum('qd,kd->qk', Q, K) / sqrt(d)`", "Same as `Q @ K.T / sqrt(d)`", "No transpose to write"],
 )
 def attention_scores(device):
-    Q = torch.randn(3, 4, device=device)
-    K = torch.randn(3, 4, device=device)
+    Q, K, _ = projections(device, 3, 4)
     n, d = Q.shape
-    scores = torch.einsum("qd,kd->qk", Q, K) / math.sqrt(d)
-    same = bool(torch.allclose(scores, Q @ K.T / math.sqrt(d)))
-    return {"Q": Q, "K": K, "scores": scores, "n": n, "d": d, "same": same}
+    raw = torch.einsum("qd,kd->qk", Q, K)
+    root = math.sqrt(d)
+    expect(torch.allclose(raw, Q @ K.T), "einsum('qd,kd->qk', Q, K) equals Q @ K.T")
+    return {"Q": Q, "K": K, "raw": raw, "n": n, "d": d, "root": root}
 
 
 @lesson.beat(
     "Scores become weights",
-    narration="""Scores are wild numbers, positive and negative. Softmax along the key axis tames them into
-    weights: each row becomes positive numbers that sum to one. The first query spreads its attention as {{
-    weights.values[0] }}. Every row sums to {{ row_sums.values }}, just as promised. These weights decide
-    how much of each token's value flows into the answer.""",
+    narration="""Divided by the square root of d, the scores are still wild numbers, positive and negative. |
+    Softmax along the key axis tames them into weights: the first query spreads its attention as {{
+    weights.values[0] }}. | Every row is now positive and sums to one. These weights decide how much of
+    each token's value flows into the answer.""",
     visual=Show("scores", "weights", code=False, caption="softmax along each row"),
     slide=["`weights = scores.softmax(dim=-1)`", "Each row: positive, sums to one"],
 )
 def softmax_weights(device):
-    Q = torch.randn(3, 4, device=device)
-    K = torch.randn(3, 4, device=device)
+    Q, K, _ = projections(device, 3, 4)
     scores = torch.einsum("qd,kd->qk", Q, K) / math.sqrt(Q.shape[1])
     weights = scores.softmax(dim=-1)
-    row_sums = weights.sum(dim=-1)
-    return {"scores": scores, "weights": weights, "row_sums": row_sums}
+    expect(bool((weights > 0).all()), "every weight is positive")
+    expect(torch.allclose(weights.sum(dim=-1), torch.ones(3, device=device)), "every row sums to one")
+    return {"scores": scores, "weights": weights}
 
 
 @lesson.beat(
     "The weighted sum of values",
-    narration="""Each token also carries a value vector. In q k comma k d arrow q d, the key letter k is
-    shared and summed: every query takes a weighted sum of all the values. With these hand-picked weights,
-    the first query takes {{ weights[0][0] }} of the first value plus {{ weights[0][1] }} of the second,
-    giving {{ out.values[0] }}. Same as weights at V? {{ same }}. That is the output of attention!""",
+    narration="""Each token also carries a value vector: q k comma k d arrow q d. | The key letter k is
+    shared, so each query's weights pair with the rows of V. | k vanishes: every query takes a weighted sum
+    of all the values. | With these hand-picked weights, the first query takes {{ weights[0][0] }} of the
+    first value and {{ weights[0][1] }} of the second, so its first feature is {{ out[0][0] }}. It equals
+    weights at V: the output of attention!""",
     visual=Einsum("weights", "V", "out", equation="qk,kd->qd"),
     slide=["`einsum('qk,kd->qd', weights, V)`", "Same as `weights @ V`",
            "Each output: a weighted mix of values"],
@@ -128,62 +135,61 @@ def weighted_values(device):
     weights = torch.tensor([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.25, 0.25, 0.5]], device=device)
     V = torch.tensor([[2.0, 0.0], [0.0, 4.0], [1.0, 1.0]], device=device)
     out = torch.einsum("qk,kd->qd", weights, V)
-    same = bool(torch.allclose(out, weights @ V))
-    return {"weights": weights, "V": V, "out": out, "same": same}
+    expect(torch.allclose(out, weights @ V), "einsum('qk,kd->qd', weights, V) equals weights @ V")
+    return {"weights": weights, "V": V, "out": out}
 
 
 @lesson.beat(
     "Batches and heads",
-    narration="""Real models add a batch axis and several heads. The projections arrive shaped batch,
-    tokens, heads, features: {{ Q.shape }}. The old ritual permutes the heads forward, transposes the keys,
-    then multiplies. With einsum you simply write b q h d comma b k h d arrow b h q k, and the result is {{
-    scores.shape }}: one score grid per head. Do both rituals agree? {{ same }}.""",
+    narration="""Real models add a batch axis and several heads: b q h d comma b k h d arrow b h q k. | The
+    projections arrive shaped batch, tokens, heads, features: {{ Q.shape }}. | d is summed; b, h, q and k
+    are kept, in the order the arrow names: one score grid per head, {{ scores.shape }}. | The first score
+    works out as before. The old ritual must permute the heads forward and transpose the keys before
+    multiplying, and it gives the same grids.""",
     visual=Einsum("Q", "K", "scores", equation="bqhd,bkhd->bhqk"),
     slide=["`einsum('bqhd,bkhd->bhqk', Q, K)`", "vs `Q.permute(0, 2, 1, 3) @ K.permute(0, 2, 3, 1)`",
            "No permute, no transpose"],
 )
 def heads(device):
-    Q = torch.randn(1, 3, 2, 2, device=device)
-    K = torch.randn(1, 3, 2, 2, device=device)
+    Q, K, _ = projections(device, 1, 3, 2, 2)
     scores = torch.einsum("bqhd,bkhd->bhqk", Q, K)
     permuted = Q.permute(0, 2, 1, 3) @ K.permute(0, 2, 3, 1)
-    same = bool(torch.allclose(scores, permuted))
-    return {"Q": Q, "K": K, "scores": scores, "same": same}
+    expect(torch.allclose(scores, permuted), "einsum agrees with permute + matmul")
+    return {"Q": Q, "K": K, "scores": scores}
 
 
 @lesson.beat(
     "Full attention, checked",
-    narration="""Now the complete spell, mwahahaha! Scores by einsum, scaled, softmaxed, and then b h q k
-    comma b k h d arrow b q h d mixes the values, landing straight back in the shape {{ out.shape }}. The
-    matmul ritual needs permutes going in and another coming out. Do they agree? {{ same_as_permute }}. And
-    PyTorch's own fused scaled dot product attention? {{ same_as_sdpa }}. Every path, one truth.""",
+    narration="""Now the complete spell, mwahahaha! Scores by einsum, scaled and softmaxed, then b h q k comma
+    b k h d arrow b q h d mixes the values. | The weights hold one grid per head; the values are shaped
+    like the queries. | k is summed, and the output lands straight back in shape {{ out.shape }}, tokens
+    before heads. | The matmul ritual needs permutes going in and another coming out, and it agrees; so
+    does PyTorch's fused scaled dot product attention. Every path, one truth.""",
     visual=Einsum("weights", "V", "out", equation="bhqk,bkhd->bqhd"),
     slide=["`einsum('bhqk,bkhd->bqhd', weights, V)`", "Agrees with matmul + permute",
            "Agrees with `F.scaled_dot_product_attention`"],
 )
 def full_attention(device):
-    Q = torch.randn(1, 3, 2, 2, device=device)
-    K = torch.randn(1, 3, 2, 2, device=device)
-    V = torch.randn(1, 3, 2, 2, device=device)
+    Q, K, V = projections(device, 1, 3, 2, 2)
     scores = torch.einsum("bqhd,bkhd->bhqk", Q, K) / math.sqrt(Q.shape[-1])
     weights = scores.softmax(dim=-1)
     out = torch.einsum("bhqk,bkhd->bqhd", weights, V)
     by_matmul = (weights @ V.permute(0, 2, 1, 3)).permute(0, 2, 1, 3)
     fused = torch.nn.functional.scaled_dot_product_attention(
         Q.transpose(1, 2), K.transpose(1, 2), V.transpose(1, 2)).transpose(1, 2)
-    same_as_permute = bool(torch.allclose(out, by_matmul, atol=1e-6))
-    same_as_sdpa = bool(torch.allclose(out, fused, atol=1e-5))
-    return {"weights": weights, "V": V, "out": out, "same_as_permute": same_as_permute, "same_as_sdpa": same_as_sdpa}
+    expect(torch.allclose(out, by_matmul, atol=1e-6), "einsum agrees with the matmul + permute ritual")
+    expect(torch.allclose(out, fused, atol=1e-5), "einsum agrees with scaled_dot_product_attention")
+    return {"weights": weights, "V": V, "out": out}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""Triumph, apprentices! Einsum takes any number of inputs, pairing every shared letter and
-    summing every vanished one. Attention is a pair of contractions: queries against keys for the scores,
-    then the softmaxed weights against the values. With batches and heads, einsum names every axis and skips
-    the permutes, and it agrees with both the matmul ritual and PyTorch's fused kernel. Your challenge:
-    write multi-head attention with einsum where queries and keys have different lengths, and check it
-    against scaled dot product attention.""",
+    narration="""Triumph, apprentices! | Einsum takes any number of inputs, pairing every shared letter and
+    summing every vanished one. | Attention scores are queries against keys, then scaled. | Softmax turns
+    them into weights, and the weights mix the values. | With batches and heads, einsum names every axis and
+    skips the permutes, | and it agrees with both the matmul ritual and PyTorch's fused kernel. | Your
+    challenge: write multi-head attention with einsum where queries and keys have different lengths, and
+    check it against scaled dot product attention.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: einsum attention, different lengths"],
 )
