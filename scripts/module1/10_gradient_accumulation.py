@@ -2,7 +2,7 @@
 
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import AutogradGraph, InPlace, Show, Split, Title
 
 lesson = Lesson(
@@ -17,7 +17,7 @@ lesson = Lesson(
         "backward() adds into .grad; it never overwrites",
         "Zero with optimizer.zero_grad() after each step",
         "Divide each micro-batch loss by the number of steps",
-        "Step every few micro-batches: same as one large batch",
+        "Equal micro-batches, no BatchNorm: same as one batch",
         "Each micro-batch graph is freed; only .grad remains",
     ],
     challenge="Train the same tiny model twice, once with a large batch and once with accumulated "
@@ -26,19 +26,37 @@ lesson = Lesson(
 
 
 def regression_data(device):
-    """A small regression batch every beat below shares: inputs, targets and the starting weight."""
+    """A small regression batch every beat below shares: inputs and targets."""
     X = torch.tensor([[1.0, 2.0], [2.0, 0.0], [0.0, 1.0], [1.0, 1.0],
                       [3.0, 1.0], [0.0, 2.0], [2.0, 2.0], [1.0, 0.0]], device=device)
     y = torch.tensor([5.0, 2.0, 2.0, 3.0, 5.0, 4.0, 6.0, 1.0], device=device)
     return X, y
 
 
+def mse(X, y, w):
+    """The mean squared error of the linear model `X @ w` against `y`."""
+    return ((X @ w - y) ** 2).mean()
+
+
+def weight(device, lr=0.05):
+    """The shared starting weight, a fresh leaf, with plain SGD over it."""
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    return w, torch.optim.SGD([w], lr=lr)
+
+
+def gradient(X, y, w, scale=1.0):
+    """The gradient of `mse / scale` at a fresh copy of `w` (the copy's own backward)."""
+    w = w.detach().clone().requires_grad_()
+    (mse(X, y, w) / scale).backward()
+    return w.grad
+
+
 @lesson.beat(
     "Gradient Hoarding",
-    narration="""Apprentices, today we become hoarders! A grand spell needs an enormous batch, but our
-    humble GPU cannot hold it. The secret: gradients in PyTorch pile up, call after call, until we spend
-    them. We will watch them accumulate, learn when to clear them, hoard them over micro-batches to emulate
-    a giant batch exactly, dodge the classic pitfalls, and picture the graphs that feed the hoard.""",
+    narration="""Apprentices, today we become hoarders! A grand spell needs an enormous batch, but our humble
+    GPU cannot hold it. The secret: gradients in PyTorch pile up, call after call, until we spend them. |
+    We will watch them accumulate, | learn when to clear them, | hoard them over micro-batches to emulate a
+    giant batch, | dodge the classic pitfalls, | and picture the graphs that feed the hoard.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -48,10 +66,11 @@ def opening(device):
 
 @lesson.beat(
     "Gradients pile up",
-    narration="""Observe closely. The loss is w times x, summed, with x equal to {{ x.values }}. After the
-    first backward, w dot grad holds {{ first.values }}, exactly x. Now run forward and backward a second
-    time, without touching anything else. The gradient does not replace the old one; it adds to it. w dot
-    grad now holds {{ w.grad.values }}. PyTorch accumulates on purpose, and today we exploit it!""",
+    narration="""Observe closely. The loss is w times x, summed, and one backward call has already run. Now
+    we run forward a second time, without touching anything else. | And backward again. After the first
+    call, w dot grad held {{ first.values }}, which is x. The new gradient does not replace it; it adds to
+    it: w dot grad now holds {{ w.grad.values }}. PyTorch accumulates on purpose, and today we exploit
+    it!""",
     visual=AutogradGraph("w", "loss", backward=True, accumulate="first"),
     slide=["Each `backward()` adds into `.grad`", "It never overwrites",
            "On purpose: it enables accumulation"],
@@ -63,15 +82,17 @@ def pile_up(device):
     first = w.grad.clone()
     loss = (w * x).sum()
     loss.backward()
-    return {"w": w, "x": x, "first": first, "loss": loss}
+    expect(torch.equal(first, x), "after the first backward, w.grad is x")
+    expect(torch.equal(w.grad, first + x), "the second backward adds x to it")
+    return {"w": w, "first": first, "loss": loss}
 
 
 @lesson.beat(
     "Clearing the hoard",
-    narration="""Sometimes the hoard must be emptied. Calling w dot grad dot zero underscore wipes it in
-    place: {{ before.values }} becomes {{ after.values }}. Optimizers do the same with zero grad, which by
-    default goes further and sets the grad to None. Is it None afterwards? {{ is_none }}. Either way, the
-    next backward starts from a clean slate. Zero once after each optimizer step, not after every
+    narration="""Sometimes the hoard must be emptied. After two backward calls, w dot grad holds {{
+    before.values }}. | Calling w dot grad dot zero underscore wipes it in place: {{ after.values }}. |
+    Optimizers clear it with zero grad, which by default goes further and sets the grad to None. Either
+    way, the next backward starts from a clean slate. Zero once after each optimizer step, not after every
     backward.""",
     visual=InPlace("before", "after", op="zero_"),
     slide=["`w.grad.zero_()` clears in place", "`optimizer.zero_grad()` sets `.grad` to None",
@@ -84,15 +105,17 @@ def zeroing(device):
     (w * x).sum().backward()
     before = w.grad.clone()
     after = w.grad.zero_()
+    expect(after is w.grad and not after.any(), "zero_ clears the same .grad tensor in place")
     optimizer = torch.optim.SGD([w], lr=0.1)
     optimizer.zero_grad()
-    return {"before": before, "after": after, "is_none": w.grad is None}
+    expect(w.grad is None, "optimizer.zero_grad() sets .grad to None by default")
+    return {"before": before, "after": after}
 
 
 @lesson.beat(
     "Micro-batches",
     narration="""Now the grand scheme. Our batch has {{ n }} examples, but pretend memory only fits {{ micro
-    }} at a time. So we chunk the batch into {{ steps }} micro-batches along dim {{ dim }}. Each one runs
+    }} at a time. | So we chunk the batch into {{ steps }} micro-batches along dim {{ dim }}. Each one runs
     forward and backward on its own, small enough to fit, and we let the gradients pile up. Only after the
     last micro-batch do we take one optimizer step, as if the whole batch had been seen at once.""",
     visual=Split("X", "X0", "X1", "X2", "X3", dim=0, op="chunk"),
@@ -103,119 +126,126 @@ def micro_batches(device):
     steps = 4
     dim = 0
     X0, X1, X2, X3 = X.chunk(steps, dim=dim)
+    expect(torch.equal(torch.cat([X0, X1, X2, X3]), X), "the micro-batches together are the batch")
     return {"X": X, "X0": X0, "X1": X1, "X2": X2, "X3": X3, "n": X.shape[0], "micro": X0.shape[0],
             "steps": steps, "dim": dim}
 
 
 @lesson.beat(
     "Hoarding equals a big batch",
-    narration="""The proof, apprentices! On the left, one backward over all {{ n }} examples with the mean
-    squared error gives the gradient {{ g_big.values }}. On the right, {{ steps }} micro-batches, each loss
-    divided by {{ steps }}, each with its own backward, hoarded in the same grad. The result: {{
-    g_acc.values }}. Are they equal? {{ same }}. Identical, with a fraction of the memory per backward call.
-    Mwahahaha!""",
+    narration="""The proof, apprentices! One backward over all {{ n }} examples with the mean squared error
+    gives the gradient {{ g_big.values }}. | Now {{ steps }} micro-batches, each loss divided by {{ steps
+    }}, each with its own backward, hoarded in the same grad: {{ g_acc.values }}. | The same gradient, up to
+    rounding, with a fraction of the memory per backward call. It holds because the micro-batches are equal
+    in size and the model keeps no batch statistics, as BatchNorm does. Mwahahaha!""",
     visual=Show("g_big", "g_acc", code=False, caption="large batch vs accumulated micro-batches"),
     slide=["`loss = loss_fn(model(xb), yb) / steps`", "`loss.backward()` for each micro-batch",
-           "Accumulated grad equals the large batch's"],
+           "Equal only for equal-sized micro-batches, no BatchNorm"],
 )
 def emulate(device):
     X, y = regression_data(device)
     steps = 4
-    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    ((X @ w - y) ** 2).mean().backward()
-    g_big = w.grad.clone()
-    w.grad = None
+    w, _ = weight(device)
+    g_big = gradient(X, y, w)
     for xb, yb in zip(X.chunk(steps), y.chunk(steps), strict=True):
-        loss = ((xb @ w - yb) ** 2).mean() / steps
-        loss.backward()
+        (mse(xb, yb, w) / steps).backward()
     g_acc = w.grad.clone()
-    same = bool(torch.allclose(g_big, g_acc))
-    return {"g_big": g_big, "g_acc": g_acc, "n": X.shape[0], "steps": steps, "same": same}
+    expect(torch.allclose(g_big, g_acc), "the accumulated gradient equals the large batch's")
+    uneven = sum(gradient(xb, yb, w, scale=3) for xb, yb in zip(X.split(3), y.split(3), strict=True))
+    expect(not torch.allclose(g_big, uneven), "micro-batches of unequal size break the equality")
+    norm = torch.nn.BatchNorm1d(2).to(device)
+    normed = sum(gradient(norm(xb), yb, w, scale=steps) for xb, yb in zip(X.chunk(steps), y.chunk(steps),
+                                                                           strict=True))
+    expect(not torch.allclose(gradient(norm(X), y, w), normed), "batch statistics break the equality")
+    return {"g_big": g_big, "g_acc": g_acc, "n": X.shape[0], "steps": steps}
 
 
 @lesson.beat(
     "Pitfall: forgetting to scale",
-    narration="""A classic blunder: hoarding without dividing each loss by the number of steps. Each
-    micro-batch mean is already an average, so summing {{ steps }} of them gives a gradient {{ ratio }}
-    times too large: {{ g_unscaled.values }} instead of {{ g_big.values }}. Your learning rate is secretly
-    multiplied, and training may explode. Divide the loss, or divide the learning rate, but never
-    forget!""",
+    narration="""A classic blunder: hoarding without dividing each loss by the number of steps. The large
+    batch's gradient is {{ g_big.values }}. | Each micro-batch mean is already an average, so summing {{
+    steps }} of them gives a gradient {{ steps }} times too large: {{ g_unscaled.values }}. | Your learning
+    rate is secretly multiplied, and training may explode. Divide the loss before backward. Dividing the
+    learning rate instead works only for plain SGD: Adam, for one, ignores the gradient's scale.""",
     visual=Show("g_big", "g_unscaled", code=False, caption="large batch vs unscaled accumulation"),
-    slide=["Unscaled: gradient times the number of steps", "Fix: `loss / steps` before `backward()`"],
+    slide=["Unscaled: gradient times the number of steps", "Fix: `loss / steps` before `backward()`",
+           "Dividing the learning rate: plain SGD only"],
 )
 def forgot_scale(device):
     X, y = regression_data(device)
     steps = 4
-    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    ((X @ w - y) ** 2).mean().backward()
-    g_big = w.grad.clone()
-    w.grad = None
+    w, _ = weight(device)
+    g_big = gradient(X, y, w)
     for xb, yb in zip(X.chunk(steps), y.chunk(steps), strict=True):
-        ((xb @ w - yb) ** 2).mean().backward()
+        mse(xb, yb, w).backward()
     g_unscaled = w.grad.clone()
-    ratio = (g_unscaled / g_big).mean().item()
-    return {"g_big": g_big, "g_unscaled": g_unscaled, "steps": steps, "ratio": ratio}
+    expect(torch.allclose(g_unscaled, steps * g_big), "unscaled accumulation is steps times too large")
+    moved = []
+    for grad in (g_big, g_unscaled):
+        adam_w = w.detach().clone().requires_grad_()
+        adam_w.grad = grad.clone()
+        torch.optim.Adam([adam_w], lr=0.1).step()
+        moved.append(adam_w.detach())
+    expect(torch.allclose(moved[0], moved[1]), "Adam's first step ignores the gradient's scale")
+    return {"g_big": g_big, "g_unscaled": g_unscaled, "steps": steps}
 
 
 @lesson.beat(
     "Pitfall: forgetting to zero",
-    narration="""The second blunder: stepping without zeroing. After the first update, the fresh gradient
-    should be {{ g_true.values }}. But the old hoard was never cleared, so grad holds {{ g_stale.values }}:
-    last step's gradient, {{ g_old.values }}, plus the new one. Stale gradients push the weights in
-    yesterday's direction. Zero after every optimizer step; skipping it is a silent bug that raises no
-    error.""",
+    narration="""The second blunder: stepping without zeroing. The first step's gradient was {{ g_old.values
+    }}. | After the update, the fresh gradient should be {{ g_true.values }}. | But the old hoard was never
+    cleared, so grad holds their sum, {{ g_stale.values }}. Stale gradients push the weights in yesterday's
+    direction. Zero after every optimizer step; skipping it is a silent bug that raises no error.""",
     visual=Show("g_old", "g_true", "g_stale", code=False),
     slide=["No `zero_grad()`: old gradients leak into new steps", "Silent: no error, just worse training"],
 )
 def forgot_zero(device):
     X, y = regression_data(device)
-    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    optimizer = torch.optim.SGD([w], lr=0.05)
-    ((X @ w - y) ** 2).mean().backward()
+    w, optimizer = weight(device)
+    mse(X, y, w).backward()
     g_old = w.grad.clone()
     optimizer.step()
-    ((X @ w - y) ** 2).mean().backward()
+    g_true = gradient(X, y, w)
+    mse(X, y, w).backward()
     g_stale = w.grad.clone()
-    g_true = g_stale - g_old
+    expect(torch.allclose(g_stale, g_old + g_true), "without zeroing, .grad holds the old plus the new")
     return {"g_old": g_old, "g_true": g_true, "g_stale": g_stale}
 
 
 @lesson.beat(
     "The full ritual",
-    narration="""Now the complete training loop. For each micro-batch: forward, divide the loss by {{ steps
-    }}, backward. Every {{ steps }} micro-batches: optimizer step, then zero grad. We run it beside a loop
-    that takes the whole batch at once, same learning rate, same start. After the update, the large batch
-    gives {{ w_big.values }} and the hoarder gives {{ w_acc.values }}. Do they agree? {{ same }}.""",
-    visual=Show("w_big", "w_acc", code=False, caption="one large-batch step vs accumulated micro-batches"),
+    narration="""Now the complete training loop, in code. For each micro-batch: forward, divide the loss by {{
+    steps }}, backward. Every {{ steps }} micro-batches: optimizer step, then zero grad. Beside it, one step
+    on the whole batch, same learning rate, same start. | After it, the large batch's weights are {{
+    w_big.values }}. | The hoarder's weights are {{ w_acc.values }}. | The same weights, up to rounding, with
+    a fraction of the memory.""",
+    visual=Show("w_big", "w_acc", caption="one large-batch step vs accumulated micro-batches"),
     slide=["`(loss / steps).backward()` each micro-batch", "`if (i + 1) % steps == 0:` step, then zero",
            "Same weights as the large batch"],
 )
 def full_loop(device):
     X, y = regression_data(device)
     steps = 4
-    w_big = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    w_acc = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    opt_big = torch.optim.SGD([w_big], lr=0.05)
-    opt_acc = torch.optim.SGD([w_acc], lr=0.05)
-    ((X @ w_big - y) ** 2).mean().backward()
+    w_big, opt_big = weight(device)
+    w_acc, opt_acc = weight(device)
+    mse(X, y, w_big).backward()
     opt_big.step()
-    opt_big.zero_grad()
     for i, (xb, yb) in enumerate(zip(X.chunk(steps), y.chunk(steps), strict=True)):
-        (((xb @ w_acc - yb) ** 2).mean() / steps).backward()
+        (mse(xb, yb, w_acc) / steps).backward()
         if (i + 1) % steps == 0:
             opt_acc.step()
             opt_acc.zero_grad()
-    same = bool(torch.allclose(w_big, w_acc))
-    return {"w_big": w_big.detach(), "w_acc": w_acc.detach(), "steps": steps, "same": same}
+    expect(torch.allclose(w_big, w_acc), "one accumulated step equals one large-batch step")
+    return {"w_big": w_big.detach(), "w_acc": w_acc.detach(), "steps": steps}
 
 
 @lesson.beat(
     "The graphs, conceptually",
-    narration="""Picture it. Each micro-batch builds its own little graph during forward. Here are the
-    graphs of a pair of micro-batches, their losses {{ loss_a.item }} and {{ loss_b.item }}. Each backward
-    walks its own graph and then frees it, yet both end at the same accumulate grad node of w. That node is
-    the hoard: it adds every gradient into w dot grad, now {{ w.grad.values }}. Only the gradient survives,
-    never the graph, which is why memory stays small.""",
+    narration="""Picture it. Each micro-batch builds its own little graph during forward. Here are the graphs
+    of a pair of micro-batches, their losses {{ loss_a.item }} and {{ loss_b.item }}, both ending at the same
+    accumulate grad node of w. | Each backward walks its own graph and then frees it. The accumulate grad
+    node is the hoard: it adds every gradient into w dot grad, now {{ w.grad.values }}. Only the gradient
+    survives, never the graph, which is why memory stays small.""",
     visual=AutogradGraph("w", "loss_a", "loss_b", backward=True),
     slide=["Each micro-batch: its own graph, freed by backward",
            "All graphs end in the leaf's `AccumulateGrad`",
@@ -223,22 +253,25 @@ def full_loop(device):
 )
 def graphs(device):
     X, y = regression_data(device)
-    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    xa, xb = X[:2], X[2:4]
-    loss_a = ((xa @ w - y[:2]) ** 2).mean()
-    loss_b = ((xb @ w - y[2:4]) ** 2).mean()
+    w, _ = weight(device)
+    loss_a = mse(X[:2], y[:2], w)
+    loss_b = mse(X[2:4], y[2:4], w)
     loss_a.backward()
     loss_b.backward()
+    expect(torch.allclose(w.grad, gradient(X[:2], y[:2], w) + gradient(X[2:4], y[2:4], w)),
+           "w.grad is the sum of both micro-batch gradients")
+    expect(capture_error(lambda: loss_a.backward()) != "", "backward freed the first graph")
     return {"w": w, "loss_a": loss_a, "loss_b": loss_b}
 
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""The hoard is complete! Backward adds into grad; it never overwrites. Zero the gradients
-    after each optimizer step. Divide each micro-batch loss by the number of steps, step only after the last
-    one, and the result matches the large batch exactly, with a fraction of the memory. Forget to zero, or
-    forget to scale, and training quietly goes wrong. Your challenge: train the same tiny model twice, with
-    a large batch and with accumulated micro-batches, and show the final weights agree.""",
+    narration="""The hoard is complete! | Backward adds into grad; it never overwrites. | Zero the gradients
+    after each optimizer step. | Divide each micro-batch loss by the number of steps, and step only after
+    the last one. | With micro-batches of equal size and no batch statistics, the result matches the large
+    batch, with a fraction of the memory. | Each micro-batch graph is freed; only the grad remains. | Your
+    challenge: train the same tiny model twice, with a large batch and with accumulated micro-batches, and
+    show the final weights agree.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: large batch vs accumulation, same weights"],
 )
