@@ -3,6 +3,7 @@ rows of monospace text are laid out by hand so leading spaces and long lines kee
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +44,13 @@ def char_width(size: float = FONT_SIZE) -> float:
     return float(mono("M" * 10, size).width / 10)
 
 
-def wrap(text: str, width: int) -> list[str]:
-    """A line cut into pieces of at most `width` characters (hard wrap, as a terminal does)."""
+def wrap(text: str, width: int, soft: bool = False) -> list[str]:
+    """A line cut into pieces of at most `width` characters: hard, as a terminal wraps output, or `soft`,
+    at spaces where it can (a command stays readable word by word)."""
     if len(text) <= width:
         return [text]
+    if soft:
+        return textwrap.wrap(text, width, break_on_hyphens=False) or [text]
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
@@ -92,7 +96,7 @@ class TerminalWindow(VGroup):
         return float(self.bar.get_bottom()[1]) - PAD
 
     def fits(self, lines: list[str]) -> bool:
-        """Whether `lines` (prompts included) fit this window unwrapped and without scrolling."""
+        """Whether `lines` fit this window unwrapped and without scrolling."""
         return len(lines) <= self.capacity and all(len(line) <= self.columns for line in lines)
 
     def row(self, text: str, color: str = theme.TEXT) -> VGroup:

@@ -104,15 +104,16 @@ class Terminal(TensorVisual):
 
     def sized_window(self, entries: list[tuple[str, str, str]], width: float, height: float,
                      origin: str) -> TerminalWindow:
-        """The window at the largest font size that shows the whole session unwrapped, else the smallest."""
+        """The window at the largest font size that shows the whole session without scrolling and without
+        breaking an output line (tables keep their columns; a long command may wrap); else the smallest."""
         style = STYLES[self.system]
-        lines = []
-        for command, output, _ in entries:
-            lines += [style.prompt + line for line in command.split("\n")]
-            lines += output.rstrip("\n").split("\n") if output.strip() else []
+        commands = [line for command, _, _ in entries for line in command.split("\n")]
+        prompt = max(len(style.prompt), len(style.more))
+        outputs = [line for _, output, _ in entries if output.strip() for line in output.rstrip("\n").split("\n")]
         for size in SIZES:
             window = TerminalWindow(self.system, width, height, self.badge(origin), origin_color(origin), size)
-            if window.fits(lines):
+            rows = sum(len(wrap(c, window.columns - prompt, soft=True)) for c in commands) + len(outputs)
+            if rows <= window.capacity and window.fits(outputs):
                 return window
         return window
 
@@ -122,7 +123,7 @@ class Terminal(TensorVisual):
         rows = []
         for i, line in enumerate(command.split("\n")):
             prompt = style.prompt if i == 0 else style.more
-            pieces = wrap(line, w.columns - len(prompt))
+            pieces = wrap(line, w.columns - len(prompt), soft=True)
             rows.append(w.prompt_row(prompt, pieces[0]))
             rows += [w.prompt_row(" " * len(prompt), piece) for piece in pieces[1:]]
         return rows
