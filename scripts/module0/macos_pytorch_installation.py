@@ -100,8 +100,8 @@ def install(device):
     "is_built against is_available",
     narration="""Two questions, two different answers. | is built asks: was this torch compiled with MPS?
     is available asks: can it use MPS right now, on this Mac? On Apple silicon with a recent macOS, both say
-    True. A torch built with MPS on an Intel Mac says True, then False. This render machine says
-    {{ built_here }} and {{ available_here }}. | Once available, mps is a device like any other.""",
+    True. On a macOS too old for MPS, built says True and available says False. This render machine, not a
+    Mac, says {{ built_here }} and {{ available_here }}. | Once available, mps is a device like any other.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`torch.backends.mps.is_built()`: compiled in", "`torch.backends.mps.is_available()`: usable now",
            "`device='mps'`"],
@@ -147,8 +147,8 @@ def fallback(device):
     "No float64 on MPS",
     narration="""And the second beast: MPS has no float64. | Ask for a float64 tensor on mps, and torch refuses
     with a TypeError. | Use float32 instead. It keeps about {{ digits }} significant decimal digits, plenty
-    for training. And beware: NumPy arrays are float64, so convert them with dot float before sending them
-    to mps.""",
+    for training. And beware: NumPy makes decimal arrays in float64 by default, so convert them with dot
+    float before sending them to mps.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["float64 on MPS: `TypeError`", "Use `float32`", "NumPy arrays are float64: `.float()` first"],
 )

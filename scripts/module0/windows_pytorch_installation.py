@@ -98,8 +98,8 @@ def poetry(device):
     narration="""Here is the secret passage. On Windows, the torch on the Python package index is built for
     the cpu only; the CUDA builds live on PyTorch's own index. | So we add that index to poetry as a source,
     with explicit priority: poetry asks it only for packages that name it, and everything else still comes
-    from the package index. | Then we add torch from that source, and poetry installs torch {{ version }}
-    plus cuda tag {{ tag }}.""",
+    from the package index. | Then we add torch from that source, and poetry installs torch {{ version }},
+    tagged with the index's CUDA version, here {{ tag }}.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`poetry source add --priority explicit`", "`poetry add --source pytorch-cu126 torch`",
            "Other packages still come from PyPI"],
