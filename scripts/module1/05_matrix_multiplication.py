@@ -178,6 +178,7 @@ def batched(device):
     C = torch.bmm(A, B)
     batch = A.shape[0]
     expect(all(torch.equal(C[i], A[i] @ B[i]) for i in range(batch)), "each slice is its own pair's product")
+    expect(capture_error(lambda: torch.bmm(A, B[:1])) != "", "bmm refuses stacks of different batch sizes")
     return {"A": A, "B": B, "C": C, "batch": batch}
 
 
