@@ -59,7 +59,7 @@ class Plot(VGroup):
                  x_name: str = "", y_name: str = "", ticks: int = 5):
         super().__init__()
         self.x0, self.x1, self.x_step = nice_range(*x_range, ticks)
-        self.y0, self.y1, self.y_step = nice_range(*y_range, max(3, ticks - 1))
+        self.y0, self.y1, self.y_step = nice_range(*y_range, ticks)
         self.x_ticks = self._ticks(self.x0, self.x1, self.x_step)
         self.y_ticks = self._ticks(self.y0, self.y1, self.y_step)
         y_labels = [label(tick_text(v, self.y_step), TICK_SIZE, theme.MUTED) for v in self.y_ticks]

@@ -97,17 +97,19 @@ class Linear(TensorVisual):
         scene.play(appear(xg), FadeIn(lead), run_time=0.8)
         yield
         why = note(f"{w} is stored (out, in) = {shape_text((out, fan_in))}: row j holds the weights of output j, "
-                   f"so y = {x} @ {w}.T", theme.MUTED, width=90)
+                   f"so y = {x} @ {w}.T" + (f", and {b} adds one number per output" if b else ""),
+                   theme.MUTED, width=100)
         bottom.fit(why, max_scale=1.0)
-        scene.play(FadeIn(parts[1]), appear(wg), FadeIn(parts[3]), FadeOut(lead), FadeIn(why), run_time=0.8)
+        weights = [FadeIn(parts[1]), appear(wg), FadeIn(parts[3])]
+        if bg is not None:
+            weights += [FadeIn(parts[4]), appear(bg)]
+        scene.play(*weights, FadeOut(lead), FadeIn(why), run_time=0.8)
         yield
         cell = (*(0,) * (self.beat[x].ndim - 1), j)
         cells, eq = self.worked(x, w, b, y, cell)
         bottom.fit(eq, max_scale=1.0)
-        rest_signs = [p for p in parts[4:] if p is not bg and p is not yg]
-        shown_b = [appear(bg)] if bg is not None else []
-        scene.play(glow(cells), FadeOut(why), FadeIn(eq), *[FadeIn(s) for s in rest_signs], *shown_b,
-                   appear(yg), run_time=0.8)
+        scene.play(FadeIn(parts[-2]), appear(yg), FadeOut(why), run_time=0.5)
+        scene.play(glow(cells), FadeIn(eq), run_time=0.6)
         scene.play(reveal([yg.cell(*cell)]), run_time=0.5)
         yield
         done = note(f"every output: the same dot products{' plus ' + b if b else ''}, for each of the "
