@@ -205,6 +205,8 @@ CASES = [
                                   entry("y", [2.0, 0.0], (2,))], {}, "only 0 and 1"),
     ("Linear", ("x", "W", "y"), [entry("x", [1.0, 2.0], (2,)), entry("W", [[1.0, 2.0, 3.0]], (1, 3)),
                                  entry("y", [1.0], (1,))], {}, "last axis must be in=3"),
+    ("Dropout", ("x", "m", "y"), [entry("x", [1.0], (1,)), entry("m", [1], (1,), "int64"), entry("y", [1.0], (1,))],
+     {"mean": "avg"}, "returned no 'avg'"),
     ("Linear", ("x", "W", "b", "y"), [entry("x", [1.0], (1,)), entry("W", [[1.0]], (1, 1)),
                                       entry("b", [1.0, 2.0], (2,)), entry("y", [2.0], (1,))], {},
      "one value per output"),

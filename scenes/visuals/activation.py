@@ -15,7 +15,7 @@ from scenes.anim import appear, glow, note
 from scenes.mobjects.plot import Legend, Plot
 from scenes.mobjects.text import label, mono
 from scenes.visuals.base import Area, TensorVisual
-from scenes.visuals.curve import MAX_SERIES, drawn_points, numbers, span
+from scenes.visuals.curve import MAX_SERIES, drawn_points, numbers, require, span
 
 MAX_INPUTS = 8
 TABLE_SIZE = 20
@@ -42,6 +42,7 @@ class Activation(TensorVisual):
         return len(self.spec.tensors) - 1 + (1 if self.option("inputs") else 0)
 
     def play(self, scene: Scene) -> Iterator[None]:
+        require(self, "Activation", self.spec.tensors, self.option("inputs"), self.option("outputs"))
         if self.option("grid", False):
             yield from self.play_grid(scene)
         else:

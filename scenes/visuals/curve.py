@@ -12,7 +12,7 @@ from render.errors import VisualError
 from scenes import theme
 from scenes.mobjects.plot import Legend, Plot, corners
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, format_number
 from scenes.visuals.base import Area, TensorVisual
 
 MAX_SERIES = len(theme.SERIES)
@@ -98,6 +98,7 @@ class Curve(TensorVisual):
         return [str(v) for v in labels]
 
     def play(self, scene: Scene) -> Iterator[None]:
+        require(self, "Curve", self.spec.tensors)
         x_name, y_names = self.names()
         xs, ys = self.data()
         colors = [theme.SERIES[i] for i in range(len(ys))]
@@ -152,9 +153,16 @@ def number_label(visual: TensorVisual, kind: str, name: str) -> str:
     value = visual.beat.values[name]
     if isinstance(value, list | dict) or value is None:
         raise VisualError(kind, name, f"needs one number, got {value!r}")
-    from scenes.trace import format_number
-
     dtype = "int64" if isinstance(value, int) and not isinstance(value, bool) else "float32"
     text = format_number(value, dtype, visual.digits)
     visual.shown.setdefault("values", {})[name] = text
     return text
+
+
+def require(visual: TensorVisual, kind: str, *names: Any) -> None:
+    """Every named trace entry exists (tensor or returned value); a missing one is the author's typo, said so."""
+    have = sorted(visual.beat.tensors) + sorted(visual.beat.values)
+    for name in names:
+        for n in [name] if isinstance(name, str) else list(name or []):
+            if n not in visual.beat.tensors and n not in visual.beat.values:
+                raise VisualError(kind, n, f"the beat returned no {n!r}; it returned {', '.join(have)}")

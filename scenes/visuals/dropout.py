@@ -13,7 +13,7 @@ from scenes import theme
 from scenes.anim import appear, glow, note, sign
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.visuals.base import TensorVisual
-from scenes.visuals.curve import number_label
+from scenes.visuals.curve import number_label, require
 
 
 class Dropout(TensorVisual):
@@ -34,6 +34,7 @@ class Dropout(TensorVisual):
         return 3 + (1 if self.option("mean") else 0) + (1 if self.option("eval") else 0)
 
     def check(self) -> tuple[str, str, str]:
+        require(self, "Dropout", self.spec.tensors, *(self.option(k) for k in ("p", "scale", "mean", "draws", "eval")))
         if len(self.spec.tensors) != 3:
             raise VisualError("Dropout", None, "name the input, the 0/1 mask and the output: Dropout('x', 'mask', 'y')")
         x, mask, y = self.spec.tensors

@@ -15,6 +15,7 @@ from scenes.anim import appear, glow, hide, note, restore, reveal, sign
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual, largest_arrangement
+from scenes.visuals.curve import require
 
 MAX_TERMS = 4
 WEIGHT = theme.SERIES[3]  # weights and bias, apart from the input's colour and the glow's
@@ -41,6 +42,7 @@ class Linear(TensorVisual):
         return 4
 
     def play(self, scene: Scene) -> Iterator[None]:
+        require(self, "Linear", self.spec.tensors)
         if self.option("qkv", False):
             yield from self.play_qkv(scene)
         else:

@@ -16,6 +16,7 @@ from scenes.mobjects.plot import Bars
 from scenes.mobjects.text import label
 from scenes.trace import format_number
 from scenes.visuals.base import TensorVisual
+from scenes.visuals.curve import number_label, require
 
 MAX_CLASSES = 10
 BAR_HEIGHT = 2.0
@@ -103,12 +104,7 @@ class Softmax(TensorVisual):
             text = entry.label(*idx, digits=self.digits)
             self.shown.setdefault(name, {})[",".join(map(str, idx))] = text
             return text
-        value = self.value_of(name)
-        if isinstance(value, list | dict) or value is None:
-            raise VisualError("Softmax", name, "give the sum as a number or a tensor")
-        text = format_number(value, digits=self.digits)
-        self.shown.setdefault("values", {})[name] = text
-        return text
+        return number_label(self, "Softmax", name)
 
     def value_of(self, name: str) -> Any:
         if name not in self.beat.values:
@@ -137,6 +133,7 @@ class Softmax(TensorVisual):
         return VGroup(head, bars)
 
     def play(self, scene: Scene) -> Iterator[None]:
+        require(self, "Softmax", self.spec.tensors, *(self.option(k) for k in ("exp", "total", "check", "temperature")))
         logits, *probs = self.spec.tensors
         probs = self.probabilities()
         values, texts = self.bars_of(logits, masked_ok=True)
