@@ -206,3 +206,32 @@ def test_record_forward_gives_a_compute_function_the_hook_order() -> None:
     assert order == ["", "0", "1", "1.0", "1.1"]
     model(torch.ones(1, 2))
     assert len(order) == 5  # hooks removed after the block
+
+
+COMPLEX_LESSON = (
+    "import torch\nfrom render.lesson import Lesson\nfrom scenes.vocabulary import Show\n"
+    "lesson = Lesson()\n\n"
+    "@lesson.beat('Roots of unity', narration='Four complex numbers.', visual=Show('z', code=False))\n"
+    "def roots(device):\n"
+    "    return {'z': torch.polar(torch.ones(4), torch.arange(4.0) * torch.pi / 2)}\n"
+)
+
+
+@pytest.mark.slow
+def test_complex_lesson_traces_and_a_failing_one_does_not_stop_the_others(project: Any) -> None:
+    project.script("broken").write_text(COMPLEX_LESSON)
+    lines = project.render("status", "module1", "--voice", "espeak").stdout.splitlines()
+    assert not any("fails" in line for line in lines), lines
+    assert any(line.startswith("1.1.1 tiny") for line in lines)
+    project.script("broken").write_text(COMPLEX_LESSON.replace("torch.pi / 2)}", "torch.pi / 2), 'o': object()}"))
+    result = project.render("status", "module1", "--voice", "espeak", check=False)
+    out = result.stdout.replace("\n", " ")
+    assert "1.1.2 broken: fails" in out and "broken.py" in out and "'o' is a object" in out
+    assert "1.1.1 tiny:" in out and "1.1.1 tiny: fails" not in out
+
+
+def test_complex_tensor_json_has_no_python_complex() -> None:
+    data = trace_of({"z": torch.polar(torch.ones(4), torch.arange(4.0) * torch.pi / 2)})
+    text = json.dumps(data, allow_nan=False)  # the build writes JSON: no complex, no bare nan
+    z = BeatTrace.from_json(json.loads(text))["z"]
+    assert z.at(1) == complex(torch.polar(torch.ones(1), torch.tensor([torch.pi / 2])).item())

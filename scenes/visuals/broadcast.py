@@ -8,11 +8,12 @@ from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Rectangle, Scene, VGroup
 
+from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, flow, glow, hide, note, reveal, sign
 from scenes.mobjects.tensor_grid import TensorGrid, key
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry, broadcast_index, format_number
+from scenes.trace import TensorEntry, broadcast_index, format_number, shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -46,7 +47,10 @@ def stretched(entry: TensorEntry, shape: tuple[int, ...]) -> TensorEntry:
             return entry.at(*broadcast_index(prefix, entry.shape))
         return [build((*prefix, i)) for i in range(shape[len(prefix)])]
 
-    return dataclasses.replace(entry, values=build(()), shape=shape, stride=(0,) * len(shape), bits=None)
+    if entry.is_complex:
+        raise VisualError("Broadcast", entry.name, "complex operands are drawn with Elementwise, not stretched")
+    return dataclasses.replace(entry, values=build(()), shape=shape, stride=(0,) * len(shape), bits=None,
+                               kept=None, truncated=False, imag=None)
 
 
 class Broadcast(TensorVisual):
@@ -61,10 +65,23 @@ class Broadcast(TensorVisual):
         """Shape table and inputs; size-1 axes stretched; the op fills the result."""
         return 3
 
+    def check(self, a: TensorEntry, b: TensorEntry, res: TensorEntry) -> None:
+        """The result must be the broadcast of both shapes, and drawable as one grid."""
+        width = max(a.ndim, b.ndim)
+        pad = [(1,) * (width - t.ndim) + tuple(t.shape) for t in (a, b)]
+        expected = tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(*pad, strict=True))
+        if tuple(res.shape) != expected or any(x not in (1, y) and y not in (1, x) for x, y in zip(*pad, strict=True)):
+            raise VisualError("Broadcast", res.name, f"{shape_text(res.shape)} is not the broadcast of "
+                              f"{shape_text(a.shape)} and {shape_text(b.shape)}")
+        if res.ndim > 4 or res.numel == 0:
+            raise VisualError("Broadcast", res.name, f"a {shape_text(res.shape)} result cannot be drawn as "
+                              "a grid (empty, or more than 4-D)")
+
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, res_name = self.spec.tensors[:3]
         op = str(self.option("op", "+"))
         a, b, res = self.beat[a_name], self.beat[b_name], self.beat[res_name]
+        self.check(a, b, res)
         width = res.ndim
         marks: dict[tuple[int, int], str] = {}
         for r, t in enumerate((a, b)):
@@ -88,7 +105,7 @@ class Broadcast(TensorVisual):
             real: dict[tuple[int, ...], tuple[int, ...]] = {}
             ghost: dict[tuple[int, ...], tuple[int, ...]] = {}
             for idx in res.indices():
-                if not g.has(idx):
+                if idx not in g.shown:  # elided, or covered by a nearer slab
                     continue
                 src = broadcast_index(idx, t.shape)
                 self.shown["broadcast"].append([name, list(idx), list(src), g.shown[idx]])
@@ -125,8 +142,9 @@ class Broadcast(TensorVisual):
             pairs = []
             for idx in ghost:
                 # the ghost copies the nearest real cell: the one it was stretched from
-                origin = next(r for r, s in real.items() if s == ghost[idx])
-                pairs.append((g.cell(*origin), g.cell(*idx)))
+                origin = next((r for r, s in real.items() if s == ghost[idx]), None)
+                if origin is not None:
+                    pairs.append((g.cell(*origin), g.cell(*idx)))
             flow(scene, pairs, run_time=0.9)
             scene.play(reveal([g.cell(*i) for i in ghost]), run_time=0.2)
         yield

@@ -7,9 +7,10 @@ from typing import ClassVar
 
 from manim import RIGHT, FadeIn, FadeOut, Scene, VGroup
 
+from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal, sign
-from scenes.trace import broadcast_index
+from scenes.trace import broadcast_index, shape_text
 from scenes.visuals.base import TensorVisual
 
 SYMBOLS = {"+", "-", "*", "/", "**", "%", "//", "@"}
@@ -40,7 +41,20 @@ class Elementwise(TensorVisual):
         drawn = len(self.drawn(self.spec.tensors[-1]))
         return 1 + min(STEPPED, drawn) + (1 if drawn > STEPPED else 0)
 
+    def check(self) -> None:
+        """Every input must broadcast to the result's shape (batch axes may stretch on either side)."""
+        *in_names, res_name = self.spec.tensors
+        res = self.beat[res_name]
+        for n in in_names:
+            shape = self.beat[n].shape
+            fits = len(shape) <= res.ndim and all(
+                s in (1, r) for s, r in zip(shape, res.shape[res.ndim - len(shape):], strict=True))
+            if not fits:
+                raise VisualError("Elementwise", n, f"{shape_text(shape)} does not broadcast to the result's "
+                                  f"{shape_text(res.shape)}")
+
     def play(self, scene: Scene) -> Iterator[None]:
+        self.check()
         *in_names, res_name = self.spec.tensors
         res = self.beat[res_name]
         op = str(self.option("op", "+"))
@@ -65,10 +79,8 @@ class Elementwise(TensorVisual):
         for idx in drawn[:STEPPED]:
             operands, result, text = self.equation(idx)
             equations.append([list(idx), operands, result])
-            cells = [
-                g.cell(*broadcast_index(idx, self.beat[n].shape))
-                for g, n in zip(grids, in_names, strict=True)
-            ]
+            at = [(g, broadcast_index(idx, self.beat[n].shape)) for g, n in zip(grids, in_names, strict=True)]
+            cells = [g.cell(*i) for g, i in at if g.has(i)]  # an operand's cell may be elided
             eq = note(text, theme.ROLES["selected"], theme.NOTE_SIZE + 2, font_mono=True)
             bottom.fit(eq, max_scale=1.0)
             scene.play(glow(cells), FadeIn(eq), run_time=0.5)

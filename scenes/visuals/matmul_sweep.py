@@ -3,16 +3,18 @@ screen; inner dimensions cancel in the shape label; batched matmul as one sweep 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from manim import LEFT, RIGHT, UP, FadeIn, FadeOut, Scene, VGroup, Write
 
+from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, broadcast_index, shape_text
 from scenes.visuals.base import Area, TensorVisual, grid_cells
 
 STEPPED = 3
@@ -59,86 +61,99 @@ class MatmulSweep(TensorVisual):
         "op": "'@', 'mm', 'matmul' or 'bmm', as the shape label writes it (default '@')",
     }
 
+    def operands(self) -> tuple[TensorEntry, TensorEntry, TensorEntry, list[tuple[int, ...]]]:
+        """a, b, c and the batch indices swept (at most two): the result's leading dimensions, to which
+        each operand's own batch dimensions broadcast (`(B, T, D) @ (D, E)`, `(2, 1, n, k) @ (3, k, m)`)."""
+        names = self.spec.tensors[:3]
+        if len(names) != 3:
+            raise VisualError("MatmulSweep", None, f"give a, b and the result, got {len(names)} names")
+        a, b, c = (self.beat[n] for n in names)
+        if 0 in (a.ndim, b.ndim):
+            raise VisualError("MatmulSweep", names[0] if a.ndim == 0 else names[1], "matmul needs 1-D or more")
+        batch = c.shape[: c.ndim - (a.ndim >= 2) - (b.ndim >= 2)]
+        expected = (*batch, *a.shape[-2:-1], *(b.shape[-1:] if b.ndim >= 2 else ()))
+        if a.shape[-1] != (b.shape[-2] if b.ndim >= 2 else b.shape[0]) or tuple(c.shape) != expected:
+            raise VisualError("MatmulSweep", names[2], f"{shape_text(c.shape)} is not the matmul of "
+                              f"{shape_text(a.shape)} and {shape_text(b.shape)}")
+        if 0 in c.shape or a.shape[-1] == 0:
+            raise VisualError("MatmulSweep", names[2], "an empty matmul has no products to sweep")
+        sweeps = list(itertools.islice(itertools.product(*[range(n) for n in batch]), 2))
+        return a, b, c, sweeps
+
     def steps(self) -> int:
-        """The shape label; per sweep (one per batch, at most two): the grids, each of the first STEPPED
-        cells, the rest at once (if any)."""
-        a, b, c = (self.beat[n] for n in self.spec.tensors[:3])
-        sweeps = [c.shape[1:]] * min(2, c.shape[0]) if a.ndim == 3 and b.ndim == 3 else [c.shape]
-        cells = [len(grid_cells(shape)) for shape in sweeps]
-        return 1 + sum(1 + min(STEPPED, n) + (1 if n > STEPPED else 0) for n in cells)
+        """The shape label; per sweep (one per batch index, at most two): the grids, each of the first
+        STEPPED cells, the rest at once (if any)."""
+        a, b, c, sweeps = self.operands()
+        n = len(grid_cells(c.shape[len(sweeps[0]):]))
+        return 1 + len(sweeps) * (1 + min(STEPPED, n) + (1 if n > STEPPED else 0))
 
     def play(self, scene: Scene) -> Iterator[None]:
         a_name, b_name, c_name = self.spec.tensors[:3]
-        a, b, c = self.beat[a_name], self.beat[b_name], self.beat[c_name]
+        a, b, c, sweeps = self.operands()
         op = str(self.option("op", "@"))
-        for name, _t in ((a_name, a), (b_name, b), (c_name, c)):
+        for name in (a_name, b_name, c_name):
             self.shown.setdefault(name, {})
         self.shown["sums"] = []
         self.shown["shapes"] = [list(a.shape), list(b.shape), list(c.shape)]
-        area, bottom = self.split_area(0.9)
-        top = Area(area.x, area.y + area.height / 2 - 0.3, area.width, 0.6)
-        main = Area(area.x, area.y - 0.35, area.width, area.height - 0.7)
+        area, bottom = self.split_area(0.6)
+        top = Area(area.x, area.y + area.height / 2 - 0.25, area.width, 0.5)
+        main = Area(area.x, area.y - 0.3, area.width, area.height - 0.6)
         shapes, inner = shape_label(a.shape, b.shape, c.shape, op)
         top.fit(shapes)
         scene.play(Write(shapes), run_time=0.8)
         scene.play(*[m.animate.set_opacity(0.3) for m in inner], run_time=0.5)
         yield
-        if a.ndim == 3 and b.ndim == 3:
-            batches = list(range(c.shape[0]))[:2]
-            for k in batches:
-                yield from self.sweep(
-                    scene, main, bottom, a.select(k), b.select(k), c.select(k), batch=k, last=k == batches[-1]
-                )
-        else:
-            yield from self.sweep(scene, main, bottom, a, b, c, batch=None, last=True)
+        for n, index in enumerate(sweeps):
+            yield from self.sweep(scene, main, bottom, (a, b, c), index, last=n == len(sweeps) - 1)
 
     def sweep(
         self,
         scene: Scene,
         main: Area,
         bottom: Area,
-        a: TensorEntry,
-        b: TensorEntry,
-        c: TensorEntry,
-        batch: int | None,
+        operands: tuple[TensorEntry, TensorEntry, TensorEntry],
+        batch: tuple[int, ...],
         last: bool,
     ) -> Iterator[None]:
+        """One matrix product: the operands' slices at batch index `batch` (broadcast), swept cell by cell."""
         a_name, b_name, c_name = self.spec.tensors[:3]
+        full_a, full_b, full_c = operands
+        a_at = broadcast_index(batch, full_a.shape[: max(0, full_a.ndim - 2)])
+        b_at = broadcast_index(batch, full_b.shape[: max(0, full_b.ndim - 2)])
+        a, b, c = sliced(full_a, a_at), sliced(full_b, b_at), sliced(full_c, batch)
         d = self.digits
         ga = TensorGrid(a, role="input", digits=d, name=a.name)
         gb = TensorGrid(b, role="selected", digits=d, name=b.name)
         gc = TensorGrid(c, role="output", digits=d, name=c.name)
-        prefix = () if batch is None else (batch,)
-        for name, g in ((a_name, ga), (b_name, gb), (c_name, gc)):
+        for name, g, prefix in ((a_name, ga, a_at), (b_name, gb, b_at), (c_name, gc, batch)):
             self.shown[name].update({",".join(map(str, (*prefix, *i))): t for i, t in g.shown.items()})
         # A at the lower left, B above the result, C lower right: row i of A and column j of B meet at C[i, j]
         gb.next_to(gc, UP, buff=0.35)
         ga.next_to(gc, LEFT, buff=0.5)
         picture = VGroup(ga, gb, gc)
-        self.fit(picture, main)
+        self.fit(picture, main, max_scale=2.0)
         hide(gc.cells.values())
         scene.play(appear(ga), appear(gb), appear(gc), run_time=1.0)
         yield
         drawn = [i for i in c.indices() if gc.has(i)]
         inner = a.shape[-1]
         for n, idx in enumerate(drawn):
-            i, j = idx if c.ndim == 2 else (0, idx[-1])
-            pairs = [((i, k) if a.ndim == 2 else (k,), (k, j) if b.ndim == 2 else (k,)) for k in range(inner)]
+            rest = list(idx)
+            i = rest.pop(0) if a.ndim == 2 else None
+            j = rest.pop(0) if b.ndim == 2 else None
+            pairs = [((k,) if i is None else (i, k), (k,) if j is None else (k, j)) for k in range(inner)]
             terms = [(a.label(*pa, digits=d), b.label(*pb, digits=d)) for pa, pb in pairs]
             result = c.label(*idx, digits=d)
-            self.shown["sums"].append(
-                {
-                    "cell": [*(() if batch is None else (batch,)), *idx],
-                    "terms": [list(t) for t in terms],
-                    "result": result,
-                }
-            )
+            self.shown["sums"].append({
+                "cell": [*batch, *idx], "terms": [list(t) for t in terms], "result": result,
+                "a": [[*a_at, *pa] for pa, _ in pairs], "b": [[*b_at, *pb] for _, pb in pairs],
+            })
             if n >= STEPPED:
                 continue
             text = " + ".join(f"{x}·{y}" for x, y in terms[:MAX_TERMS]) + (
                 " + …" if len(terms) > MAX_TERMS else ""
             )
-            where = f"{c_name}[{', '.join(map(str, (*(() if batch is None else (batch,)), *idx)))}]"
+            where = f"{c_name}[{', '.join(map(str, (*batch, *idx)))}]"
             eq = note(
                 f"{where} = {text} = {result}",
                 theme.ROLES["selected"],
@@ -153,9 +168,16 @@ class MatmulSweep(TensorVisual):
             scene.play(reveal([gc.cell(*idx)]), run_time=0.4)
             yield
             scene.play(restore(row, ga.role_color), restore(col, gb.role_color), FadeOut(eq), run_time=0.3)
-        rest = [gc.cell(*i) for i in drawn[STEPPED:]]
-        if rest:
-            scene.play(reveal(rest), run_time=0.7)
+        rest_cells = [gc.cell(*i) for i in drawn[STEPPED:]]
+        if rest_cells:
+            scene.play(reveal(rest_cells), run_time=0.7)
             yield
         if not last:
             scene.play(FadeOut(VGroup(ga, gb, gc)), run_time=0.4)
+
+
+def sliced(entry: TensorEntry, index: tuple[int, ...]) -> TensorEntry:
+    """`entry[index]` over its leading dimensions (a view, as torch would give it)."""
+    for i in index:
+        entry = entry.select(i)
+    return entry

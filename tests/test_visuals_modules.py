@@ -1,0 +1,319 @@
+"""ModuleTree and StateDict on the real trace of scripts/gallery/nn_modules.py: what they show equals what
+torch recorded (classes, shapes, counts, flags, hook order, keys, copied values, load reports), and every
+key frame passes the layout lint (a Manim dry run)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from render.lesson import load_lesson
+from scenes.trace import BeatTrace, ModuleEntry, shape_text
+from scenes.visuals.state_dict import reported_keys
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gallery" / "nn_modules.py"
+
+
+@functools.cache
+def traced() -> tuple[Any, dict[str, Any]]:
+    from render.trace import trace_lesson
+
+    lesson = load_lesson(SCRIPT)
+    return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
+
+
+@functools.cache
+def run(name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]:
+    """Dry-run one beat: (its trace, its spec, lint problems, shown, steps played, steps declared)."""
+    from manim import tempconfig
+
+    from scenes.beat import BeatScene
+
+    lesson, trace = traced()
+    i = [b.name for b in lesson.beats].index(name)
+    beat = lesson.beats[i]
+    job = {"title": beat.title, "lesson": "nn modules", "visual": beat.visual.to_json(),
+           "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
+    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+        scene = BeatScene(job)
+        scene.render()
+    assert scene.visual is not None
+    steps = scene.visual.steps()  # type: ignore[attr-defined]
+    return (BeatTrace.from_json(trace["beats"][i]), beat.visual, list(scene.lint_problems), scene.visual.shown,
+            scene.steps_played, steps)
+
+
+NAMES = ["module_tree_mlp", "module_tree_forward", "module_tree_eval", "state_dict_keys", "state_dict_load",
+         "state_dict_mismatch", "state_dict_error"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lint_clean_and_steps_as_declared(name: str) -> None:
+    _, _, problems, _, played, declared = run(name)
+    assert problems == []
+    assert played == declared
+
+
+def check_boxes(module: ModuleEntry, boxes: dict[str, Any]) -> None:
+    """Every box drawn says what torch recorded for that submodule."""
+    assert "" in boxes
+    for path, shown in boxes.items():
+        node = module.node(path)
+        assert shown["class"] == node.cls and shown["training"] == node.training
+        assert shown.get("count", node.parameter_count) == node.parameter_count
+        for local, shape in shown["tensors"].items():
+            assert shape == list(module.tensor(node.full(local)).shape)
+        assert set(shown["tensors"]) == set(node.parameters) | set(node.buffers)
+
+
+@pytest.mark.parametrize("name", ["module_tree_mlp", "module_tree_forward", "module_tree_eval"])
+def test_module_tree_shows_the_traced_module(name: str) -> None:
+    beat, spec, _, shown, _, _ = run(name)
+    module = beat.module(spec.tensors[0])
+    check_boxes(module, shown["modules"])
+    assert set(shown["modules"]) | set(shown["elided"]) == {n.path for n in module.tree.walk()}
+    assert shown["caption"].startswith(f"{module.parameter_count:,} parameters")
+    assert f"training = {module.training}" in shown["caption"]
+
+
+def test_module_tree_lights_the_hook_order() -> None:
+    beat, _, _, shown, _, _ = run("module_tree_forward")
+    module = beat.module("model")
+    assert shown["forward_order"] == [p for p in module.forward_order() if p]
+    assert shown["forward_order"][:3] == ["embed", "blocks.0", "blocks.0.norm"]  # hooks, not the tree's order
+    assert shown["forward_order"][-1] == "head"
+
+
+def test_eval_mode_flags_every_box() -> None:
+    _, _, _, shown, _, _ = run("module_tree_eval")
+    assert {b["training"] for b in shown["modules"].values()} == {False}
+    assert shown["modules"]["1"]["tensors"]["running_mean"] == [4]
+
+
+def keys_of(beat: BeatTrace, spec: Any) -> list[list[Any]]:
+    """[key, shape, kind] per state_dict key as torch recorded them."""
+    first = spec.tensors[0]
+    if first in beat.modules:
+        m = beat.module(first)
+        return [[k, list(m.tensor(k).shape), m.kind(k)] for k in m.state_dict_keys]
+    model = beat.module(spec.options["model"]) if "model" in spec.options else None
+    return [[k, list(t.shape), model.kind(k) if model and (k in model.parameters or k in model.buffers) else ""]
+            for k, t in beat.state_dict(first).entries.items()]
+
+
+@pytest.mark.parametrize("name", ["state_dict_keys", "state_dict_load", "state_dict_mismatch", "state_dict_error"])
+def test_state_dict_keys_are_torch_keys(name: str) -> None:
+    beat, spec, _, shown, _, _ = run(name)
+    assert shown["keys"] == keys_of(beat, spec)
+    assert all(row in shown["keys"] for row in shown["drawn"])
+
+
+def test_state_dict_leaves_non_persistent_buffers_out() -> None:
+    beat, _, _, shown, _, _ = run("state_dict_keys")
+    keys = [k for k, _, _ in shown["keys"]]
+    assert "scale" not in keys and beat.module("model").kind("scale") == "non-persistent buffer"
+    assert [k for k, _, kind in shown["keys"] if kind == "buffer"] == [
+        "norm.running_mean", "norm.running_var", "norm.num_batches_tracked"]
+    assert shown["modules"][""]["tensors"]["scale"] == []  # drawn in the tree, as a 0-D buffer
+
+
+def test_loading_flows_only_values_torch_copied() -> None:
+    from scenes.mobjects.key_table import preview
+
+    beat, _, _, shown, _, _ = run("state_dict_load")
+    saved, fresh = beat.state_dict("saved"), beat.module("fresh")
+    assert [k for k, _, _ in shown["loaded"]] == list(fresh.state_dict_keys)
+    for key, src, dst in shown["loaded"]:
+        assert src == preview(saved.entries[key]) == dst == preview(fresh.tensor(key))
+        assert saved.entries[key].flat() == fresh.tensor(key).flat()
+    assert shown["caption"] == f"{len(shown['loaded'])} of {len(fresh.state_dict_keys)} entries copied into fresh"
+
+
+def test_mismatch_shows_what_torch_reported() -> None:
+    beat, _, _, shown, _, _ = run("state_dict_mismatch")
+    report = beat.values["report"]
+    assert shown["missing"] == report["missing_keys"] == ["2.weight", "2.bias"]
+    assert shown["unexpected"] == report["unexpected_keys"] == ["1.weight", "1.bias"]
+    assert [k for k, _, _ in shown["loaded"]] == ["0.weight", "0.bias"]
+
+
+def test_strict_error_keys_come_from_torch_message() -> None:
+    beat, _, _, shown, _, _ = run("state_dict_error")
+    assert (shown["missing"], shown["unexpected"]) == reported_keys(beat.values["error"])
+    assert shown["unexpected"] == ["1.weight", "1.bias"] and shown["missing"] == []
+
+
+def test_shape_text_used_for_keys() -> None:
+    beat, _, _, shown, _, _ = run("state_dict_keys")
+    model = beat.module("model")
+    assert shape_text(model.tensor("proj.weight").shape) == "2x3"
+    assert shown["keys"][0] == ["proj.weight", [2, 3], "parameter"]
+
+
+# crashes found by new authors: each case now draws (or raises a VisualError saying what and why) -------
+def dry(compute: Any, visual: Any) -> tuple[BeatTrace, dict[str, Any], list[str]]:
+    """Trace one compute function and dry-run its visual; (trace, shown, lint problems). Steps played
+    must equal the steps the visual declares."""
+    from manim import tempconfig
+
+    from render.lesson import Lesson
+    from render.trace import trace_beat
+    from scenes.beat import BeatScene
+
+    lesson = Lesson()
+    lesson.beat("t", narration="n", visual=visual)(compute)
+    data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
+    job = {"title": "t", "lesson": "crash", "visual": visual.to_json(),
+           "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
+    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+        scene = BeatScene(job)
+        scene.render()
+    assert scene.visual is not None
+    assert scene.steps_played == scene.visual.steps()  # type: ignore[attr-defined]
+    return BeatTrace.from_json(data), scene.visual.shown, list(scene.lint_problems)
+
+
+def check_sums(beat: BeatTrace, shown: dict[str, Any]) -> None:
+    a, b, c = beat["a"], beat["b"], beat["c"]
+    assert shown["sums"]
+    for s in shown["sums"]:
+        assert s["result"] == c.label(*s["cell"])
+        assert [t[0] for t in s["terms"]] == [a.label(*i) for i in s["a"]]
+        assert [t[1] for t in s["terms"]] == [b.label(*i) for i in s["b"]]
+        assert len(s["terms"]) == a.shape[-1]
+
+
+def test_matmul_sweeps_a_batch_of_sequences_times_a_weight() -> None:
+    import torch
+
+    from scenes.vocabulary import MatmulSweep
+
+    def compute(device: str) -> dict[str, Any]:
+        a = torch.randn(2, 3, 4)
+        b = torch.randn(4, 5)
+        return {"a": a, "b": b, "c": a @ b}
+
+    beat, shown, problems = dry(compute, MatmulSweep("a", "b", "c"))
+    assert problems == []
+    check_sums(beat, shown)
+    assert {tuple(s["cell"][:1]) for s in shown["sums"]} == {(0,), (1,)}  # one sweep per batch entry
+    assert all(len(i) == 2 for s in shown["sums"] for i in s["b"])  # the weight has no batch axis
+
+
+def test_matmul_broadcasts_batch_axes_on_both_sides() -> None:
+    import torch
+
+    from scenes.vocabulary import MatmulSweep
+
+    def compute(device: str) -> dict[str, Any]:
+        a = torch.randn(2, 1, 2, 3)
+        b = torch.randn(3, 3, 2)
+        return {"a": a, "b": b, "c": torch.matmul(a, b)}
+
+    beat, shown, problems = dry(compute, MatmulSweep("a", "b", "c", op="matmul"))
+    assert problems == []
+    check_sums(beat, shown)
+    assert shown["sums"][-1]["a"][0][:2] == [0, 0] and shown["sums"][-1]["b"][0][:1] == [1]
+
+
+def test_matmul_refuses_what_is_not_a_matmul() -> None:
+    import torch
+
+    from render.errors import VisualError
+    from scenes.vocabulary import MatmulSweep
+
+    def compute(device: str) -> dict[str, Any]:
+        return {"a": torch.ones(2, 3), "b": torch.ones(3, 2), "c": torch.ones(3, 3)}
+
+    with pytest.raises(VisualError, match=r"MatmulSweep\('c'\).*not the matmul of 2x3 and 3x2"):
+        dry(compute, MatmulSweep("a", "b", "c"))
+
+
+def test_broadcast_where_both_operands_stretch() -> None:
+    import torch
+
+    from scenes.vocabulary import Broadcast
+
+    def compute(device: str) -> dict[str, Any]:
+        a = torch.arange(3.0).reshape(3, 1, 1)
+        b = torch.arange(8.0).reshape(2, 4) * 10
+        return {"a": a, "b": b, "c": a + b}
+
+    beat, shown, problems = dry(compute, Broadcast("a", "b", "c"))
+    assert problems == []
+    assert shown["c"] and all(text == beat["c"].label(*map(int, k.split(","))) for k, text in shown["c"].items())
+    cell, operands, result = shown["equation"]
+    assert operands == [beat["a"].label(cell[0], 0, 0), beat["b"].label(*cell[1:])]
+    assert result == beat["c"].label(*cell)
+
+
+def test_elementwise_broadcasts_on_both_sides() -> None:
+    import torch
+
+    from scenes.trace import broadcast_index
+    from scenes.vocabulary import Elementwise
+
+    def compute(device: str) -> dict[str, Any]:
+        a = torch.arange(6.0).reshape(2, 1, 3)
+        b = torch.arange(12.0).reshape(4, 3)
+        return {"a": a, "b": b, "c": a * b}
+
+    beat, shown, problems = dry(compute, Elementwise("a", "b", "c", op="*"))
+    assert problems == []
+    for cell, operands, result in shown["equations"]:
+        assert operands == [beat[n].label(*broadcast_index(tuple(cell), beat[n].shape)) for n in ("a", "b")]
+        assert result == beat["c"].label(*cell)
+
+
+@pytest.mark.parametrize("kind", ["empty", "scalar", "complex"])
+def test_show_draws_empty_scalar_and_complex_tensors(kind: str) -> None:
+    import torch
+
+    from scenes.vocabulary import Show
+
+    def compute(device: str) -> dict[str, Any]:
+        made = {"empty": torch.zeros(2, 0), "scalar": torch.tensor(3.25), "complex": torch.tensor([1 + 2j, -3j])}
+        return {"t": made[kind]}
+
+    beat, shown, problems = dry(compute, Show("t", code=False))
+    assert problems == []
+    expected = {",".join(map(str, i)): beat["t"].label(*i) for i in beat["t"].indices()}
+    assert shown["t"] == expected
+    if kind == "complex":
+        assert shown["t"] == {"0": "1.00+2.00j", "1": "0.00-3.00j"}
+
+
+def test_show_of_a_5d_tensor_is_a_visual_error() -> None:
+    import torch
+
+    from render.errors import VisualError
+    from scenes.vocabulary import Show
+
+    def compute(device: str) -> dict[str, Any]:
+        return {"t": torch.zeros(1, 1, 1, 1, 2)}
+
+    with pytest.raises(VisualError, match=r"'t'.*up to 4-D"):
+        dry(compute, Show("t", code=False))
+
+
+@pytest.mark.parametrize("text", ["[2, 0]", ":, idx", "..., None", "None, 1"])
+def test_index_with_lists_tensors_ellipsis_and_none(text: str) -> None:
+    import torch
+
+    from scenes.vocabulary import Index
+
+    def compute(device: str) -> dict[str, Any]:
+        x = torch.arange(12).reshape(3, 4)
+        idx = torch.tensor([3, 0, 0])
+        y = eval(f"x[{text}]", {"x": x, "idx": idx})
+        return {"x": x, "y": y, "idx": idx}
+
+    beat, shown, problems = dry(compute, Index("x", "y", index=text))
+    assert problems == []
+    moves = shown["moves"]
+    assert moves and all(beat[s].at(*si) == beat[d].at(*di) for s, si, d, di in moves)
+    assert [beat["x"].at(*c) for c in shown["selected_cells"]] == beat["y"].flat()
