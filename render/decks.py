@@ -8,7 +8,9 @@ lesson folder), never the Manim pipeline, so a template edit rebuilds the decks 
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -117,7 +119,7 @@ def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
     views = []
     for number, beat in enumerate(lesson["beats"], start=1):
         source = (beat.get("source") or "").rstrip()
-        code = html_code(source, [b.replace("`", "") for b in beat.get("bullets", [])])
+        code, bullet_size = html_code(source, [b.replace("`", "") for b in beat.get("bullets", [])])
         views.append(
             {
                 "number": number,
@@ -128,6 +130,7 @@ def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
                 "source": source,
                 "code": code.text,
                 "code_size": code.size,
+                "bullet_size": bullet_size if bullet_size != HTML_BULLET_SIZES[0] else None,  # else deck.css's
                 "clip": beat.get("clip"),
                 "poster": beat.get("poster"),
                 "start": beat.get("start", 0.0),
@@ -143,9 +146,7 @@ MONO_EM = 0.602  # DejaVu Sans Mono's advance width, in em: every character is t
 OPENERS = {"(", "[", "{", ","}
 BINARY = {"+", "-", "*", "/", "//", "%", "@", "**", "|", "&", "==", "!=", "<", ">", "<=", ">=", "and", "or"}
 OPERAND_END = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
-LONE_STRING = re.compile(  # a plain string literal as a whole assignment's value or a return's
-    r"""(\s*)([\w.]+\s*=\s*|return\s+)([rRuU]?(?:'[^'\\]*(?:\\.[^'\\]*)*'|"[^"\\]*(?:\\.[^"\\]*)*"))\s*"""
-)
+ASSIGN = {"=", "+=", "-=", "*=", "/=", "//=", "%=", "@=", "|=", "&=", "^=", ">>=", "<<=", "**="}
 MIN_REST = 10  # characters a broken line should carry on with, when it can
 CONTINUATION = "    "  # a broken line goes on one indent deeper than where it started
 
@@ -185,27 +186,47 @@ class Cut:
 
 
 def _string_cuts(tok: tokenize.TokenInfo, depth: int) -> list[Cut]:
-    """Cuts after the spaces of a plain one-line string literal (not an f-string: its fields must not split)."""
-    match = re.fullmatch(r"([rRuUbB]{0,2})('|\")(.*)\2", tok.string, re.S)
+    """Cuts after the spaces of a one-line string literal; in an f-string, only outside its {fields}."""
+    match = re.fullmatch(r"([rRuUbBfF]{0,2})('|\")(.*)\2", tok.string, re.S)
     if match is None or tok.start[0] != tok.end[0]:
         return []
     prefix, quote, body = match.groups()
     start = tok.start[1] + len(prefix) + 1
-    return [Cut(start + i + 1, depth + 1, quote, prefix + quote) for i, ch in enumerate(body)
-            if ch == " " and 0 < i < len(body) - 1 and body[i - 1] != "\\"]
+    formatted = "f" in prefix.lower()
+    cuts, fields, i = [], 0, 0
+    while i < len(body):
+        ch = body[i]
+        if formatted and body[i : i + 2] in ("{{", "}}"):
+            i += 2
+            continue
+        if formatted and ch in "{}":
+            fields += 1 if ch == "{" else -1
+        elif ch == " " and fields == 0 and 0 < i < len(body) - 1 and body[i - 1] != "\\":
+            cuts.append(Cut(start + i + 1, depth + 1, quote, prefix + quote))
+        i += 1
+    return cuts
 
 
-def _break_points(source: str) -> dict[int, list[Cut]]:
+def _break_points(source: str) -> tuple[dict[int, list[Cut]], set[int]]:
     """Per line (0-based), where it may break: after a comma, an opening bracket or a binary operator, or
     between the words of a string literal, always inside brackets, where Python joins lines itself (so the
-    code means the same)."""
+    code means the same); and the lines that begin inside brackets (their indentation is free)."""
     points: dict[int, list[Cut]] = {}
+    inside: set[int] = set()
     depth = 0
+    targets: dict[int, bool] = {}  # bracket depth -> between a comprehension's `for` and its `in`
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
-        return points
+        return points, inside
+    row = 0
     for i, tok in enumerate(tokens):
+        if tok.start[0] != row and tok.type not in (tokenize.NL, tokenize.NEWLINE):
+            row = tok.start[0]
+            if depth > 0:
+                inside.add(row - 1)
+        if tok.type == tokenize.NAME and tok.string in ("for", "in") and depth > 0:
+            targets[depth] = tok.string == "for"
         if tok.type == tokenize.OP and tok.string in "([{":
             depth += 1
         elif tok.type == tokenize.OP and tok.string in ")]}":
@@ -218,14 +239,18 @@ def _break_points(source: str) -> dict[int, list[Cut]]:
         if tok.type not in (tokenize.OP, tokenize.NAME):
             continue
         prev = tokens[i - 1]
-        binary = tok.string in BINARY and (prev.type in OPERAND_END or prev.string in ")]}")  # not `-1`, `*args`
-        if tok.string not in OPENERS and not binary:
+        operand = prev.type in OPERAND_END or prev.string in ")]}"
+        binary = tok.string in BINARY and operand  # not `-1`, `*args`
+        subscript = tok.string == "[" and operand  # `x[` stays whole; a list's `[` may break
+        if tok.string not in OPENERS and not binary or subscript:
             continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None or nxt.start[0] != tok.end[0] or nxt.type in (tokenize.NL, tokenize.COMMENT):
             continue  # the line ends here anyway
+        if nxt.string in ")]}" or tok.string == "," and targets.get(depth):
+            continue  # not `f(` before `)`, nor `for a,` before `b in`
         points.setdefault(tok.end[0] - 1, []).append(Cut(tok.end[1], depth))
-    return points
+    return points, inside
 
 
 def _choose(cuts: list[Cut], start: int, width: int, line: str) -> Cut | None:
@@ -244,7 +269,7 @@ def _choose(cuts: list[Cut], start: int, width: int, line: str) -> Cut | None:
     return min(usable, key=lambda c: c.col, default=None)
 
 
-def _break_line(line: str, cuts: list[Cut], cols: int) -> list[str]:
+def _break_line(line: str, cuts: list[Cut], cols: int, hang: str = CONTINUATION) -> list[str]:
     """`line` in pieces no wider than `cols` where its cuts allow; pieces after the first are indented one
     level deeper than the line."""
     indent = line[: len(line) - len(line.lstrip())]
@@ -261,7 +286,7 @@ def _break_line(line: str, cuts: list[Cut], cols: int) -> list[str]:
         start = cut.col
         while start < len(line) and line[start] == " " and not cut.close:
             start += 1
-        lead = indent + CONTINUATION + cut.reopen
+        lead = indent + hang + cut.reopen
     rest = line[start:]
     pieces.append(lead + rest if pieces else rest)
     return pieces
@@ -275,29 +300,56 @@ def _break_comment(line: str, cols: int) -> list[str]:
                          subsequent_indent=indent + "# ") or [line]
 
 
-def _wrap_string(line: str, cols: int) -> list[str] | None:
-    """`x = 'a long string'` or `return 'a long string'`, outside brackets, as the same string in
-    parentheses split into adjacent literals (the same value); None for any other line."""
-    match = LONE_STRING.fullmatch(line)
-    if match is None:
+def _wrap_value(line: str, cols: int) -> list[str] | None:
+    """An assignment's value or a return's, on a line with nowhere to break (`a, b = x[0], y[0]`,
+    `note = 'a long string'`), put in parentheses, where it can break: the same statement (checked on
+    its syntax tree); None when the line is not such a statement, or that would not make it fit."""
+    indent = line[: len(line) - len(line.lstrip())]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+        original = ast.dump(ast.parse(line.strip()))
+    except (tokenize.TokenError, SyntaxError):
         return None
-    indent, head, literal = match.groups()
-    inner = break_code(f"(\n{indent}{CONTINUATION}{literal}\n)", cols)[1:-1]
-    return [f"{indent}{head}(", *inner, f"{indent})"]
+    depth, split = 0, None
+    for tok in tokens:
+        depth += (tok.string in "([{") - (tok.string in ")]}") if tok.type == tokenize.OP else 0
+        if depth == 0 and (tok.type == tokenize.OP and tok.string in ASSIGN or tok.string == "return" and
+                           tok.start[1] == 0):
+            split = tok.end[1]
+    if split is None or not line.strip()[split:].strip():
+        return None
+    head, value = line.strip()[:split], line.strip()[split:].strip()
+    inner = break_code(f"(\n{value}\n)", cols - len(indent + CONTINUATION), hang="")[1:-1]
+    wrapped = [f"{indent}{head} (", *(indent + CONTINUATION + x for x in inner), f"{indent})"]
+    try:
+        same = ast.dump(ast.parse(textwrap.dedent("\n".join(wrapped)))) == original
+    except SyntaxError:
+        same = False
+    return wrapped if same and max(map(display_width, wrapped)) <= cols else None
 
 
-def break_code(source: str, cols: int) -> list[str]:
-    """The source's lines, those wider than `cols` broken at syntactic points with their indentation kept."""
-    points = _break_points(source)
+def break_code(source: str, cols: int, hang: str = CONTINUATION) -> list[str]:
+    """The source's lines, those wider than `cols` broken at syntactic points with their indentation kept
+    (a broken line's next pieces `hang` deeper)."""
+    points, inside = _break_points(source)
     out: list[str] = []
+    statement = ""  # the indentation of the line the current statement began on
     for number, line in enumerate(source.splitlines()):
+        cuts = points.get(number, [])
+        if number not in inside:
+            statement = line[: len(line) - len(line.lstrip())]
+        elif display_width(line) > cols:  # a deep continuation line: its indentation is free
+            indent = statement + hang
+            shift = len(line) - len(line.lstrip()) - len(indent)
+            if shift > 0:
+                line, cuts = indent + line.lstrip(), [dataclasses.replace(c, col=c.col - shift) for c in cuts]
         if display_width(line) <= cols:
             out.append(line)
         elif line.lstrip().startswith("#"):
             out.extend(_break_comment(line, cols))
         else:
-            pieces = _break_line(line, points.get(number, []), cols)
-            wrapped = _wrap_string(line, cols) if len(pieces) == 1 else None
+            pieces = _break_line(line, cuts, cols, hang)
+            wrapped = _wrap_value(line, cols) if display_width(pieces[-1]) > cols else None
             out.extend(wrapped or pieces)
     return out
 
@@ -331,27 +383,35 @@ HTML_TEXT_WIDTH = 0.41 * (1280 - 2 * 16)
 HTML_BODY_HEIGHT = 590
 HTML_CODE_PAD = (2 * 14 + 2, 2 * 12 + 2)  # padding and border of the code panel: across, down
 HTML_GAP = 14
-HTML_BULLET = {"size": 24, "line": 1.3, "after": 10, "indent": 1.1 * 24, "em": 0.6}
+HTML_BULLET = {"line": 1.3, "after": 10, "em": 0.6}
+HTML_BULLET_SIZES = (24, 21, 18)  # px: the bullets give way to code that needs the room
+HTML_CODE_LINE = 1.35
 HTML_CODE_SIZES = (19, 14, 12)  # largest, floor, least (px)
 PPTX_CODE_SIZES = (14, 10, 8)  # pt
 PPTX_LINE = 1.2
 PPTX_INSET = (0.1, 0.05)  # a text box's default inner margins (in): left/right, top/bottom
 
 
-def bullets_height(bullets: list[str]) -> float:
-    """About how tall the bullets stand in the HTML text column (px), from the font's average width."""
+def bullets_height(bullets: list[str], size: float = 24) -> float:
+    """About how tall the bullets stand in the HTML text column (px) at font `size`, from the font's
+    average width."""
     b = HTML_BULLET
-    per_line = max(8, int((HTML_TEXT_WIDTH - b["indent"]) / (b["size"] * b["em"])))
+    per_line = max(8, int((HTML_TEXT_WIDTH - 1.1 * size) / (size * b["em"])))
     rows = [len(textwrap.wrap(text, per_line)) or 1 for text in bullets]
-    return sum(r * b["size"] * b["line"] + b["after"] for r in rows)
+    return sum(r * size * b["line"] + b["after"] for r in rows)
 
 
-def html_code(source: str, bullets: list[str]) -> FittedCode:
-    """The beat's code laid out for the HTML slide's code panel, below its bullets."""
+def html_code(source: str, bullets: list[str]) -> tuple[FittedCode, int]:
+    """The beat's code laid out for the HTML slide's code panel below its bullets, and the bullets' font
+    size: smaller bullets only when the code cannot fit below full-size ones."""
     width = HTML_TEXT_WIDTH - HTML_CODE_PAD[0]
-    height = HTML_BODY_HEIGHT - HTML_CODE_PAD[1] - (bullets_height(bullets) + HTML_GAP if bullets else 0)
     largest, floor, least = HTML_CODE_SIZES
-    return fit_code(source, width, height, largest, floor, line_height=1.35, least=least)
+    for size in HTML_BULLET_SIZES:
+        height = HTML_BODY_HEIGHT - HTML_CODE_PAD[1] - (bullets_height(bullets, size) + HTML_GAP if bullets else 0)
+        code = fit_code(source, width, height, largest, floor, line_height=HTML_CODE_LINE, least=least)
+        if len(code.lines) * code.size * HTML_CODE_LINE <= height:
+            break
+    return code, size
 
 
 # ---------------------------------------------------------------------------------------------- assets

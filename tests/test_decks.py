@@ -181,8 +181,16 @@ def test_break_code_keeps_meaning_and_indentation() -> None:
     assert same_code("\n".join(wrapped), alone) and max(map(len, wrapped)) <= 24
     assert wrapped[0] == "x = (" and wrapped[-1] == ")"
     # a line with nowhere to break stays whole rather than change its meaning
-    assert decks.break_code("x = f'no {place} to break this formatted string at all'", 20) == [
-        "x = f'no {place} to break this formatted string at all'"
+    assert decks.break_code("x = 'a_string_with_no_place_to_break_at_all'", 20) == [
+        "x = 'a_string_with_no_place_to_break_at_all'"
+    ]
+    # an f-string splits between its fields, never inside one
+    formatted = 'f(a, f"The size of {a!r} must {{match}} the size of {b:>{w}} at dim {d}", b)'
+    split = decks.break_code(formatted, 30)
+    assert same_code("\n".join(split), formatted) and all(x.count("{") == x.count("}") for x in split)
+    # a value with nowhere to break outside brackets goes in parentheses, its pieces aligned
+    assert decks.break_code("    last_a, last_b, bad_dim = a.shape[-1], b.shape[-1], a.dim() - 1", 40) == [
+        "    last_a, last_b, bad_dim = (", "        a.shape[-1], b.shape[-1],", "        a.dim() - 1", "    )"
     ]
 
 
@@ -581,3 +589,42 @@ def test_pptx_converts_with_libreoffice(hostile_lesson: tuple[dict[str, Any], Pa
         stat = ImageStat.Stat(Image.open(page).convert("RGB"))
         assert max(stat.stddev) > 10  # text and pictures drawn, not an empty background
     print(f"pages: {out}")
+
+
+@pytest.mark.slow
+def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
+    """Every module-1 beat's code, laid out for its slide, fits its panel in Chromium's print view (the
+    handout's): no line wider, no rows taller, the bullets above included."""
+    from playwright.sync_api import sync_playwright
+
+    from render.course import load_course
+    from render.lesson import load_lesson
+
+    decks.copy_deck_assets(tmp_path)
+    paths = []
+    for entry in load_course().module("1").lessons:
+        if not entry.scripted:
+            continue
+        script = load_lesson(entry.script)
+        beats = [{"name": b.name, "title": b.title, "bullets": list(b.bullets), "narration": "",
+                  "source": b.source, "clip": None, "poster": None} for b in script.beats]
+        lesson = {"id": entry.id, "slug": entry.slug, "module": 1, "title": entry.title, "beats": beats}
+        folder = tmp_path / "module1" / entry.slug
+        folder.mkdir(parents=True)
+        paths.append(decks.write_html_deck(lesson, folder, ASSETS_REL))
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            for path in paths:
+                page.goto(path.as_uri() + "?print-pdf")
+                page.wait_for_function("window.Reveal && Reveal.isReady() && document.querySelector('.pdf-page')")
+                over = page.evaluate(
+                    """() => [...document.querySelectorAll('section.beat')].map(s => {
+                        const c = s.querySelector('pre code'), t = s.querySelector('.beat-text');
+                        return [s.dataset.beat, c.scrollWidth - c.clientWidth, c.scrollHeight - c.clientHeight,
+                                t.scrollHeight - t.clientHeight]; }).filter(r => r[1] > 0 || r[2] > 0 || r[3] > 0)"""
+                )
+                assert over == [], f"{path.parent.name}: {over}"
+        finally:
+            browser.close()
