@@ -628,3 +628,25 @@ def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
                 assert over == [], f"{path.parent.name}: {over}"
         finally:
             browser.close()
+
+
+def test_module1_code_fits_both_decks_by_measure() -> None:
+    """Every module-1 beat's code, laid out for the HTML panel and the PPTX box, fits them by the fonts'
+    measure and means what the source means (the Chromium test above checks the HTML for real)."""
+    from render.course import load_course
+    from render.lesson import load_lesson
+
+    pptx_w = (5.3 - 2 * decks.PPTX_INSET[0]) * 72
+    pptx_h = (3.0 - 2 * decks.PPTX_INSET[1]) * 72
+    for entry in load_course().module("1").lessons:
+        if not entry.scripted:
+            continue
+        for beat in load_lesson(entry.script).beats:
+            source = beat.source.rstrip()
+            html, _ = decks.html_code(source, list(beat.bullets))
+            largest, floor, least = decks.PPTX_CODE_SIZES
+            pptx = decks.fit_code(source, pptx_w, pptx_h, largest, floor, decks.PPTX_LINE, least)
+            for code in (html, pptx):
+                assert same_code(code.text, source), beat.name
+                assert max(map(decks.display_width, code.lines)) <= code.columns, (entry.id, beat.name)
+            assert len(pptx.lines) * pptx.size * decks.PPTX_LINE <= pptx_h, (entry.id, beat.name)
