@@ -24,6 +24,11 @@ CAPTURED, EXPECTED = "captured on ", "expected on "
 CAPTION_STRIP = 0.6
 
 
+def columnar(line: str) -> bool:
+    """A line laid out in columns (a table, an aligned report): wrapping it would scramble the columns."""
+    return "  " in line.strip()
+
+
 def origin_color(origin: str) -> str:
     return theme.ROLES["output"] if origin.startswith(CAPTURED) else theme.ROLES["selected"]
 
@@ -105,15 +110,17 @@ class Terminal(TensorVisual):
     def sized_window(self, entries: list[tuple[str, str, str]], width: float, height: float,
                      origin: str) -> TerminalWindow:
         """The window at the largest font size that shows the whole session without scrolling and without
-        breaking an output line (tables keep their columns; a long command may wrap); else the smallest."""
+        breaking a line laid out in columns (tables keep them; commands and prose wrap at spaces); else the
+        smallest."""
         style = STYLES[self.system]
         commands = [line for command, _, _ in entries for line in command.split("\n")]
         prompt = max(len(style.prompt), len(style.more))
         outputs = [line for _, output, _ in entries if output.strip() for line in output.rstrip("\n").split("\n")]
         for size in SIZES:
             window = TerminalWindow(self.system, width, height, self.badge(origin), origin_color(origin), size)
-            rows = sum(len(wrap(c, window.columns - prompt, soft=True)) for c in commands) + len(outputs)
-            if rows <= window.capacity and window.fits(outputs):
+            rows = sum(len(wrap(c, window.columns - prompt, soft=True)) for c in commands)
+            rows += sum(len(wrap(line, window.columns, soft=True)) for line in outputs)
+            if rows <= window.capacity and window.fits([line for line in outputs if columnar(line)]):
                 return window
         return window
 
@@ -136,7 +143,7 @@ class Terminal(TensorVisual):
         rows: list[VGroup] = []
         drawn: list[str] = []
         for k, line in enumerate(lines):
-            pieces = wrap(line.expandtabs(), w.columns)
+            pieces = wrap(line.expandtabs(), w.columns, soft=not columnar(line))
             if len(rows) + len(pieces) > room - (k < len(lines) - 1):
                 rows.append(w.row(f"... ({len(lines) - k} more lines)", theme.MUTED))
                 break
