@@ -71,9 +71,9 @@ def ranks(device):
 )
 def image_batch(device):
     images = torch.rand(2, 3, 4, 4, device=device)
-    expect(images.numel() == 2 * 3 * 4 * 4, "product of sizes")
-    layer = torch.nn.Conv2d(3, 8, kernel_size=3)
-    expect(isinstance(layer.weight, torch.Tensor), "weights are tensors")
+    expect(images.numel() == 2 * 3 * 4 * 4, "numel")
+    conv = torch.nn.Conv2d(3, 8, kernel_size=3)
+    expect(torch.is_tensor(conv.weight), "weights")
     return {"images": images}
 
 
@@ -124,16 +124,19 @@ def filled(device):
 
 @lesson.beat(
     "Counting with arange and linspace",
-    narration="""Now we count. | torch dot arange steps from a start up to, but never including, an end:
-    {{ steps.values }}. | torch dot linspace instead asks how many points you want and spaces them evenly,
-    both ends included: {{ points.values }}. Use arange for indices and linspace for evenly sampled
-    curves.""",
+    narration="""Now we count. | torch dot arange steps from a start up to, but not including, an end:
+    {{ steps.values }}. With a fractional step, though, rounding can sneak the end back in. | torch dot
+    linspace instead asks how many points you want and spaces them evenly, both ends included:
+    {{ points.values }}. Use arange for whole-number indices and linspace for evenly sampled curves.""",
     visual=Show("steps", "points"),
-    slide=["`arange(start, end, step)`: end left out", "`linspace(start, end, n)`: n points, ends kept"],
+    slide=["`arange(start, end, step)`: end left out", "Fractional steps: rounding may keep the end",
+           "`linspace(start, end, n)`: n points, ends kept"],
 )
 def ranges(device):
     steps = torch.arange(0, 10, 2, device=device)
     expect(steps[-1] < 10, "arange leaves its end out")
+    sneaky = torch.arange(1, 1.3, 0.1, device=device)
+    expect(sneaky.numel() == 4, "rounding kept the end 1.3")
     points = torch.linspace(0, 1, 5, device=device)
     expect(points[0] == 0 and points[-1] == 1, "ends kept")
     gaps = points.diff()

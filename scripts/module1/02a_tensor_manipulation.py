@@ -181,6 +181,7 @@ def heads(device):
     h0, h1 = query.chunk(heads, dim=-1)
     tokens, head_dim = h0.shape
     expect(torch.equal(torch.cat([h0, h1], dim=-1), query), "each head is its own slice of the width")
+    expect(h0.untyped_storage().data_ptr() == query.untyped_storage().data_ptr(), "chunks are views too")
     return {"query": query, "h0": h0, "h1": h1, "heads": heads, "width": query.shape[-1],
             "tokens": tokens, "head_dim": head_dim}
 
