@@ -49,8 +49,9 @@ def wrap(text: str, width: int, soft: bool = False) -> list[str]:
     at spaces where it can (a command stays readable word by word)."""
     if len(text) <= width:
         return [text]
-    if soft:
-        return textwrap.wrap(text, width, break_on_hyphens=False) or [text]
+    if soft:  # continuation lines hang four spaces in from the line's own indentation
+        hang = " " * (len(text) - len(text.lstrip(" ")) + 4)
+        return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent=hang) or [text]
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
