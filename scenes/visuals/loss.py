@@ -86,6 +86,11 @@ class Loss(TensorVisual):
             if x.ndim != 2 or target.shape != (x.shape[0],) or not target.dtype.startswith(("int", "uint")):
                 raise VisualError("Loss", t_name, f"cross-entropy draws (N, C) logits with N class indices; got "
                                   f"{shape_text(x.shape)} and a {shape_text(target.shape)} {target.dtype} target")
+            ignore = self.option("ignore_index")
+            stray = sorted({int(v) for v in target.flat() if not 0 <= int(v) < x.shape[1]} - {ignore})
+            if stray:
+                raise VisualError("Loss", t_name, f"targets {stray} are not classes 0..{x.shape[1] - 1}; "
+                                  f"pass ignore_index= to draw such rows as ignored")
             for name in (self.option("logp"),):
                 if name is not None and self.beat[str(name)].shape != x.shape:
                     raise VisualError("Loss", str(name), f"log-probabilities must be {shape_text(x.shape)}")

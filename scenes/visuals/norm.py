@@ -39,6 +39,11 @@ def group_of(kind: str, index: Index, x_shape: Index, s_shape: Index, channel: i
     return index[: len(s_shape)]
 
 
+def signed(text: str) -> str:
+    """A negative factor in brackets: 0.1·(-2.84), not 0.1·-2.84."""
+    return f"({text})" if text.startswith("-") else text
+
+
 def place(x_shape: Index, block: int) -> Callable[[int, int], Index]:
     """For block `block` of x: (row, column) in the drawn block -> x's own index."""
     if len(x_shape) == 1:
@@ -157,8 +162,11 @@ class Norm(TensorVisual):
         per = ", ".join(letters[a] for a in varying) or "all"
         over = ", ".join(letters[a] for a in range(x.ndim) if a not in varying)
         what = "one mean and variance" if self.kind != "rms" else "one root mean square"
-        extra = " (channels in groups)" if self.kind == "group" else ""
-        return f"{KINDS[self.kind]}: {what} per {per}{extra}, over {over}: {count} groups of {size} values"
+        if self.kind == "group":
+            per_group = x.shape[1] // len({g[1] for g in groups.values()})
+            return (f"GroupNorm: {what} per sample and group of {per_group} channels, over those channels and "
+                    f"{', '.join(letters[2:])}: {count} groups of {size} values")
+        return f"{KINDS[self.kind]}: {what} per {per}, over {over}: {count} groups of {size} values"
 
     # drawing -----------------------------------------------------------------------------------------
     def block_grids(self, x: TensorEntry, role: str) -> tuple[list[TensorGrid], dict[Index, Any]]:
@@ -254,7 +262,7 @@ class Norm(TensorVisual):
             text = f"{y.name}[{where}] = {xv} / {stats[0].label(*g, digits=d)} = {yv}"
         else:
             m, v = (s.label(*g, digits=d) for s in stats)
-            text = f"{y.name}[{where}] = ({xv} - {m}) / √({v} + eps) = {yv}"
+            text = f"{y.name}[{where}] = ({xv} - {signed(m)}) / √({v} + eps) = {yv}"
         self.shown["worked_cell"] = {"index": list(i), "group": list(g), "text": text}
         scene.play(*[appear(grid) for grid in yg], *self.caption.swap(text, theme.ROLES["output"], mono=True),
                    run_time=0.6)
@@ -305,7 +313,7 @@ class Norm(TensorVisual):
                      for c in range(o.shape[0]) if row[2].has((c,))]
             self.shown["updates"].append({"names": [old, batch, new], "values": lines})
             c0 = lines[0]
-            text = f"{new}[0] = (1 - {m})·{c0[0]} + {m}·{c0[1]} = {c0[2]}"
+            text = f"{new}[0] = (1 - {m})·{signed(c0[0])} + {m}·{signed(c0[1])} = {c0[2]}"
             lit = [row[0].cell(0), row[1].cell(0)]
             scene.play(glow(lit), *self.caption.swap(text, theme.ROLES["output"], mono=True), run_time=0.6)
             scene.play(reveal(row[2].cells.values()), run_time=0.8)
