@@ -232,7 +232,10 @@ class TensorGrid(VGroup):
         axis = len(prefix)
         kept = kept_indices(self.tensor.shape[axis], max_slabs)
         depths = [d for d in kept if d is not None]
-        step = (self.cell_width + 0.06) * RIGHT + (self.cell_height + 0.06) * UP
+        # in a 4-D block, a gap sets each slab apart, so a back slab's right column and top row do not read
+        # as one more column and row of the slab in front
+        gap = 0.3 if prefix else 0.0
+        step = (self.cell_width + 0.06 + gap) * RIGHT + (self.cell_height + 0.06 + gap / 2) * UP
         slabs = VGroup()
         labels = VGroup()
         for pos in reversed(range(len(depths))):  # back slab first, the front one drawn last (on top)

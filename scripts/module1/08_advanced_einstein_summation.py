@@ -151,7 +151,7 @@ def weighted_values(device):
            "No permute, no transpose"],
 )
 def heads(device):
-    Q, K, _ = projections(device, 1, 3, 2, 2)
+    Q, K, _ = projections(device, 1, 2, 2, 2)
     scores = torch.einsum("bqhd,bkhd->bhqk", Q, K)
     permuted = Q.permute(0, 2, 1, 3) @ K.permute(0, 2, 3, 1)
     expect(torch.allclose(scores, permuted), "einsum agrees with permute + matmul")
@@ -170,7 +170,7 @@ def heads(device):
            "Agrees with `F.scaled_dot_product_attention`"],
 )
 def full_attention(device):
-    Q, K, V = projections(device, 1, 3, 2, 2)
+    Q, K, V = projections(device, 1, 2, 2, 2)
     scores = torch.einsum("bqhd,bkhd->bhqk", Q, K) / math.sqrt(Q.shape[-1])
     weights = scores.softmax(dim=-1)
     out = torch.einsum("bhqk,bkhd->bqhd", weights, V)
