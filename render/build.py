@@ -141,6 +141,8 @@ class Build:
                 for work in works:
                     self.notebook(work, report)
             if "page" in self.settings.only:
+                for work in works:
+                    self.lesson_page(work, report)
                 report.page = self.page(report)
             for work in works:
                 if work.report.status == "pending":
@@ -214,50 +216,51 @@ class Build:
         work.report.beats = [BeatReport(b.name) for b in work.beats]
 
     def decks(self, work: LessonWork, report: BuildReport) -> None:
+        """HTML and PowerPoint decks, then the PDF handout printed from the HTML deck."""
         if work.report.status in ("failed", "planned") or not has_module("render.decks"):
             return
         if not (work.out / "lesson.json").is_file() and not self.runner.dry:
             work.report.steps["decks"] = "skipped"
             return
-        if self.runner.dry and work.report.steps.get("video") not in (None, "cached"):
-            report.plan[work.entry.id].append(self.runner.waiting("decks", "video"))
-            return
-        step = stages.decks_step(work.entry, self.settings, work.state)
-        try:
-            outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
-        except Exception as exc:
-            work.report.steps["decks"] = "failed"
-            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: decks: {type(exc).__name__}: {exc}")
-            return
-        if outcome.ran:
-            work.state.save()
-        work.report.steps["decks"] = "cached" if outcome.status == "cached" else outcome.status
-        if outcome.ran and work.report.status == "cached":
-            work.report.status = "done"
-        self.handout(work, report)
+        self.lesson_output(work, report, "decks", "video", lambda: stages.decks_step(work.entry, self.settings,
+                                                                                      work.state))
+        if has_module("render.handout"):
+            self.lesson_output(work, report, "handout", "decks",
+                               lambda: stages.handout_step(work.entry, self.settings, work.state))
 
-    def handout(self, work: LessonWork, report: BuildReport) -> None:
-        """The PDF handout from the HTML deck; skipped where Chromium or Playwright is missing (only the test
-        set-up installs them), failed like the decks otherwise."""
-        if not has_module("render.handout"):
+    def lesson_page(self, work: LessonWork, report: BuildReport) -> None:
+        """The lesson's own page, once its video exists."""
+        if work.report.status in ("failed", "planned") or not (work.out / "lesson.json").is_file():
             return
-        if self.runner.dry and work.report.steps.get("decks") not in (None, "cached"):
-            report.plan[work.entry.id].append(self.runner.waiting("handout", "decks"))
+        self.lesson_output(work, report, "lesson page", "decks",
+                           lambda: stages.lesson_page_step(work.entry, self.settings, work.state))
+
+    def lesson_output(self, work: LessonWork, report: BuildReport, part: str, after: str,
+                      declare: Callable[[], Step]) -> None:
+        """Run one of a lesson's output steps (decks, handout, pages); a failure fails the lesson, a missing
+        optional tool (Chromium for the handout) skips the step; a dry run waits on a stale `after` step."""
+        if work.report.status == "failed":
             return
-        step = stages.handout_step(work.entry, self.settings, work.state)
+        if self.runner.dry and work.report.steps.get(after) not in (None, "cached"):
+            report.plan[work.entry.id].append(self.runner.waiting(part, after))
+            work.report.steps[part] = "waiting"
+            return
         try:
+            step = declare()
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
         except ToolMissing:
-            work.report.steps["handout"] = "skipped"
+            work.report.steps[part] = "skipped"
             return
         except Exception as exc:
-            work.report.steps["handout"] = "failed"
+            work.report.steps[part] = "failed"
             message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
-            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: handout: {message}")
+            self.fail(work, f"{work.entry.script.relative_to(ROOT)}: {part}: {message}")
             return
         if outcome.ran:
             work.state.save()
-        work.report.steps["handout"] = "cached" if outcome.status == "cached" else outcome.status
+            if work.report.status == "cached":
+                work.report.status = "done"
+        work.report.steps[part] = outcome.status
 
     def notebook(self, work: LessonWork, report: BuildReport) -> None:
         """The lesson's notebook, run by a kernel, from its trace (traced here when only notebooks are built);
@@ -418,6 +421,7 @@ class Build:
         job = ClipJob(
             key=step.key, output=f"beats/{beat.stem}.mp4", title=beat.title, lesson=work.title, visual=beat.visual,
             trace=beat.trace, timing=beat.timing, quality=self.settings.quality, work_dir="",
+            draft=self.settings.draft,
         )
         write_text(work.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
         audio = beat.wav.read_bytes() if beat.wav is not None else None
@@ -479,7 +483,7 @@ class Build:
     def video_step(self, work: LessonWork) -> Step:
         assert work.lesson is not None
         narrated = all(b.wav is not None for b in work.beats)
-        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state),
+        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state, self.settings.draft),
                     stages.video_outputs(narrated), work.out, work.state, lambda: self.assemble(work, narrated),
                     label="video")
         return step
@@ -500,7 +504,7 @@ class Build:
             audio.unlink(missing_ok=True)
         key_beat = clips[1] if len(clips) > 1 else clips[0]  # each clip's last frame was saved beside it
         write_bytes(work.out / "poster.png", key_beat.with_suffix(".png").read_bytes())
-        stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated).write(
+        stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated, self.settings.draft).write(
             work.out / "lesson.json")
         return {}
 

@@ -138,6 +138,20 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
         sys.exit(1)
 
 
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@settings_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
+@click.option("--port", default=8000, show_default=True, help="Port to serve on.")
+@click.option("--draft", is_flag=True, help="Each beat as a still per step with its narration: the fastest loop.")
+def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options: Any) -> None:
+    """Build, serve the course on http://HOST:PORT, rebuild what each saved edit touched, reload open pages."""
+    from render.serve import serve as run_serve
+
+    entries = select(targets)
+    run_serve(entries, make_settings(draft=draft, **options), host, port, say=console.print)
+
+
 @main.command("list")
 def list_lessons() -> None:
     """Modules and lessons of the course, and whether each has a lesson script yet."""

@@ -34,6 +34,7 @@ class ClipJob:
     work_dir: str
     audio: str | None = None
     encoder_preset: str = "veryfast"
+    draft: bool = False
 
 
 @dataclass(frozen=True)

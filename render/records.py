@@ -32,6 +32,7 @@ class BeatRecord:
     poster: str
     start: float
     duration: float
+    draft: bool = False  # a still per step (render serve --draft), not the animation
 
 
 @dataclass(frozen=True)

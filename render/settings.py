@@ -30,6 +30,7 @@ class Settings:
     only: tuple[str, ...] = PARTS
     wait: bool = False
     limits: Limits = field(default_factory=Limits)
+    draft: bool = False  # each beat a still per step held for its narration (render serve --draft)
     scheduler: str | None = None  # a Dask scheduler's address, or local:N; None = the local process pool
 
     def __post_init__(self) -> None:

@@ -75,7 +75,8 @@ def video_chain_inputs(entry: LessonEntry, settings: Settings) -> dict[str, Any]
         "code": modules_digest("render.trace", *NARRATION_CODE, *CLIP_CODE, *VIDEO_CODE)
         | tree_digest([ROOT / "assets" / "pronunciation.toml"]),
         "recordings": tree_digest([recordings]) if recordings.is_dir() else {},
-        "settings": {**settings.render_inputs(), "device": settings.device, "voice": settings.voice},
+        "settings": {**settings.render_inputs(), "device": settings.device, "voice": settings.voice}
+        | ({"draft": True} if settings.draft else {}),
         "tools": tool_versions(),
     }
 
@@ -203,7 +204,7 @@ def clip_step(beat: BeatWork, lesson_title: str, settings: Settings, out: Path, 
         "audio": beat.narration_key,
         "settings": settings.render_inputs(),
         "ffmpeg": tool_versions()["ffmpeg"],
-    }
+    } | ({"draft": True} if settings.draft else {})
     outputs = [f"beats/{beat.stem}.mp4", f"beats/{beat.stem}.png", f"beats/{beat.stem}.shown.json"]
     outputs += [f"beats/{beat.stem}.f32"] if beat.wav is not None else []
     return Step(f"clip:{beat.name}", inputs, outputs, out, state)
@@ -214,8 +215,8 @@ def lint_step(beat: BeatWork, lesson_title: str, out: Path, state: StateFile) ->
     return Step(f"lint:{beat.name}", look_inputs(beat, lesson_title), [f"beats/{beat.stem}.lint.json"], out, state)
 
 
-def video_inputs(beats: list[BeatWork], lesson: Lesson, state: StateFile) -> dict[str, Any]:
-    return {
+def video_inputs(beats: list[BeatWork], lesson: Lesson, state: StateFile, draft: bool = False) -> dict[str, Any]:
+    return ({"draft": True} if draft else {}) | {
         "clips": [state.steps[f"clip:{b.name}"].key for b in beats],
         "narration": [b.narration_key for b in beats],
         "code": modules_digest(*VIDEO_CODE),
@@ -231,14 +232,14 @@ def video_outputs(narrated: bool) -> list[str]:
 
 
 def lesson_record(entry: LessonEntry, lesson: Lesson, trace: dict[str, Any], beats: list[BeatWork],
-                  narrated: bool) -> LessonRecord:
+                  narrated: bool, draft: bool = False) -> LessonRecord:
     """lesson.json: what the decks and the course page need, paths relative to the lesson folder."""
     records, start = [], 0.0
     for beat, src in zip(beats, lesson.beats, strict=True):
         records.append(BeatRecord(
             name=beat.name, title=beat.title, bullets=list(src.bullets), narration=beat.text,
             source=beat.trace["beat"]["source"], clip=f"beats/{beat.stem}.mp4", poster=f"beats/{beat.stem}.png",
-            start=round(start, 3), duration=round(beat.duration, 3)))
+            start=round(start, 3), duration=round(beat.duration, 3), draft=draft))
         start += beat.duration
     return LessonRecord(
         id=entry.id, slug=entry.slug, module=entry.module, title=entry.title, blurb=entry.blurb,
@@ -307,6 +308,28 @@ def notebook_step(entry: LessonEntry, settings: Settings, state: StateFile) -> S
         return {}
 
     return Step("notebook", inputs, ["lesson.ipynb"], out, state, action)
+
+
+def lesson_page_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step:
+    """The lesson's own page: its video, beats with posters and timed narration, links to what was built."""
+    out = lesson_dir(settings, entry)
+    present = [name for name in ("deck.html", "deck.pptx", "lesson.ipynb", "deck.pdf", "lesson.vtt")
+               if (out / name).is_file()]
+    inputs = {
+        "lesson": file_digest(out / "lesson.json") if (out / "lesson.json").is_file() else None,
+        "timing": tree_digest(sorted((out / "beats").glob("*.timing.json"))),
+        "present": present,
+        "code": tree_digest([ROOT / "templates" / "lesson.html", ROOT / "render" / "lesson_page.py",
+                             ROOT / "scenes" / "theme.py"]),
+    }
+
+    def action() -> dict[str, Any]:
+        from render.lesson_page import write_lesson_page
+
+        write_lesson_page(LessonRecord.read(out / "lesson.json"), out)
+        return {}
+
+    return Step("lesson page", inputs, ["index.html"], out, state, action, label="lesson page")
 
 
 def page_step(course: Course, settings: Settings) -> Step:

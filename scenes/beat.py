@@ -56,22 +56,36 @@ class BeatScene(Scene):
         rule.set_x(0)
         return VGroup(lesson, title, rule)
 
+    def skipping(self, on: bool) -> None:
+        """Draft mode: animations jump to their end state, so each step is one still held for its narration.
+        (Manim resets the skip flag from its original status at every play, so both are set.)"""
+        renderer: Any = self.renderer
+        if not hasattr(self, "_skip_base"):
+            self._skip_base = bool(renderer._original_skipping_status)  # a dry run skips everything anyway
+        renderer._original_skipping_status = on or self._skip_base
+        renderer.skip_animations = on or self._skip_base
+
     def construct(self) -> None:
         self.camera.background_color = theme.BACKGROUND  # type: ignore[union-attr]
         trace = self.job["trace"]
         beat = BeatTrace.from_json(trace["beat"], trace.get("device", "cpu"), trace.get("torch", ""))
         spec = VisualSpec.from_json(self.job["visual"])
+        draft = bool(self.job.get("draft"))
         head = self.header()
+        self.skipping(draft)
         self.play(Write(head[1]), *[Write(m) for m in (head[0], head[2])], run_time=0.6)
         self.visual = load_visual(spec, beat)
         timing = self.job.get("timing") or {}
         cues: list[float] = list(timing.get("cues", []))
         for step, _ in enumerate(self.visual.play(self)):
+            self.skipping(False)
             self.steps_played = step + 1
             self.lint_problems.extend(lint_mobjects(list(self.mobjects), f"step {step + 1}: "))
             # the next step waits for the narration cue that introduces it
             if step + 1 < len(cues) and cues[step + 1] > self.time:
                 self.wait(cues[step + 1] - self.time)
+            self.skipping(draft)
+        self.skipping(False)
         duration = timing.get("duration")
         remaining = (duration - self.time) if duration else 1.0
         if remaining > 1 / 60:

@@ -1,0 +1,232 @@
+"""`render serve`: build, serve the course over HTTP, rebuild what an edit touched, and reload open pages.
+
+The server is the standard library's threading HTTP server over the build folder. Every HTML page it
+serves gets a small script that listens on a server-sent-events channel (`/__studio/events`): after a
+rebuild it reloads (opening the lesson page on the beat that changed), and while a script is broken it
+shows the error, with its file and line, in an overlay; the last good outputs stay in place. The watcher
+is `watchfiles`, not a polling loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from render.course import ROOT, LessonEntry
+from render.settings import Settings
+
+WATCHED = ("scripts", "scenes", "templates", "assets")
+LIVE_JS = """
+(() => {
+  const events = new EventSource("/__studio/events");
+  let seen = null;
+  function overlay(text) {
+    let box = document.getElementById("studio-error");
+    if (!text) { if (box) box.remove(); return; }
+    if (!box) {
+      box = document.createElement("pre");
+      box.id = "studio-error";
+      box.style.cssText = "position:fixed;inset:auto 12px 12px 12px;max-height:60vh;overflow:auto;z-index:99999;" +
+        "background:#2a0d12;color:#ffd7dc;border:2px solid #ff5c7a;border-radius:8px;padding:14px;" +
+        "font:14px/1.4 monospace;white-space:pre-wrap;margin:0";
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+  }
+  events.onmessage = (message) => {
+    const state = JSON.parse(message.data);
+    overlay(state.error);
+    if (seen !== null && state.version !== seen && !state.error) {
+      const here = location.pathname.replace(/index\\.html$/, "");
+      if (state.lesson && here.endsWith(state.lesson + "/") && state.beat) {
+        location.hash = state.beat;
+      }
+      location.reload();
+    }
+    seen = state.version;
+  };
+})();
+"""
+
+
+@dataclass
+class LiveState:
+    """What open pages are told: a version that changes with each good rebuild, the error if the last
+    rebuild failed, and where the change was (lesson folder, beat)."""
+
+    version: int = 0
+    error: str = ""
+    lesson: str = ""
+    beat: str = ""
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def publish(self, **update: Any) -> None:
+        with self.changed:
+            for key, value in update.items():
+                setattr(self, key, value)
+            self.changed.notify_all()
+
+    def message(self) -> str:
+        data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat}
+        return f"data: {json.dumps(data)}\n\n"
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Files of the build folder; HTML pages get the live-reload script; the events channel."""
+
+    live: LiveState
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/__studio/events":
+            return self.events()
+        if path == "/__studio/live.js":
+            return self.send_text(LIVE_JS, "text/javascript")
+        local = Path(self.translate_path(path))
+        if local.is_dir():
+            local = local / "index.html"
+        if local.suffix == ".html" and local.is_file():
+            html = local.read_text(encoding="utf-8")
+            tag = '<script src="/__studio/live.js"></script>'
+            html = html.replace("</body>", f"{tag}</body>") if "</body>" in html else html + tag
+            return self.send_text(html, "text/html")
+        return super().do_GET()
+
+    def send_text(self, text: str, kind: str) -> None:
+        data = text.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        live = self.live
+        with contextlib.suppress(OSError):
+            while True:
+                self.wfile.write(live.message().encode())
+                self.wfile.flush()
+                with live.changed:
+                    live.changed.wait(timeout=15)  # a heartbeat also notices a closed page
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
+def start_server(build_dir: Path, host: str, port: int, live: LiveState) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(type("LiveHandler", (Handler,), {"live": live}), directory=str(build_dir))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name="serve").start()
+    return server
+
+
+def changed_beat(report: Any) -> tuple[str, str]:
+    """The lesson folder and beat of the first clip a rebuild redid ('' when none)."""
+    for lesson in report.lessons:
+        for outcome in report.plan.get(lesson.entry.id, []):
+            if outcome.status in ("stale", "done") and outcome.step.startswith(("clip:", "narrate:")):
+                return f"module{lesson.entry.module}/{lesson.entry.slug}", outcome.step.split(":", 1)[1]
+    return "", ""
+
+
+def errors_of(report: Any) -> str:
+    failed = [f"✗ {lesson.entry.id} {lesson.entry.title}\n{lesson.error}" for lesson in report.lessons
+              if lesson.status == "failed"]
+    if report.page.startswith("failed"):
+        failed.append(f"course page: {report.page}")
+    return "\n\n".join(failed)
+
+
+def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
+            pool: Executor | None = None) -> None:
+    """One build; a good one bumps the version (pages reload), a failing one shows its error."""
+    from render.build import build
+    from render.errors import StudioError
+    from render.hashing import forget_files
+
+    forget_files()
+    try:
+        report = build(entries, settings, executor=pool)
+    except StudioError as exc:
+        live.publish(error=str(exc))
+        say(f"✗ {exc}")
+        return
+    error = errors_of(report)
+    lesson, beat = changed_beat(report)
+    if error:
+        say(error)
+        live.publish(error=error)
+    else:
+        say(f"rebuilt in {report.seconds:.1f} s" + (f": {lesson}#{beat}" if beat else ""))
+        live.publish(error="", version=live.version + 1, lesson=lesson, beat=beat)
+
+
+def watch_changes(stop: threading.Event) -> Iterator[set[Any]]:
+    from watchfiles import watch
+
+    folders = [str(ROOT / f) for f in WATCHED if (ROOT / f).is_dir()]
+    yield from watch(*folders, stop_event=stop, debounce=300, step=100)
+
+
+def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,
+          say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
+    """Build, serve, and rebuild on every saved edit until `stop` is set (Ctrl-C in the CLI)."""
+    live = LiveState()
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    pool = Workers(settings)
+    rebuild(entries, settings, live, say, pool.get())
+    server = start_server(settings.build_dir, host, port, live)
+    first = entries[0] if len(entries) == 1 else None
+    where = f"module{first.module}/{first.slug}/" if first else ""
+    say(f"serving http://{host}:{server.server_address[1]}/{where} (Ctrl-C to stop)")
+    stop = stop or threading.Event()
+    try:
+        for changes in watch_changes(stop):
+            pool.renew_if({Path(path) for _, path in changes})
+            rebuild(entries, settings, live, say, pool.get())
+    finally:
+        server.shutdown()
+        pool.close()
+
+
+class Workers:
+    """Render processes kept warm between rebuilds (Manim imported once); renewed when the scene code they
+    imported changes, or when a scheduler's executor is used instead (settings.scheduler)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> Executor | None:
+        if self.settings.scheduler:
+            return None  # the build opens the cluster's executor itself
+        if self.pool is None:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(max_workers=max(1, self.settings.jobs),
+                                            mp_context=multiprocessing.get_context("spawn"))
+        return self.pool
+
+    def renew_if(self, paths: set[Path]) -> None:
+        code = ROOT / "scenes"
+        if any(p.is_relative_to(code) for p in paths):
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None

@@ -1,0 +1,74 @@
+"""`render serve` in a real browser: a served lesson page reloads by itself after a narration edit and shows
+the new subtitle text; a syntax error shows an overlay with the file and line; fixing it clears it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Project
+from tests.test_decks_fixtures import launch_chromium
+
+pytestmark = pytest.mark.slow
+
+WAIT_MS = 600_000  # a rebuild on a loaded two-core machine can take minutes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[tuple[Project, str]]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(project.root)}
+    proc = subprocess.Popen([sys.executable, "-m", "render.cli", "serve", "1.1.1", "--voice", "espeak", "--port",
+                             str(port)], cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    url = f"http://127.0.0.1:{port}/module1/tiny/"
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(1)
+    try:
+        yield project, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Project, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    project, url = served
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("text=Behold 6 numbers.")
+        page.wait_for_function("() => document.querySelector('script[src=\"/__studio/live.js\"]') !== null")
+        project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
+        page.wait_for_selector("text=Gaze upon 6 numbers.", timeout=WAIT_MS)  # reloaded by itself
+        assert "counting" in page.url  # opened on the beat that changed
+
+        good = project.script().read_text()
+        project.script().write_text(good + "\ndef broken(:\n")
+        overlay = page.wait_for_selector("#studio-error", timeout=WAIT_MS)
+        assert "tiny.py:" in overlay.inner_text() and "SyntaxError" in overlay.inner_text()
+        assert page.is_visible("text=Gaze upon 6 numbers.")  # the last good page stays under the overlay
+
+        project.script().write_text(good)
+        page.wait_for_selector("#studio-error", state="detached", timeout=WAIT_MS)
+        browser.close()
