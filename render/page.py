@@ -54,16 +54,6 @@ def rebase(lesson: dict[str, Any], lesson_dir: Path, build_dir: Path) -> dict[st
     return out
 
 
-def _build_relative(lesson: dict[str, Any], build_dir: Path) -> dict[str, Any]:
-    """`lesson` with build-relative paths: as given when its video is found from `build_dir`, else taken
-    as a plain lesson.json (paths relative to build_dir/module<M>/<slug>) and rebased."""
-    video = lesson.get("video")
-    if not video or (build_dir / video).is_file() or "slug" not in lesson or "module" not in lesson:
-        return lesson
-    folder = build_dir / f"module{lesson['module']}" / lesson["slug"]
-    return rebase(lesson, folder, build_dir) if (folder / video).is_file() else lesson
-
-
 def _href(path: str) -> str:
     """A relative URL for a POSIX path under build/ (spaces and odd characters quoted)."""
     return quote(path, safe="/")
@@ -99,7 +89,6 @@ def _lesson_card(entry: Any, lesson: dict[str, Any] | None, build_dir: Path,
     }
     if lesson is None:
         return card
-    lesson = _build_relative(lesson, build_dir)
     if not lesson.get("video") or not (build_dir / lesson["video"]).is_file():
         return card
 
@@ -141,10 +130,9 @@ def copy_lab_check(build_dir: Path) -> str | None:
 def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None], build_dir: Path) -> Path:
     """Write `build_dir/index.html`.
 
-    `lessons` maps a lesson id to its lesson.json dict WITH PATHS RELATIVE TO `build_dir`
-    (e.g. "module1/01-introduction-to-tensors/lesson.mp4"; `rebase` converts a lesson.json dict), or to
-    None when it is not built. A plain lesson.json dict (paths relative to build_dir/module<M>/<slug>,
-    found from its `module` and `slug`) is accepted too and rebased here. Decks are found from
+    `lessons` maps a lesson id to its lesson record as a dict WITH PATHS RELATIVE TO `build_dir`
+    (e.g. "module1/01-introduction-to-tensors/lesson.mp4"; `rebase` converts a lesson.json dict, whose paths
+    are relative to its lesson folder), or to None when it is not built. Decks are found from
     `deck_html`/`deck_pptx` or beside the video, and linked only when the file exists, so every link
     on the page resolves; so are the PDF handout (`deck_pdf`) and the notebook (`notebook`), which gets
     an "Open in Colab" link when course.toml names the GitHub `repository` the build is published in.

@@ -177,16 +177,3 @@ def test_page_in_chromium_from_disk_and_http(
         server.terminate()
         server.wait(timeout=10)
     print(f"screenshots: {tmp_path}")
-
-
-def test_plain_lesson_json_is_rebased(
-    built_page: tuple[Course, dict[str, Any], Path], tmp_path: Path
-) -> None:
-    """The build may pass lesson.json as written (paths relative to the lesson folder)."""
-    course, lesson, build = built_page
-    out = page.write_course_page(course, {BUILT: lesson}, build)
-    parsed = Cards()
-    parsed.feed(out.read_text(encoding="utf-8"))
-    [card] = [c for c in parsed.cards if c["id"] == BUILT]
-    assert card["video"]["src"] == "module1/01-introduction-to-tensors/lesson.mp4"
-    assert card["links"]["deck-html"] == "module1/01-introduction-to-tensors/deck.html"
