@@ -16,7 +16,7 @@ from scenes.mobjects.caption import Caption
 from scenes.mobjects.column import settle
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.trace import TensorEntry, broadcast_index, format_number, shape_text
-from scenes.visuals.base import Area, TensorVisual, largest_arrangement
+from scenes.visuals.base import Area, TensorVisual
 
 KINDS = {"batch": "BatchNorm", "layer": "LayerNorm", "rms": "RMSNorm", "group": "GroupNorm",
          "instance": "InstanceNorm"}
@@ -196,11 +196,8 @@ class Norm(TensorVisual):
         for s, g in zip(stats, sgrids, strict=True):
             self.shown.setdefault(s.name, {}).update(g.shown_values())
         stat_col = VGroup(*sgrids).arrange(DOWN, buff=0.35)
-        arrangements = [lambda g: g.arrange(DOWN, buff=0.35), lambda g: g.arrange(RIGHT, buff=0.45)]
         sides = [VGroup(*xg), VGroup(*yg)]
-        for side in sides:
-            largest_arrangement(side, Area(0, 0, main.width * 0.4, main.height), arrangements)
-        picture = VGroup(sides[0], stat_col, sides[1]).arrange(RIGHT, buff=0.6)
+        picture = self.arrange(sides, stat_col, main)
         self.fit(picture, main)
         order = list(dict.fromkeys(groups.values()))
         colour = {g: theme.SERIES[k % len(theme.SERIES)] for k, g in enumerate(order)}
@@ -219,6 +216,21 @@ class Norm(TensorVisual):
         yield
         yield from self.statistics(scene, x, stats, sgrids, groups, xcells, colour, order)
         yield from self.result(scene, x, stats, y, yg, ycells, groups)
+
+    @staticmethod
+    def arrange(sides: list[VGroup], middle: VGroup, area: Area) -> VGroup:
+        """x's blocks, the statistics, y's blocks in a row; blocks stacked or side by side, whichever lets
+        the whole picture be drawn largest."""
+        def scale(direction: Any) -> float:
+            for side in sides:
+                side.arrange(direction, buff=0.35 if direction is DOWN else 0.45)
+            width = sides[0].width + middle.width + sides[1].width + 2 * 0.6
+            height = max(sides[0].height, middle.height, sides[1].height)
+            return min(area.width / width, area.height / height)
+
+        best = max((DOWN, RIGHT), key=scale)
+        scale(best)
+        return VGroup(sides[0], middle, sides[1]).arrange(RIGHT, buff=0.6)
 
     def channel(self, x: TensorEntry) -> int:
         return int(self.option("channel", 1 if x.ndim > 1 else 0)) % x.ndim
