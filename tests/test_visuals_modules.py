@@ -70,12 +70,25 @@ def check_boxes(module: ModuleEntry, boxes: dict[str, Any]) -> None:
         assert set(shown["tensors"]) == set(node.parameters) | set(node.buffers)
 
 
+def check_module_visual(beat: BeatTrace, options: dict[str, Any], shown: dict[str, Any]) -> int:
+    """The truth check of ModuleTree and StateDict for any beat (tests/test_vocabulary.py calls it too):
+    boxes as the traced module, state_dict keys as torch listed them; how many records were compared."""
+    n = 0
+    if "boxes" in shown:
+        check_boxes(beat.module(shown["boxes_of"]), shown["boxes"])
+        n += len(shown["boxes"])
+    if "state_keys" in shown:
+        assert shown["state_keys"] == state_keys(beat, options["_tensors"][0], options.get("model"))
+        n += len(shown["state_keys"])
+    return n
+
+
 @pytest.mark.parametrize("name", ["module_tree_mlp", "module_tree_forward", "module_tree_eval"])
 def test_module_tree_shows_the_traced_module(name: str) -> None:
     beat, spec, _, shown, _, _ = run(name)
     module = beat.module(spec.tensors[0])
-    check_boxes(module, shown["modules"])
-    assert set(shown["modules"]) | set(shown["elided"]) == {n.path for n in module.tree.walk()}
+    check_boxes(module, shown["boxes"])
+    assert set(shown["boxes"]) | set(shown["elided"]) == {n.path for n in module.tree.walk()}
     assert shown["caption"].startswith(f"{module.parameter_count:,} parameters")
     assert f"training = {module.training}" in shown["caption"]
 
@@ -90,17 +103,20 @@ def test_module_tree_lights_the_hook_order() -> None:
 
 def test_eval_mode_flags_every_box() -> None:
     _, _, _, shown, _, _ = run("module_tree_eval")
-    assert {b["training"] for b in shown["modules"].values()} == {False}
-    assert shown["modules"]["1"]["tensors"]["running_mean"] == [4]
+    assert {b["training"] for b in shown["boxes"].values()} == {False}
+    assert shown["boxes"]["1"]["tensors"]["running_mean"] == [4]
 
 
 def keys_of(beat: BeatTrace, spec: Any) -> list[list[Any]]:
     """[key, shape, kind] per state_dict key as torch recorded them."""
-    first = spec.tensors[0]
+    return state_keys(beat, spec.tensors[0], spec.options.get("model"))
+
+
+def state_keys(beat: BeatTrace, first: str, model_name: str | None) -> list[list[Any]]:
     if first in beat.modules:
         m = beat.module(first)
         return [[k, list(m.tensor(k).shape), m.kind(k)] for k in m.state_dict_keys]
-    model = beat.module(spec.options["model"]) if "model" in spec.options else None
+    model = beat.module(model_name) if model_name else None
     return [[k, list(t.shape), model.kind(k) if model and (k in model.parameters or k in model.buffers) else ""]
             for k, t in beat.state_dict(first).entries.items()]
 
@@ -108,17 +124,17 @@ def keys_of(beat: BeatTrace, spec: Any) -> list[list[Any]]:
 @pytest.mark.parametrize("name", ["state_dict_keys", "state_dict_load", "state_dict_mismatch", "state_dict_error"])
 def test_state_dict_keys_are_torch_keys(name: str) -> None:
     beat, spec, _, shown, _, _ = run(name)
-    assert shown["keys"] == keys_of(beat, spec)
-    assert all(row in shown["keys"] for row in shown["drawn"])
+    assert shown["state_keys"] == keys_of(beat, spec)
+    assert all(row in shown["state_keys"] for row in shown["drawn"])
 
 
 def test_state_dict_leaves_non_persistent_buffers_out() -> None:
     beat, _, _, shown, _, _ = run("state_dict_keys")
-    keys = [k for k, _, _ in shown["keys"]]
+    keys = [k for k, _, _ in shown["state_keys"]]
     assert "scale" not in keys and beat.module("model").kind("scale") == "non-persistent buffer"
-    assert [k for k, _, kind in shown["keys"] if kind == "buffer"] == [
+    assert [k for k, _, kind in shown["state_keys"] if kind == "buffer"] == [
         "norm.running_mean", "norm.running_var", "norm.num_batches_tracked"]
-    assert shown["modules"][""]["tensors"]["scale"] == []  # drawn in the tree, as a 0-D buffer
+    assert shown["boxes"][""]["tensors"]["scale"] == []  # drawn in the tree, as a 0-D buffer
 
 
 def test_loading_flows_only_values_torch_copied() -> None:
@@ -151,7 +167,7 @@ def test_shape_text_used_for_keys() -> None:
     beat, _, _, shown, _, _ = run("state_dict_keys")
     model = beat.module("model")
     assert shape_text(model.tensor("proj.weight").shape) == "2x3"
-    assert shown["keys"][0] == ["proj.weight", [2, 3], "parameter"]
+    assert shown["state_keys"][0] == ["proj.weight", [2, 3], "parameter"]
 
 
 # crashes found by new authors: each case now draws (or raises a VisualError saying what and why) -------

@@ -15,7 +15,7 @@ from scenes.trace import TensorEntry, format_number, shape_text
 KIND_COLORS = {"parameter": theme.ROLES["input"], "buffer": BUFFER_COLOR, "": theme.TEXT}
 
 
-def preview(entry: TensorEntry, digits: int = 2, count: int = 3) -> str:
+def preview(entry: TensorEntry, digits: int = 2, count: int = 2) -> str:
     """The first values of a tensor along its last axis, `[0.12, -0.40, …]`; a 0-D tensor's one value."""
     if entry.ndim == 0:
         return format_number(entry.at(), entry.dtype, digits)

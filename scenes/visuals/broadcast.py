@@ -14,7 +14,7 @@ from scenes.anim import appear, flow, glow, hide, note, reveal, sign
 from scenes.mobjects.tensor_grid import TensorGrid, key
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, broadcast_index, format_number, shape_text
-from scenes.visuals.base import TensorVisual
+from scenes.visuals.base import TensorVisual, largest_arrangement
 
 
 def shape_table(
@@ -91,7 +91,7 @@ class Broadcast(TensorVisual):
                     marks[(r, col)] = theme.ROLES["selected"]
         table = shape_table([(a_name, a.shape), (b_name, b.shape), (res_name, res.shape)], width, marks)
         self.shown["stretched_axes"] = sorted([list(m) for m in marks])
-        main, bottom = self.split_area(0.9)
+        main, bottom = self.split_area(0.75)
         grids = []
         ghosts_of = []
         self.shown["broadcast"] = []
@@ -122,8 +122,9 @@ class Broadcast(TensorVisual):
         rgrid = self.grid(res_name, role="output")
         eq_sign = sign("=", theme.ACCENT)
         op_sign = sign(op, theme.ACCENT)
-        row = VGroup(grids[0], op_sign, grids[1], eq_sign, rgrid).arrange(RIGHT, buff=0.35)
-        picture = VGroup(table, row).arrange(RIGHT, buff=theme.GAP * 1.2)
+        row = VGroup(grids[0], op_sign, grids[1], eq_sign, rgrid).arrange(RIGHT, buff=0.3)
+        picture = largest_arrangement(VGroup(table, row), main, [  # the shape table beside or above the sum
+            lambda g: g.arrange(RIGHT, buff=theme.GAP * 1.2), lambda g: g.arrange(DOWN, buff=theme.GAP)])
         self.fit(picture, main)
         for g, (_, ghost) in zip(grids, ghosts_of, strict=True):
             hide(g.cell(*i) for i in ghost)

@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from manim import LEFT, RIGHT, UP, FadeIn, FadeOut, Scene, VGroup, Write
+import numpy as np
+from manim import DL, LEFT, RIGHT, UP, UR, FadeIn, FadeOut, Scene, VGroup, Write
 
 from render.errors import VisualError
 from scenes import theme
@@ -96,15 +97,17 @@ class MatmulSweep(TensorVisual):
         self.shown["sums"] = []
         self.shown["shapes"] = [list(a.shape), list(b.shape), list(c.shape)]
         area, bottom = self.split_area(0.6)
-        top = Area(area.x, area.y + area.height / 2 - 0.25, area.width, 0.5)
-        main = Area(area.x, area.y - 0.3, area.width, area.height - 0.6)
         shapes, inner = shape_label(a.shape, b.shape, c.shape, op)
-        top.fit(shapes)
+        # the label sits top left, where the picture (A lower left, B upper right) usually leaves room
+        corner = Area(area.x - area.width / 4, area.y + area.height / 2 - 0.25, area.width / 2, 0.5)
+        corner.fit(shapes, max_scale=1.0)
+        shapes.align_to(np.array([area.x - area.width / 2, 0.0, 0.0]), LEFT)
+        self.shape_tag = shapes
         scene.play(Write(shapes), run_time=0.8)
         scene.play(*[m.animate.set_opacity(0.3) for m in inner], run_time=0.5)
         yield
         for n, index in enumerate(sweeps):
-            yield from self.sweep(scene, main, bottom, (a, b, c), index, last=n == len(sweeps) - 1)
+            yield from self.sweep(scene, area, bottom, (a, b, c), index, last=n == len(sweeps) - 1)
 
     def sweep(
         self,
@@ -122,9 +125,9 @@ class MatmulSweep(TensorVisual):
         b_at = broadcast_index(batch, full_b.shape[: max(0, full_b.ndim - 2)])
         a, b, c = sliced(full_a, a_at), sliced(full_b, b_at), sliced(full_c, batch)
         d = self.digits
-        ga = TensorGrid(a, role="input", digits=d, name=a.name)
-        gb = TensorGrid(b, role="selected", digits=d, name=b.name)
-        gc = TensorGrid(c, role="output", digits=d, name=c.name)
+        ga = TensorGrid(a, role="input", digits=d, name=a.name, show_badge=False)
+        gb = TensorGrid(b, role="selected", digits=d, name=b.name, show_badge=False)
+        gc = TensorGrid(c, role="output", digits=d, name=c.name, show_badge=False)
         for name, g, prefix in ((a_name, ga, a_at), (b_name, gb, b_at), (c_name, gc, batch)):
             self.shown[name].update({",".join(map(str, (*prefix, *i))): t for i, t in g.shown.items()})
         # A at the lower left, B above the result, C lower right: row i of A and column j of B meet at C[i, j]
@@ -132,6 +135,10 @@ class MatmulSweep(TensorVisual):
         ga.next_to(gc, LEFT, buff=0.5)
         picture = VGroup(ga, gb, gc)
         self.fit(picture, main, max_scale=2.0)
+        if any(overlap(self.shape_tag, g) for g in (ga, gb, gc)):  # no room beside B: the picture goes below
+            top = self.shape_tag.get_bottom()[1] - 0.15
+            bottom_y = main.y - main.height / 2
+            self.fit(picture, Area(main.x, (top + bottom_y) / 2, main.width, top - bottom_y), max_scale=2.0)
         hide(gc.cells.values())
         scene.play(appear(ga), appear(gb), appear(gc), run_time=1.0)
         yield
@@ -174,6 +181,13 @@ class MatmulSweep(TensorVisual):
             yield
         if not last:
             scene.play(FadeOut(VGroup(ga, gb, gc)), run_time=0.4)
+
+
+def overlap(a: Any, b: Any) -> bool:
+    """Whether two mobjects' bounding boxes intersect."""
+    (ax0, ay0, _), (ax1, ay1, _) = a.get_corner(DL), a.get_corner(UR)
+    (bx0, by0, _), (bx1, by1, _) = b.get_corner(DL), b.get_corner(UR)
+    return bool(ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1)
 
 
 def sliced(entry: TensorEntry, index: tuple[int, ...]) -> TensorEntry:

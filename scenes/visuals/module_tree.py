@@ -71,7 +71,8 @@ class ModuleTree(TensorVisual):
     def play(self, scene: Scene) -> Iterator[None]:
         module = self.entry()
         boxes, whole = self.picture(module)
-        self.shown["modules"] = boxes.shown
+        self.shown["boxes"] = boxes.shown
+        self.shown["boxes_of"] = module.name
         self.shown["elided"] = boxes.elided
         self.shown["caption"] = module_caption(module)
         layers = [pieces for _, pieces in sorted(boxes.layers, key=lambda dp: dp[0])]  # parents under children

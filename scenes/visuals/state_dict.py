@@ -105,7 +105,7 @@ class StateDict(TensorVisual):
     def play(self, scene: Scene) -> Iterator[None]:
         name, rows, module = self.source()
         rows_max = int(self.option("rows", 10))
-        self.shown["keys"] = [[k, list(t.shape), kind] for k, t, kind in rows]
+        self.shown["state_keys"] = [[k, list(t.shape), kind] for k, t, kind in rows]
         into = self.module_option("into")
         self.picture_area: Area = self.area
         self.strip: Area | None = None
@@ -128,7 +128,8 @@ class StateDict(TensorVisual):
             yield from self.mark(scene, table, None, [k for k, _, _ in rows], [])
             return
         boxes = self.arrange_pair(table, lambda d: ModuleBoxes(module, direction=d), boxes_first=True)
-        self.shown["modules"] = boxes.shown
+        self.shown["boxes"] = boxes.shown
+        self.shown["boxes_of"] = boxes.module.name
         layers = [pieces for _, pieces in sorted(boxes.layers, key=lambda dp: dp[0])]
         scene.play(LaggedStart(*[FadeIn(p) for p in layers], lag_ratio=0.15), run_time=1.2)
         yield
@@ -165,8 +166,7 @@ class StateDict(TensorVisual):
     def halves(self, left_mob: Mobject, right_mob: Mobject, gap: float = 0.6) -> tuple[Area, Area]:
         """The content area cut in two side by side, in proportion to the two pictures' widths."""
         a = self.picture_area
-        share = left_mob.width / max(left_mob.width + right_mob.width, 1e-6)
-        share = min(0.62, max(0.38, share))
+        share = left_mob.width / max(left_mob.width + right_mob.width, 1e-6)  # one scale for both
         lw = (a.width - gap) * share
         rw = a.width - gap - lw
         x0 = a.x - a.width / 2
@@ -179,7 +179,8 @@ class StateDict(TensorVisual):
         self.shown["drawn"] = table.shown
         after = {k: preview(into.tensor(k), digits) for k in into.state_dict_keys}
         boxes = self.arrange_pair(table, lambda d: ModuleBoxes(into, direction=d, previews=after))
-        self.shown["modules"] = boxes.shown
+        self.shown["boxes"] = boxes.shown
+        self.shown["boxes_of"] = boxes.module.name
         scene.play(FadeIn(table), run_time=1.0)
         yield
         layers = [pieces for _, pieces in sorted(boxes.layers, key=lambda dp: dp[0])]
