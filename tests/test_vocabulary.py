@@ -64,6 +64,10 @@ def check_truth(beat: BeatTrace, options: dict[str, Any], shown: dict[str, Any])
 
         assert shown["modules"] == normalise(beat.values[options.get("course", "course")])
         n += 1
+    if "boxes" in shown or "state_keys" in shown:  # ModuleTree, StateDict
+        from tests.test_visuals_modules import check_module_visual
+
+        n += check_module_visual(beat, options, shown)
     for s in shown.get("sums", []):  # matmul: factors a[i,k], b[k,j] and torch's result
         a, b, c = (beat[t] for t in options.get("_tensors", ()))
         *batch, i, j = s["cell"]
