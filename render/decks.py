@@ -795,23 +795,25 @@ def write_pptx_deck(lesson: dict[str, Any], lesson_dir: Path) -> Path:
     """Write `lesson_dir/deck.pptx`: title, one slide per beat (clip as a movie with its poster frame,
     code in a monospace box, narration as notes) and recap. Clips over 720p are embedded as 720p copies
     kept in `lesson_dir/pptx-media`."""
-    from pptx.util import Inches
-
     w = _PptxWriter()
     media_dir = lesson_dir / "pptx-media"
-    ran_on = f"computed with torch {lesson.get('torch', '')} on {lesson.get('device', '')}"
-    footer = f"Lesson {lesson['id']}  ·  {ran_on}"
+    footer = f"Lesson {lesson['id']}  ·  computed with torch {lesson.get('torch', '')} on {lesson.get('device', '')}"
+    _pptx_title(w, lesson, lesson_dir, footer)
+    with _keep_media(media_dir) as used:
+        for beat in _beat_views(lesson):
+            _pptx_beat(w, beat, lesson_dir, media_dir, used, footer)
+        _pptx_recap(w, lesson)
+        dest = lesson_dir / "deck.pptx"
+        w.save(dest)
+    return dest
 
-    # Title slide
+
+def _pptx_title(w: _PptxWriter, lesson: dict[str, Any], lesson_dir: Path, footer: str) -> None:
+    from pptx.util import Inches
+
     s = w.slide(notes=lesson.get("blurb", ""))
     w.text(s, (0.6, 0.5, 12.1, 1.4), [[(lesson["title"], False)]], 36, bold=True)
-    w.text(
-        s,
-        (0.6, 1.9, 12.1, 0.9),
-        [[(p, c) for p, c in inline_parts(lesson.get("blurb", ""))]],
-        18,
-        color=theme.MUTED,
-    )
+    w.text(s, (0.6, 1.9, 12.1, 0.9), [list(inline_parts(lesson.get("blurb", "")))], 18, color=theme.MUTED)
     objectives = lesson.get("objectives") or []
     if objectives:
         w.text(s, (0.6, 2.9, 6.6, 0.5), [[("You will learn", False)]], 20, color=theme.ACCENT, bold=True)
@@ -820,47 +822,36 @@ def write_pptx_deck(lesson: dict[str, Any], lesson_dir: Path) -> Path:
         s.shapes.add_picture(str(lesson_dir / lesson["poster"]), Inches(7.5), Inches(3.0), width=Inches(5.2))
     w.text(s, (0.6, 6.85, 12.1, 0.4), [[(footer, False)]], 12, color=theme.MUTED)
 
-    with _keep_media(media_dir) as used:
-        for beat in _beat_views(lesson):
-            s = w.slide(notes=beat["narration"])
-            w.text(s, (0.5, 0.3, 12.3, 1.0), [[(beat["title"], False)]], 30, bold=True)
-            w.text(s, (0.5, 1.4, 5.3, 2.4), beat["bullets"], 18, bullet=True)
-            if beat["source"]:
-                w.code(s, (0.5, 3.9, 5.3, 3.0), beat["source"])
-            if beat["clip"] and (lesson_dir / beat["clip"]).is_file():
-                clip = lesson_dir / beat["clip"]
-                movie_file = embeddable_clip(clip, media_dir)
-                poster = poster_frame(beat, lesson_dir, clip, media_dir)
-                used.update({movie_file, poster})
-                info = probe(movie_file)
-                width = 6.9
-                height = width * info["height"] / info["width"]
-                movie = s.shapes.add_movie(
-                    str(movie_file),
-                    Inches(6.1),
-                    Inches(1.4),
-                    Inches(width),
-                    Inches(height),
-                    poster_frame_image=str(poster),
-                    mime_type="video/mp4",
-                )
-                _autoplay(s, movie, float(beat["duration"] or 0.0))
-            w.text(
-                s,
-                (0.5, 7.0, 12.3, 0.35),
-                [[(f"{footer}  ·  beat {beat['number']}: {beat['name']}", False)]],
-                10,
-                color=theme.MUTED,
-            )
 
-        s = w.slide(notes="Recap. " + " ".join(lesson.get("recap") or []))
-        w.text(s, (0.6, 0.5, 12.1, 1.0), [[("Recap", False)]], 36, bold=True)
-        w.text(
-            s, (0.6, 1.6, 12.1, 3.4), [inline_parts(r) for r in lesson.get("recap") or []], 20, bullet=True
-        )
-        if lesson.get("challenge"):
-            w.text(s, (0.6, 5.1, 12.1, 0.5), [[("Your challenge", False)]], 20, color=theme.ACCENT, bold=True)
-            w.text(s, (0.6, 5.6, 12.1, 1.3), [inline_parts(lesson["challenge"])], 18)
-        dest = lesson_dir / "deck.pptx"
-        w.save(dest)
-    return dest
+def _pptx_beat(w: _PptxWriter, beat: dict[str, Any], lesson_dir: Path, media_dir: Path, used: set[Path],
+               footer: str) -> None:
+    """A beat's slide: title, bullets, code, and its clip as a movie that starts when the slide opens."""
+    from pptx.util import Inches
+
+    s = w.slide(notes=beat["narration"])
+    w.text(s, (0.5, 0.3, 12.3, 1.0), [[(beat["title"], False)]], 30, bold=True)
+    w.text(s, (0.5, 1.4, 5.3, 2.4), beat["bullets"], 18, bullet=True)
+    if beat["source"]:
+        w.code(s, (0.5, 3.9, 5.3, 3.0), beat["source"])
+    if beat["clip"] and (lesson_dir / beat["clip"]).is_file():
+        clip = lesson_dir / beat["clip"]
+        movie_file = embeddable_clip(clip, media_dir)
+        poster = poster_frame(beat, lesson_dir, clip, media_dir)
+        used.update({movie_file, poster})
+        info = probe(movie_file)
+        width = 6.9
+        height = width * info["height"] / info["width"]
+        movie = s.shapes.add_movie(str(movie_file), Inches(6.1), Inches(1.4), Inches(width), Inches(height),
+                                   poster_frame_image=str(poster), mime_type="video/mp4")
+        _autoplay(s, movie, float(beat["duration"] or 0.0))
+    w.text(s, (0.5, 7.0, 12.3, 0.35), [[(f"{footer}  ·  beat {beat['number']}: {beat['name']}", False)]], 10,
+           color=theme.MUTED)
+
+
+def _pptx_recap(w: _PptxWriter, lesson: dict[str, Any]) -> None:
+    s = w.slide(notes="Recap. " + " ".join(lesson.get("recap") or []))
+    w.text(s, (0.6, 0.5, 12.1, 1.0), [[("Recap", False)]], 36, bold=True)
+    w.text(s, (0.6, 1.6, 12.1, 3.4), [inline_parts(r) for r in lesson.get("recap") or []], 20, bullet=True)
+    if lesson.get("challenge"):
+        w.text(s, (0.6, 5.1, 12.1, 0.5), [[("Your challenge", False)]], 20, color=theme.ACCENT, bold=True)
+        w.text(s, (0.6, 5.6, 12.1, 1.3), [inline_parts(lesson["challenge"])], 18)
