@@ -11,11 +11,8 @@ from pathlib import Path
 
 import torch
 
-from render.course import ROOT
 from render.lesson import Lesson, expect
 from scenes.vocabulary import Terminal, Title
-
-LAB = ROOT / "assets" / "lab"  # where check_lab.py lives (the course page links a copy)
 
 lesson = Lesson(
     objectives=[
@@ -32,6 +29,16 @@ lesson = Lesson(
     ],
     challenge="Create a fresh environment, install torch, run check_lab.py, and explain each line it prints.",
 )
+
+
+def lab_folder():
+    """Where check_lab.py lives: the studio's assets/lab (the course page links a copy), or, in a learner's
+    notebook without the studio, the folder the notebook runs in."""
+    try:
+        from render.course import ROOT
+    except ImportError:
+        return Path.cwd()
+    return ROOT / "assets" / "lab"
 
 
 def bash_session(commands, cwd):
@@ -90,7 +97,7 @@ def venv(device):
 )
 def nvidia_smi(device):
     query = "nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader"
-    session = bash_session([query], LAB)
+    session = bash_session([query], lab_folder())
     found = "command not found" not in session[0][1] and "failed" not in session[0][1].lower()
     gpus = session[0][1].strip().replace("\n", "; ") if found else ""
     return {"session": session, "gpus": gpus}
@@ -111,7 +118,7 @@ def nvidia_smi(device):
 def install(device):
     session = bash_session(
         ["pip show torch | head -n 2", 'python -c "import torch; print(torch.version.cuda, torch.version.hip)"'],
-        LAB,
+        lab_folder(),
     )
     cuda, hip = torch.version.cuda, torch.version.hip
     build = f"ROCm {hip}" if hip else (f"CUDA {cuda}" if cuda else "CPU only")
@@ -132,7 +139,7 @@ def install(device):
     slide=["`python check_lab.py`", "Versions, build, devices, MPS", "Exit status 0: ready; 1: read the hints"],
 )
 def lab_check(device):
-    session = bash_session(["python check_lab.py", "echo $?"], LAB)
+    session = bash_session(["python check_lab.py", "echo $?"], lab_folder())
     out = session[0][1]
     code = int(session[1][1])
     expect(f"torch    {torch.__version__}" in out, "the lab check reports the torch that is installed")

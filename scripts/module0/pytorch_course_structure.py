@@ -10,11 +10,8 @@ from pathlib import Path
 
 import torch
 
-from render.course import ROOT, SCRIPTS, load_course
 from render.lesson import Lesson, expect
 from scenes.vocabulary import CourseMap, Show, Terminal, Title
-
-LAB = ROOT / "assets" / "lab"  # where check_lab.py lives (the course page links a copy)
 
 lesson = Lesson(
     objectives=[
@@ -31,6 +28,16 @@ lesson = Lesson(
     ],
     challenge="Run check_lab.py on your machine, then watch the setup lesson for your system.",
 )
+
+
+def lab_folder():
+    """Where check_lab.py lives: the studio's assets/lab (the course page links a copy), or, in a learner's
+    notebook without the studio, the folder the notebook runs in."""
+    try:
+        from render.course import ROOT
+    except ImportError:
+        return Path.cwd()
+    return ROOT / "assets" / "lab"
 
 
 def bash_session(commands, cwd):
@@ -71,6 +78,8 @@ def objectives(device):
            "Module 2: neural networks with `torch.nn`", "Then Transformers, then diffusion models"],
 )
 def blueprint(device):
+    from render.course import SCRIPTS, load_course  # the studio's manifest: this beat draws the course itself
+
     course = load_course()
     manifest = tomllib.loads((SCRIPTS / "course.toml").read_text(encoding="utf-8"))
     modules = [
@@ -115,7 +124,7 @@ def anatomy(device):
 )
 def type_along(device):
     code = "import torch; print(torch.arange(6).reshape(2, 3))"
-    session = bash_session([f'python -c "{code}"'], LAB)
+    session = bash_session([f'python -c "{code}"'], lab_folder())
     expect(session[0][1] == f"{torch.arange(6).reshape(2, 3)}\n", "the terminal shows what torch prints")
     return {"session": session}
 
@@ -148,7 +157,7 @@ def study(device):
            "A problem? Watch the lesson for your system"],
 )
 def lab_check(device):
-    session = bash_session(["python check_lab.py", "echo $?"], LAB)
+    session = bash_session(["python check_lab.py", "echo $?"], lab_folder())
     out = session[0][1]
     code = int(session[1][1])
     expect((code == 0) == ("Problem:" not in out), "the lab check fails exactly when it prints a problem")
