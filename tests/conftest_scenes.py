@@ -41,3 +41,21 @@ def job(name: str) -> dict[str, Any]:
         "trace": {"beat": trace["beats"][i], "device": trace["device"], "torch": trace["torch"]},
         "timing": None,
     }
+
+
+@functools.cache
+def dry(name: str) -> tuple[Any, dict[str, Any], list[str], dict[str, Any], int]:
+    """Gallery beat `name` run once as a Manim dry run (shared by every vocabulary test): its trace view,
+    options, layout problems, the values it showed and the number of steps it played."""
+    from manim import tempconfig
+
+    from scenes.beat import BeatScene
+    from scenes.trace import BeatTrace
+
+    j = job(name)
+    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+        scene = BeatScene(j)
+        scene.render()
+    assert scene.visual is not None
+    beat = BeatTrace.from_json(j["trace"]["beat"])
+    return beat, j["visual"]["options"], list(scene.lint_problems), scene.visual.shown, scene.steps_played

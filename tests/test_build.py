@@ -166,7 +166,8 @@ def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_tha
     """Two lessons built; then a deck template, a scene file, a helper module of one script and one
     recording are edited in turn: status names exactly the steps that edit touched, render redoes them."""
     helper = project.script("_helper")
-    helper.write_text("import torch\n\n\ndef numbers(device):\n    return torch.arange(6, device=device).reshape(2, 3)\n")
+    helper.write_text("import torch\n\n\ndef numbers(device):\n"
+                      "    return torch.arange(6, device=device).reshape(2, 3)\n")
     project.edit(project.script(), "x = torch.arange(6, device=device).reshape(2, 3)", "x = numbers(device)")
     project.edit(project.script(), "import torch\n", "import torch\nfrom _helper import numbers\n")
     project.script("broken").write_text(project.script().read_text().replace("from _helper import numbers\n", "")

@@ -3,31 +3,20 @@ and every key frame passes the layout lint (a Manim dry run: nothing is drawn or
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
 
 from scenes.spec import available_visuals
 from scenes.trace import BeatTrace, broadcast_index, format_number
-from tests.conftest_scenes import beat_names, gallery, job
+from tests.conftest_scenes import beat_names, dry, gallery, job
 
 NAMES = beat_names()
 
 
-@functools.cache
 def run(name: str) -> tuple[BeatTrace, dict[str, Any], list[str], dict[str, Any]]:
-    from manim import tempconfig
-
-    from scenes.beat import BeatScene
-
-    j = job(name)
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
-        scene = BeatScene(j)
-        scene.render()
-    beat = BeatTrace.from_json(j["trace"]["beat"])
-    assert scene.visual is not None
-    return beat, j["visual"]["options"], list(scene.lint_problems), scene.visual.shown
+    beat, options, lint, shown, _ = dry(name)
+    return beat, options, lint, shown
 
 
 def idx(key: str) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ import pytest
 import scenes.spec
 from render.errors import UnknownVisual
 from scenes.spec import VisualSpec, visual_index
-from tests.conftest_scenes import ROOT
+from tests.conftest_scenes import ROOT, beat_names, dry, job
 
 GALLERIES = sorted((ROOT / "scripts" / "gallery").glob("*.py"))
 
@@ -142,21 +142,6 @@ def traced(script: Path) -> tuple[Any, dict[str, Any]]:
     return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
 
 
-def gallery_beats() -> list[tuple[Path, str]]:
-    """(gallery file, beat name) for every beat; a file that does not load yields one case that fails
-    with its error, instead of breaking the collection of every other test here."""
-    from render.errors import StudioError
-    from render.lesson import load_lesson
-
-    out = []
-    for script in GALLERIES:
-        try:
-            out += [(script, b.name) for b in load_lesson(script).beats]
-        except StudioError:
-            out.append((script, "(does not load)"))
-    return out
-
-
 def test_steps_count_from_the_data_alone_for_every_gallery_beat() -> None:
     from scenes.visuals.base import count_steps
 
@@ -167,15 +152,12 @@ def test_steps_count_from_the_data_alone_for_every_gallery_beat() -> None:
             assert steps >= 1, f"{script.name}:{beat.name}: {steps} steps"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("script,name", gallery_beats(), ids=lambda v: v.stem if isinstance(v, Path) else v)
-def test_steps_equal_the_steps_a_dry_run_plays(script: Path, name: str) -> None:
-    from render.checks import dry_run
+@pytest.mark.parametrize("name", beat_names())
+def test_steps_equal_the_steps_a_dry_run_plays(name: str) -> None:
+    """The dry run is the one the truth and lint tests use (cached per beat), so this costs no extra render."""
     from scenes.visuals.base import count_steps
 
-    lesson, trace = traced(script)
-    i = [b.name for b in lesson.beats].index(name)
-    beat, beat_trace = lesson.beats[i], trace["beats"][i]
-    expected = count_steps(beat.visual.to_json(), beat_trace, trace["device"], trace["torch"])
-    _, _, played = dry_run(beat, beat_trace, trace, "gallery")
-    assert played == expected, f"{beat.visual.kind} says {expected} steps but plays {played}"
+    j = job(name)
+    expected = count_steps(j["visual"], j["trace"]["beat"], j["trace"]["device"], j["trace"]["torch"])
+    played = dry(name)[4]
+    assert played == expected, f"{j['visual']['kind']} says {expected} steps but plays {played}"
