@@ -29,8 +29,8 @@ lesson = Lesson(
 
 @lesson.beat(
     "Matrix Mayhem",
-    narration="""Gather round, apprentices, for today we unleash the mightiest operation in all of deep
-    learning: matrix multiplication! | We will watch each row sweep across each column, | learn the one
+    narration="""Gather round, apprentices: today we unleash the mightiest operation in deep learning,
+    matrix multiplication! | We will watch each row sweep across each column, | learn the one
     shape rule that governs them all, | and meet its incantations: mm, matmul, the at sign, and bmm. | We
     will unmask the impostor star, | and finally glimpse the product that powers attention itself.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
@@ -64,9 +64,9 @@ def row_meets_column(device):
     "The shape rule",
     narration="""One law governs every product. The inner sizes must match: A has {{ k }} columns, so W must
     have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives {{
-    Y.shape }}. | Here are A and W. | Each cell still takes a whole row and a whole column: {{ Y[0][0] }}, |
-    then {{ Y[0][1] }}, | then {{ Y[0][2] }}, | and the rest at once, every cell a sum of {{ k }}
-    products.""",
+    Y.shape }}. | Here are A and W. | Each cell still takes a whole row and a whole column: the first gives {{
+    Y[0][0] }}, | the next gives {{ Y[0][1] }}, | the third gives {{ Y[0][2] }}, | and the rest at
+    once, every cell a sum of {{ k }} products.""",
     visual=MatmulSweep("A", "W", "Y", op="mm"),
     slide=["`(n, k) @ (k, m)` gives `(n, m)`", "The inner sizes must match", "The outer sizes survive"],
 )
@@ -101,8 +101,8 @@ def shape_error(device):
 @lesson.beat(
     "mm, matmul and @",
     narration="""Several incantations, one result: torch dot mm, torch dot matmul, and the at operator. |
-    Here is A, | here is B, | and here is C, which all three spells agree on, cell for cell. | So why so
-    many? mm is the strict one: it accepts only 2-D matrices. Hand it a plain vector and it complains that
+    Here is A, {{ A.shape }}, | then B, {{ B.shape }}, | and here is C, which all three spells agree on. | mm is the
+    strict one: it accepts only 2-D matrices. Hand it a plain vector and it complains that
     self must be a matrix. matmul and the at sign are flexible: they take vectors and batches.""",
     visual=Show("A", "B", "C", error="mm_error"),
     slide=["`torch.mm(A, B)`: 2-D only", "`torch.matmul(A, B)` and `A @ B`: general",
@@ -161,11 +161,11 @@ def impostor_star(device):
 
 @lesson.beat(
     "Batches with bmm",
-    narration="""Models never multiply just one matrix; they multiply whole batches. torch dot bmm takes a
+    narration="""Models multiply whole batches. torch dot bmm takes a
     stack of {{ batch }} matrices and a matching stack: shapes {{ A.shape }} and {{ B.shape }} give {{
     C.shape }}. | First pair: A's first matrix meets B's first. | Its top cell is {{ C[0][0][0] }}, | its
-    bottom cell {{ C[0][1][0] }}. | Then the second pair, and nothing crosses between pairs: | {{ C[1][0][0]
-    }}, | and {{ C[1][1][0] }}. The batch axis is never summed; it simply rides along.""",
+    bottom cell {{ C[0][1][0] }}. | Then the second pair, and nothing crosses between pairs: | its top cell is {{
+    C[1][0][0] }}, | its bottom cell {{ C[1][1][0] }}. The batch axis is never summed; it simply rides along.""",
     visual=MatmulSweep("A", "B", "C", op="bmm"),
     slide=["`torch.bmm(A, B)`: `(b, n, k) @ (b, k, m)`", "Gives `(b, n, m)`, one product per slice",
            "The batch sizes must be equal"],
