@@ -1,0 +1,94 @@
+"""Benchmark `render serve` (not a test): the time from saving a one-sentence narration edit to the open
+lesson page, reloaded by itself, showing the new text; at the default quality and with --draft.
+
+    .venv/bin/python bench/bench_serve.py 1.1.1            # a lesson of this checkout, on a copy
+
+It works on a copy of the project in a temporary folder. Goal: at most 10 s, and at most 3 s in draft.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_plan import copy_project  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def first_narration(script: Path) -> tuple[str, str]:
+    """The first beat narration's opening words, and the same with a marker word inserted."""
+    text = script.read_text()
+    match = re.search(r'narration=(?:"""|")\s*([A-Z][a-z]+)', text)
+    if match is None:
+        sys.exit(f"no narration found in {script}")
+    word = match.group(1)
+    return word, f"Behold! {word}"
+
+
+def measure(root: Path, target: str, script: Path, draft: bool) -> float:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-m", "render.cli", "serve", target, "--voice", "espeak", "--port", str(port)]
+    server = subprocess.Popen(cmd + (["--draft"] if draft else []), cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:  # the first build, then the address
+            if line.startswith("serving "):
+                url = line.split()[1]
+                break
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            page.goto(url)
+            old, new = first_narration(script)
+            script.write_text(script.read_text().replace(f'"{old}', f'"{new}', 1)
+                              .replace(f'"""{old}', f'"""{new}', 1))
+            saved = time.perf_counter()
+            page.wait_for_selector("text=Behold!", timeout=900_000)
+            seconds = time.perf_counter() - saved
+            browser.close()
+            script.write_text(script.read_text().replace(new, old))
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("target", nargs="?", default="1.1.1")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="studio-serve-") as tmp:
+        root = Path(tmp) / "studio"
+        copy_project(root, None)
+        sys.path.insert(0, str(root))
+        from render.course import load_course
+
+        script = root / load_course().lesson(args.target).script.relative_to(Path(__file__).resolve().parents[1])
+        for draft in (False, True):
+            seconds = measure(root, args.target, script, draft)
+            goal = 3 if draft else 10
+            print(f"{'draft' if draft else 'default':8s} save -> reloaded page: {seconds:6.2f} s (goal <= {goal} s)")
+
+
+if __name__ == "__main__":
+    main()
