@@ -129,7 +129,8 @@ def _extremes(flat: Any) -> tuple[Any, Any]:
 
 def _mean_std(flat: Any) -> tuple[float, float]:
     """mean and sample std of a 1-D tensor of finite values. float32/float64 are reduced in place; other
-    dtypes a chunk at a time in float64 (Chan's parallel update), so no full-size copy is made."""
+    dtypes a chunk at a time (Chan's parallel update; float64 for wide integers, float32 for the rest, each
+    chunk's mean and variance combined in Python floats), so no full-size copy is made."""
     import torch
 
     if flat.numel() == 1:
@@ -137,9 +138,10 @@ def _mean_std(flat: Any) -> tuple[float, float]:
     if flat.dtype in (torch.float32, torch.float64):
         var_t, mean_t = torch.var_mean(flat)
         return mean_t.item(), math.sqrt(max(var_t.item(), 0.0))
+    wide = flat.dtype in (torch.int32, torch.int64, torch.uint32, torch.uint64)  # beyond float32's 24 bits
     n, mean, m2 = 0, 0.0, 0.0
     for chunk in flat.split(CHUNK):
-        var_c, mean_c = torch.var_mean(chunk.to(torch.float64), correction=0)
+        var_c, mean_c = torch.var_mean(chunk.to(torch.float64 if wide else torch.float32), correction=0)
         k, delta = chunk.numel(), mean_c.item() - mean
         mean += delta * k / (n + k)
         m2 += var_c.item() * k + delta * delta * n * k / (n + k)
