@@ -88,3 +88,20 @@ def test_pool_steps_are_started_then_finished(tmp_path: Path) -> None:
     cached = runner.start(step)
     assert (cached.status, cached.facts) == ("cached", {"duration": 2.5})
     assert [o.status for o in runner.log] == ["done", "cached"]
+
+
+def test_a_record_from_another_version_asks_for_a_rebuild(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from render.errors import RecordVersion
+    from render.records import LessonRecord
+
+    path = tmp_path / "lesson.json"
+    path.write_text(json.dumps({"schema": 0, "id": "1.1.1", "beats": []}))
+    with pytest.raises(RecordVersion, match="--force"):
+        LessonRecord.read(path)
+    path.write_text(json.dumps({"schema": 1, "id": "1.1.1"}))  # this version, but cut short
+    with pytest.raises(RecordVersion, match="incomplete"):
+        LessonRecord.read(path)
