@@ -215,8 +215,8 @@ def higher_dims(device):
            "Softmax turns scores into weights (advanced einsum)"],
 )
 def attention_glimpse(device):
-    Q = torch.randn(3, 4, device=device)
-    K = torch.randn(3, 4, device=device)
+    Q = torch.randn(3, 3, device=device)
+    K = torch.randn(3, 3, device=device)
     n_tokens, d = Q.shape
     Kt = K.T
     raw = Q @ Kt

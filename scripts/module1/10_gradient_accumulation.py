@@ -219,7 +219,7 @@ def forgot_zero(device):
     on the whole batch, same learning rate, same start. | After it, the large batch's weights are {{
     w_big.values }}. | The hoarder's weights are {{ w_acc.values }}. | The same weights, up to rounding, with
     a fraction of the memory.""",
-    visual=Show("w_big", "w_acc", caption="one large-batch step vs accumulated micro-batches"),
+    visual=Show("w_big", "w_acc", caption="large batch vs accumulated"),
     slide=["`(loss / steps).backward()` each micro-batch", "`if (i + 1) % steps == 0:` step, then zero",
            "Same weights as the large batch"],
 )
