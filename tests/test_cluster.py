@@ -82,7 +82,7 @@ def beats_of(project: Project, build: Path) -> list[tuple[str, float]]:
 
 
 def test_a_cluster_renders_what_the_process_pool_renders(project: Project, cluster: Cluster, tmp_path: Path) -> None:
-    project.script("broken").unlink()
+    project.script("broken").unlink(missing_ok=True)
     pool_build, dask_build = tmp_path / "pool", tmp_path / "dask"
     project.render("1.1.1", "--voice", "espeak", "--build-dir", str(pool_build))
     project.render("1.1.1", "--voice", "espeak", "--build-dir", str(dask_build), "--scheduler", cluster.address)
@@ -90,7 +90,7 @@ def test_a_cluster_renders_what_the_process_pool_renders(project: Project, clust
     steps = [sorted(StateFile(b / ".state" / "module1" / "tiny.json").steps) for b in (pool_build, dask_build)]
     assert steps[0] == steps[1] and "clip:counting" in steps[0]
     info = probe(dask_build / "module1" / "tiny" / "lesson.mp4")
-    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
+    assert {"video", "audio"} <= {s["codec_type"] for s in info["streams"]}
     assert not list(cluster.folder.rglob("*.mp4"))  # workers kept nothing: the client wrote every file
 
 
@@ -123,7 +123,7 @@ def test_a_worker_with_other_studio_code_refuses_the_job(project: Project, clust
     shutil.copytree(project.root, other, ignore=shutil.ignore_patterns("build"))
     clips = other / "render" / "clips.py"
     clips.write_text(clips.read_text() + "\n# a different studio version\n")
-    (other / "scripts" / "module1" / "broken.py").unlink()
+    (other / "scripts" / "module1" / "broken.py").unlink(missing_ok=True)
     result = Project(other).render("1.1.1", "--voice", "espeak", "--scheduler", cluster.address, check=False)
     assert result.returncode == 1
     assert "this worker runs studio code" in result.stderr and "the render sent code" in result.stderr
