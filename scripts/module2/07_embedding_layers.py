@@ -1,0 +1,209 @@
+"""2.3.1 Embedding Layers: Secret Identity Chips.
+
+A lookup is a row selection equal to one_hot(idx) @ W; a from-scratch embedding (a Parameter and indexing)
+equals nn.Embedding; the default N(0, 1) initialisation read from a real weight; padding_idx keeps its row
+zero and ungraded; gradients reach only the rows that were used.
+"""
+
+import torch
+import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
+from torch import nn
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Curve, Embedding, Show, Title
+
+lesson = Lesson(
+    objectives=[
+        "See a lookup as a row selection: one_hot(idx) @ W",
+        "Build an embedding from scratch and match nn.Embedding",
+        "Read the default N(0, 1) initialisation",
+        "Keep a padding row at zero with padding_idx",
+        "Watch gradients reach only the rows used",
+    ],
+    recap=[
+        "nn.Embedding(vocab, dim): weight[idx] picks rows",
+        "The same as one_hot(idx).float() @ weight",
+        "A Parameter plus indexing is all it is",
+        "Weights start N(0, 1); padding_idx stays zero",
+        "Only the rows looked up receive gradient",
+    ],
+    challenge="Make nn.Embedding(10, 3, padding_idx=0), look up [0, 4, 4, 7], call .sum().backward() and "
+    "predict which rows of weight.grad are non-zero, and what row 4's gradient is; then check with torch.",
+    seed=7,
+)
+
+
+@lesson.beat(
+    "Secret identity chips",
+    narration="""Welcome back to the laboratory, apprentices! Words, tokens and user ids arrive as bare integers,
+    and a network needs vectors. Today we implant each integer with a secret identity chip. | We will see that
+    a lookup simply selects rows, the same as a one hot matrix product, | build an embedding from scratch, |
+    inspect how its weights are born, | keep a padding row silent, | and watch gradients visit only the rows
+    we used.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "A lookup is a row selection",
+    narration="""Behold nn dot Embedding: a table of {{ vocab }} rows, one per token, each {{ dim }} numbers
+    wide. We feed it the indices {{ idx }}. | Each index simply picks its own row of the weight, | and the
+    picked rows, in order, form the output, shaped {{ out.shape }}. | Now the same thing as algebra: the one
+    hot matrix of the indices, times the weight, gives exactly those rows. Torch agrees: {{ same }}.""",
+    visual=Embedding("idx", "weight", "out", "one_hot", equal="same"),
+    slide=["`emb = nn.Embedding(vocab, dim)`", "`emb(idx)` is `emb.weight[idx]`",
+           "`F.one_hot(idx, vocab).float() @ emb.weight`: same rows"],
+)
+def lookup(device):
+    emb = nn.Embedding(6, 4, device=device)
+    idx = torch.tensor([3, 1, 5, 3], device=device)
+    with torch.no_grad():
+        out = emb(idx)
+        one_hot = F.one_hot(idx, num_classes=emb.num_embeddings)
+        same = torch.equal(one_hot.float() @ emb.weight, out)
+    expect(same, "one_hot(idx) @ weight equals the lookup")
+    expect(torch.equal(out, emb.weight[idx]), "the lookup is weight[idx]")
+    expect(torch.equal(out[0], out[3]), "the same index gives the same row")
+    return {"idx": idx, "weight": emb.weight.detach(), "out": out, "one_hot": one_hot, "same": same,
+            "vocab": emb.num_embeddings, "dim": emb.embedding_dim}
+
+
+class ScratchEmbedding(nn.Module):
+    """An embedding from scratch: one learnable (vocab, dim) table, indexed by the tokens."""
+
+    def __init__(self, vocab, dim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(vocab, dim))
+
+    def forward(self, idx):
+        return self.weight[idx]
+
+
+@lesson.beat(
+    "An embedding from scratch",
+    narration="""No magic lurks inside. A from scratch embedding is one learnable parameter, a vocab by dim
+    table, and one line of indexing. Here is nn dot Embedding's answer, given the very same weights, | and
+    here is our hand made table, indexed by the same tokens. | Identical numbers, as torch confirms. The
+    functional embedding does the same job with no module at all.""",
+    visual=Show("out_torch", "out_scratch", code=False, caption="nn.Embedding and the scratch table: identical"),
+    slide=["`self.weight = nn.Parameter(torch.randn(vocab, dim))`", "`forward`: `return self.weight[idx]`",
+           "`F.embedding(idx, weight)`: the same lookup"],
+)
+def from_scratch(device):
+    scratch = ScratchEmbedding(5, 3).to(device)
+    emb = nn.Embedding(5, 3, device=device)
+    emb.load_state_dict(scratch.state_dict())
+    idx = torch.tensor([4, 0, 2], device=device)
+    with torch.no_grad():
+        out_torch, out_scratch = emb(idx), scratch(idx)
+        out_fn = F.embedding(idx, scratch.weight)
+    expect(torch.equal(out_torch, out_scratch), "the scratch embedding equals nn.Embedding")
+    expect(torch.equal(out_fn, out_torch), "F.embedding is the same lookup")
+    return {"out_torch": out_torch, "out_scratch": out_scratch}
+
+
+@lesson.beat(
+    "How the chips are born",
+    narration="""Where do the first vectors come from? Unlike Linear, nn dot Embedding draws every weight from a
+    standard normal distribution. Take a table of {{ n_weights }} weights, sort them, and set each beside the
+    matching quantile of a true standard normal. | The points fall on a straight diagonal line: the weights
+    really are standard normal. The real table has mean {{ mean }} and standard deviation {{ std }}, close to
+    zero and one.""",
+    visual=Curve("normal", "sorted", labels=["weights, sorted"], x_label="N(0, 1) quantile",
+                 y_label="weight, sorted"),
+    slide=["Default init: `nn.init.normal_(weight)`, N(0, 1)", "Mean near 0, standard deviation near 1",
+           "No 1/sqrt(fan_in) scaling, unlike Linear"],
+)
+def initialisation(device):
+    emb = nn.Embedding(1000, 64, device=device)
+    W = emb.weight.detach()
+    fraction = torch.linspace(0.01, 0.99, 49, device=device)
+    normal = torch.distributions.Normal(0.0, 1.0).icdf(fraction.cpu()).to(device)
+    sorted_w = torch.quantile(W.flatten(), fraction)
+    expect(abs(W.mean().item()) < 0.02, "the mean is near 0")
+    expect(abs(W.std().item() - 1) < 0.02, "the standard deviation is near 1")
+    expect(torch.allclose(sorted_w, normal, atol=0.06), "the sorted weights follow N(0, 1) quantiles")
+    return {"sorted": sorted_w, "normal": normal, "n_weights": W.numel(),
+            "mean": f"{W.mean().item():.3f}", "std": f"{W.std().item():.3f}"}
+
+
+@lesson.beat(
+    "The silent padding row",
+    narration="""Sentences come in different lengths, so short ones are padded with a filler token, here index
+    {{ pad }}. | The indices {{ idx }} pick their rows as before, | and the output stacks them. | We asked nn
+    dot Embedding for padding index {{ pad }}, so that row starts as all zeros, and every padded position
+    looks up a vector of zeros.""",
+    visual=Embedding("idx", "weight", "out", padding_idx=0),
+    slide=["`nn.Embedding(vocab, dim, padding_idx=0)`", "Row 0 starts as zeros",
+           "Padded positions embed to zero vectors"],
+)
+def padding(device):
+    emb = nn.Embedding(6, 4, padding_idx=0, device=device)
+    idx = torch.tensor([2, 5, 0, 0], device=device)
+    with torch.no_grad():
+        out = emb(idx)
+    expect(bool((emb.weight[emb.padding_idx] == 0).all()), "the padding row is all zeros")
+    expect(bool((out[2:] == 0).all()), "padded positions look up zeros")
+    return {"idx": idx, "weight": emb.weight.detach(), "out": out, "pad": emb.padding_idx}
+
+
+@lesson.beat(
+    "Gradients visit only used rows",
+    narration="""Now train it. We look up {{ idx }}, sum the output and call backward. Here are the
+    indices, | and the weight's gradient. Rows never looked up get exactly zero. Index {{ twice }} appeared
+    twice, so every entry of its row holds {{ count }}. | And the padding row gets no gradient at all, even
+    though we looked it up: padding index rows never learn.""",
+    visual=Show("idx", "grad", code=False, caption="weight.grad: used rows only; the padding row stays zero"),
+    slide=["Only the rows looked up receive gradient", "Repeated indices add their gradients",
+           "`padding_idx`'s row gets no gradient"],
+)
+def gradients(device):
+    emb = nn.Embedding(6, 3, padding_idx=0, device=device)
+    idx = torch.tensor([4, 1, 4, 0], device=device)
+    emb(idx).sum().backward()
+    grad = emb.weight.grad
+    used = torch.zeros(6, dtype=torch.bool, device=device)
+    used[idx] = True
+    used[emb.padding_idx] = False
+    expect(bool((grad[~used] == 0).all()), "unused rows and the padding row get zero gradient")
+    expect(bool((grad[1] == 1).all()), "a row used once gets ones")
+    expect(bool((grad[4] == 2).all()), "a row used twice gets twos")
+    return {"idx": idx, "grad": grad, "twice": 4, "count": int((idx == 4).sum())}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""Your tokens now carry identity chips! | An embedding layer picks rows: weight indexed by the
+    tokens. | That equals the one hot matrix times the weight, | and a parameter plus indexing rebuilds it from
+    scratch. | Its weights are born standard normal, and the padding row stays zero. | And gradients reach
+    only the rows that were looked up.""",
+    visual=Title(heading="What we implanted", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    emb = nn.Embedding(4, 2, padding_idx=0, device=device)
+    idx = torch.tensor([1, 3], device=device)
+    expect(torch.equal(emb(idx), F.one_hot(idx, 4).float() @ emb.weight), "a lookup is a one-hot matmul")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Now, apprentice, predict before you run. | Build an embedding of {{ vocab }} tokens, {{ dim }}
+    wide, with padding index {{ pad }}. Look up {{ idx }}, sum, and call backward. Which rows of the gradient
+    are not zero, and what does row {{ row }} hold? Write your answer down, then let torch judge you.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["`nn.Embedding(10, 3, padding_idx=0)`", "Look up `[0, 4, 4, 7]`, `.sum().backward()`",
+           "Predict the non-zero rows of `weight.grad`"],
+)
+def challenge(device):
+    emb = nn.Embedding(10, 3, padding_idx=0, device=device)
+    idx = torch.tensor([0, 4, 4, 7], device=device)
+    emb(idx).sum().backward()
+    nonzero = emb.weight.grad.abs().sum(dim=1).nonzero().flatten().tolist()
+    expect(nonzero == [4, 7], "only rows 4 and 7 get gradient")
+    return {"vocab": emb.num_embeddings, "dim": emb.embedding_dim, "pad": emb.padding_idx,
+            "idx": idx.tolist(), "row": 4}
