@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Rectangle, Scene, VGroup
@@ -53,6 +53,23 @@ def stretched(entry: TensorEntry, shape: tuple[int, ...]) -> TensorEntry:
                                kept=None, truncated=False, imag=None)
 
 
+def layout(beside: bool, lines: int) -> Callable[[VGroup], VGroup]:
+    """An arrangement of (table, a, op, b, =, result): the sum on one line or two (`a op b` over `= result`),
+    with the shape table beside it or above it."""
+
+    def arrange(group: VGroup) -> VGroup:
+        table, a, op, b, eq, res = group
+        if lines == 1:
+            row = VGroup(a, op, b, eq, res).arrange(RIGHT, buff=0.3)
+        else:
+            first = VGroup(a, op, b).arrange(RIGHT, buff=0.3)
+            row = VGroup(first, VGroup(eq, res).arrange(RIGHT, buff=0.3)).arrange(DOWN, buff=0.4)
+        VGroup(table, row).arrange(RIGHT if beside else DOWN, buff=theme.GAP * (1.2 if beside else 1.0))
+        return group
+
+    return arrange
+
+
 class Broadcast(TensorVisual):
     """The shape table; each input drawn at the result's shape with only its real cells, the size-1
     axes light up and ghost copies stretch along them; then the element-wise op fills the result."""
@@ -91,7 +108,7 @@ class Broadcast(TensorVisual):
                     marks[(r, col)] = theme.ROLES["selected"]
         table = shape_table([(a_name, a.shape), (b_name, b.shape), (res_name, res.shape)], width, marks)
         self.shown["stretched_axes"] = sorted([list(m) for m in marks])
-        main, bottom = self.split_area(0.75)
+        main, bottom = self.split_area(0.6)
         grids = []
         ghosts_of = []
         self.shown["broadcast"] = []
@@ -101,6 +118,7 @@ class Broadcast(TensorVisual):
                 role="input",
                 digits=self.digits,
                 tag=f"{name}  {'x'.join(map(str, t.shape))} -> {'x'.join(map(str, res.shape))}",
+                show_badge=False,  # the result's badge says the dtype; the room goes to the values
             )
             real: dict[tuple[int, ...], tuple[int, ...]] = {}
             ghost: dict[tuple[int, ...], tuple[int, ...]] = {}
@@ -122,9 +140,9 @@ class Broadcast(TensorVisual):
         rgrid = self.grid(res_name, role="output")
         eq_sign = sign("=", theme.ACCENT)
         op_sign = sign(op, theme.ACCENT)
-        row = VGroup(grids[0], op_sign, grids[1], eq_sign, rgrid).arrange(RIGHT, buff=0.3)
-        picture = largest_arrangement(VGroup(table, row), main, [  # the shape table beside or above the sum
-            lambda g: g.arrange(RIGHT, buff=theme.GAP * 1.2), lambda g: g.arrange(DOWN, buff=theme.GAP)])
+        parts = VGroup(table, grids[0], op_sign, grids[1], eq_sign, rgrid)
+        picture = largest_arrangement(parts, main, [layout(beside, lines) for beside in (True, False)
+                                                    for lines in (1, 2)])
         self.fit(picture, main)
         for g, (_, ghost) in zip(grids, ghosts_of, strict=True):
             hide(g.cell(*i) for i in ghost)
@@ -132,6 +150,7 @@ class Broadcast(TensorVisual):
             "shapes line up on the right; an axis of size 1 (or a missing one) is stretched to "
             "match: no memory is copied",
             theme.MUTED,
+            width=100,
         )
         bottom.fit(caption)
         scene.play(FadeIn(table), run_time=0.8)
