@@ -17,6 +17,7 @@ from typing import Any
 from render.clips import ClipJob, render_clip
 from render.course import ROOT
 from render.errors import StudioError
+from render.files import atomic_path, write_text
 from render.lesson import Lesson, load_lesson
 from render.templating import environment
 from render.trace import resolve_device, trace_lesson
@@ -136,32 +137,13 @@ def contact_sheet(frames: list[Path], out: Path, columns: int = 5) -> None:
     rows = -(-len(frames) // columns)
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{f.resolve()}'\n" for f in frames))
-    tmp = out.with_name(f".{out.name}")
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-vf",
-            f"scale=427:-1,tile={columns}x{rows}:padding=4:color=gray",
-            "-frames:v",
-            "1",
-            "-update",
-            "1",
-            "-f",
-            "image2",
-            str(tmp),
-        ],
-        check=True,
-    )
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-vf",
+             f"scale=427:-1,tile={columns}x{rows}:padding=4:color=gray", "-frames:v", "1", "-update", "1",
+             "-f", "image2", str(tmp)],
+            check=True,
+        )
     listing.unlink()
 
 
@@ -178,37 +160,40 @@ def build_gallery(
     """Trace the gallery files (every scripts/gallery/*.py, or just `script`), render each beat's clip
     (skipping clips whose inputs did not change), and write index.html and contact-sheet.png into `out_dir`.
     A file that fails is listed in `errors` (and on the page); the other files' clips still render."""
-    from render.build import video_code_digest
-
     errors: list[str] = []
     scripts = [script] if script is not None else gallery_scripts()
     lesson, trace = trace_gallery(scripts, resolve_device(device), errors)
     if not lesson.beats:
         raise StudioError("no gallery file could be traced: " + "; ".join(errors))
+    clips = render_clips(lesson, trace, out_dir, quality, only, executor or ProcessPoolExecutor(max_workers=jobs),
+                         own=executor is None)
+    sheet = out_dir / "contact-sheet.png"
+    contact_sheet(posters(clips, out_dir), sheet)
+    index = write_page(clips, scripts, trace, errors, out_dir)
+    return Gallery(index, sheet, clips, errors)
+
+
+def render_clips(lesson: Any, trace: dict[str, Any], out_dir: Path, quality: str, only: list[str] | None,
+                 pool: Executor, own: bool) -> list[GalleryClip]:
+    """Each beat's clip, rendered in `pool` unless a clip with the same inputs is already there."""
+    from render.build import video_code_digest
+
     code = video_code_digest()
     clips_dir = out_dir / "clips"
     clips_dir.mkdir(parents=True, exist_ok=True)
     clips: list[GalleryClip] = []
     pending = []
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=jobs)
     try:
         for beat, beat_trace in zip(lesson.beats, trace["beats"], strict=True):
             if only and beat.name not in only:
                 continue
             visual = beat.visual.to_json()
-            job_data: dict[str, Any] = {
-                "title": beat.title,
-                "lesson": "Visual vocabulary",
-                "visual": visual,
-                "trace": {"beat": beat_trace, "device": trace["device"], "torch": trace["torch"]},
-                "quality": quality,
-            }
-            key = _key(job_data, code)
+            job_trace = {"beat": beat_trace, "device": trace["device"], "torch": trace["torch"]}
+            key = _key({"title": beat.title, "lesson": "Visual vocabulary", "visual": visual, "trace": job_trace,
+                        "quality": quality}, code)
             video = clips_dir / f"{beat.name}-{key}.mp4"
-            clip = GalleryClip(
-                beat.name, beat.title, _call(visual), f"clips/{video.name}", f"clips/{beat.name}-{key}.png"
-            )
+            clip = GalleryClip(beat.name, beat.title, _call(visual), f"clips/{video.name}",
+                               f"clips/{beat.name}-{key}.png")
             clips.append(clip)
             lint_file = video.with_suffix(".lint.json")
             if video.exists() and lint_file.exists():
@@ -216,51 +201,38 @@ def build_gallery(
                 continue
             for old in clips_dir.glob(f"{beat.name}-*"):
                 old.unlink()
-            job = ClipJob(
-                key=key,
-                output=str(video),
-                title=beat.title,
-                lesson="Visual vocabulary",
-                visual=visual,
-                trace=job_data["trace"],
-                timing=None,
-                quality=quality,
-                work_dir=str(out_dir / "work"),
-            )
-            pending.append((clip, video, lint_file, pool.submit(render_clip, job)))
-        for clip, _, lint_file, future in pending:
-            result = future.result()
-            clip.lint = list(result.lint)
+            job = ClipJob(key=key, output=str(video), title=beat.title, lesson="Visual vocabulary", visual=visual,
+                          trace=job_trace, timing=None, quality=quality, work_dir=str(out_dir / "work"))
+            pending.append((clip, lint_file, pool.submit(render_clip, job)))
+        for clip, lint_file, future in pending:
+            clip.lint = list(future.result().lint)
             clip.rendered = True
-            lint_file.write_text(json.dumps(clip.lint))
+            write_text(lint_file, json.dumps(clip.lint))
     finally:
         if own:
             pool.shutdown()
     shutil.rmtree(out_dir / "work", ignore_errors=True)
+    return clips
+
+
+def posters(clips: list[GalleryClip], out_dir: Path) -> list[Path]:
     frames = []
     for clip in clips:
         poster = out_dir / clip.poster
         if not poster.exists():
             last_frame(out_dir / clip.video, poster)
         frames.append(poster)
-    sheet = out_dir / "contact-sheet.png"
-    contact_sheet(frames, sheet)
+    return frames
+
+
+def write_page(clips: list[GalleryClip], scripts: list[Path], trace: dict[str, Any], errors: list[str],
+               out_dir: Path) -> Path:
     from scenes.theme import css_variables
 
-    html = (
-        environment()
-        .from_string(PAGE)
-        .render(
-            clips=clips,
-            css=css_variables(),
-            script=", ".join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in scripts),
-            device=trace["device"],
-            torch=trace["torch"],
-            errors=errors,
-        )
+    html = environment().from_string(PAGE).render(
+        clips=clips, css=css_variables(), device=trace["device"], torch=trace["torch"], errors=errors,
+        script=", ".join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in scripts),
     )
     index = out_dir / "index.html"
-    tmp = index.with_name(".index.html.tmp")
-    tmp.write_text(html)
-    tmp.replace(index)
-    return Gallery(index, sheet, clips, errors)
+    write_text(index, html)
+    return index
