@@ -33,3 +33,17 @@ class NormBrain(nn.Module):
 def count(model):
     """The number of values the optimiser will train: every element of every registered parameter."""
     return sum(p.numel() for p in model.parameters())
+
+
+def forward_order(model, *args):
+    """Run `model(*args)` once; return the dotted paths of the submodules whose forward ran, in order ("" is
+    the model itself, seen by forward pre-hooks removed again afterwards), and the output."""
+    order = []
+    handles = [m.register_forward_pre_hook(lambda _m, _a, path=path: order.append(path))
+               for path, m in model.named_modules()]
+    try:
+        out = model(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return order, out

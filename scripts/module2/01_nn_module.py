@@ -1,0 +1,255 @@
+"""2.1.1 Building Brains with nn.Module.
+
+A subclass with __init__ and forward, what registration catches and what it misses, calling the model
+against calling forward, parameters and buffers, the parameter count, and moving a whole model with .to().
+"""
+
+import torch
+from _models import Brain, NormBrain, count
+from torch import nn
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import DeviceMove, ModuleTree, Show, StateDict, Title
+
+
+def dims(t):
+    """A shape as narration says it: `4x3`."""
+    return "x".join(map(str, t.shape))
+
+
+lesson = Lesson(
+    objectives=[
+        "Write a module: __init__ builds, forward computes",
+        "Register parameters; plain tensors are ignored",
+        "Call model(x), not model.forward(x)",
+        "List and count parameters; add buffers",
+        "Move a whole model with .to()",
+    ],
+    recap=[
+        "Subclass nn.Module: build in __init__, compute in forward",
+        "Modules and nn.Parameter attributes register; tensors don't",
+        "model(x) runs hooks; model.forward(x) skips them",
+        "named_parameters() lists them; numel() counts them",
+        "register_buffer: saved state that is never trained",
+        "model.to(device) moves parameters and buffers in place",
+    ],
+    challenge="Build a module with a learnable scale of 3 values and a buffer called shift; predict its "
+    "parameter count and its state_dict keys, then check both with torch.",
+    seed=7,
+)
+
+
+@lesson.beat(
+    "Building brains",
+    narration="""Welcome back to the laboratory, apprentices! Tensors alone are mere clay. Today we breathe life
+    into them with nn dot Module, the blueprint of every PyTorch brain. | We will write a module's init and its
+    forward, | register parameters, and watch plain tensors vanish, | call the model instead of its forward, |
+    list, count and buffer its parts, | and move the whole creature with one call to dot to.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "Anatomy of a module",
+    narration="""Every brain begins as a class. Subclass nn dot Module and call super's init first. Then, in
+    init, build the parts and keep them as attributes: here, two Linear layers. Forward says how data
+    flows through them, with a ReLU between. | Our input x holds {{ batch }} samples of {{ n_in }} features
+    each. | Call the brain on it and out comes y, shaped {{ y.shape }}: the forward we wrote, run on real numbers.""",
+    visual=Show("x", "y"),
+    slide=["Subclass `nn.Module`; call `super().__init__()`", "`__init__`: build the layers as attributes",
+           "`forward(x)`: how data flows through them"],
+)
+def anatomy(device):
+    class Brain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(3, 4)
+            self.fc2 = nn.Linear(4, 2)
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x)))
+    brain = Brain().to(device)
+    x = torch.randn(2, 3, device=device)
+    y = brain(x)
+    expect(torch.equal(y, brain.forward(x)), "brain(x) runs forward")
+    return {"x": x, "y": y.detach(), "batch": len(x), "n_in": x.shape[1]}
+
+
+@lesson.beat(
+    "What registration catches",
+    narration="""Assign a module or an nn dot Parameter to self, and nn dot Module quietly registers it. This
+    lab holds a Linear layer, a learnable gain, and a plain tensor called offset. The tree shows what torch
+    registered: the layer and the gain, and no offset anywhere. | So its parameters add up to {{ total }}
+    values: the layer's {{ layer_count }} plus the gain's {{ gain_count }}. The offset's {{ offset_count }}
+    values are invisible. No optimiser will train them, and dot to will leave them behind.""",
+    visual=ModuleTree("lab", forward=True),
+    slide=["`self.layer = nn.Linear(...)`: registered", "`self.gain = nn.Parameter(...)`: registered",
+           "`self.offset = torch.zeros(2)`: ignored"],
+)
+def registration(device):
+    class Lab(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(3, 2)
+            self.gain = nn.Parameter(torch.ones(2))
+            self.offset = torch.zeros(2)  # a plain tensor: not registered
+
+        def forward(self, x):
+            return self.layer(x) * self.gain + self.offset
+
+    lab = Lab().to(device)
+    lab(torch.randn(4, 3, device=device))
+    names = [name for name, _ in lab.named_parameters()]
+    layer_count, gain_count, offset_count = count(lab.layer), lab.gain.numel(), lab.offset.numel()
+    expect(names == ["gain", "layer.weight", "layer.bias"], "the offset is not a parameter")
+    expect(count(lab) == layer_count + gain_count, "the count is the layer's plus the gain's")
+    lab.to(torch.float64)
+    expect(lab.gain.dtype == torch.float64 and lab.offset.dtype == torch.float32, ".to() leaves the offset behind")
+    return {"lab": lab.float(), "total": count(lab), "layer_count": layer_count, "gain_count": gain_count,
+            "offset_count": offset_count}
+
+
+@lesson.beat(
+    "model(x), not model.forward(x)",
+    narration="""Now, a trap for the unwary. You could run forward directly, but call the model itself
+    instead: calling goes through nn dot Module's machinery, hooks and all. Here a forward hook counts the
+    calls. | Brain of x gives these numbers, and the hook fires. | Brain dot forward of x gives the very
+    same numbers, yet the hook stays silent: after both calls it fired {{ hooks }} time. Profilers and
+    debuggers are built on hooks, so always call the model.""",
+    visual=Show("y_call", "y_forward"),
+    slide=["`model(x)` runs hooks, then `forward`", "`model.forward(x)` skips every hook",
+           "Same numbers; always call the model"],
+)
+def call_vs_forward(device):
+    brain = Brain().to(device)
+    seen = []
+    brain.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    x = torch.randn(2, 3, device=device)
+    y_call = brain(x)
+    after_call = len(seen)
+    y_forward = brain.forward(x)
+    expect(torch.equal(y_call, y_forward), "the same numbers either way")
+    expect(after_call == 1 and len(seen) == 1, "the hook ran for brain(x) only")
+    return {"y_call": y_call.detach(), "y_forward": y_forward.detach(), "hooks": len(seen)}
+
+
+@lesson.beat(
+    "parameters() and named_parameters()",
+    narration="""Parameters hands over every learnable tensor; named parameters pairs each with its dotted
+    name, in the order you assigned them. | fc1 dot weight, shaped {{ w1_shape }}: one row per output, and
+    beside it fc1 dot bias, one value per output. | fc2 dot weight, shaped {{ w2_shape }}, with fc2 dot bias.
+    Add up every element and this brain holds {{ total }} parameters, the very number an optimiser will tune.""",
+    visual=Show("fc1.weight", "fc2.weight"),
+    slide=["`model.parameters()`: every learnable tensor", "`model.named_parameters()`: with dotted names",
+           "`sum(p.numel() for p in model.parameters())`"],
+)
+def parameters(device):
+    brain = Brain().to(device)
+    named = dict(brain.named_parameters())
+    total = sum(p.numel()
+                for p in brain.parameters())
+    expect(count(brain.fc1) == 4 * 3 + 4,
+           "out x in weights + out biases")
+    expect(list(named)[0] == "fc1.weight",
+           "in order")
+    return {**named, "total": total,
+            "w1_shape": dims(brain.fc1.weight),
+            "w2_shape": dims(brain.fc2.weight)}
+
+
+@lesson.beat(
+    "Buffers",
+    narration="""Some tensors belong to a model but must never be trained: a running mean, a mask, a counter.
+    Register them as buffers. This standardiser has a learnable scale, a buffer called mean, and a call
+    counter registered with persistent equals False. | Its state dict, the model's saved memory, keeps the
+    scale and the mean, but leaves the counter out. Non persistent buffers travel with the model, yet are
+    never saved.""",
+    visual=StateDict("model"),
+    slide=["`self.register_buffer('mean', t)`: state, not trained", "Buffers move with `.to()`",
+           "`persistent=False`: left out of the state_dict"],
+)
+def buffers(device):
+    class Standardize(nn.Module):
+        calls: torch.Tensor
+
+        def __init__(self, n):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(n))
+            self.register_buffer("mean", torch.zeros(n))
+            self.register_buffer("calls", torch.zeros((), dtype=torch.long), persistent=False)
+
+        def forward(self, x):
+            self.calls += 1
+            return (x - self.mean) * self.scale
+
+    model = Standardize(3).to(device)
+    model(torch.randn(2, 3, device=device))
+    expect([n for n, _ in model.named_buffers()] == ["mean", "calls"], "both buffers are registered")
+    expect([n for n, _ in model.named_parameters()] == ["scale"], "buffers are not parameters")
+    expect(list(model.state_dict()) == ["scale", "mean"], "the non-persistent counter is not saved")
+    return {"model": model}
+
+
+@lesson.beat(
+    "Moving the whole brain",
+    narration="""One call moves the whole creature: model dot to. Here the first layer's weight starts on the
+    cpu. | {% if device == "cpu" %}This machine has no GPU, so our target device is the cpu itself{% else %}
+    It lands on {{ device }}{% endif %}, and every parameter and buffer goes along. Unlike a tensor's to, a
+    module's to works in place and returns the very same module. Pass a float type instead and the floating
+    tensors convert, while integer buffers, like the batch norm counter, keep their type.""",
+    visual=DeviceMove("before", "after"),
+    slide=["`model.to(device)`: parameters and buffers move", "In place: returns the same module",
+           "`model.to(torch.float64)`: integer buffers stay"],
+)
+def to_device(device):
+    model = NormBrain()
+    before = model.fc1.weight.detach().clone()
+    moved = model.to(device)
+    expect(moved is model, "a module's .to() works in place and returns the module")
+    tensors = [*model.parameters(), *model.buffers()]
+    expect(all(t.device.type == torch.device(device).type for t in tensors), "parameters and buffers moved")
+    model.to(torch.float64)
+    expect(model.fc1.weight.dtype == torch.float64, "floating parameters convert")
+    counter = dict(model.named_buffers())["norm.num_batches_tracked"]
+    expect(counter.dtype == torch.long, "integer buffers keep their dtype")
+    return {"before": before, "after": model.fc1.weight.detach().float()}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The brain lives, mwahahaha! | Subclass nn dot Module: build in init, compute in forward. |
+    Modules and parameters assigned to self are registered; plain tensors are not. | Calling the model runs
+    its hooks; calling forward skips them. | Named parameters lists the learnable tensors, and numel counts
+    them. | Buffers hold state that is saved but never trained. | And dot to moves every parameter and buffer
+    at once.""",
+    visual=Title(heading="What we built", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    brain = Brain().to(device)
+    expect(sum(1 for _ in brain.children()) == len(brain._modules), "every assigned module is a child")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""And now, apprentice, your trial. | Build a module with a learnable scale of {{ n }} values
+    and a buffer called shift. Before running anything, predict its parameter count and the keys of its
+    state dict. Then let torch judge you: count the parameters, print the keys, and see whether the shift
+    made it in. Predict correctly, and the next experiment awaits!""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["A learnable scale and a buffer `shift`", "Predict the parameter count",
+           "Predict the `state_dict` keys, then check"],
+)
+def challenge(device):
+    class Scaler(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(n))
+            self.register_buffer("shift", torch.zeros(n))
+
+    solution = Scaler(3).to(device)
+    expect(count(solution) == 3 and list(solution.state_dict()) == ["scale", "shift"], "it can be done")
+    return {"n": 3}
