@@ -20,6 +20,9 @@ from render.templating import render_narration
 from scenes.trace import BeatTrace
 
 # digits that are part of a name, not a quantity: float32, int64, bfloat16, 2D, 3-D, x86 ...
+# Manim settings for a dry run: nothing drawn or encoded, and no hashing of play calls for a cache never used
+DRY_RUN = {"dry_run": True, "disable_caching": True, "quality": "low_quality", "verbosity": "ERROR",
+           "progress_bar": "none"}
 NAME_WITH_DIGITS = re.compile(r"[A-Za-z_]+\d+[A-Za-z_\d]*|\d+-?[dD]\b")
 
 
@@ -94,7 +97,7 @@ def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
 
     # a media folder of its own: Manim caches Text SVGs there, and parallel runs must not share one
     with tempfile.TemporaryDirectory(prefix="dry-run-") as media, tempconfig(
-        {"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none", "media_dir": media}
+        {**DRY_RUN, "media_dir": media}
     ):
         scene = BeatScene(job)
         scene.render()

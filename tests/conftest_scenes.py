@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from render.checks import DRY_RUN
+
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY_DIR = ROOT / "scripts" / "gallery"
 
@@ -53,7 +55,7 @@ def dry(name: str) -> tuple[Any, dict[str, Any], list[str], dict[str, Any], int]
     from scenes.trace import BeatTrace
 
     j = job(name)
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+    with tempconfig(DRY_RUN):
         scene = BeatScene(j)
         scene.render()
     assert scene.visual is not None

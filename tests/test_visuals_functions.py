@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from render.checks import DRY_RUN
 from render.errors import VisualError
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace, TensorEntry, format_number
@@ -40,7 +41,7 @@ def run(name: str) -> tuple[BeatTrace, dict[str, Any], int, int, list[str]]:
     beat = lesson.beats[i]
     job = {"title": beat.title, "lesson": "nn functions", "visual": beat.visual.to_json(),
            "trace": {"beat": trace["beats"][i], "device": trace["device"], "torch": trace["torch"]}, "timing": None}
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+    with tempconfig(DRY_RUN):
         scene = BeatScene(job)
         scene.render()
     assert scene.visual is not None

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from render.checks import DRY_RUN
 from render.lesson import load_lesson
 from scenes.trace import BeatTrace, ModuleEntry, shape_text
 from scenes.visuals.state_dict import reported_keys
@@ -38,7 +39,7 @@ def run(name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]
     beat = lesson.beats[i]
     job = {"title": beat.title, "lesson": "nn modules", "visual": beat.visual.to_json(),
            "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+    with tempconfig(DRY_RUN):
         scene = BeatScene(job)
         scene.render()
     assert scene.visual is not None
@@ -185,7 +186,7 @@ def dry(compute: Any, visual: Any) -> tuple[BeatTrace, dict[str, Any], list[str]
     data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
     job = {"title": "t", "lesson": "crash", "visual": visual.to_json(),
            "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
-    with tempconfig({"dry_run": True, "quality": "low_quality", "verbosity": "ERROR", "progress_bar": "none"}):
+    with tempconfig(DRY_RUN):
         scene = BeatScene(job)
         scene.render()
     assert scene.visual is not None
