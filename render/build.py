@@ -470,7 +470,7 @@ class Build:
             step = self.video_step(work)
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
             work.report.steps["video"] = outcome.status
-            self.runner.finish(stages.chain_step(work.entry, self.settings, work.state))
+            self.runner.finish(stages.chain_step(work.entry, self.settings, work.state, [b.name for b in work.beats]))
         except Exception as exc:
             work.state.save()
             message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"

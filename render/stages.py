@@ -81,10 +81,18 @@ def video_chain_inputs(entry: LessonEntry, settings: Settings) -> dict[str, Any]
     }
 
 
-def chain_step(entry: LessonEntry, settings: Settings, state: StateFile) -> Step:
-    """The whole video chain of a lesson as one summary step: recorded when its video is finished."""
-    return Step("lesson", video_chain_inputs(entry, settings), ["lesson.mp4", "lesson.json", "poster.png"],
-                lesson_dir(settings, entry), state)
+def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: list[str] | None = None) -> Step:
+    """The whole video chain of a lesson as one summary step, recorded when its video is finished. Its outputs
+    are every output of the chain (trace, each beat's narration and clip, the video), so a truncated clip or a
+    deleted poster is noticed without planning the lesson: the list recorded last time is checked."""
+    record = state.get("lesson")
+    outputs = ["lesson.mp4", "lesson.json", "poster.png"]
+    if beats is not None:
+        names = ["trace", "video", *(f"{kind}:{b}" for b in beats for kind in ("narrate", "clip"))]
+        outputs = sorted({*outputs, *(o for n in names if (r := state.get(n)) for o in r.outputs)})
+    elif record is not None:
+        outputs = list(record.outputs)
+    return Step("lesson", video_chain_inputs(entry, settings), outputs, lesson_dir(settings, entry), state)
 
 
 def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile, out: Path) -> Step:

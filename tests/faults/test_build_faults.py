@@ -98,12 +98,12 @@ def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project) -> N
 def test_each_cached_artefact_corrupted_is_named_and_rebuilt(course: Project) -> None:
     course.render("module1", *ARGS)
     out = course.lesson_dir()
-    rounds = [
+    rounds = [  # one round per kind of output, so nothing upstream hides the next one's name
         {"beats/01-counting.mp4": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
-         "beats/02-the_end.f32": lambda p: p.write_bytes(p.read_bytes()[:100]),
-         "deck.pptx": lambda p: p.write_bytes(b"garbage")},
-        {"beats/02-the_end.png": lambda p: p.unlink(),
-         "lesson.mp4": lambda p: p.write_bytes(b"\x00" * p.stat().st_size)},
+         "beats/02-the_end.f32": lambda p: p.write_bytes(p.read_bytes()[:100])},
+        {"beats/02-the_end.png": lambda p: p.unlink()},
+        {"lesson.mp4": lambda p: p.write_bytes(b"\x00" * p.stat().st_size)},
+        {"deck.pptx": lambda p: p.write_bytes(b"garbage")},
     ]
     for faults in rounds:
         for name, corrupt in faults.items():
