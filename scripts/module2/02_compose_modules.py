@@ -5,10 +5,10 @@ its parameters), ModuleDict, and nesting, with the forward path lit in the order
 """
 
 import torch
+from _models import forward_order
 from torch import nn
 
 from render.lesson import Lesson, capture_error, expect
-from render.trace import record_forward
 from scenes.vocabulary import ModuleTree, Show, Title
 
 lesson = Lesson(
@@ -69,8 +69,7 @@ def objectives(device):
 def sequential(device):
     model = stack(device)
     x = torch.randn(2, 4, device=device)
-    with record_forward(model) as order:
-        y = model(x)
+    order, y = forward_order(model, x)
     expect(order == ["", "0", "1", "2"], "the layers ran in the order listed")
     expect(torch.equal(y, model[2](model[1](model[0](x)))), "Sequential chains its layers")
     first, last = model[0], model[-1]
@@ -154,8 +153,7 @@ def module_dict(device):
             return self.heads[head](torch.relu(self.body(x)))
 
     model = TwoHeads().to(device)
-    with record_forward(model) as order:
-        model(torch.randn(2, 4, device=device), "score")
+    order, _ = forward_order(model, torch.randn(2, 4, device=device), "score")
     expect(order == ["", "body", "heads.score"], "only the chosen head ran")
     expect("heads.classify.weight" in model.state_dict(), "both heads are registered")
     return {"model": model, "heads": " and ".join(model.heads.keys())}
@@ -187,8 +185,7 @@ def nesting(device):
             return self.head(x)
 
     model = Monster().to(device)
-    with record_forward(model) as order:
-        model(torch.randn(2, 4, device=device))
+    order, _ = forward_order(model, torch.randn(2, 4, device=device))
     registered = [name for name, _ in model.named_modules()]
     expect(registered[:3] == ["", "inp", "head"], "the tree follows assignment order")
     expect(order[1:3] == ["inp", "blocks.0"] and order[-1] == "head", "forward sets the running order")
