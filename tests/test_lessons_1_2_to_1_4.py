@@ -12,6 +12,7 @@ from tests.lessons import (
     assert_lint_clean,
     assert_rows_point_at_real_beats,
     assert_traced_and_quoted,
+    checked,
     coverage_rows,
 )
 
@@ -85,6 +86,17 @@ def test_lesson_shape(name: str) -> None:
     # every other beat shows tensors from its own trace
     for beat in beats[1:-1]:
         assert beat.visual.tensors, f"{beat.name} shows no tensor"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_teaching_beat_checks_its_claims_in_torch(name: str) -> None:
+    """Each beat that shows tensors states facts about them; at least one is an `expect` claim that torch
+    confirmed while tracing (recorded in the trace), so a false sentence fails the render."""
+    check = checked(name, False)
+    for beat, traced in zip(check.lesson.beats, check.trace["beats"], strict=True):
+        if beat.visual.kind != "Title":
+            assert traced.get("claims"), f"{beat.name}: no expect() claim checked"
+            assert all(isinstance(c, str) and c for c in traced["claims"]), traced["claims"]
 
 
 @pytest.mark.slow
