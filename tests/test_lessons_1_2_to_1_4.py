@@ -4,8 +4,13 @@ and the coverage table in scripts/module1/README.md maps every outline item to b
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from render.errors import LessonError
+from render.lesson import load_lesson
+from render.trace import trace_lesson
 from tests.lessons import (
     assert_every_item_covered,
     assert_lesson_shape,
@@ -14,6 +19,7 @@ from tests.lessons import (
     assert_traced_and_quoted,
     checked,
     coverage_rows,
+    script,
 )
 
 SECTION = "## Sections 1.2 to 1.4"
@@ -97,6 +103,19 @@ def test_every_teaching_beat_checks_its_claims_in_torch(name: str) -> None:
         if beat.visual.kind != "Title":
             assert traced.get("claims"), f"{beat.name}: no expect() claim checked"
             assert all(isinstance(c, str) and c for c in traced["claims"]), traced["claims"]
+
+
+def test_a_flipped_claim_fails_its_beat_with_the_claim_text(tmp_path: Path) -> None:
+    """The checks really guard the narration: turn one true claim of 1.2.1 false, and tracing stops at
+    that beat, naming the file, the line and the claim."""
+    source = script("04_tensor_math_operations").read_text(encoding="utf-8")
+    flipped = source.replace("expect(spread[1, 0] > spread[0, 0]", "expect(spread[1, 0] < spread[0, 0]")
+    assert flipped != source
+    copy = tmp_path / "flipped.py"
+    copy.write_text(flipped, encoding="utf-8")
+    with pytest.raises(LessonError, match=r"flipped\.py:\d+: beat 'min_max_std': claim failed: "
+                       r"the row with the outlier spreads wider"):
+        trace_lesson(load_lesson(copy), "cpu")
 
 
 @pytest.mark.slow
