@@ -444,7 +444,8 @@ class Build:
         self.runner.finish(step, {"duration": result.duration, "steps": result.steps})
         lint = stages.lint_step(beat, work.title, work.out, work.state)
         if self.runner.why(lint):
-            stages.write_lint(work.out, beat, result.lint, result.steps, result.shown)
+            stages.write_lint(work.out, beat, {"problems": result.lint, "steps": result.steps,
+                                               "smallest_text": result.smallest_text, "shown": result.shown})
             self.runner.finish(lint)
         beat_report = work.report.beats[beat.index]
         beat_report.status, beat_report.seconds = "done", result.seconds
@@ -630,7 +631,7 @@ class Lint(Build):
             for future in list(jobs):
                 work, beat, step = jobs.pop(future)
                 result = future.result()
-                stages.write_lint(work.out, beat, result["problems"], result["steps"], result["shown"])
+                stages.write_lint(work.out, beat, result)
                 self.runner.finish(step)
                 work.state.save()
             for work in works:
@@ -656,7 +657,7 @@ class Lint(Build):
         found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
         problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
         more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
-        return BeatLint(beat.name, problems + more, warnings + warned)
+        return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"))
 
 
 def lint(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None) -> dict[str, Any]:

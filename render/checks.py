@@ -102,7 +102,8 @@ def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
         scene = BeatScene(job)
         scene.render()
     shown = _plain(dict(scene.visual.shown if scene.visual else {}))
-    return {"problems": list(scene.lint_problems), "shown": shown, "steps": scene.steps_played}
+    return {"problems": list(scene.lint_problems), "shown": shown, "steps": scene.steps_played,
+            "smallest_text": scene.smallest_text}
 
 
 def spoken_names(template: str) -> set[str]:
@@ -121,6 +122,7 @@ class BeatLint:
     name: str
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    smallest_text: float | None = None  # px at 480p
 
 
 def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[str], list[str]]:

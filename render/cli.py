@@ -245,10 +245,15 @@ def lint(targets: tuple[str, ...], **options: Any) -> None:
             continue
         problems = [(b.name, p) for b in found for p in b.problems]
         warnings = [(b.name, w) for b in found for w in b.warnings]
+        sizes = [b.smallest_text for b in found if b.smallest_text is not None]
+        smallest = f", smallest value text {min(sizes):.1f} px at 480p" if sizes else ""
         click.echo(f"{'✗' if problems else '✓'} {entry_id}: {len(found)} beats, {len(problems)} problems, "
-                   f"{len(warnings)} warnings")
+                   f"{len(warnings)} warnings{smallest}")
         for name, text in problems:
             click.echo(f"    {name}: {text}")
+        if sizes:
+            click.echo("    smallest value text (px at 480p): "
+                       + ", ".join(f"{b.name} {b.smallest_text:.1f}" for b in found if b.smallest_text is not None))
         for name, text in warnings:
             click.echo(f"    {name}: warning: {text}")
         failed |= bool(problems)

@@ -47,6 +47,7 @@ class ClipResult:
     pid: int
     lint: list[str]
     steps: int = 0
+    smallest_text: float | None = None
 
 
 def render_clip(job: ClipJob) -> ClipResult:
@@ -82,6 +83,7 @@ def render_clip(job: ClipJob) -> ClipResult:
             shown = scene.visual.shown if scene.visual else {}
             lint = list(scene.lint_problems)
             steps = scene.steps_played
+            smallest = scene.smallest_text
         output.parent.mkdir(parents=True, exist_ok=True)
         if job.audio:
             from render.audio import mux, normalise_beat
@@ -98,7 +100,7 @@ def render_clip(job: ClipJob) -> ClipResult:
     finally:
         shutil.rmtree(media, ignore_errors=True)
     return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint,
-                      steps)
+                      steps, smallest)
 
 
 def _plain(value: Any) -> Any:

@@ -174,12 +174,13 @@ def write_narration(out: Path, beat: BeatWork, narrated: dict[str, Any]) -> None
     write_text(out / "beats" / f"{beat.stem}.timing.json", json.dumps(timing, indent=1))
 
 
-def write_lint(out: Path, beat: BeatWork, problems: list[str], steps: int, shown: dict[str, Any]) -> None:
-    """The lint step's output: layout problems, the number of steps the visual played, the values shown."""
+def write_lint(out: Path, beat: BeatWork, found: dict[str, Any]) -> None:
+    """The lint step's output: layout problems, the number of steps the visual played, the smallest value
+    text (px at 480p) and the values shown."""
     from render.files import write_text
 
-    write_text(out / "beats" / f"{beat.stem}.lint.json",
-               json.dumps({"problems": problems, "steps": steps, "shown": shown}, indent=1))
+    keep = ("problems", "steps", "smallest_text", "shown")
+    write_text(out / "beats" / f"{beat.stem}.lint.json", json.dumps({k: found.get(k) for k in keep}, indent=1))
 
 
 def use_timing(beat: BeatWork, out: Path) -> None:

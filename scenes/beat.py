@@ -8,7 +8,7 @@ from typing import Any
 from manim import DOWN, LEFT, UP, Line, Scene, VGroup, Write
 
 from scenes import theme
-from scenes.lint import lint_mobjects
+from scenes.lint import lint_mobjects, smallest_text
 from scenes.mobjects.text import label
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
@@ -36,6 +36,7 @@ class BeatScene(Scene):
         self.visual: Visual | None = None
         self.lint_problems: list[str] = []
         self.steps_played = 0
+        self.smallest_text: float | None = None  # px at 480p of the smallest value text at any step
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -81,6 +82,9 @@ class BeatScene(Scene):
             self.skipping(False)
             self.steps_played = step + 1
             self.lint_problems.extend(lint_mobjects(list(self.mobjects), f"step {step + 1}: "))
+            smallest = smallest_text(list(self.mobjects))
+            if smallest is not None and (self.smallest_text is None or smallest[0] < self.smallest_text):
+                self.smallest_text = smallest[0]
             # the next step waits for the narration cue that introduces it
             if step + 1 < len(cues) and cues[step + 1] > self.time:
                 self.wait(cues[step + 1] - self.time)
