@@ -62,6 +62,23 @@ class AutogradGraph(TensorVisual):
         return [n for n in self.spec.tensors
                 if n not in in_graph and n != accumulate and not self.beat[n].requires_grad]
 
+    @staticmethod
+    def place_cut(cg: Any, pairs: VGroup, main: Any) -> VGroup:
+        """The cut-off tensors beside the graph (stacked) or under it (in a row), whichever lets the whole
+        picture draw larger."""
+        def scale(picture: VGroup) -> float:
+            return min(main.width / max(picture.width, 1e-6), main.height / max(picture.height, 1e-6))
+
+        pairs.arrange(DOWN, buff=0.5)
+        beside = VGroup(cg, pairs).arrange(RIGHT, buff=1.0)
+        wide = scale(beside)
+        pairs.arrange(RIGHT, buff=0.6)
+        below = VGroup(cg, pairs).arrange(DOWN, buff=0.5)
+        if scale(below) > wide:
+            return below
+        pairs.arrange(DOWN, buff=0.5)
+        return VGroup(cg, pairs).arrange(RIGHT, buff=1.0)
+
     def play(self, scene: Scene) -> Iterator[None]:
         graph = self.beat.graph
         d = self.digits
@@ -83,14 +100,10 @@ class AutogradGraph(TensorVisual):
             self.shown.setdefault("forward", {})[n] = inline(t, d)
             cut_boxes.add(VGroup(head, sub).arrange(DOWN, buff=0.1))
         main, bottom = self.split_area(1.1)
-        cut_boxes.arrange(DOWN, buff=0.5)
-        frames = VGroup(
-            *[
-                DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"]))
-                for b in cut_boxes
-            ],
-        )
-        picture = VGroup(cg, VGroup(cut_boxes, frames)).arrange(RIGHT, buff=1.0) if cut else VGroup(cg)
+        frames = VGroup(*[DashedVMobject(SurroundingRectangle(b, buff=0.15, color=theme.ROLES["error"]))
+                          for b in cut_boxes])
+        pairs = VGroup(*[VGroup(b, f) for b, f in zip(cut_boxes, frames, strict=True)])
+        picture = self.place_cut(cg, pairs, main) if cut else VGroup(cg)
         self.fit(picture, main)
         # forward: layer by layer from the leaves
         for col in cg.columns:
