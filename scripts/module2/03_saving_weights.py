@@ -91,8 +91,7 @@ def keys(device):
            "`fresh.load_state_dict(state)`"],
 )
 def save_load(device):
-    trained = NormBrain().to(device)
-    trained(torch.randn(8, 3, device=device))
+    trained = Brain().to(device)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "brain.pt"
         torch.save(trained.state_dict(), path)
@@ -101,7 +100,7 @@ def save_load(device):
         torch.save(trained, path)  # a whole pickled module: code, not just tensors
         refused = capture_error(lambda: torch.load(path, weights_only=True))
     expect("Weights only load failed" in refused, "weights_only=True refuses a pickled object")
-    fresh = NormBrain().to(device)
+    fresh = Brain().to(device)
     fresh.load_state_dict(loaded)
     x = torch.randn(4, 3, device=device)
     expect(torch.equal(fresh.eval()(x), trained.eval()(x)), "the fresh brain answers as the trained one")
