@@ -127,7 +127,7 @@ def initialisation(device):
     expect(abs(W.std().item() - 1) < 0.02, "the standard deviation is near 1")
     expect(torch.allclose(sorted_w, normal, atol=0.06), "the sorted weights follow N(0, 1) quantiles")
     return {"sorted": sorted_w, "normal": normal, "n_weights": W.numel(),
-            "mean": f"{W.mean().item():.3f}", "std": f"{W.std().item():.3f}"}
+            "mean": f"{W.mean().item():.4f}", "std": f"{W.std().item():.3f}"}
 
 
 @lesson.beat(
@@ -165,6 +165,7 @@ def gradients(device):
     idx = torch.tensor([4, 1, 4, 0], device=device)
     emb(idx).sum().backward()
     grad = emb.weight.grad
+    assert grad is not None  # backward filled it (narrows the type)
     used = torch.zeros(6, dtype=torch.bool, device=device)
     used[idx] = True
     used[emb.padding_idx] = False
@@ -203,7 +204,9 @@ def challenge(device):
     emb = nn.Embedding(10, 3, padding_idx=0, device=device)
     idx = torch.tensor([0, 4, 4, 7], device=device)
     emb(idx).sum().backward()
-    nonzero = emb.weight.grad.abs().sum(dim=1).nonzero().flatten().tolist()
+    grad = emb.weight.grad
+    assert grad is not None  # backward filled it (narrows the type)
+    nonzero = grad.abs().sum(dim=1).nonzero().flatten().tolist()
     expect(nonzero == [4, 7], "only rows 4 and 7 get gradient")
     return {"vocab": emb.num_embeddings, "dim": emb.embedding_dim, "pad": emb.padding_idx,
             "idx": idx.tolist(), "row": 4}

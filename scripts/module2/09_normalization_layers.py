@@ -1,0 +1,196 @@
+"""2.4.1 Normalization: Calming the Beast.
+
+Which axes share statistics in BatchNorm and LayerNorm for (N, C), (N, C, H, W) and (B, T, D) data; a
+from-scratch LayerNorm equal to torch's; the affine weight and bias; and eps, which keeps a flat row finite.
+"""
+
+import torch
+from torch import nn
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Norm, Show, Title
+
+lesson = Lesson(
+    objectives=[
+        "BatchNorm: statistics per feature, across the batch",
+        "The same for images: per channel over N, H and W",
+        "LayerNorm: statistics per token, across its features",
+        "Rebuild LayerNorm from scratch and match torch",
+        "The affine weight and bias, and what eps is for",
+    ],
+    recap=[
+        "BatchNorm1d on (N, C): one mean and var per C",
+        "BatchNorm2d on (N, C, H, W): per C, over N, H, W",
+        "LayerNorm(D) on (B, T, D): per token, over D",
+        "(x - mean) / sqrt(var + eps), biased variance",
+        "Then * weight + bias (ones and zeros at first)",
+    ],
+    challenge="For x of shape (8, 16, 32), say how many means nn.BatchNorm1d(16) and nn.LayerNorm(32) each "
+    "compute; then compute them by hand with x.mean(...) and check against torch.",
+    seed=9,
+)
+
+
+@lesson.beat(
+    "Calming the beast",
+    narration="""Apprentices, the activations are rampaging! Some channels boil at huge values, others barely
+    twitch. Today we brew the calming draught: normalisation. | We will see BatchNorm share statistics across
+    the batch, | then across whole images, | see LayerNorm keep each token to itself, | rebuild LayerNorm by
+    hand, | and meet its learnable weight and bias, and the tiny eps that guards against division by zero.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "BatchNorm on (N, C)",
+    narration="""First, nn dot BatchNorm one d on a batch of {{ n }} samples with {{ c }} features, shaped {{
+    x.shape }}. | Cells of one colour share statistics: each feature, one column, across the whole batch. |
+    So torch computes {{ c }} means and {{ c }} variances, one per feature. | Each value minus its column's
+    mean, over its column's standard deviation: every feature now has mean zero and variance one.""",
+    visual=Norm("x", "mean", "var", "y", kind="batch"),
+    slide=["`nn.BatchNorm1d(C)` on `(N, C)`", "Statistics per feature, over the batch axis",
+           "`x.mean(0)`, `x.var(0, unbiased=False)`"],
+)
+def batch_1d(device):
+    x = torch.randn(4, 3, device=device) * torch.tensor([1.0, 4.0, 0.5], device=device) + 2
+    bn = nn.BatchNorm1d(3, device=device)
+    y = bn(x).detach()
+    mean, var = x.mean(dim=0), x.var(dim=0, unbiased=False)
+    expect(torch.allclose(y, (x - mean) / torch.sqrt(var + bn.eps), atol=1e-5), "per-feature statistics")
+    expect(torch.allclose(y.mean(0), torch.zeros(3, device=device), atol=1e-5), "each feature has mean 0")
+    n, c = x.shape
+    return {"x": x, "mean": mean, "var": var, "y": y, "n": n, "c": c}
+
+
+@lesson.beat(
+    "BatchNorm on images",
+    narration="""Images arrive as N, C, H, W: here {{ x.shape }}. BatchNorm two d works per channel. | Every
+    cell of one channel shares statistics: all samples, all rows, all columns of that channel. | So there are
+    just {{ c }} means and {{ c }} variances, one per channel. | Each pixel is normalised with its channel's
+    pair, whatever sample or position it sits in.""",
+    visual=Norm("x", "mean", "var", "y", kind="batch"),
+    slide=["`nn.BatchNorm2d(C)` on `(N, C, H, W)`", "Statistics per channel, over N, H and W",
+           "`x.mean(dim=(0, 2, 3))`"],
+)
+def batch_2d(device):
+    shift = torch.tensor([0.0, 3.0, -2.0], device=device)[:, None, None]
+    x = torch.randn(2, 3, 2, 2, device=device) + shift
+    bn = nn.BatchNorm2d(3, device=device)
+    y = bn(x).detach()
+    mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+    expected = (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + bn.eps)
+    expect(torch.allclose(y, expected, atol=1e-5), "BatchNorm2d normalises each channel over N, H and W")
+    return {"x": x, "mean": mean, "var": var, "y": y, "c": x.shape[1]}
+
+
+@lesson.beat(
+    "LayerNorm on (B, T, D)",
+    narration="""Transformers prefer LayerNorm. Here {{ b }} sentences of {{ t }} tokens, each with {{ d }}
+    features. | Now the colours run the other way: each token shares statistics only with its own features,
+    never with other tokens or other sentences. | That makes {{ n_stats }} means and variances, one per token.
+    | Each token is normalised on its own, so the batch size no longer matters, even a batch of one.""",
+    visual=Norm("x", "mean", "var", "y", kind="layer"),
+    slide=["`nn.LayerNorm(D)` on `(B, T, D)`", "Statistics per token, over the last axis",
+           "Independent of the batch: fine for a batch of 1"],
+)
+def layer_norm(device):
+    x = torch.randn(2, 3, 4, device=device) * 2 + 1
+    ln = nn.LayerNorm(4, device=device)
+    y = ln(x).detach()
+    mean, var = x.mean(dim=-1), x.var(dim=-1, unbiased=False)
+    expected = (x - mean[..., None]) / torch.sqrt(var[..., None] + ln.eps)
+    expect(torch.allclose(y, expected, atol=1e-5), "LayerNorm normalises each token over its features")
+    expect(torch.allclose(ln(x[:1, :1]).detach(), y[:1, :1], atol=1e-6), "a single token gives the same result")
+    b, t, d = x.shape
+    return {"x": x, "mean": mean, "var": var, "y": y, "b": b, "t": t, "d": d, "n_stats": mean.numel()}
+
+
+@lesson.beat(
+    "LayerNorm from scratch",
+    narration="""Let us brew it ourselves. Subtract each token's mean, divide by the square root of its biased
+    variance plus eps, then multiply by the weight and add the bias. Here is torch's LayerNorm, with trained
+    looking weights, | and here is our hand made version on the same input. | The numbers match, as torch
+    confirms. Note the biased variance: divide by the count, not the count minus one.""",
+    visual=Show("y_torch", "y_scratch", code=False, caption="nn.LayerNorm and (x - mean) / sqrt(var + eps)"
+                " * weight + bias"),
+    slide=["`(x - mean) / torch.sqrt(var + eps)`", "`var(dim=-1, unbiased=False)`: the biased variance",
+           "`* weight + bias`"],
+)
+def from_scratch(device):
+    x = torch.randn(3, 4, device=device) * 3
+    ln = nn.LayerNorm(4, device=device)
+    with torch.no_grad():
+        ln.weight.copy_(torch.tensor([1.5, 0.5, 1.0, 2.0]))
+        ln.bias.copy_(torch.tensor([0.1, -0.2, 0.0, 0.3]))
+        y_torch = ln(x)
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        y_scratch = (x - mean) / torch.sqrt(var + ln.eps) * ln.weight + ln.bias
+        unbiased = (x - mean) / torch.sqrt(x.var(dim=-1, keepdim=True) + ln.eps) * ln.weight + ln.bias
+    expect(torch.allclose(y_torch, y_scratch, atol=1e-5), "the from-scratch LayerNorm equals torch's")
+    expect(not torch.allclose(y_torch, unbiased, atol=1e-3), "the unbiased variance would not match")
+    return {"y_torch": y_torch, "y_scratch": y_scratch}
+
+
+@lesson.beat(
+    "Weight, bias and eps",
+    narration="""After normalising, the layer may undo it: the affine weight scales and the bias shifts. They
+    start as ones and zeros, so at first the layer is pure normalisation. Here the weight is {{ weight }} and
+    the bias {{ bias }}. | Every normalised value is stretched and lifted exactly so. | And eps, {{ eps }} by
+    default, rescues a flat row: its variance is zero, yet the output is zeros, not the poison of a division
+    by zero.""",
+    visual=Show("y_norm", "y_affine", code=False,
+                caption="a flat row normalises to zeros, not NaN, thanks to eps"),
+    slide=["`weight` starts as ones, `bias` as zeros", "`y = x_hat * weight + bias`, both learned",
+           "`eps=1e-5` keeps a zero variance finite"],
+)
+def affine_eps(device):
+    ln = nn.LayerNorm(4, device=device)
+    expect(bool((ln.weight == 1).all() and (ln.bias == 0).all()), "weight starts as ones, bias as zeros")
+    x = torch.randn(2, 4, device=device)
+    plain = nn.LayerNorm(4, elementwise_affine=False, device=device)
+    with torch.no_grad():
+        ln.weight.fill_(2.0)
+        ln.bias.fill_(0.5)
+        y_norm, y_affine = plain(x), ln(x)
+        flat = plain(torch.full((1, 4), 5.0, device=device))
+    expect(torch.allclose(y_affine, y_norm * 2.0 + 0.5, atol=1e-6), "y = x_hat * weight + bias")
+    expect(bool(torch.isfinite(flat).all()) and bool((flat == 0).all()), "a flat row normalises to zeros")
+    return {"y_norm": y_norm, "y_affine": y_affine, "weight": 2.0, "bias": 0.5, "eps": f"{ln.eps:g}"}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The beast is calm! | BatchNorm on N by C data keeps one mean and variance per feature, over
+    the batch. | On images, one per channel, over samples, rows and columns. | LayerNorm keeps one per token,
+    over its features. | Both compute x minus the mean, over the square root of the biased variance plus eps,
+    | and then multiply by a learned weight and add a learned bias.""",
+    visual=Title(heading="What we calmed", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    x = torch.randn(4, 5, device=device)
+    ln = nn.LayerNorm(5, device=device)
+    expected = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + ln.eps)
+    expect(torch.allclose(ln(x).detach(), expected, atol=1e-5), "LayerNorm is (x - mean) / sqrt(var + eps)")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Now, apprentice, a counting trial. | Take x shaped {{ shape }}. How many means does BatchNorm one
+    d with {{ c }} channels compute, and how many does LayerNorm over the last {{ d }} features compute?
+    Predict both, then compute them by hand with x dot mean over the right axes, and check them against
+    torch's outputs.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["x of shape (8, 16, 32)", "`nn.BatchNorm1d(16)`: how many means?", "`nn.LayerNorm(32)`: how many?"],
+)
+def challenge(device):
+    x = torch.randn(8, 16, 32, device=device)
+    bn, ln = nn.BatchNorm1d(16, device=device), nn.LayerNorm(32, device=device)
+    expect(x.mean(dim=(0, 2)).numel() == 16 and x.mean(dim=-1).numel() == 8 * 16, "16 and 128 means")
+    expect(bn(x).shape == ln(x).shape == x.shape, "both keep the shape")
+    return {"shape": "x".join(map(str, x.shape)), "c": 16, "d": 32}
