@@ -28,7 +28,7 @@ def test_unknown_lesson_and_bad_only_are_usage_errors() -> None:
     result = runner.invoke(main, ["9.9.9"])
     assert result.exit_code == 2 and "valid lessons: 0.1.1" in result.output
     result = runner.invoke(main, ["module1", "--only", "slides"])
-    assert result.exit_code == 2 and "--only takes video, decks, page" in result.output
+    assert result.exit_code == 2 and "--only takes video, decks, notebooks, page" in result.output
 
 
 @pytest.mark.slow
