@@ -1,0 +1,227 @@
+"""2.5.1 Loss Potions: Guiding Pain into Progress.
+
+MSE, L1 and Huber for regression; cross-entropy (= NLL of log_softmax) for classes; BCE-with-logits for binary
+and multi-label targets; the -log p price of a confident wrong answer; and the gradient each loss sends back.
+"""
+
+import torch
+import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
+from torch import nn
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Curve, Loss, Title
+
+lesson = Lesson(
+    objectives=[
+        "Score regression with MSE, L1 and Huber",
+        "Score classes with cross-entropy, and see NLL inside it",
+        "Score binary and multi-label targets with BCE-with-logits",
+        "Price a confident wrong answer with -log p",
+        "Compare the gradient each loss sends back",
+    ],
+    recap=[
+        "MSE squares errors; L1 takes |error|; Huber blends",
+        "cross_entropy(logits, y) = nll_loss(log_softmax)",
+        "BCE-with-logits: one sigmoid per output",
+        "-log p: near 0 when sure and right, huge when wrong",
+        "Gradients: 2e, sign(e), clipped e, p - one_hot",
+    ],
+    challenge="For logits [2.0, 0.5, -1.0] and target class 2, predict whether the cross-entropy is above or "
+    "below 1, and the sign of each entry of the gradient; then check with F.cross_entropy and backward().",
+    seed=12,
+)
+
+
+@lesson.beat(
+    "Loss potions",
+    narration="""Gather round the cauldron, apprentices! A network learns only from pain, and the loss function
+    decides how much each mistake hurts. | We will brew the regression potions, squared, absolute and Huber, |
+    the cross entropy potion for classes, | the binary potion for yes or no questions, | price a confident
+    wrong answer, | and taste the gradient each potion sends back into the network.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "Mean squared error",
+    narration="""Regression first: the model predicts {{ n }} numbers and we know the targets. | Mean squared
+    error squares each difference, so big misses hurt a lot. | The squares add up to {{ total }}, | and the
+    mean divides by {{ n }}: a loss of {{ loss }}. Its gentler cousin, L1, averages the absolute errors
+    instead, giving {{ l1 }}, less swayed by one wild outlier.""",
+    visual=Loss("pred", "target", "per", "loss", kind="mse", total="total", count="n"),
+    slide=["`nn.MSELoss()`: mean of (pred - target)²", "`nn.L1Loss()`: mean of |pred - target|",
+           "Squares punish big misses hardest"],
+)
+def mse(device):
+    pred = torch.tensor([0.5, 1.8, -0.3, 3.4, 1.0], device=device)
+    target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
+    per = nn.MSELoss(reduction="none")(pred, target)
+    loss = nn.MSELoss()(pred, target)
+    l1 = nn.L1Loss()(pred, target)
+    expect(torch.allclose(per, (pred - target) ** 2), "each loss is the squared error")
+    expect(torch.allclose(loss, per.sum() / per.numel()), "the mean divides by the count")
+    expect(torch.allclose(l1, (pred - target).abs().mean()), "L1 is the mean absolute error")
+    return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel(),
+            "l1": f"{l1.item():.2f}"}
+
+
+@lesson.beat(
+    "Huber: the blended potion",
+    narration="""Huber loss blends the two. The same predictions and targets. | Inside an error of delta, here
+    {{ delta }}, it is half the squared error; outside, it grows only linearly, so the outlier of {{ big }}
+    costs {{ big_cost }} instead of its square, {{ big_square }}. | The per sample costs add up, | and the mean
+    is {{ loss }}. Smooth near zero like MSE, calm about outliers like L1.""",
+    visual=Loss("pred", "target", "per", "loss", kind="huber", total="total", count="n"),
+    slide=["`nn.HuberLoss(delta=1.0)`", "|e| < delta: 0.5 e²; else delta (|e| - 0.5 delta)",
+           "Quadratic near 0, linear for outliers"],
+)
+def huber(device):
+    pred = torch.tensor([0.5, 1.8, -0.3, 3.4, 1.0], device=device)
+    target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
+    delta = 1.0
+    per = nn.HuberLoss(reduction="none", delta=delta)(pred, target)
+    loss = nn.HuberLoss(delta=delta)(pred, target)
+    e = pred - target
+    expect(torch.allclose(per, torch.where(e.abs() < delta, 0.5 * e**2, delta * (e.abs() - 0.5 * delta))),
+           "quadratic inside delta, linear outside")
+    expect(per[3] < (e[3] ** 2), "the outlier costs less than its square")
+    return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel(),
+            "delta": delta, "big": f"{e[3].item():.1f}", "big_cost": f"{per[3].item():.1f}",
+            "big_square": f"{(e[3] ** 2).item():.2f}"}
+
+
+@lesson.beat(
+    "Cross-entropy for classes",
+    narration="""For classes, the model outputs raw scores called logits: {{ n }} samples, {{ c }} classes. |
+    Log softmax turns each row into log probabilities, and the target picks out one entry per row. | Each
+    sample's loss is minus that log probability. | The mean is {{ loss }}. Inside, cross entropy is exactly
+    negative log likelihood applied to log softmax, as torch confirms.""",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
+    slide=["`F.cross_entropy(logits, target)`", "= `F.nll_loss(logits.log_softmax(1), target)`",
+           "Loss per sample: -log p[target]"],
+)
+def cross_entropy(device):
+    logits = torch.randn(4, 3, device=device) * 1.5
+    target = torch.tensor([2, 0, 1, 1], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, reduction="none")
+    loss = F.cross_entropy(logits, target)
+    expect(torch.allclose(per, -logp[torch.arange(4), target]), "each loss is minus the target's log-probability")
+    expect(torch.allclose(loss, F.nll_loss(logp, target)), "cross-entropy is NLL of log_softmax")
+    n, c = logits.shape
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "loss": loss, "n": n, "c": c}
+
+
+@lesson.beat(
+    "BCE with logits",
+    narration="""Some questions have several yes or no answers at once: is there a cat, a hat, a bat? Here {{ n }}
+    images with {{ c }} labels each, any number of them true. | Binary cross entropy with logits gives every
+    label its own sigmoid and its own loss. | The mean over all {{ total_n }} is {{ loss }}. A single binary
+    question is simply the case of one label.""",
+    visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
+    slide=["`nn.BCEWithLogitsLoss()`: sigmoid + BCE in one", "Float targets, same shape as the logits",
+           "Multi-label: each output is its own yes/no"],
+)
+def bce(device):
+    logits = torch.randn(2, 3, device=device) * 2
+    target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], device=device)
+    per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    expect(torch.allclose(per, -(target * p.log() + (1 - target) * (1 - p).log()), atol=1e-5),
+           "each loss is -[y log sigma(x) + (1 - y) log(1 - sigma(x))]")
+    expect(torch.allclose(loss, F.binary_cross_entropy(p, target), atol=1e-6), "the same as BCE on sigmoid")
+    n, c = logits.shape
+    return {"logits": logits, "target": target, "per": per, "loss": loss, "n": n, "c": c,
+            "total_n": per.numel()}
+
+
+@lesson.beat(
+    "The price of confidence",
+    narration="""How much does one mistake cost? Cross entropy charges minus the log of the probability given to
+    the right class. | Sure and right, at {{ p_right }}, costs only {{ cost_right }}. A shrug at {{ p_half }}
+    costs {{ cost_half }}. But confidently wrong, leaving just {{ p_wrong }} for the truth, costs {{ cost_wrong
+    }}, and the price rushes towards infinity as that probability reaches zero.""",
+    visual=Curve("p", "cost", labels=["-log p"], x_label="probability of the true class", y_label="loss"),
+    slide=["Loss = -log p(true class)", "p near 1: near 0; p near 0: huge",
+           "Confident wrong answers are punished most"],
+)
+def confidence(device):
+    p = torch.linspace(0.01, 1.0, 100, device=device)
+    cost = -torch.log(p)
+    picks = torch.tensor([0.9, 0.5, 0.01], device=device)
+    costs = F.nll_loss(picks.log().unsqueeze(1), torch.zeros(3, dtype=torch.long, device=device),
+                       reduction="none")
+    expect(torch.allclose(costs, -picks.log()), "the loss is -log p of the true class")
+    expect(costs[2] > 4 * costs[1], "confidently wrong costs far more than unsure")
+    return {"p": p, "cost": cost, "p_right": "0.9", "p_half": "0.5", "p_wrong": "0.01",
+            "cost_right": f"{costs[0].item():.2f}", "cost_half": f"{costs[1].item():.2f}",
+            "cost_wrong": f"{costs[2].item():.2f}"}
+
+
+@lesson.beat(
+    "The gradients they send back",
+    narration="""The loss's real gift is its gradient. Autograd gives each potion's slope against the error. |
+    MSE sends back two times the error: huge errors shout. | L1 sends only the sign: every error gets the same
+    push. | Huber sends the error, clipped at delta, here {{ delta }}. And for cross entropy, the gradient on
+    the logits is simply the probabilities minus the one hot target.""",
+    visual=Curve("error", "g_mse", "g_l1", "g_huber", labels=["MSE", "L1", "Huber"], x_label="error",
+                 y_label="gradient"),
+    slide=["MSE: 2 e; L1: sign(e); Huber: e clipped at delta", "Cross-entropy: softmax(logits) - one_hot",
+           "All computed with autograd"],
+)
+def gradients(device):
+    error = torch.linspace(-3, 3, 61, device=device)
+    target = torch.zeros_like(error)
+    delta = 2.0
+    grads = []
+    for loss_fn in (nn.MSELoss(reduction="sum"), nn.L1Loss(reduction="sum"), nn.HuberLoss(reduction="sum",
+                                                                                           delta=delta)):
+        pred = error.clone().requires_grad_()
+        grads.append(torch.autograd.grad(loss_fn(pred, target), pred)[0])
+    g_mse, g_l1, g_huber = grads
+    expect(torch.allclose(g_mse, 2 * error), "MSE sends back 2 e")
+    expect(torch.allclose(g_l1, error.sign()), "L1 sends back sign(e)")
+    expect(torch.allclose(g_huber, error.clamp(-delta, delta)), "Huber sends back e clipped at delta")
+    logits = torch.randn(1, 3, device=device, requires_grad=True)
+    (g_logits,) = torch.autograd.grad(F.cross_entropy(logits, torch.tensor([1], device=device)), logits)
+    one_hot = F.one_hot(torch.tensor([1], device=device), 3).float()
+    expect(torch.allclose(g_logits, logits.softmax(1).detach() - one_hot), "cross-entropy: p - one_hot")
+    return {"error": error, "g_mse": g_mse, "g_l1": g_l1, "g_huber": g_huber, "delta": delta}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The potions are bottled! | Mean squared error squares the misses, L1 takes their size, and Huber
+    blends the two. | Cross entropy is negative log likelihood on log softmax. | Binary cross entropy with
+    logits scores every yes or no label on its own. | A confident wrong answer costs the most. | And each loss
+    sends back its own gradient, from two times the error to probabilities minus the target.""",
+    visual=Title(heading="What we brewed", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    logits = torch.randn(3, 4, device=device)
+    target = torch.tensor([0, 3, 1], device=device)
+    expect(torch.allclose(F.cross_entropy(logits, target), F.nll_loss(logits.log_softmax(1), target)), "CE = NLL")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Now, apprentice, a taste test. | Take the logits {{ scores }} and the true class {{ target }}.
+    Predict whether the cross entropy lies above or below one, and the sign of each entry of its gradient on
+    the logits. Write it down, then ask F dot cross entropy and backward to judge your palate.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["logits `[2.0, 0.5, -1.0]`, target class 2", "Is the loss above or below 1?",
+           "Signs of `logits.grad`?"],
+)
+def challenge(device):
+    logits = torch.tensor([[2.0, 0.5, -1.0]], device=device, requires_grad=True)
+    target = torch.tensor([2], device=device)
+    loss = F.cross_entropy(logits, target)
+    (grad,) = torch.autograd.grad(loss, logits)
+    expect(loss.item() > 1 and grad[0, 2] < 0 < grad[0, 0], "above 1; target pushed up")
+    return {"scores": logits.detach()[0], "target": int(target)}

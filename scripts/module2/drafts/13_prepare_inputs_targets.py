@@ -1,0 +1,227 @@
+"""2.5.2 Preparing Sacrificial Inputs & Targets.
+
+Logits, not probabilities, go into CrossEntropyLoss; class-index targets are long, shape (N,) or (N, d1, ...),
+with the class axis of the input at 1, so (B, T, C) logits are permuted or flattened; probability targets and
+label smoothing; BCE takes float targets of the input's shape; the real errors torch raises otherwise.
+"""
+
+import torch
+import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
+
+from render.lesson import Lesson, capture_error, expect
+from scenes.vocabulary import Loss, Show, Softmax, Title
+
+lesson = Lesson(
+    objectives=[
+        "Feed logits, not probabilities, to cross-entropy",
+        "Give class indices as long targets of shape (N,)",
+        "Put the class axis at 1: permute or flatten (B, T, C)",
+        "Use probability targets, label smoothing, BCE targets",
+        "Read the real errors for a wrong dtype or shape",
+    ],
+    recap=[
+        "cross_entropy applies log_softmax itself: raw logits",
+        "Class targets: long, (N,) or (N, d1, ...)",
+        "Logits (N, C, d1, ...): permute(0, 2, 1) or flatten",
+        "Soft targets: float (N, C); label_smoothing blends",
+        "BCE: float targets, the same shape as the logits",
+    ],
+    challenge="Logits of shape (4, 10, 7) from a language model and targets of shape (4, 10): write two correct "
+    "calls to F.cross_entropy (one with permute, one with flatten), predict that they agree, and check it.",
+    seed=13,
+)
+
+
+@lesson.beat(
+    "Preparing the sacrifice",
+    narration="""Apprentices, a loss function is a fussy deity: offer it the wrong shape or the wrong type and it
+    rejects the sacrifice, or worse, silently accepts nonsense. | Today we offer logits, not probabilities, |
+    give targets the right type and shape, | put the class axis where torch expects it, | try soft targets,
+    smoothing and binary targets, | and read the errors torch hurls when we get it wrong.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "Logits, not probabilities",
+    narration="""The model's raw scores are logits. Cross entropy applies log softmax itself, so it wants them
+    raw: here the loss is {{ right }}. | Softmax turns the same logits into probabilities. Feed those instead
+    and softmax runs twice, squashing everything: the loss becomes {{ wrong }}, and the gradients shrink. Torch
+    raises no error; only your training suffers. Never softmax before cross entropy!""",
+    visual=Softmax("logits", "probs"),
+    slide=["`F.cross_entropy(logits, y)`: raw scores", "No softmax first: it would be applied twice",
+           "No error, just a wrong, flatter loss"],
+)
+def logits_not_probs(device):
+    logits = torch.tensor([[3.0, 0.5, -1.0]], device=device)
+    target = torch.tensor([0], device=device)
+    probs = logits.softmax(dim=1)
+    right = F.cross_entropy(logits, target)
+    wrong = F.cross_entropy(probs, target)
+    expect(torch.allclose(right, -probs[0, 0].log()), "cross-entropy applies log_softmax to the logits")
+    expect(torch.allclose(wrong, -probs.softmax(1)[0, 0].log()), "probabilities get a second softmax")
+    expect(wrong > right, "the double softmax gives a wrong, larger loss")
+    return {"logits": logits[0], "probs": probs[0], "right": f"{right.item():.2f}", "wrong": f"{wrong.item():.2f}"}
+
+
+@lesson.beat(
+    "Class-index targets",
+    narration="""The usual target is a class index per sample: a long tensor of shape {{ target.shape }}, no one
+    hot needed. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each index picks its
+    entry. | The loss per sample. | And the mean. The target dtype here is {{ dtype }}: integers, not floats,
+    and every value between zero and the number of classes minus one.""",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
+    slide=["Target: `torch.long`, shape `(N,)`", "Values in `0 .. C-1`", "Logits: `(N, C)`, class axis 1"],
+)
+def class_targets(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 1, 2], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, reduction="none")
+    loss = F.cross_entropy(logits, target)
+    expect(target.dtype == torch.long and target.shape == logits.shape[:1], "long targets of shape (N,)")
+    expect(torch.allclose(per, -logp[torch.arange(4), target]), "each index picks its log-probability")
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "loss": loss,
+            "dtype": str(target.dtype)}
+
+
+@lesson.beat(
+    "Sequences: the class axis at 1",
+    narration="""A language model gives logits shaped batch, time, classes: {{ shape }}. Cross entropy wants the
+    classes at axis one. Either permute to batch, classes, time, | or flatten to one row per token and
+    flatten the targets to match. | Both give the same loss per token, as torch confirms, and the same mean, {{
+    loss }}. Choose whichever reads best.""",
+    visual=Show("per_permuted", "per_flat", code=False, caption="permute(0, 2, 1) or view(-1, C): the same losses"),
+    slide=["`F.cross_entropy(logits.permute(0, 2, 1), y)`", "or `F.cross_entropy(logits.view(-1, C), y.view(-1))`",
+           "Targets `(B, T)`; logits `(B, C, T)`"],
+)
+def sequences(device):
+    logits = torch.randn(2, 4, 5, device=device)
+    target = torch.randint(0, 5, (2, 4), device=device)
+    b, t, c = logits.shape
+    per_permuted = F.cross_entropy(logits.permute(0, 2, 1), target, reduction="none")
+    per_flat = F.cross_entropy(logits.reshape(-1, c), target.reshape(-1), reduction="none").view(b, t)
+    loss = F.cross_entropy(logits.permute(0, 2, 1), target)
+    expect(torch.allclose(per_permuted, per_flat), "permute and flatten give the same per-token losses")
+    expect(torch.allclose(loss, per_flat.mean()), "and the same mean")
+    return {"per_permuted": per_permuted, "per_flat": per_flat, "shape": "x".join(map(str, logits.shape)),
+            "loss": f"{loss.item():.3f}"}
+
+
+@lesson.beat(
+    "Soft targets and smoothing",
+    narration="""Targets may also be probabilities: a float tensor shaped like the logits, each row summing to
+    one. | Label smoothing builds such a row for you: with smoothing {{ eps }}, the true class keeps {{ keep }}
+    and every class gets a share of the rest. | Cross entropy with label smoothing equals cross entropy
+    against that smoothed row, as torch confirms: a cure for overconfident models.""",
+    visual=Show("one_hot", "smoothed", code=False,
+                caption="label_smoothing=e is the soft target (1 - e) one_hot + e / C"),
+    slide=["Soft targets: float `(N, C)`, rows sum to 1", "`label_smoothing=0.1`",
+           "= soft target `(1 - e) one_hot + e / C`"],
+)
+def soft_targets(device):
+    logits = torch.randn(2, 4, device=device)
+    target = torch.tensor([1, 3], device=device)
+    eps = 0.1
+    one_hot = F.one_hot(target, 4).float()
+    smoothed = (1 - eps) * one_hot + eps / 4
+    smooth_loss = F.cross_entropy(logits, target, label_smoothing=eps)
+    soft_loss = F.cross_entropy(logits, smoothed)
+    expect(torch.allclose(smooth_loss, soft_loss), "label smoothing equals CE against the smoothed row")
+    expect(torch.allclose(F.cross_entropy(logits, one_hot), F.cross_entropy(logits, target)), "one-hot = index")
+    expect(torch.allclose(smoothed.sum(1), torch.ones(2, device=device)), "each row sums to one")
+    return {"one_hot": one_hot, "smoothed": smoothed, "eps": eps, "keep": f"{smoothed[0, 1].item():.3f}"}
+
+
+@lesson.beat(
+    "BCE targets: floats, same shape",
+    narration="""Binary cross entropy with logits is stricter: its targets are floats of exactly the logits'
+    shape, {{ logits.shape }}, one zero or one per output, or anything in between. | Every entry gets its own
+    loss. | And the mean, {{ loss }}. Hand it long integer targets and torch refuses, as we will see in a
+    moment.""",
+    visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
+    slide=["`F.binary_cross_entropy_with_logits(x, y)`", "y: float, `y.shape == x.shape`",
+           "Values in [0, 1]: hard or soft labels"],
+)
+def bce_targets(device):
+    logits = torch.randn(2, 3, device=device)
+    target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], device=device)
+    per = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    expect(target.dtype == torch.float32 and target.shape == logits.shape, "float targets of the same shape")
+    expect(torch.allclose(loss, per.mean()), "the mean of every entry's loss")
+    return {"logits": logits, "target": target, "per": per, "loss": loss}
+
+
+@lesson.beat(
+    "Error: the wrong dtype",
+    narration="""Now the classic curses. Class indices stored as floats, a common slip after loading labels from
+    a file. | Torch refuses, and here is its real message. The cure is target dot long. For binary cross
+    entropy it is the reverse: long targets fail, and target dot float is the cure.""",
+    visual=Show("float_target", code=False, error="err_dtype"),
+    slide=["Class indices as float: error", "Fix: `target.long()`", "BCE with long targets: `target.float()`"],
+)
+def wrong_dtype(device):
+    logits = torch.randn(4, 3, device=device)
+    float_target = torch.tensor([2.0, 0.0, 1.0, 2.0], device=device)
+    err_dtype = capture_error(lambda: F.cross_entropy(logits, float_target))
+    expect(err_dtype != "", "float class indices raise an error")
+    expect(capture_error(lambda: F.cross_entropy(logits, float_target.long())) == "", "long() fixes it")
+    expect(capture_error(lambda: F.binary_cross_entropy_with_logits(logits, (logits > 0).long())) != "",
+           "BCE with long targets raises an error")
+    return {"float_target": float_target, "err_dtype": err_dtype}
+
+
+@lesson.beat(
+    "Error: the wrong shape",
+    narration="""The second curse: handing cross entropy batch, time, classes logits without permuting. Torch
+    reads the time axis as the classes, and the targets shaped {{ target.shape }} no longer fit. | Here is the
+    real message. Read it as: the class axis must be axis one. The cure is permute, or flatten both.""",
+    visual=Show("target", code=False, error="err_shape"),
+    slide=["Logits `(B, T, C)` as-is: error", "Torch reads axis 1 as the classes",
+           "Fix: `logits.permute(0, 2, 1)`"],
+)
+def wrong_shape(device):
+    logits = torch.randn(2, 5, 3, device=device)
+    target = torch.randint(0, 3, (2, 5), device=device)
+    err_shape = capture_error(lambda: F.cross_entropy(logits, target))
+    expect(err_shape != "", "(B, T, C) logits with (B, T) targets raise an error")
+    expect(capture_error(lambda: F.cross_entropy(logits.permute(0, 2, 1), target)) == "", "permute fixes it")
+    return {"target": target, "err_shape": err_shape}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The sacrifice is prepared! | Cross entropy applies log softmax itself, so feed raw logits. |
+    Class targets are long, one index per sample or per token. | The class axis goes at one: permute or
+    flatten sequences. | Soft targets and label smoothing use float rows that sum to one. | And binary cross
+    entropy wants float targets of the logits' own shape.""",
+    visual=Title(heading="What we prepared", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    logits = torch.randn(3, 4, device=device)
+    target = torch.tensor([0, 3, 1], device=device)
+    expect(torch.allclose(F.cross_entropy(logits, target), F.nll_loss(logits.log_softmax(1), target)), "raw")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Now, apprentice, prepare your own offering. | A language model gives logits shaped {{ shape }},
+    and the targets are shaped {{ target_shape }}. Write two correct calls to cross entropy, one with permute
+    and one with flatten. Predict that they agree, then let torch accept, or reject, your sacrifice.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["Logits (4, 10, 7), targets (4, 10)", "One call with permute, one with flatten",
+           "Predict: the same loss"],
+)
+def challenge(device):
+    logits = torch.randn(4, 10, 7, device=device)
+    target = torch.randint(0, 7, (4, 10), device=device)
+    a = F.cross_entropy(logits.permute(0, 2, 1), target)
+    b = F.cross_entropy(logits.reshape(-1, 7), target.reshape(-1))
+    expect(torch.allclose(a, b), "permute and flatten agree")
+    return {"shape": "x".join(map(str, logits.shape)), "target_shape": "x".join(map(str, target.shape))}

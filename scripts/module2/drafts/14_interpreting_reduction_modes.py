@@ -1,0 +1,203 @@
+"""2.5.3 Reduction Rituals & Ignore Indices.
+
+reduction none, sum and mean; ignore_index (default -100) makes the mean divide by the targets not ignored;
+class weights make it divide by the summed weights of the targets; padding tokens in a sequence loss.
+"""
+
+import torch
+import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
+from torch import nn
+
+from render.lesson import Lesson, expect
+from scenes.vocabulary import Loss, Show, Title
+
+lesson = Lesson(
+    objectives=[
+        "Keep every loss with reduction='none'",
+        "Add them with 'sum', average them with 'mean'",
+        "Skip targets with ignore_index (default -100)",
+        "Weight classes, and divide by the summed weights",
+        "Mask padding tokens out of a sequence loss",
+    ],
+    recap=[
+        "'none': one loss per target; 'sum'; 'mean'",
+        "ignore_index: loss 0, and not counted in the mean",
+        "weight=w: the mean divides by sum of w[target]",
+        "Padding -> -100, then flatten (B*T, C) and (B*T,)",
+        "The mean is over real tokens, not all positions",
+    ],
+    challenge="Targets [1, -100, 2, -100] with per-sample losses you compute by hand: predict "
+    "F.cross_entropy's mean (what does it divide by?); then add weight=torch.tensor([1., 2., 3.]) and predict "
+    "the new divisor; check both with torch.",
+    seed=14,
+)
+
+
+@lesson.beat(
+    "Reduction rituals",
+    narration="""Apprentices, a loss function produces a pile of individual pains, one per target. The
+    reduction ritual decides how that pile becomes one number. | We will keep every pain with none, | add them
+    with sum and average them with mean, | banish unworthy targets with ignore index, | give some classes more
+    weight, | and keep padding tokens out of a sequence loss.""",
+    visual=Title(heading="What you will learn", lines=lesson.objectives),
+    slide=lesson.objectives,
+)
+def objectives(device):
+    return {}
+
+
+@lesson.beat(
+    "reduction='none'",
+    narration="""Here are {{ n }} samples and {{ c }} classes. | With reduction none, cross entropy takes log
+    softmax of each row and picks the target's entry, | and hands back all {{ n }} losses, one per sample,
+    untouched. This is the raw material of every other ritual, and handy for inspecting which samples hurt
+    most or for masking them yourself.""",
+    visual=Loss("logits", "target", "per", kind="cross_entropy", reduction="none", logp="logp"),
+    slide=["`reduction='none'`: one loss per target", "Same shape as the target", "Inspect, mask, or weigh them"],
+)
+def none(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 1, 1], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, reduction="none")
+    expect(per.shape == target.shape, "one loss per target")
+    expect(torch.allclose(per, -logp[torch.arange(4), target]), "each is minus the target's log-probability")
+    n, c = logits.shape
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "n": n, "c": c}
+
+
+@lesson.beat(
+    "'sum' and 'mean'",
+    narration="""The same samples. | Log softmax, and each target's entry. | The per sample losses. | Reduction
+    sum adds them: {{ total }}. | Reduction mean, the default, divides that sum by the {{ n }} samples: {{ loss
+    }}. Mean keeps the loss size independent of the batch size, so your learning rate need not change when the
+    batch grows.""",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", total="total", count="n"),
+    slide=["`reduction='sum'`: add them all", "`reduction='mean'` (default): sum / count",
+           "Mean does not grow with the batch size"],
+)
+def sum_and_mean(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 1, 1], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, reduction="none")
+    total = F.cross_entropy(logits, target, reduction="sum")
+    loss = F.cross_entropy(logits, target)
+    expect(torch.allclose(total, per.sum()), "'sum' adds the per-sample losses")
+    expect(torch.allclose(loss, total / per.numel()), "'mean' divides the sum by the count")
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
+            "n": per.numel()}
+
+
+@lesson.beat(
+    "ignore_index",
+    narration="""Some targets are unworthy: set them to the ignore index, {{ default }} by default. Here
+    one of {{ n }} targets is {{ ignored }}. | Its row is greyed; the others pick their log probabilities. | The
+    ignored sample's loss is exactly zero. | The sum adds only the counted losses. | And the mean divides by
+    the {{ counted }} counted targets, not by {{ n }}: {{ loss }}.""",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
+                total="total", count="counted"),
+    slide=["`ignore_index=-100` is the default", "Ignored targets: loss 0, not counted",
+           "mean = sum / number of targets not ignored"],
+)
+def ignore(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, -100, 1], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, reduction="none")
+    loss = F.cross_entropy(logits, target)
+    total = per.sum()
+    counted = (target != -100).sum()
+    expect(nn.CrossEntropyLoss().ignore_index == -100, "the default ignore_index is -100")
+    expect(per[2] == 0, "the ignored sample's loss is 0")
+    expect(torch.allclose(loss, total / counted), "the mean divides by the non-ignored count")
+    expect(not torch.allclose(loss, total / len(target)), "not by all the targets")
+    return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
+            "counted": counted, "n": len(target), "ignored": int(target[2]),
+            "default": nn.CrossEntropyLoss().ignore_index}
+
+
+@lesson.beat(
+    "Class weights",
+    narration="""Rare classes can be given more weight: here {{ w }}, one per class. | The log probabilities, and
+    each target's entry. | Each loss is multiplied by the weight of its target's class. | The weighted losses
+    add up. | And here is the surprise: the mean divides by the summed weights of the targets, {{ weight_sum }},
+    not by the {{ n }} samples. The result is a true weighted average.""",
+    visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", weight="w",
+                total="total", count="weight_sum"),
+    slide=["`F.cross_entropy(logits, y, weight=w)`", "Each loss times `w[target]`",
+           "mean = sum / `w[target].sum()`"],
+)
+def weights(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 0, 1], device=device)
+    w = torch.tensor([2.0, 1.0, 0.5], device=device)
+    logp = logits.log_softmax(dim=1)
+    per = F.cross_entropy(logits, target, weight=w, reduction="none")
+    loss = F.cross_entropy(logits, target, weight=w)
+    total = per.sum()
+    weight_sum = w[target].sum()
+    expect(torch.allclose(per, -w[target] * logp[torch.arange(4), target]), "each loss is w[target] * -logp")
+    expect(torch.allclose(loss, total / weight_sum), "the weighted mean divides by the summed target weights")
+    expect(not torch.allclose(loss, total / len(target)), "not by the number of samples")
+    return {"logits": logits, "target": target, "w": w, "logp": logp, "per": per, "total": total, "loss": loss,
+            "weight_sum": weight_sum, "n": len(target)}
+
+
+@lesson.beat(
+    "Padding in a sequence loss",
+    narration="""Now a language model: {{ b }} sentences of {{ t }} tokens, but the second is short, so its tail
+    is padding, marked {{ ignored }} in the targets. | Flatten the logits to one row per token and the targets
+    to one column, and cross entropy with reduction none gives a loss per token, zero at every pad. | The mean
+    divides by the {{ real }} real tokens, not all {{ positions }} positions, exactly like masking by hand.""",
+    visual=Show("target", "per", code=False, caption="mean = sum over real tokens / number of real tokens"),
+    slide=["Targets `(B, T)`: padding set to -100", "`F.cross_entropy(logits.view(-1, C), y.view(-1))`",
+           "The mean counts real tokens only"],
+)
+def padding(device):
+    logits = torch.randn(2, 4, 5, device=device)
+    target = torch.tensor([[1, 4, 2, 0], [3, 1, -100, -100]], device=device)
+    b, t, c = logits.shape
+    per = F.cross_entropy(logits.view(-1, c), target.view(-1), reduction="none").view(b, t)
+    loss = F.cross_entropy(logits.view(-1, c), target.view(-1))
+    mask = target != -100
+    by_hand = (per * mask).sum() / mask.sum()
+    expect(bool((per[~mask] == 0).all()), "padding tokens cost 0")
+    expect(torch.allclose(loss, by_hand), "the mean equals masking by hand over real tokens")
+    expect(torch.allclose(loss, F.cross_entropy(logits.permute(0, 2, 1), target)), "(B, C, T) gives the same")
+    return {"target": target, "per": per, "b": b, "t": t, "ignored": -100, "real": int(mask.sum()),
+            "positions": target.numel()}
+
+
+@lesson.beat(
+    "Recap",
+    narration="""The rituals are complete! | None keeps every loss, sum adds them, mean averages them. | Ignored
+    targets cost zero and are left out of the count. | With class weights, the mean divides by the summed
+    weights of the targets. | Padding tokens become ignored targets after flattening, | so the mean runs over
+    the real tokens only.""",
+    visual=Title(heading="What we performed", lines=lesson.recap),
+    slide=lesson.recap,
+)
+def recap(device):
+    logits = torch.randn(3, 2, device=device)
+    target = torch.tensor([1, -100, 0], device=device)
+    per = F.cross_entropy(logits, target, reduction="none")
+    expect(torch.allclose(F.cross_entropy(logits, target), per.sum() / 2), "mean over the two counted targets")
+    return {}
+
+
+@lesson.beat(
+    "Your challenge",
+    narration="""Now, apprentice, a ritual of your own. | Take the targets {{ target }}. Predict what the mean
+    cross entropy divides by. Then add the class weights {{ w }} and predict the new divisor. Compute the
+    per sample losses by hand, combine them as you predicted, and let torch confirm both rituals.""",
+    visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
+    slide=["Targets `[1, -100, 2, -100]`", "Mean: divided by what?", "With `weight=[1., 2., 3.]`: by what?"],
+)
+def challenge(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([1, -100, 2, -100], device=device)
+    w = torch.tensor([1.0, 2.0, 3.0], device=device)
+    per = F.cross_entropy(logits, target, weight=w, reduction="none")
+    expect(torch.allclose(F.cross_entropy(logits, target, weight=w), per.sum() / 5), "divides by 2 + 3")
+    return {"target": target.tolist(), "w": w.tolist()}
