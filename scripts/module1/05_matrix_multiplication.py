@@ -185,11 +185,11 @@ def batched(device):
 @lesson.beat(
     "Higher dimensions",
     narration="""A language model holds a batch of sentences, each a sequence
-    of token vectors. | Here x has shape {{ x.shape }}: sentences, tokens, features. | One weight matrix W of
+    of token vectors. Here x has shape {{ x.shape }}: sentences, tokens, features. | One weight matrix W of
     shape {{ W.shape }} transforms every token at once. | matmul treats all leading axes as batch axes and
     broadcasts W across them, giving {{ y.shape }}, the same as looping over every sentence. nn dot Linear
     does this too, with its weight stored transposed: x at W transposed, plus a bias.""",
-    visual=Show("x", "W", "y"),
+    visual=Show("x", "W", "y", code=False),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
            "`nn.Linear` computes `x @ weight.T + bias`"],
 )
@@ -197,8 +197,10 @@ def higher_dims(device):
     x = torch.randn(2, 3, 4, device=device)
     W = torch.randn(4, 2, device=device)
     y = x @ W
-    expect(torch.allclose(y, torch.stack([x[i] @ W for i in range(x.shape[0])])), "same as a loop")
-    expect(torch.allclose(torch.nn.functional.linear(x, W.T), y), "a linear layer with weight W.T agrees")
+    loop = torch.stack([x[i] @ W for i in range(len(x))])
+    expect(torch.allclose(y, loop), "same as a loop")
+    linear = torch.nn.functional.linear(x, W.T)
+    expect(torch.allclose(linear, y), "Linear with weight W.T agrees")
     return {"x": x, "W": W, "y": y}
 
 
