@@ -47,7 +47,8 @@ def assert_traced_and_quoted(name: str) -> None:
     for beat, traced in zip(beats, check.trace["beats"], strict=True):
         spoken = check.narration[beat.name]
         assert "{{" not in spoken and "{%" not in spoken
-        missing = set(beat.visual.tensors) - set(traced["tensors"])
+        known = {*traced["tensors"], *traced.get("modules", {}), *traced.get("state_dicts", {})}
+        missing = set(beat.visual.tensors) - known  # a visual names tensors, nn.Modules or state_dicts
         assert not missing, f"{beat.name}: visual names untraced {missing}"
 
 

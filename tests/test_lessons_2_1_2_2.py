@@ -14,6 +14,7 @@ from tests.lessons import (
     assert_lesson_shape,
     assert_lint_clean,
     assert_rows_point_at_real_beats,
+    assert_traced_and_quoted,
     checked,
     coverage_rows,
 )
@@ -70,19 +71,7 @@ for items in REQUIRED.values():
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_trace_computes_on_cpu_and_narration_quotes_only_the_trace(name: str) -> None:
-    """As `tests.lessons.assert_traced_and_quoted`, except that a visual may name a traced nn.Module or
-    state_dict (ModuleTree, StateDict) as well as a tensor."""
-    check = checked(name, False)
-    beats = check.lesson.beats
-    assert check.trace["device"] == "cpu"
-    assert len(check.trace["beats"]) == len(beats)
-    assert {b.name: [] for b in beats} == check.typed, "numbers typed by hand in the narration"
-    for beat, traced in zip(beats, check.trace["beats"], strict=True):
-        spoken = check.narration[beat.name]
-        assert "{{" not in spoken and "{%" not in spoken
-        known = {*traced["tensors"], *traced["modules"], *traced["state_dicts"]}
-        missing = set(beat.visual.tensors) - known
-        assert not missing, f"{beat.name}: visual names untraced {missing}"
+    assert_traced_and_quoted(name)
 
 
 @pytest.mark.parametrize("name", LESSONS)
