@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from render.errors import UnknownName
+from render.errors import StudioError, UnknownName
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -106,8 +106,11 @@ class Course:
 
 
 def load_course(path: Path = SCRIPTS / "course.toml") -> Course:
-    """Read the manifest."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    """Read the manifest; a manifest that is not valid TOML is the author's error, named with its place."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StudioError(f"{path}: not valid TOML: {exc}") from None
     modules = []
     for m in data["modules"]:
         sections = []

@@ -58,7 +58,7 @@ def test_hostile_text_is_shown_literally_everywhere(project: Project) -> None:
     project.script().write_text(SCRIPT)
     course = project.root / "scripts" / "course.toml"
     course.write_text(course.read_text().replace('blurb = "Two beats, for tests."',
-                                                 f"blurb = {json.dumps(HOSTILE)}"))
+                                                 f"blurb = {json.dumps(HOSTILE, ensure_ascii=False)}"))
     project.render("1.1.1", "--voice", "espeak")
     out = project.lesson_dir()
     deck = visible_text((out / "deck.html").read_text())
