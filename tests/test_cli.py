@@ -41,4 +41,4 @@ def test_new_scaffolds_a_lesson_that_loads_and_traces(project: Project) -> None:
     again = project.render("new", "1.1.2", check=False)
     assert again.returncode == 1 and "already exists" in again.stderr
     lint = project.render("lint", "1.1.2", check=False)
-    assert "✓ 1.1.2 broken: 2 beats, 0 layout problems, 0 typed numbers" in lint.stdout, lint.stdout + lint.stderr
+    assert "✓ 1.1.2: 2 beats, 0 problems, 0 warnings" in lint.stdout, lint.stdout + lint.stderr
