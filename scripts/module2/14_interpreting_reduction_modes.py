@@ -113,7 +113,7 @@ def ignore(device):
     expect(torch.allclose(loss, total / counted), "the mean divides by the non-ignored count")
     expect(not torch.allclose(loss, total / len(target)), "not by all the targets")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
-            "counted": counted, "n": len(target), "ignored": int(target[2]),
+            "counted": int(counted), "n": len(target), "ignored": int(target[2]),
             "default": nn.CrossEntropyLoss().ignore_index}
 
 
@@ -141,7 +141,7 @@ def weights(device):
     expect(torch.allclose(loss, total / weight_sum), "the weighted mean divides by the summed target weights")
     expect(not torch.allclose(loss, total / len(target)), "not by the number of samples")
     return {"logits": logits, "target": target, "w": w, "logp": logp, "per": per, "total": total, "loss": loss,
-            "weight_sum": weight_sum, "n": len(target)}
+            "weight_sum": weight_sum.item(), "n": len(target)}
 
 
 @lesson.beat(
@@ -165,7 +165,7 @@ def padding(device):
     expect(bool((per[~mask] == 0).all()), "padding tokens cost 0")
     expect(torch.allclose(loss, by_hand), "the mean equals masking by hand over real tokens")
     expect(torch.allclose(loss, F.cross_entropy(logits.permute(0, 2, 1), target)), "(B, C, T) gives the same")
-    return {"target": target, "per": per, "b": b, "t": t, "ignored": -100, "real": int(mask.sum()),
+    return {"target": target, "per": per, "b": b, "t": t, "ignored": int(target[1, -1]), "real": int(mask.sum()),
             "positions": target.numel()}
 
 
@@ -198,6 +198,11 @@ def challenge(device):
     logits = torch.randn(4, 3, device=device)
     target = torch.tensor([1, -100, 2, -100], device=device)
     w = torch.tensor([1.0, 2.0, 3.0], device=device)
+    kept = target != -100
+    plain = F.cross_entropy(logits, target, reduction="none")
+    expect(torch.allclose(F.cross_entropy(logits, target), plain.sum() / kept.sum()),
+           "the mean divides by the targets not ignored")
     per = F.cross_entropy(logits, target, weight=w, reduction="none")
-    expect(torch.allclose(F.cross_entropy(logits, target, weight=w), per.sum() / 5), "divides by 2 + 3")
+    expect(torch.allclose(F.cross_entropy(logits, target, weight=w), per.sum() / w[target[kept]].sum()),
+           "with weights it divides by the weights of the kept targets")
     return {"target": target.tolist(), "w": w.tolist()}

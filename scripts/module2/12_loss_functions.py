@@ -9,7 +9,7 @@ import torch.nn.functional as F  # noqa: N812  (the name every torch user writes
 from torch import nn
 
 from render.lesson import Lesson, expect
-from scenes.vocabulary import Curve, Loss, Title
+from scenes.vocabulary import Curve, Loss, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -49,23 +49,43 @@ def objectives(device):
     "Mean squared error",
     narration="""Regression first: the model predicts {{ n }} numbers and we know the targets. | Mean squared
     error squares each difference, so big misses hurt a lot. | The squares add up to {{ total }}, | and the
-    mean divides by {{ n }}: a loss of {{ loss }}. Its gentler cousin, L1, averages the absolute errors
-    instead, giving {{ l1 }}, less swayed by one wild outlier.""",
+    mean divides by {{ n }}: a loss of {{ loss }}.""",
     visual=Loss("pred", "target", "per", "loss", kind="mse", total="total", count="n"),
-    slide=["`nn.MSELoss()`: mean of (pred - target)²", "`nn.L1Loss()`: mean of |pred - target|",
-           "Squares punish big misses hardest"],
+    slide=["`nn.MSELoss()`: mean of (pred - target)²", "Squares punish big misses hardest",
+           "The default reduction is the mean"],
 )
 def mse(device):
     pred = torch.tensor([0.5, 1.8, -0.3, 3.4, 1.0], device=device)
     target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
     per = nn.MSELoss(reduction="none")(pred, target)
     loss = nn.MSELoss()(pred, target)
-    l1 = nn.L1Loss()(pred, target)
     expect(torch.allclose(per, (pred - target) ** 2), "each loss is the squared error")
     expect(torch.allclose(loss, per.sum() / per.numel()), "the mean divides by the count")
-    expect(torch.allclose(l1, (pred - target).abs().mean()), "L1 is the mean absolute error")
-    return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel(),
-            "l1": f"{l1.item():.2f}"}
+    return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel()}
+
+
+@lesson.beat(
+    "L1: the absolute potion",
+    narration="""Its gentler cousin, L1, takes the same predictions and targets. | It keeps only the size of each
+    miss, so the outlier of {{ big }} costs just {{ big_cost }}, not its square. | The mean of the absolute
+    errors is {{ l1 }}, below the squared potion's {{ mse }}: one wild outlier sways it far less.""",
+    visual=Loss("pred", "target", "per", "l1", kind="l1"),
+    slide=["`nn.L1Loss()`: mean of |pred - target|", "Every miss counts by its size",
+           "Less swayed by one wild outlier"],
+)
+def l1(device):
+    pred = torch.tensor([0.5, 1.8, -0.3, 3.4, 1.0], device=device)
+    target = torch.tensor([0.0, 2.0, 0.0, 1.0, 1.0], device=device)
+    per = nn.L1Loss(reduction="none")(pred, target)
+    l1 = nn.L1Loss()(pred, target)
+    mse = nn.MSELoss()(pred, target)
+    e = pred - target
+    expect(torch.allclose(per, e.abs()), "each loss is the absolute error")
+    expect(torch.allclose(l1, e.abs().mean()), "L1 is the mean absolute error")
+    expect(per[3] < e[3] ** 2, "the outlier costs less than its square")
+    expect(l1 < mse, "the outlier sways L1 less than MSE")
+    return {"pred": pred, "target": target, "per": per, "l1": l1, "mse": f"{mse.item():.2f}",
+            "big": f"{e[3].item():.1f}", "big_cost": f"{per[3].item():.1f}"}
 
 
 @lesson.beat(
@@ -134,6 +154,8 @@ def bce(device):
     expect(torch.allclose(per, -(target * p.log() + (1 - target) * (1 - p).log()), atol=1e-5),
            "each loss is -[y log sigma(x) + (1 - y) log(1 - sigma(x))]")
     expect(torch.allclose(loss, F.binary_cross_entropy(p, target), atol=1e-6), "the same as BCE on sigmoid")
+    one = F.binary_cross_entropy_with_logits(logits[0, :1], target[0, :1])
+    expect(torch.allclose(one, per[0, 0]), "a single binary question is the case of one label")
     n, c = logits.shape
     return {"logits": logits, "target": target, "per": per, "loss": loss, "n": n, "c": c,
             "total_n": per.numel()}
@@ -157,7 +179,8 @@ def confidence(device):
                        reduction="none")
     expect(torch.allclose(costs, -picks.log()), "the loss is -log p of the true class")
     expect(costs[2] > 4 * costs[1], "confidently wrong costs far more than unsure")
-    return {"p": p, "cost": cost, "p_right": "0.9", "p_half": "0.5", "p_wrong": "0.01",
+    return {"p": p, "cost": cost, "p_right": f"{picks[0].item():.1f}", "p_half": f"{picks[1].item():.1f}",
+            "p_wrong": f"{picks[2].item():.2f}",
             "cost_right": f"{costs[0].item():.2f}", "cost_half": f"{costs[1].item():.2f}",
             "cost_wrong": f"{costs[2].item():.2f}"}
 
@@ -166,12 +189,11 @@ def confidence(device):
     "The gradients they send back",
     narration="""The loss's real gift is its gradient. Autograd gives each potion's slope against the error. |
     MSE sends back two times the error: huge errors shout. | L1 sends only the sign: every error gets the same
-    push. | Huber sends the error, clipped at delta, here {{ delta }}. And for cross entropy, the gradient on
-    the logits is simply the probabilities minus the one hot target.""",
+    push. | Huber sends the error itself, clipped at delta, here {{ delta }}: big errors speak, but never
+    shout.""",
     visual=Curve("error", "g_mse", "g_l1", "g_huber", labels=["MSE", "L1", "Huber"], x_label="error",
                  y_label="gradient"),
-    slide=["MSE: 2 e; L1: sign(e); Huber: e clipped at delta", "Cross-entropy: softmax(logits) - one_hot",
-           "All computed with autograd"],
+    slide=["MSE: 2 e", "L1: sign(e)", "Huber: e clipped at delta (all from autograd)"],
 )
 def gradients(device):
     error = torch.linspace(-3, 3, 61, device=device)
@@ -186,11 +208,30 @@ def gradients(device):
     expect(torch.allclose(g_mse, 2 * error), "MSE sends back 2 e")
     expect(torch.allclose(g_l1, error.sign()), "L1 sends back sign(e)")
     expect(torch.allclose(g_huber, error.clamp(-delta, delta)), "Huber sends back e clipped at delta")
-    logits = torch.randn(1, 3, device=device, requires_grad=True)
-    (g_logits,) = torch.autograd.grad(F.cross_entropy(logits, torch.tensor([1], device=device)), logits)
-    one_hot = F.one_hot(torch.tensor([1], device=device), 3).float()
-    expect(torch.allclose(g_logits, logits.softmax(1).detach() - one_hot), "cross-entropy: p - one_hot")
     return {"error": error, "g_mse": g_mse, "g_l1": g_l1, "g_huber": g_huber, "delta": delta}
+
+
+@lesson.beat(
+    "The cross-entropy gradient",
+    narration="""And cross entropy? Take {{ c }} logits whose true class is {{ target }}; softmax gives these
+    probabilities. | The one hot target marks the true class. | Autograd's gradient on the logits is exactly the
+    probabilities minus the one hot: the true class, at {{ g_true }}, is pushed up, the others pushed down. |
+    So the gradient is never bigger than one, however wrong the model is.""",
+    visual=Show("probs", "one_hot", "grad", code=False, caption="logits.grad = softmax(logits) - one_hot"),
+    slide=["`F.cross_entropy` on logits", "gradient = softmax(logits) - one_hot",
+           "True class pushed up, the rest pushed down"],
+)
+def ce_gradient(device):
+    logits = torch.randn(3, device=device, requires_grad=True)
+    target = torch.tensor(1, device=device)
+    (grad,) = torch.autograd.grad(F.cross_entropy(logits, target), logits)
+    probs = logits.softmax(0).detach()
+    one_hot = F.one_hot(target, 3).float()
+    expect(torch.allclose(grad, probs - one_hot), "cross-entropy sends back p - one_hot")
+    expect(bool(grad[1] < 0) and bool((grad[[0, 2]] > 0).all()), "the true class is pushed up, the rest down")
+    expect(bool((grad.abs() <= 1).all()), "each entry of the gradient is at most 1 in size")
+    return {"probs": probs, "one_hot": one_hot, "grad": grad, "c": logits.numel(), "target": int(target),
+            "g_true": f"{grad[1].item():.2f}"}
 
 
 @lesson.beat(
@@ -224,4 +265,4 @@ def challenge(device):
     loss = F.cross_entropy(logits, target)
     (grad,) = torch.autograd.grad(loss, logits)
     expect(loss.item() > 1 and grad[0, 2] < 0 < grad[0, 0], "above 1; target pushed up")
-    return {"scores": logits.detach()[0], "target": int(target)}
+    return {"scores": logits.detach()[0].tolist(), "target": int(target)}
