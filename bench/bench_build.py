@@ -5,7 +5,8 @@ our cost against bare `manim render` of the same beat scenes at the same quality
     .venv/bin/python bench/bench_build.py 1.1.1 1.2.2 --quality high --voice piper
 
 It works on a copy of the project in a temporary folder, so the real build/ and scripts/ stay untouched.
-Targets: no-op rerun <= 1 s; wall <= 1.1 x CPU time / cores; our cost <= 0.8 x bare Manim's.
+Targets: no-op rerun <= 1 s; wall <= 1.1 x CPU time / cores; our CPU per video second <= 0.5 x bare Manim's
+(the last line, `ratio <value>`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ BARE_SCENE = '''
 import json, os
 from scenes.beat import BeatScene
 
-JOB = json.loads(open(os.environ["BEAT_JOB"]).read())
+JOB = json.loads(open(os.environ["BEAT_JOB"]).read()) | {"still_holds": False}  # every frame encoded, as Manim does
 
 
 class Beat(BeatScene):
@@ -127,8 +128,10 @@ def main() -> None:
         # without narration, audio muxing, assembly or decks: what the pipeline adds is all in our time.
         print(f"bare manim:       {bare_wall:8.2f} s wall  {bare_cpu:8.2f} s CPU  "
               f"({bare_wall / max(video_seconds, 1e-9):.2f} s per video second)")
-        print(f"our cost / bare:  {full_wall / bare_wall:8.2f} x wall (target <= 0.8)  "
-              f"{full_cpu / max(bare_cpu, 1e-9):.2f} x CPU")
+        print(f"our cost / bare:  {full_wall / bare_wall:8.2f} x wall  {full_cpu / max(bare_cpu, 1e-9):.2f} x CPU "
+              "(everything we do, trace and narration included, against bare Manim's frames alone)")
+        # Same video seconds on both sides, so CPU per video second compares as CPU: target <= 0.5.
+        print(f"ratio {full_cpu / max(bare_cpu, 1e-9):.3f}")
 
 
 if __name__ == "__main__":

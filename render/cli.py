@@ -116,7 +116,10 @@ def main() -> None:
 @click.option("--only", "only", multiple=True,
               help="Rebuild only some parts: video, decks, notebooks, page (repeat or comma-separate).")
 @click.option("--wait", is_flag=True, help="Wait for another render on the same build folder instead of refusing.")
-def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, **options: Any) -> None:
+@click.option("--frame-by-frame", is_flag=True,
+              help="Encode every held frame as bare Manim does (slower; to compare with the default).")
+def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, frame_by_frame: bool,
+          **options: Any) -> None:
     """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""
     from render.build import build as run_build
     from render.progress import RichObserver, summary_table
@@ -126,7 +129,7 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     if unknown:
         raise click.UsageError(f"--only takes {', '.join(PARTS)}; got {', '.join(unknown)}")
     entries = select(targets)
-    settings = make_settings(force=force, only=parts, wait=wait, **options)
+    settings = make_settings(force=force, only=parts, wait=wait, still_holds=not frame_by_frame, **options)
     observer = RichObserver(console)
     with observer:
         report = run_build(entries, settings, observer=observer)

@@ -35,6 +35,7 @@ class ClipJob:
     audio: str | None = None
     encoder_preset: str = "veryfast"
     draft: bool = False
+    still_holds: bool = True  # holds encoded once and repeated (False: frame by frame, as bare Manim does)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Settings:
     wait: bool = False
     limits: Limits = field(default_factory=Limits)
     draft: bool = False  # each beat a still per step held for its narration (render serve --draft)
+    still_holds: bool = True  # holds encoded once and repeated; False: every held frame encoded (to compare)
     scheduler: str | None = None  # a Dask scheduler's address, or local:N; None = the local process pool
 
     def __post_init__(self) -> None:
@@ -45,4 +46,5 @@ class Settings:
     def render_inputs(self) -> dict[str, object]:
         """The settings that shape the clips (a change re-renders every beat)."""
         w, h, fps = self.resolution
-        return {"quality": self.quality, "width": w, "height": h, "fps": fps}
+        return {"quality": self.quality, "width": w, "height": h, "fps": fps} | (
+            {} if self.still_holds else {"frame_by_frame": True})

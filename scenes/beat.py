@@ -8,6 +8,7 @@ from typing import Any
 from manim import DOWN, LEFT, UP, Line, Scene, VGroup, Write
 
 from scenes import theme
+from scenes.holds import hold_encoders
 from scenes.lint import lint_mobjects, smallest_text
 from scenes.mobjects.text import label
 from scenes.spec import VisualSpec
@@ -68,6 +69,9 @@ class BeatScene(Scene):
 
     def construct(self) -> None:
         self.camera.background_color = theme.BACKGROUND  # type: ignore[union-attr]
+        if self.job.get("still_holds", True):
+            writer: Any = self.renderer.file_writer
+            writer._create_segment_encoder = hold_encoders(writer)
         trace = self.job["trace"]
         beat = BeatTrace.from_json(trace["beat"], trace.get("device", "cpu"), trace.get("torch", ""))
         spec = VisualSpec.from_json(self.job["visual"])
