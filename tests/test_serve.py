@@ -9,7 +9,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
+import av
+import numpy as np
 import pytest
 
 from tests.conftest import Project
@@ -26,13 +29,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(project: Project) -> Iterator[tuple[Project, str]]:
+@contextmanager
+def serving(project: Project, *options: str) -> Iterator[str]:
+    """`render serve 1.1.1` on a free port of this copy, until the block ends; yields the lesson page's URL."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(project.root)}
     proc = subprocess.Popen([sys.executable, "-m", "render.cli", "serve", "1.1.1", "--voice", "espeak", "--port",
-                             str(port)], cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                             str(port), *options], cwd=project.root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/module1/tiny/"
     deadline = time.monotonic() + WAIT_MS / 1000
     while time.monotonic() < deadline:
@@ -43,10 +47,16 @@ def served(project: Project) -> Iterator[tuple[Project, str]]:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(1)
     try:
-        yield project, url
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[tuple[Project, str]]:
+    with serving(project) as url:
+        yield project, url
 
 
 def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Project, str]) -> None:
@@ -71,4 +81,32 @@ def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Proje
 
         project.script().write_text(good)
         page.wait_for_selector("#studio-error", state="detached", timeout=WAIT_MS)
+        browser.close()
+
+
+def picture_changes(video: str) -> int:
+    """How many times the picture of a video changes by more than the encoder's own noise."""
+    with av.open(video) as container:
+        frames = [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
+    return sum(1 for a, b in zip(frames, frames[1:], strict=False) if np.abs(a - b).mean() > 1.0)
+
+
+def test_draft_beats_are_one_still_per_step_and_marked_on_the_page(project: Project) -> None:
+    from playwright.sync_api import sync_playwright
+
+    project.edit(project.script(), 'visual=Show("x", code=False)', 'visual=Show("x", "y", code=False)')
+    project.edit(project.script(), 'return {"x": x}', 'return {"x": x, "y": x + 1}')
+    project.edit(project.script(), "numbers.", "numbers. | And one more each.")
+    with serving(project, "--draft") as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("text=Behold 6 numbers.", timeout=WAIT_MS)
+        badges = page.locator("h2 .badge").all_inner_texts()
+        assert badges == ["draft", "draft"], badges
+        clip = project.lesson_dir() / "beats" / "01-counting.mp4"
+        # two steps, two stills (no animation frames between them): the picture changes exactly once
+        assert picture_changes(str(clip)) == 1
+        project.edit(project.script(), "And one more each.", "And one more for each.")
+        page.wait_for_selector("text=And one more for each.", timeout=WAIT_MS)
         browser.close()
