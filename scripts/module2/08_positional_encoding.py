@@ -10,8 +10,10 @@ import math
 import torch
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Curve, Embedding, PositionalEncoding, Show, Title
+
+BASE = 10000.0
 
 lesson = Lesson(
     objectives=[
@@ -34,14 +36,39 @@ lesson = Lesson(
 )
 
 
+def frequencies(dim, device):
+    """w_i = BASE^(-2i/d), one per sin/cos pair: each pair turns slower than the one before."""
+    return torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(BASE) / dim))
+
+
 def sinusoid_table(positions, dim, device):
     """The Transformer's sinusoidal table: sin on even dimensions, cos on odd ones."""
     pos = torch.arange(positions, device=device, dtype=torch.float32).unsqueeze(1)
-    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    freq = frequencies(dim, device)
     pe = torch.zeros(positions, dim, device=device)
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
     return pe
+
+
+def rotate_pairs(row, angle):
+    """Each (sin, cos) pair of a table row turned by its own angle: the angle-addition formulas."""
+    sin, cos = row[0::2], row[1::2]
+    rotated = torch.empty_like(row)
+    rotated[0::2] = sin * torch.cos(angle) + cos * torch.sin(angle)
+    rotated[1::2] = cos * torch.cos(angle) - sin * torch.sin(angle)
+    return rotated
+
+
+def order_is_lost(device):
+    """Self-attention on shuffled tokens returns the same outputs, shuffled the same way."""
+    attn = nn.MultiheadAttention(4, 1, batch_first=True, device=device)
+    x = torch.randn(1, 4, 4, device=device)
+    order = torch.randperm(4, device=device)
+    with torch.no_grad():
+        out, _ = attn(x, x, x)
+        out_shuffled, _ = attn(x[:, order], x[:, order], x[:, order])
+    return out, out_shuffled, order
 
 
 @lesson.beat(
@@ -60,9 +87,9 @@ def objectives(device):
 @lesson.beat(
     "Attention forgets order",
     narration="""Feed {{ t }} tokens through self attention with no positional information. Here are the
-    outputs. | Now shuffle the tokens into the order {{ order }} and run it again: the outputs are the very same
-    rows, shuffled the same way. | Torch confirms it. Attention treats a sentence as a bag of tokens: without
-    help, word order simply does not exist.""",
+    outputs, one row per token. | Now shuffle the tokens into the order {{ order }} and run it again: the
+    outputs are the very same rows, shuffled the same way. | Torch confirms it. Attention treats a sentence as a
+    bag of tokens: without help, word order simply does not exist.""",
     visual=Show("out", "out_shuffled", code=False, caption="shuffled tokens in, the same rows shuffled out"),
     slide=["`attn(x, x, x)` on shuffled tokens", "= the same outputs, shuffled",
            "Permutation-equivariant: order is invisible"],
@@ -75,6 +102,7 @@ def order_lost(device):
         out, _ = attn(x, x, x)
         out_shuffled, _ = attn(x[:, order], x[:, order], x[:, order])
     expect(torch.allclose(out_shuffled, out[:, order], atol=1e-6), "permuting tokens permutes the outputs")
+    expect(not torch.allclose(out_shuffled, out, atol=1e-3), "the shuffled outputs are really in a new order")
     return {"out": out[0], "out_shuffled": out_shuffled[0], "t": x.shape[1], "order": order.tolist()}
 
 
@@ -83,50 +111,60 @@ def order_lost(device):
     narration="""The classic cure from Attention Is All You Need: give every position a fingerprint of sines and
     cosines. Even dimensions hold the sine of the position times a frequency, odd ones the cosine. Here is the
     table for {{ positions }} positions and {{ dim }} dimensions. | Each dimension is a wave: the first ones
-    flicker quickly, the later ones drift slowly, so every position gets a unique pattern.""",
+    flicker quickly, the later ones drift slowly, so every position gets a pattern of its own.""",
     visual=PositionalEncoding("pe", dims=[0, 2, 6, 10]),
     slide=["`PE[p, 2i] = sin(p / 10000^(2i/d))`", "`PE[p, 2i+1] = cos(p / 10000^(2i/d))`",
-           "Fixed, not learned: a buffer"],
+           "Fixed, not learned: no gradient"],
 )
 def table(device):
     pe = sinusoid_table(32, 16, device)
-    expect(torch.allclose(pe[:, 0], torch.sin(torch.arange(32.0, device=device))), "dimension 0 is sin(p)")
-    expect(torch.allclose(pe[:, 1], torch.cos(torch.arange(32.0, device=device))), "dimension 1 is cos(p)")
+    p = torch.arange(32.0, device=device)
+    freq = frequencies(16, device)
+    expect(torch.allclose(pe[:, 0], torch.sin(p)), "dimension 0 is sin(p)")
+    expect(torch.allclose(pe[:, 1], torch.cos(p)), "dimension 1 is cos(p)")
+    expect(torch.allclose(pe[:, 10], torch.sin(p * freq[5])), "dimension 2i is sin(p w_i)")
+    expect(bool((freq[1:] < freq[:-1]).all()), "later dimensions turn more slowly")
     expect(len({tuple(r) for r in pe.round(decimals=4).tolist()}) == 32, "every position has its own row")
+    expect(not pe.requires_grad, "the table is fixed, not learned")
     positions, dim = pe.shape
     return {"pe": pe, "positions": positions, "dim": dim}
 
 
 @lesson.beat(
     "Geometric wavelengths",
-    narration="""How slow do the slow waves get? Each sine and cosine pair has wavelength two pi times ten
-    thousand to the power two i over d. | Plotted against the pair number, the wavelength climbs from {{ first
-    }} to {{ last }} positions, each pair {{ ratio }} times longer than the one before: a geometric ladder,
-    like the hands of a clock from seconds to hours.""",
-    visual=Curve("pair", "wavelength", labels=["wavelength"], x_label="pair i", y_label="positions"),
+    narration="""How slow do the slow waves get? Pair i has wavelength two pi times {{ base }} to the power two i
+    over d. Here is their log, base ten, against the pair number. | It is a straight line, ending at {{ log_last
+    }}: the wavelength climbs from {{ first }} to {{ last }} positions, each pair {{ ratio }} times longer than
+    the one before. A geometric ladder, like the hands of a clock from seconds to hours.""",
+    visual=Curve("pair", "log_wavelength", labels=["log10 wavelength"], x_label="pair i",
+                 y_label="log10 positions"),
     slide=["Wavelength of pair i: 2 pi 10000^(2i/d)", "A constant ratio between neighbours",
            "Fast waves for fine position, slow for coarse"],
 )
 def wavelengths(device):
     dim = 16
     pair = torch.arange(dim // 2, device=device, dtype=torch.float32)
-    wavelength = 2 * math.pi * 10000 ** (2 * pair / dim)
-    pe = sinusoid_table(400, dim, device)
+    wavelength = 2 * math.pi / frequencies(dim, device)
+    expect(torch.allclose(wavelength, 2 * math.pi * BASE ** (2 * pair / dim), rtol=1e-4),
+           "wavelength of pair i is 2 pi BASE^(2i/d)")
     ratio = wavelength[1:] / wavelength[:-1]
-    expect(torch.allclose(ratio, ratio[0].expand_as(ratio)), "neighbouring wavelengths share one ratio")
-    slow = pe[:, 2 * (dim // 2 - 1)]
-    expect(bool((slow >= 0).all()), "the slowest sine has not finished half a wave in 400 positions")
+    expect(torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-4), "neighbouring wavelengths share one ratio")
+    log_wavelength = torch.log10(wavelength)
+    steps = log_wavelength[1:] - log_wavelength[:-1]
+    expect(torch.allclose(steps, steps[0].expand_as(steps), atol=1e-4), "on a log scale they lie on a line")
     expect(abs(float(wavelength[0]) - 2 * math.pi) < 1e-4, "the fastest wave has wavelength 2 pi")
-    return {"pair": pair, "wavelength": wavelength, "first": f"{wavelength[0].item():.1f}",
-            "last": f"{wavelength[-1].item():.0f}", "ratio": f"{ratio[0].item():.2f}"}
+    return {"pair": pair, "log_wavelength": log_wavelength, "base": int(BASE),
+            "first": f"{wavelength[0].item():.1f}", "last": f"{wavelength[-1].item():.0f}",
+            "log_last": f"{log_wavelength[-1].item():.2f}",
+            "ratio": f"{ratio[0].item():.2f}"}
 
 
 @lesson.beat(
     "Adding it to the tokens",
-    narration="""Now inject it. Each token's embedding gets the table's row for its position added on, same size,
-    no concatenation. | The table's waves, | and here token number {{ position }} of the sentence: its embedding
-    plus row {{ position }} of the table gives the vector attention will see. The same word at another position
-    now looks different.""",
+    narration="""Now inject it. Here is the table again: each token's embedding gets the row for its position
+    added on, same width, no concatenation. | The table's waves, | and here the token at position {{ position }}
+    of the sentence: its embedding plus row {{ position }} of the table gives the vector attention will see. The
+    same word at another position now looks different.""",
     visual=PositionalEncoding("pe", "token", "x", position=3),
     slide=["`x = tok_emb(ids) + pe[:T]`", "Same width d: added, not concatenated",
            "The same word differs by position"],
@@ -135,19 +173,22 @@ def add_to_tokens(device):
     pe = sinusoid_table(32, 16, device)
     emb = nn.Embedding(10, 16, device=device)
     ids = torch.tensor([4, 7, 1, 2, 7], device=device)
+    position = 3
     with torch.no_grad():
         x = emb(ids) + pe[: len(ids)]
-    expect(torch.equal(x[3], emb.weight[ids[3]].detach() + pe[3]), "x[3] is the token's embedding plus pe[3]")
-    expect(not torch.allclose(x[1], x[4]), "the same word at two positions differs")
-    return {"pe": pe, "token": emb.weight[ids[3]].detach(), "x": x[3], "position": 3}
+        token = emb.weight[ids[position]]
+    expect(x.shape == emb(ids).shape, "adding keeps the width: no concatenation")
+    expect(torch.equal(x[position], token + pe[position]), "x[p] is the token's embedding plus pe[p]")
+    expect(bool(ids[1] == ids[4]) and not torch.allclose(x[1], x[4]), "the same word at two positions differs")
+    return {"pe": pe, "token": token, "x": x[position], "position": position}
 
 
 @lesson.beat(
     "Learned positions",
-    narration="""Many models, like GPT two, simply learn the positions: another nn dot Embedding, indexed by
-    position instead of token, with one row per position up to {{ max_len }}. | The positions {{ positions }}
-    pick their rows, | and those rows are added to the token embeddings. They train like any weight, but cannot
-    reach past the longest position they were built for.""",
+    narration="""Many models, like the GPT family, simply learn the positions: another nn dot Embedding, indexed
+    by position instead of token, with {{ max_len }} rows, one per position it can handle. | Position {{ first }}
+    picks row {{ first }}, | and every other position picks its own row: one vector per position, ready to add
+    to the token embeddings. They train like any weight, but nothing exists past row {{ last_row }}.""",
     visual=Embedding("positions", "weight", "out"),
     slide=["`pos_emb = nn.Embedding(max_len, d)`", "`x = tok_emb(ids) + pos_emb(torch.arange(T))`",
            "Learned, but limited to max_len"],
@@ -161,33 +202,36 @@ def learned(device):
         out = pos_emb(positions)
         x = tok_emb(ids) + out
         expect(torch.allclose(x, tok_emb(ids) + pos_emb(positions)), "x = tok_emb(ids) + pos_emb(arange(T))")
+    expect(torch.equal(out, pos_emb.weight[positions]), "each position picks its own row")
     expect(pos_emb.weight.requires_grad, "the positions are learned")
+    too_far = torch.tensor([pos_emb.num_embeddings], device=device)
+    expect(capture_error(lambda: pos_emb(too_far)) != "", "a position past max_len has no row")
     return {"positions": positions, "weight": pos_emb.weight.detach(), "out": out,
-            "max_len": pos_emb.num_embeddings}
+            "max_len": pos_emb.num_embeddings, "first": int(positions[0]), "last_row": pos_emb.num_embeddings - 1}
 
 
 @lesson.beat(
     "Offsets are rotations",
-    narration="""Here is the secret elegance. Take any sine and cosine pair. Moving {{ k }} positions forward
-    rotates that pair by a fixed angle, whatever the start. | Rotating row {{ p }} of the table pair by pair |
-    gives exactly row {{ p_k }}. So relative offsets are rotations, and dot products depend only on the offset.
-    Rotary embeddings, RoPE, apply this rotation to queries and keys directly; we meet them in attention.""",
-    visual=Show("rotated", "target", code=False, caption="R(k w_i) applied to PE[p] = PE[p + k]"),
+    narration="""Here is the secret elegance. Take row {{ p }} of the table, folded into its {{ pairs }} pairs: a
+    sine beside a cosine. | Turn each pair by {{ k }} times its own frequency, a fixed angle whatever the start:
+    here is the result. | And here is row {{ p_k }} of the table, {{ k }} positions later: the very same
+    numbers. | So an offset is a rotation, and dot products depend only on the offset. Rotary embeddings, RoPE,
+    rotate queries and keys this way; we meet them in attention.""",
+    visual=Show("pe_p", "rotated", "pe_p_plus_k", code=False, caption="R(k w_i) applied to PE[p] = PE[p + k]"),
     slide=["Shift by k = rotate each (sin, cos) pair by k w_i", "PE(p) . PE(p + k) depends only on k",
            "RoPE rotates queries and keys: coming soon"],
 )
 def rotations(device):
     dim, p, k = 8, 5, 3
     pe = sinusoid_table(40, dim, device)
-    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    angle = k * freq
-    sin, cos = pe[p, 0::2], pe[p, 1::2]
-    rotated = torch.empty(dim, device=device)
-    rotated[0::2] = sin * torch.cos(angle) + cos * torch.sin(angle)
-    rotated[1::2] = cos * torch.cos(angle) - sin * torch.sin(angle)
+    rotated = rotate_pairs(pe[p], k * frequencies(dim, device))
     expect(torch.allclose(rotated, pe[p + k], atol=1e-5), "rotating PE[p] by k w_i gives PE[p + k]")
+    expect(torch.allclose(rotate_pairs(pe[20], k * frequencies(dim, device)), pe[20 + k], atol=1e-5),
+           "the same angle works from any start")
     expect(torch.allclose(pe[p] @ pe[p + k], pe[20] @ pe[20 + k], atol=1e-4), "dot products depend on k only")
-    return {"rotated": rotated.unsqueeze(0), "target": pe[p + k].unsqueeze(0), "k": k, "p": p, "p_k": p + k}
+    pairs = dim // 2
+    return {"pe_p": pe[p].reshape(pairs, 2), "rotated": rotated.reshape(pairs, 2),
+            "pe_p_plus_k": pe[p + k].reshape(pairs, 2), "k": k, "p": p, "p_k": p + k, "pairs": pairs}
 
 
 @lesson.beat(
@@ -200,8 +244,15 @@ def rotations(device):
     slide=lesson.recap,
 )
 def recap(device):
+    out, out_shuffled, order = order_is_lost(device)
+    expect(torch.allclose(out_shuffled, out[:, order], atol=1e-6), "attention is permutation-equivariant")
     pe = sinusoid_table(16, 8, device)
-    expect(torch.allclose(pe[:, 1], torch.cos(torch.arange(16.0, device=device))), "dimension 1 is cos(p)")
+    freq = frequencies(8, device)
+    p = torch.arange(16.0, device=device)
+    expect(torch.allclose(pe[:, 2], torch.sin(p * freq[1])) and torch.allclose(pe[:, 3], torch.cos(p * freq[1])),
+           "PE[p, 2i] = sin(p w_i) and PE[p, 2i+1] = cos(p w_i)")
+    expect(torch.allclose(freq[1:] / freq[:-1], (freq[1] / freq[0]).expand(3)), "the wavelengths are geometric")
+    expect(torch.allclose(rotate_pairs(pe[2], 4 * freq), pe[6], atol=1e-5), "PE(p + k) is PE(p) rotated")
     return {}
 
 
@@ -215,6 +266,10 @@ def recap(device):
            "Check `PE[5] @ PE[7] == PE[20] @ PE[22]`"],
 )
 def challenge(device):
-    pe = sinusoid_table(32, 8, device)
-    expect(torch.allclose(pe[5] @ pe[7], pe[20] @ pe[22], atol=1e-4), "same offset, same dot product")
-    return {"dim": 8, "a": 5, "b": 7, "c": 20, "d": 22}
+    dim, a, c, k = 8, 5, 20, 2
+    pe = sinusoid_table(32, dim, device)
+    wavelength = 2 * math.pi / frequencies(dim, device)
+    ratio = wavelength[1:] / wavelength[:-1]
+    expect(torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-4), "one ratio between neighbours")
+    expect(torch.allclose(pe[a] @ pe[a + k], pe[c] @ pe[c + k], atol=1e-4), "same offset, same dot product")
+    return {"dim": dim, "a": a, "b": a + k, "c": c, "d": c + k}

@@ -21,7 +21,7 @@ lesson = Lesson(
     ],
     recap=[
         "RMSNorm: x / sqrt(mean(x²) + eps) * weight",
-        "nn.RMSNorm(d) equals four lines of torch",
+        "nn.RMSNorm(d) matches our from-scratch version",
         "No mean subtraction, no bias: d parameters, not 2d",
         "GroupNorm(G, C): per sample, per group of channels",
         "G = C: InstanceNorm; G = 1: LayerNorm over C, H, W",
@@ -30,6 +30,18 @@ lesson = Lesson(
     "reshape, mean and var; then predict which GroupNorm equals nn.InstanceNorm2d(6) and check it.",
     seed=10,
 )
+
+
+def rms_norm(x, weight, eps):
+    """RMSNorm by hand: divide by the root mean square of the last axis, then scale by the weight."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def grouped_by_hand(x, groups, eps):
+    """GroupNorm by hand (no affine): mean and variance per sample and group of channels."""
+    g = x.reshape(x.shape[0], groups, -1)
+    mean, var = g.mean(-1, keepdim=True), g.var(-1, keepdim=True, unbiased=False)
+    return ((g - mean) / torch.sqrt(var + eps)).reshape_as(x)
 
 
 @lesson.beat(
@@ -47,10 +59,11 @@ def objectives(device):
 
 @lesson.beat(
     "The RMSNorm formula",
-    narration="""RMSNorm skips the mean entirely. Here {{ b }} sentences of {{ t }} tokens with {{ d }} features.
-    | Each token gets one statistic: the root of the mean of its squares, plus a tiny eps. | torch's root mean
-    square, one per token: {{ n_stats }} in all. | Each value is divided by its token's root mean square,
-    then scaled by a learned weight. No shifting at all.""",
+    narration="""RMSNorm skips the mean entirely. Here {{ b }} sentences of {{ t }} tokens with {{ d }} features
+    each. | Each token gets one statistic: the root of the mean of its squares, plus a tiny eps. | Here are
+    torch's root mean squares, one per token, {{ n_stats }} in all; the first token's is {{ first_rms }}. | Each
+    value is divided by its token's root mean square. The learned weight starts at ones, so nothing else
+    happens: no shift, no bias.""",
     visual=Norm("x", "rms", "y", kind="rms"),
     slide=["rms = sqrt(mean(x², dim=-1) + eps)", "y = x / rms * weight", "One statistic per token, no mean"],
 )
@@ -59,17 +72,19 @@ def formula(device):
     norm = nn.RMSNorm(4, eps=1e-6, device=device)
     y = norm(x).detach()
     rms = torch.sqrt(x.pow(2).mean(dim=-1) + 1e-6)
+    expect(bool((norm.weight == 1).all()), "the weight starts at ones")
     expect(torch.allclose(y, x / rms[..., None], atol=1e-5), "RMSNorm divides by the rms and subtracts no mean")
     b, t, d = x.shape
-    return {"x": x, "rms": rms, "y": y, "b": b, "t": t, "d": d, "n_stats": rms.numel()}
+    return {"x": x, "rms": rms, "y": y, "b": b, "t": t, "d": d, "n_stats": rms.numel(),
+            "first_rms": f"{rms[0, 0].item():.2f}"}
 
 
 @lesson.beat(
     "RMSNorm from scratch",
-    narration="""Now brew it by hand with a learned weight that is not all ones. Square, take the mean over the
+    narration="""Now brew it by hand, with a weight that is no longer all ones. Square, take the mean over the
     last axis, add eps, take the reciprocal square root, multiply, and scale by the weight. Here is torch's
-    nn dot RMSNorm, | and here is our four line version on the same input. | The numbers match, as torch
-    confirms. Every Llama style model carries this little formula in every block.""",
+    nn dot RMSNorm, | and here is our one line version on the same input. | The numbers match, as torch
+    confirms. Llama style models carry this little formula in every block.""",
     visual=Show("y_torch", "y_scratch", code=False, caption="nn.RMSNorm and x * rsqrt(mean(x²) + eps) * weight"),
     slide=["`x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)`", "`* weight`",
            "`nn.RMSNorm(d, eps=1e-6)`: the same numbers"],
@@ -81,17 +96,19 @@ def from_scratch(device):
         norm.weight.copy_(torch.tensor([1.5, 0.5, 1.0, 2.0]))
         y_torch = norm(x)
         y_scratch = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * norm.weight
+    expect(not bool((norm.weight == 1).all()), "the weight is no longer all ones")
     expect(torch.allclose(y_torch, y_scratch, atol=1e-5), "the from-scratch RMSNorm equals nn.RMSNorm")
     return {"y_torch": y_torch, "y_scratch": y_scratch}
 
 
 @lesson.beat(
     "RMSNorm against LayerNorm",
-    narration="""What does skipping the mean change? On a token whose features already average zero, the two
-    agree. But shift the token by {{ shift }}: | LayerNorm removes the shift, | while RMSNorm keeps it, so its
-    outputs no longer average zero. The saving: one statistic instead of two, and no bias, so {{ rms_params }}
-    parameters instead of {{ ln_params }}. Cheaper, and in practice just as stable.""",
-    visual=Show("y_layer", "y_rms", code=False, caption="shifted input: LayerNorm centres it, RMSNorm does not"),
+    narration="""What does skipping the mean change? On tokens whose features average zero the two agree. So
+    shift every feature by {{ shift }}: here are the shifted tokens. | LayerNorm subtracts the mean, so its rows
+    are centred again. | RMSNorm keeps the shift: its rows now average {{ rms_means }}. | The saving: one
+    statistic instead of two, and no bias, so {{ rms_params }} parameters instead of {{ ln_params }}.""",
+    visual=Show("shifted", "y_layer", "y_rms", code=False,
+                caption="LayerNorm centres each row; RMSNorm keeps the shift, with half the parameters"),
     slide=["LayerNorm: subtract mean, divide by std, + bias", "RMSNorm: divide by rms; no mean, no bias",
            "d parameters instead of 2d; one reduction"],
 )
@@ -102,29 +119,33 @@ def against_layer_norm(device):
     centred = torch.randn(2, d, device=device)
     centred = centred - centred.mean(-1, keepdim=True)
     shift = 3.0
+    shifted = centred + shift
     with torch.no_grad():
         expect(torch.allclose(ln(centred), rms(centred), atol=1e-4), "on zero-mean tokens they agree")
-        y_layer, y_rms = ln(centred + shift), rms(centred + shift)
+        y_layer, y_rms = ln(shifted), rms(shifted)
     expect(torch.allclose(y_layer.mean(-1), torch.zeros(2, device=device), atol=1e-5), "LayerNorm centres")
     expect(bool((y_rms.mean(-1).abs() > 0.5).all()), "RMSNorm keeps the shift")
     ln_params = sum(p.numel() for p in ln.parameters())
     rms_params = sum(p.numel() for p in rms.parameters())
-    expect(ln_params == 2 * rms_params, "RMSNorm has half the parameters")
-    return {"y_layer": y_layer, "y_rms": y_rms, "shift": shift, "ln_params": ln_params, "rms_params": rms_params}
+    expect(ln_params == 2 * rms_params and ln.bias is not None, "RMSNorm has no bias: half the parameters")
+    rms_means = [f"{m:.2f}" for m in y_rms.mean(-1).tolist()]
+    return {"shifted": shifted, "y_layer": y_layer, "y_rms": y_rms, "shift": shift, "ln_params": ln_params,
+            "rms_params": rms_params, "rms_means": rms_means}
 
 
 @lesson.beat(
     "GroupNorm",
-    narration="""For images with small batches, GroupNorm splits the channels into groups. Here {{ c }} channels
+    narration="""For images in small batches, GroupNorm splits the channels into groups. Here {{ c }} channels
     in {{ groups }} groups, for each of {{ n }} samples. | Cells of one colour share statistics: one group of
     channels, within one sample, never across the batch. | So torch computes {{ n_stats }} means and
-    variances. | Each value is normalised within its own group, and the batch size never matters.""",
+    variances; the first group's mean is {{ first_mean }}. | Each value is normalised within its own group, so
+    a sample's result never depends on the rest of the batch.""",
     visual=Norm("x", "mean", "var", "y", kind="group"),
     slide=["`nn.GroupNorm(num_groups, num_channels)`", "Statistics per sample, per group of channels",
            "Independent of the batch size"],
 )
 def group_norm(device):
-    x = torch.randn(2, 4, 1, 3, device=device)
+    x = torch.randn(2, 4, 1, 2, device=device)
     gn = nn.GroupNorm(2, 4, device=device)
     y = gn(x).detach()
     grouped = x.reshape(2, 2, -1)
@@ -132,36 +153,40 @@ def group_norm(device):
     var = grouped.var(dim=-1, unbiased=False)
     expected = ((grouped - mean[..., None]) / torch.sqrt(var[..., None] + gn.eps)).reshape_as(x)
     expect(torch.allclose(y, expected, atol=1e-5), "GroupNorm normalises each sample's group of channels")
+    expect(torch.allclose(gn(x[:1]).detach(), y[:1], atol=1e-6), "a sample alone gives the same result")
     return {"x": x, "mean": mean, "var": var, "y": y, "c": gn.num_channels, "groups": gn.num_groups,
-            "n": x.shape[0], "n_stats": mean.numel()}
+            "n": x.shape[0], "n_stats": mean.numel(), "first_mean": f"{mean[0, 0].item():.2f}"}
 
 
 @lesson.beat(
     "Two extremes of GroupNorm",
-    narration="""GroupNorm hides two old friends. With as many groups as channels, {{ c }}, each channel is its own
-    group: | that is exactly InstanceNorm, | and torch confirms the two outputs match. With a single group, all
-    channels share one statistic per sample: that is LayerNorm over channels, height and width together,
-    also confirmed.""",
-    visual=Show("y_group", "y_instance", code=False, caption="GroupNorm(C, C) = InstanceNorm2d(C)"),
+    narration="""GroupNorm hides two old friends. With as many groups as channels, {{ c }}, each channel is its
+    own group: | that is exactly InstanceNorm. | With a single group, all channels of a sample share one mean
+    and variance: | that is LayerNorm over channels, height and width together. | Torch confirms both pairs
+    match, shown here for the first sample's first row of each channel.""",
+    visual=Show("per_channel", "instance_norm", "one_group", "layer_norm", code=False,
+                caption="GroupNorm(C, C) = InstanceNorm2d(C);  GroupNorm(1, C) = LayerNorm over (C, H, W)"),
     slide=["`GroupNorm(C, C)` = `InstanceNorm2d(C)`", "`GroupNorm(1, C)` = LayerNorm over (C, H, W)",
            "Groups slide between the two"],
 )
 def extremes(device):
     x = torch.randn(2, 3, 2, 2, device=device)
+    c = x.shape[1]
     with torch.no_grad():
-        y_group = nn.GroupNorm(3, 3, affine=False, device=device)(x)
-        y_instance = nn.InstanceNorm2d(3, device=device)(x)
-        y_one = nn.GroupNorm(1, 3, affine=False, device=device)(x)
-        y_layer = nn.LayerNorm([3, 2, 2], elementwise_affine=False, device=device)(x)
-    expect(torch.allclose(y_group, y_instance, atol=1e-5), "GroupNorm with C groups is InstanceNorm")
-    expect(torch.allclose(y_one, y_layer, atol=1e-5), "GroupNorm with one group is LayerNorm over C, H, W")
-    return {"y_group": y_group[0, :, 0], "y_instance": y_instance[0, :, 0], "c": x.shape[1]}
+        per_channel = nn.GroupNorm(c, c, affine=False, device=device)(x)
+        instance_norm = nn.InstanceNorm2d(c, device=device)(x)
+        one_group = nn.GroupNorm(1, c, affine=False, device=device)(x)
+        layer_norm = nn.LayerNorm(x.shape[1:], elementwise_affine=False, device=device)(x)
+    expect(torch.allclose(per_channel, instance_norm, atol=1e-5), "GroupNorm with C groups is InstanceNorm")
+    expect(torch.allclose(one_group, layer_norm, atol=1e-5), "GroupNorm with one group is LayerNorm over C, H, W")
+    return {"per_channel": per_channel[0, :, 0], "instance_norm": instance_norm[0, :, 0],
+            "one_group": one_group[0, :, 0], "layer_norm": layer_norm[0, :, 0], "c": c}
 
 
 @lesson.beat(
     "Recap",
     narration="""The exotic tonics are catalogued! | RMSNorm divides each token by its root mean square, then
-    scales by a weight. | Torch's RMSNorm equals four lines of our own. | It skips the mean and the bias: one
+    scales by a weight. | Torch's RMSNorm matches our from scratch version. | It skips the mean and the bias: one
     statistic, half the parameters. | GroupNorm normalises groups of channels within each sample. | And its two
     extremes are InstanceNorm and LayerNorm.""",
     visual=Title(heading="What we sampled", lines=lesson.recap),
@@ -170,8 +195,19 @@ def extremes(device):
 def recap(device):
     x = torch.randn(2, 5, device=device)
     norm = nn.RMSNorm(5, eps=1e-6, device=device)
-    expect(torch.allclose(norm(x).detach(), x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6), atol=1e-5),
-           "RMSNorm is x / rms")
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        expect(torch.allclose(norm(x), rms_norm(x, norm.weight, 1e-6), atol=1e-5), "RMSNorm is x / rms * weight")
+    ln = nn.LayerNorm(5, device=device)
+    expect(sum(p.numel() for p in ln.parameters()) == 2 * norm.weight.numel(), "d parameters, not 2d")
+    images = torch.randn(2, 4, 3, 3, device=device)
+    gn = nn.GroupNorm(2, 4, affine=False, device=device)
+    expect(torch.allclose(gn(images), grouped_by_hand(images, 2, gn.eps), atol=1e-5), "GroupNorm per sample and group")
+    expect(torch.allclose(nn.GroupNorm(4, 4, affine=False, device=device)(images),
+                          nn.InstanceNorm2d(4, device=device)(images), atol=1e-5), "G = C is InstanceNorm")
+    expect(torch.allclose(nn.GroupNorm(1, 4, affine=False, device=device)(images),
+                          nn.LayerNorm(images.shape[1:], elementwise_affine=False, device=device)(images),
+                          atol=1e-5), "G = 1 is LayerNorm over C, H, W")
     return {}
 
 
@@ -187,7 +223,8 @@ def recap(device):
 def challenge(device):
     x = torch.randn(2, 6, 4, 4, device=device)
     gn = nn.GroupNorm(3, 6, device=device)
-    g = x.reshape(2, 3, -1)
-    by_hand = ((g - g.mean(-1, keepdim=True)) / torch.sqrt(g.var(-1, keepdim=True, unbiased=False) + gn.eps))
-    expect(torch.allclose(gn(x).detach(), by_hand.reshape_as(x), atol=1e-5), "GroupNorm by hand")
-    return {"shape": "x".join(map(str, x.shape)), "groups": gn.num_groups, "c": gn.num_channels}
+    expect(torch.allclose(gn(x).detach(), grouped_by_hand(x, gn.num_groups, gn.eps), atol=1e-5), "GroupNorm by hand")
+    c = gn.num_channels
+    expect(torch.allclose(nn.GroupNorm(c, c, affine=False, device=device)(x),
+                          nn.InstanceNorm2d(c, device=device)(x), atol=1e-5), "GroupNorm(C, C) is InstanceNorm2d")
+    return {"shape": "x".join(map(str, x.shape)), "groups": gn.num_groups, "c": c}
