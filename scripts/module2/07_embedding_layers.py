@@ -52,7 +52,7 @@ def objectives(device):
     narration="""Behold nn dot Embedding: a table of {{ vocab }} rows, one per token, each {{ dim }} numbers
     wide. We feed it the indices {{ idx }}. | Each index simply picks its own row of the weight, | and the
     picked rows, in order, form the output, shaped {{ out.shape }}. | Now the same thing as algebra: the one
-    hot matrix of the indices, times the weight, gives exactly those rows. Torch agrees: {{ same }}.""",
+    hot matrix of the indices, times the weight, gives exactly those rows: torch dot equal says {{ same }}.""",
     visual=Embedding("idx", "weight", "out", "one_hot", equal="same"),
     slide=["`emb = nn.Embedding(vocab, dim)`", "`emb(idx)` is `emb.weight[idx]`",
            "`F.one_hot(idx, vocab).float() @ emb.weight`: same rows"],
@@ -71,28 +71,24 @@ def lookup(device):
             "vocab": emb.num_embeddings, "dim": emb.embedding_dim}
 
 
-class ScratchEmbedding(nn.Module):
-    """An embedding from scratch: one learnable (vocab, dim) table, indexed by the tokens."""
-
-    def __init__(self, vocab, dim):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(vocab, dim))
-
-    def forward(self, idx):
-        return self.weight[idx]
-
-
 @lesson.beat(
     "An embedding from scratch",
-    narration="""No magic lurks inside. A from scratch embedding is one learnable parameter, a vocab by dim
-    table, and one line of indexing. Here is nn dot Embedding's answer, given the very same weights, | and
-    here is our hand made table, indexed by the same tokens. | Identical numbers, as torch confirms. The
-    functional embedding does the same job with no module at all.""",
-    visual=Show("out_torch", "out_scratch", code=False, caption="nn.Embedding and the scratch table: identical"),
+    narration="""No magic lurks inside. Our from scratch embedding is one learnable parameter, a vocab by dim
+    table drawn from randn, and one line of indexing; nn dot Embedding loads the very same weights. | Here is
+    nn dot Embedding's answer for a few tokens, | and here is our hand made table, indexed by the same
+    tokens. | Identical numbers, as torch confirms. The functional embedding does the same job with no module
+    at all.""",
+    visual=Show("out_torch", "out_scratch", caption="nn.Embedding and the scratch table: identical"),
     slide=["`self.weight = nn.Parameter(torch.randn(vocab, dim))`", "`forward`: `return self.weight[idx]`",
            "`F.embedding(idx, weight)`: the same lookup"],
 )
 def from_scratch(device):
+    class ScratchEmbedding(nn.Module):
+        def __init__(self, vocab, dim):
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(vocab, dim))
+        def forward(self, idx):
+            return self.weight[idx]
     scratch = ScratchEmbedding(5, 3).to(device)
     emb = nn.Embedding(5, 3, device=device)
     emb.load_state_dict(scratch.state_dict())
@@ -100,7 +96,7 @@ def from_scratch(device):
     with torch.no_grad():
         out_torch, out_scratch = emb(idx), scratch(idx)
         out_fn = F.embedding(idx, scratch.weight)
-    expect(torch.equal(out_torch, out_scratch), "the scratch embedding equals nn.Embedding")
+    expect(torch.equal(out_torch, out_scratch), "scratch equals nn.Embedding")
     expect(torch.equal(out_fn, out_torch), "F.embedding is the same lookup")
     return {"out_torch": out_torch, "out_scratch": out_scratch}
 
@@ -108,10 +104,10 @@ def from_scratch(device):
 @lesson.beat(
     "How the chips are born",
     narration="""Where do the first vectors come from? Unlike Linear, nn dot Embedding draws every weight from a
-    standard normal distribution. Take a table of {{ n_weights }} weights, sort them, and set each beside the
-    matching quantile of a true standard normal. | The points fall on a straight diagonal line: the weights
-    really are standard normal. The real table has mean {{ mean }} and standard deviation {{ std }}, close to
-    zero and one.""",
+    standard normal distribution. Take a fresh table of {{ n_weights }} weights, read {{ n_points }} of their
+    quantiles, and set each beside the matching quantile of a true standard normal. | The curve is the
+    straight diagonal, weight equals quantile: the weights really are standard normal. The real table has
+    mean {{ mean }} and standard deviation {{ std }}, close to zero and one.""",
     visual=Curve("normal", "sorted", labels=["weights, sorted"], x_label="N(0, 1) quantile",
                  y_label="weight, sorted"),
     slide=["Default init: `nn.init.normal_(weight)`, N(0, 1)", "Mean near 0, standard deviation near 1",
@@ -126,8 +122,9 @@ def initialisation(device):
     expect(abs(W.mean().item()) < 0.02, "the mean is near 0")
     expect(abs(W.std().item() - 1) < 0.02, "the standard deviation is near 1")
     expect(torch.allclose(sorted_w, normal, atol=0.06), "the sorted weights follow N(0, 1) quantiles")
-    return {"sorted": sorted_w, "normal": normal, "n_weights": W.numel(),
-            "mean": f"{W.mean().item():.4f}", "std": f"{W.std().item():.3f}"}
+    mean = round(W.mean().item(), 3) + 0.0  # + 0.0: a tiny negative mean is spoken "zero", not "minus zero"
+    return {"sorted": sorted_w, "normal": normal, "n_weights": W.numel(), "n_points": fraction.numel(),
+            "mean": f"{mean:.3f}", "std": f"{W.std().item():.3f}"}
 
 
 @lesson.beat(
@@ -172,7 +169,10 @@ def gradients(device):
     expect(bool((grad[~used] == 0).all()), "unused rows and the padding row get zero gradient")
     expect(bool((grad[1] == 1).all()), "a row used once gets ones")
     expect(bool((grad[4] == 2).all()), "a row used twice gets twos")
-    return {"idx": idx, "grad": grad, "twice": 4, "count": int((idx == 4).sum())}
+    counts = torch.bincount(idx, minlength=emb.num_embeddings)
+    twice = int(counts.argmax())
+    expect(torch.equal(grad[twice], torch.full_like(grad[twice], float(counts[twice]))), "row = its count")
+    return {"idx": idx, "grad": grad, "twice": twice, "count": int(counts[twice])}
 
 
 @lesson.beat(
@@ -209,4 +209,4 @@ def challenge(device):
     nonzero = grad.abs().sum(dim=1).nonzero().flatten().tolist()
     expect(nonzero == [4, 7], "only rows 4 and 7 get gradient")
     return {"vocab": emb.num_embeddings, "dim": emb.embedding_dim, "pad": emb.padding_idx,
-            "idx": idx.tolist(), "row": 4}
+            "idx": idx.tolist(), "row": int(torch.bincount(idx).argmax())}
