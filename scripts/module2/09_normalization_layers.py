@@ -14,7 +14,7 @@ lesson = Lesson(
     objectives=[
         "BatchNorm: statistics per feature, across the batch",
         "The same for images: per channel over N, H and W",
-        "LayerNorm: statistics per token, across its features",
+        "(B, T, D): LayerNorm per token, BatchNorm per feature",
         "Rebuild LayerNorm from scratch and match torch",
         "The affine weight and bias, and what eps is for",
     ],
@@ -35,8 +35,9 @@ lesson = Lesson(
     "Calming the beast",
     narration="""Apprentices, the activations are rampaging! Some channels boil at huge values, others barely
     twitch. Today we brew the calming draught: normalisation. | We will see BatchNorm share statistics across
-    the batch, | then across whole images, | see LayerNorm keep each token to itself, | rebuild LayerNorm by
-    hand, | and meet its learnable weight and bias, and the tiny eps that guards against division by zero.""",
+    the batch, | then across whole images, | see LayerNorm keep each token to itself where BatchNorm pools
+    all tokens, | rebuild LayerNorm by hand, | and meet its learnable weight and bias, and the tiny eps that
+    guards against division by zero.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -49,7 +50,8 @@ def objectives(device):
     narration="""First, nn dot BatchNorm one d on a batch of {{ n }} samples with {{ c }} features, shaped {{
     x.shape }}. | Cells of one colour share statistics: each feature, one column, across the whole batch. |
     So torch computes {{ c }} means and {{ c }} variances, one per feature. | Each value minus its column's
-    mean, over its column's standard deviation: every feature now has mean zero and variance one.""",
+    mean, over its column's standard deviation: every feature now has mean zero and variance one, or a hair
+    under it because of eps.""",
     visual=Norm("x", "mean", "var", "y", kind="batch"),
     slide=["`nn.BatchNorm1d(C)` on `(N, C)`", "Statistics per feature, over the batch axis",
            "`x.mean(0)`, `x.var(0, unbiased=False)`"],
@@ -61,6 +63,9 @@ def batch_1d(device):
     mean, var = x.mean(dim=0), x.var(dim=0, unbiased=False)
     expect(torch.allclose(y, (x - mean) / torch.sqrt(var + bn.eps), atol=1e-5), "per-feature statistics")
     expect(torch.allclose(y.mean(0), torch.zeros(3, device=device), atol=1e-5), "each feature has mean 0")
+    y_var = y.var(0, unbiased=False)
+    expect(bool((y_var < 1).all()) and torch.allclose(y_var, torch.ones_like(y_var), atol=1e-3),
+           "each feature has variance just under 1")
     n, c = x.shape
     return {"x": x, "mean": mean, "var": var, "y": y, "n": n, "c": c}
 
@@ -109,41 +114,64 @@ def layer_norm(device):
 
 
 @lesson.beat(
+    "BatchNorm on (B, T, D)",
+    narration="""The same kind of data, {{ x.shape }}, through BatchNorm one d instead. BatchNorm one d reads
+    axis one as the channels, so we transpose to B, D, T, and back afterwards. | Now each colour is one
+    feature, across every token of every sentence. | Just {{ d }} means and {{ d }} variances, one per
+    feature, each pooled over {{ pooled }} values. | So a token's output depends on every other token in the
+    batch: fine for images, awkward for sentences of different lengths.""",
+    visual=Norm("x", "mean", "var", "y", kind="batch", channel=-1),
+    slide=["`nn.BatchNorm1d(D)` wants `(N, C, L)`: channels on axis 1",
+           "`bn(x.transpose(1, 2)).transpose(1, 2)`", "Statistics per feature, over B and T"],
+)
+def batch_tokens(device):
+    x = torch.randn(2, 3, 4, device=device) * 2 + 1
+    bn = nn.BatchNorm1d(4, device=device)
+    y = bn(x.transpose(1, 2)).transpose(1, 2).detach()
+    mean, var = x.mean(dim=(0, 1)), x.var(dim=(0, 1), unbiased=False)
+    expect(torch.allclose(y, (x - mean) / torch.sqrt(var + bn.eps), atol=1e-5), "per feature, over B and T")
+    b, t, d = x.shape
+    return {"x": x, "mean": mean, "var": var, "y": y, "d": d, "pooled": b * t}
+
+
+@lesson.beat(
     "LayerNorm from scratch",
     narration="""Let us brew it ourselves. Subtract each token's mean, divide by the square root of its biased
-    variance plus eps, then multiply by the weight and add the bias. Here is torch's LayerNorm, with trained
-    looking weights, | and here is our hand made version on the same input. | The numbers match, as torch
-    confirms. Note the biased variance: divide by the count, not the count minus one.""",
-    visual=Show("y_torch", "y_scratch", code=False, caption="nn.LayerNorm and (x - mean) / sqrt(var + eps)"
-                " * weight + bias"),
+    variance plus eps, then multiply by the weight and add the bias. | Here is torch's LayerNorm, with
+    trained looking weights, | and here is our hand made version on the same input. | The numbers match, as
+    torch confirms. Note the biased variance: divide by the count, not the count minus one; the unbiased one
+    would not match.""",
+    visual=Show("y_torch", "y_scratch", caption="torch and by hand: identical"),
     slide=["`(x - mean) / torch.sqrt(var + eps)`", "`var(dim=-1, unbiased=False)`: the biased variance",
            "`* weight + bias`"],
 )
 def from_scratch(device):
-    x = torch.randn(3, 4, device=device) * 3
-    ln = nn.LayerNorm(4, device=device)
+    x = torch.randn(2, 3, device=device) * 3
+    ln = nn.LayerNorm(3, device=device)
     with torch.no_grad():
-        ln.weight.copy_(torch.tensor([1.5, 0.5, 1.0, 2.0]))
-        ln.bias.copy_(torch.tensor([0.1, -0.2, 0.0, 0.3]))
+        ln.weight.copy_(torch.rand(3) + 0.5)
+        ln.bias.copy_(torch.randn(3) / 4)
         y_torch = ln(x)
         mean = x.mean(dim=-1, keepdim=True)
         var = x.var(dim=-1, keepdim=True, unbiased=False)
-        y_scratch = (x - mean) / torch.sqrt(var + ln.eps) * ln.weight + ln.bias
-        unbiased = (x - mean) / torch.sqrt(x.var(dim=-1, keepdim=True) + ln.eps) * ln.weight + ln.bias
-    expect(torch.allclose(y_torch, y_scratch, atol=1e-5), "the from-scratch LayerNorm equals torch's")
-    expect(not torch.allclose(y_torch, unbiased, atol=1e-3), "the unbiased variance would not match")
+        x_hat = (x - mean) / torch.sqrt(var + ln.eps)
+        y_scratch = x_hat * ln.weight + ln.bias
+        var_n1 = x.var(dim=-1, keepdim=True)  # unbiased
+        wrong = (x - mean) / torch.sqrt(var_n1 + ln.eps)
+    expect(torch.allclose(y_torch, y_scratch, atol=1e-5), "match")
+    expect(not torch.allclose(x_hat, wrong, atol=1e-3), "n-1 differs")
     return {"y_torch": y_torch, "y_scratch": y_scratch}
 
 
 @lesson.beat(
     "Weight, bias and eps",
     narration="""After normalising, the layer may undo it: the affine weight scales and the bias shifts. They
-    start as ones and zeros, so at first the layer is pure normalisation. Here the weight is {{ weight }} and
-    the bias {{ bias }}. | Every normalised value is stretched and lifted exactly so. | And eps, {{ eps }} by
-    default, rescues a flat row: its variance is zero, yet the output is zeros, not the poison of a division
-    by zero.""",
-    visual=Show("y_norm", "y_affine", code=False,
-                caption="a flat row normalises to zeros, not NaN, thanks to eps"),
+    start as ones and zeros, so at first the layer is pure normalisation, as in these two tokens. | With a
+    weight of {{ weight }} and a bias of {{ bias }}, every value is stretched and lifted exactly so. |
+    And eps, {{ eps }} by default, rescues a flat token, every value {{ level }}: its variance is zero, yet it
+    normalises to zeros. | With eps at zero, torch returns {{ no_eps }}: zero over zero, poison.""",
+    visual=Show("y_norm", "y_affine", "flat", code=False,
+                caption="a flat token normalises to zeros, not NaN, thanks to eps"),
     slide=["`weight` starts as ones, `bias` as zeros", "`y = x_hat * weight + bias`, both learned",
            "`eps=1e-5` keeps a zero variance finite"],
 )
@@ -152,22 +180,27 @@ def affine_eps(device):
     expect(bool((ln.weight == 1).all() and (ln.bias == 0).all()), "weight starts as ones, bias as zeros")
     x = torch.randn(2, 4, device=device)
     plain = nn.LayerNorm(4, elementwise_affine=False, device=device)
+    flat_x = torch.full((1, 4), 5.0, device=device)
+    no_eps = nn.LayerNorm(4, eps=0.0, elementwise_affine=False, device=device)
     with torch.no_grad():
         ln.weight.fill_(2.0)
         ln.bias.fill_(0.5)
         y_norm, y_affine = plain(x), ln(x)
-        flat = plain(torch.full((1, 4), 5.0, device=device))
-    expect(torch.allclose(y_affine, y_norm * 2.0 + 0.5, atol=1e-6), "y = x_hat * weight + bias")
+        flat, flat_no_eps = plain(flat_x), no_eps(flat_x)
+    weight, bias = ln.weight[0].item(), ln.bias[0].item()
+    expect(torch.allclose(y_affine, y_norm * weight + bias, atol=1e-6), "y = x_hat * weight + bias")
     expect(bool(torch.isfinite(flat).all()) and bool((flat == 0).all()), "a flat row normalises to zeros")
-    return {"y_norm": y_norm, "y_affine": y_affine, "weight": 2.0, "bias": 0.5, "eps": f"{ln.eps:g}"}
+    expect(bool(torch.isnan(flat_no_eps).all()), "with eps = 0 a flat row gives NaN")
+    return {"y_norm": y_norm, "y_affine": y_affine, "flat": flat, "weight": f"{weight:g}", "bias": f"{bias:g}",
+            "eps": f"{ln.eps:g}", "level": f"{flat_x[0, 0].item():g}", "no_eps": str(flat_no_eps[0, 0].item())}
 
 
 @lesson.beat(
     "Recap",
     narration="""The beast is calm! | BatchNorm on N by C data keeps one mean and variance per feature, over
     the batch. | On images, one per channel, over samples, rows and columns. | LayerNorm keeps one per token,
-    over its features. | Both compute x minus the mean, over the square root of the biased variance plus eps,
-    | and then multiply by a learned weight and add a learned bias.""",
+    over its features. | In training both compute x minus the mean, over the square root of the biased
+    variance plus eps, | and then multiply by a learned weight and add a learned bias.""",
     visual=Title(heading="What we calmed", lines=lesson.recap),
     slide=lesson.recap,
 )
@@ -193,4 +226,4 @@ def challenge(device):
     bn, ln = nn.BatchNorm1d(16, device=device), nn.LayerNorm(32, device=device)
     expect(x.mean(dim=(0, 2)).numel() == 16 and x.mean(dim=-1).numel() == 8 * 16, "16 and 128 means")
     expect(bn(x).shape == ln(x).shape == x.shape, "both keep the shape")
-    return {"shape": "x".join(map(str, x.shape)), "c": 16, "d": 32}
+    return {"shape": "x".join(map(str, x.shape)), "c": bn.num_features, "d": ln.normalized_shape[0]}
