@@ -53,9 +53,9 @@ def objectives(device):
 @lesson.beat(
     "One switch for every child",
     narration="""Here is a small network with a BatchNorm and a Dropout inside. Calling eval on the parent walks
-    the whole tree and sets the training flag of every one of its {{ n_modules }} modules to false; train sets
-    them back to true. | Then the forward pass runs through each child in order, each now in its calm
-    personality. No child is forgotten.""",
+    the whole tree and sets the training flag of every one of its {{ n_modules }} modules to false. The tree
+    marks only the parent eval: no child differs from it. Beware: assigning model dot training by hand flips
+    only the parent. | Then the forward pass runs through each child in order, each in its calm personality.""",
     visual=ModuleTree("model", forward=True),
     slide=["`model.eval()` = `model.train(False)`", "Recurses: every submodule's `.training` flips",
            "`model.train()` switches them all back"],
@@ -63,6 +63,9 @@ def objectives(device):
 def switch(device):
     model = small_net(device)
     expect(all(m.training for m in model.modules()), "modules start in training mode")
+    by_hand = small_net(device)
+    by_hand.training = False
+    expect(all(m.training for m in by_hand.children()), "assigning .training flips only the parent")
     model.eval()
     expect(not any(m.training for m in model.modules()), "eval() reaches every submodule")
     with torch.no_grad():
@@ -151,33 +154,42 @@ def eval_mode(device):
 
 @lesson.beat(
     "The classic bug",
-    narration="""Now the classic bug: you forget eval before predicting. The same input, fed twice in train mode,
-    | gives two different answers, because Dropout rolls new dice and BatchNorm uses the batch's own statistics.
-    | Call eval first, and the two predictions agree exactly. If your validation scores jitter, check the mode
-    before anything else!""",
-    visual=Show("first", "second", code=False, caption="train mode: the same input, two different outputs"),
+    narration="""Now the classic bug: you forget eval before predicting. The same batch, fed once in train mode,
+    | and fed again, gives a different answer: Dropout rolls new dice on every call. BatchNorm adds quieter
+    harm: each sample is normalised with its batch mates' statistics, and every call moves the running
+    statistics, even under no grad. | Call eval first, and the prediction is the same on every call. | If your
+    validation scores jitter, check the mode before anything else!""",
+    visual=Show("first", "second", "calm", code=False,
+                caption="train mode: a new answer on every call; eval mode: one answer"),
     slide=["Predicting in train mode: random, batch-dependent", "Always `model.eval()` before evaluating",
            "And `model.train()` before training again"],
 )
 def classic_bug(device):
     model = small_net(device)
     x = torch.randn(4, 3, device=device)
+    running = model[1].get_buffer("running_mean").clone()
     with torch.no_grad():
         first, second = model(x), model(x)
+        moved = not torch.equal(model[1].get_buffer("running_mean"), running)
+        mates = model[:2](torch.cat([x[:2], torch.randn(2, 3, device=device)]))
+        alone = model[:2](x)
         model.eval()
-        calm_first, calm_second = model(x), model(x)
+        calm, calm_again = model(x), model(x)
     expect(not torch.equal(first, second), "train mode: the same input gives different outputs")
-    expect(torch.equal(calm_first, calm_second), "eval mode: the same input gives the same output")
-    return {"first": first, "second": second}
+    expect(not torch.allclose(mates[:2], alone[:2]), "train-mode BatchNorm depends on the batch mates")
+    expect(moved, "train-mode calls under no_grad still move the running statistics")
+    expect(torch.equal(calm, calm_again), "eval mode: the same input gives the same output")
+    return {"first": first, "second": second, "calm": calm}
 
 
 @lesson.beat(
     "eval() is not no_grad()",
     narration="""A dangerous confusion: eval changes how layers behave, but autograd still records every step.
-    These flags say whether the output requires grad: after eval alone, {{ eval_grad }}; under no grad, {{
-    no_grad }}; under inference mode, {{ inference }}. | For fast, memory light prediction use both: eval for
-    the layers, and no grad or inference mode for autograd.""",
-    visual=Show("requires_grad", code=False, caption="eval() | eval() + no_grad() | eval() + inference_mode()"),
+    Here are three predictions: after eval alone, under no grad, and under inference mode. | Does each output
+    require grad? After eval alone, {{ eval_grad }}; under no grad, {{ no_grad }}; under inference mode, {{
+    inference }}. | For fast, memory light prediction use both: eval for the layers, and no grad or inference
+    mode for autograd.""",
+    visual=Show("requires_grad", caption="eval() | no_grad() | inference_mode()"),
     slide=["`eval()`: layer behaviour; autograd still on", "`torch.no_grad()` / `torch.inference_mode()`: no graph",
            "Prediction: `model.eval()` and `inference_mode()`"],
 )
@@ -186,12 +198,20 @@ def not_no_grad(device):
     x = torch.randn(2, 3, device=device)
     eval_only = model(x)
     with torch.no_grad():
-        under_no_grad = model(x)
+        no_grad = model(x)
     with torch.inference_mode():
-        under_inference = model(x)
-    flags = [eval_only.requires_grad, under_no_grad.requires_grad, under_inference.requires_grad]
-    expect(flags == [True, False, False], "eval() still builds the graph; no_grad and inference_mode do not")
-    expect(under_inference.is_inference(), "inference_mode makes inference tensors")
+        inference = model(x)
+    outs = [eval_only, no_grad, inference]
+    flags = [y.requires_grad for y in outs]
+    expected = [True, False, False]
+    expect(flags == expected, "eval() records")
+    is_inf = inference.is_inference()
+    expect(is_inf, "an inference tensor")
+    return flag_values(flags, device)
+
+
+def flag_values(flags, device):
+    """The requires_grad flags as a traced grid, and as words for the narration."""
     return {"requires_grad": torch.tensor(flags, device=device), "eval_grad": str(flags[0]),
             "no_grad": str(flags[1]), "inference": str(flags[2])}
 
@@ -229,4 +249,6 @@ def challenge(device):
     model.eval()
     c, d = model(x), model(x)
     expect(not torch.equal(a, b) and torch.equal(c, d) and c.requires_grad, "train differs, eval matches")
-    return {"width": 4, "p": 0.5}
+    linear, dropout = model[0], model[2]
+    assert isinstance(linear, nn.Linear) and isinstance(dropout, nn.Dropout)  # narrows the types
+    return {"width": linear.out_features, "p": dropout.p}
