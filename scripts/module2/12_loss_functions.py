@@ -196,9 +196,9 @@ def confidence(device):
     slide=["MSE: 2 e", "L1: sign(e)", "Huber: e clipped at delta (all from autograd)"],
 )
 def gradients(device):
-    error = torch.linspace(-3, 3, 61, device=device)
+    error = torch.linspace(-4, 4, 81, device=device)
     target = torch.zeros_like(error)
-    delta = 2.0
+    delta = 2.5
     grads = []
     for loss_fn in (nn.MSELoss(reduction="sum"), nn.L1Loss(reduction="sum"), nn.HuberLoss(reduction="sum",
                                                                                            delta=delta)):

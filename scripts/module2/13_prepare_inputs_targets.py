@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 
 from render.lesson import Lesson, capture_error, expect
-from scenes.vocabulary import Loss, Show, Softmax, Title
+from scenes.vocabulary import Loss, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -47,24 +47,31 @@ def objectives(device):
 
 @lesson.beat(
     "Logits, not probabilities",
-    narration="""The model's raw scores are logits. Cross entropy applies log softmax itself, so it wants them
-    raw: here the loss is {{ right }}. | Softmax turns the same logits into probabilities. Feed those instead
-    and softmax runs twice, squashing everything: the loss becomes {{ wrong }}, and the gradients shrink. Torch
-    raises no error; only your training suffers. Never softmax before cross entropy!""",
-    visual=Softmax("logits", "probs"),
+    narration="""The model's raw scores are logits, one per class. | Softmax turns them into probabilities that sum
+    to one. | Cross entropy applies log softmax itself, so it wants the raw logits: the loss is {{ from_logits
+    }}. | Feed it the probabilities instead and softmax runs twice, squashing everything: the loss becomes {{
+    from_probs }}, and the gradients shrink. | Torch raises no error; only your training suffers. Never softmax
+    before cross entropy!""",
+    visual=Show("logits", "probs", "from_logits", "from_probs", code=False,
+                caption="no error from torch: softmax belongs inside cross_entropy, once"),
     slide=["`F.cross_entropy(logits, y)`: raw scores", "No softmax first: it would be applied twice",
            "No error, just a wrong, flatter loss"],
 )
 def logits_not_probs(device):
-    logits = torch.tensor([[3.0, 0.5, -1.0]], device=device)
+    logits = torch.tensor([[3.0, 0.5, -1.0]], device=device, requires_grad=True)
     target = torch.tensor([0], device=device)
     probs = logits.softmax(dim=1)
-    right = F.cross_entropy(logits, target)
-    wrong = F.cross_entropy(probs, target)
-    expect(torch.allclose(right, -probs[0, 0].log()), "cross-entropy applies log_softmax to the logits")
-    expect(torch.allclose(wrong, -probs.softmax(1)[0, 0].log()), "probabilities get a second softmax")
-    expect(wrong > right, "the double softmax gives a wrong, larger loss")
-    return {"logits": logits[0], "probs": probs[0], "right": f"{right.item():.2f}", "wrong": f"{wrong.item():.2f}"}
+    from_logits = F.cross_entropy(logits, target)
+    from_probs = F.cross_entropy(probs, target)
+    (g_right,) = torch.autograd.grad(from_logits, logits, retain_graph=True)
+    (g_wrong,) = torch.autograd.grad(from_probs, logits)
+    expect(torch.allclose(probs.sum(), torch.tensor(1.0, device=device)), "the probabilities sum to one")
+    expect(torch.allclose(from_logits, -probs[0, 0].log()), "cross-entropy applies log_softmax to the logits")
+    expect(torch.allclose(from_probs, -probs.softmax(1)[0, 0].log()), "probabilities get a second softmax")
+    expect(from_probs > from_logits, "the double softmax gives a wrong, larger loss")
+    expect(g_wrong.norm() < g_right.norm(), "and a smaller gradient on the logits")
+    return {"logits": logits.detach()[0], "probs": probs.detach()[0], "from_logits": from_logits.detach(),
+            "from_probs": from_probs.detach()}
 
 
 @lesson.beat(
@@ -117,7 +124,7 @@ def sequences(device):
     one. | Label smoothing builds such a row for you: with smoothing {{ eps }}, the true class keeps {{ keep }}
     and every class gets a share of the rest. | Cross entropy with label smoothing equals cross entropy
     against that smoothed row, as torch confirms: a cure for overconfident models.""",
-    visual=Show("one_hot", "smoothed", code=False,
+    visual=Show("one_hot", "smoothed", code=False, digits=3,
                 caption="label_smoothing=e is the soft target (1 - e) one_hot + e / C"),
     slide=["Soft targets: float `(N, C)`, rows sum to 1", "`label_smoothing=0.1`",
            "= soft target `(1 - e) one_hot + e / C`"],

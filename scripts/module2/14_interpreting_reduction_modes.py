@@ -149,8 +149,9 @@ def weights(device):
     narration="""Now a language model: {{ b }} sentences of {{ t }} tokens, but the second is short, so its tail
     is padding, marked {{ ignored }} in the targets. | Flatten the logits to one row per token and the targets
     to one column, and cross entropy with reduction none gives a loss per token, zero at every pad. | The mean
-    divides by the {{ real }} real tokens, not all {{ positions }} positions, exactly like masking by hand.""",
-    visual=Show("target", "per", code=False, caption="mean = sum over real tokens / number of real tokens"),
+    divides by the {{ real }} real tokens, not all {{ positions }} positions: {{ loss }}. | Exactly what
+    masking by hand gives, as torch confirms.""",
+    visual=Show("target", "per", "loss", code=False, caption="mean = sum over real tokens / number of real tokens"),
     slide=["Targets `(B, T)`: padding set to -100", "`F.cross_entropy(logits.view(-1, C), y.view(-1))`",
            "The mean counts real tokens only"],
 )
@@ -165,8 +166,8 @@ def padding(device):
     expect(bool((per[~mask] == 0).all()), "padding tokens cost 0")
     expect(torch.allclose(loss, by_hand), "the mean equals masking by hand over real tokens")
     expect(torch.allclose(loss, F.cross_entropy(logits.permute(0, 2, 1), target)), "(B, C, T) gives the same")
-    return {"target": target, "per": per, "b": b, "t": t, "ignored": int(target[1, -1]), "real": int(mask.sum()),
-            "positions": target.numel()}
+    return {"target": target, "per": per, "loss": loss, "b": b, "t": t, "ignored": int(target[1, -1]),
+            "real": int(mask.sum()), "positions": target.numel()}
 
 
 @lesson.beat(
