@@ -25,6 +25,7 @@ README = SCRIPTS / "module2" / "README.md"
 SECTIONS = {
     "## Section 2.3\n": ["07_embedding_layers", "08_positional_encoding"],
     "## Section 2.4\n": ["09_normalization_layers", "10_rms_norm", "11_training_evaluation_mode"],
+    "## Section 2.5\n": ["12_loss_functions", "13_prepare_inputs_targets", "14_interpreting_reduction_modes"],
 }
 LESSONS = [name for names in SECTIONS.values() for name in names]
 
