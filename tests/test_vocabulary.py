@@ -199,3 +199,13 @@ def test_bit_fields_of_70000() -> None:
     _, _, _, shown = run("bits")
     values = {(name, k): value for name, k, *_, value in shown["fields"]}
     assert values[("f32", 0)] == "70000" and values[("f16", 0)] == "inf" and values[("bf16", 0)] == "70144"
+
+
+def test_a_code_panel_keeps_its_lines_in_order_across_a_blank_line() -> None:
+    from scenes.mobjects.code_panel import CodePanel
+
+    panel = CodePanel("def f(device):\n    x = 1\n\n    y = 2\n    return {}")
+    tops = [line.get_top()[1] for line in panel.text]
+    bottoms = [line.get_bottom()[1] for line in panel.text]
+    assert all(bottoms[i] > tops[i + 1] for i in range(len(tops) - 1)), (tops, bottoms)
+    assert panel.text[2].get_fill_opacity() == 0 and panel.panel.height > panel.text.height

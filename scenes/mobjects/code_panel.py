@@ -49,7 +49,8 @@ class CodePanel(VGroup):
         for line in drawn:
             color = theme.MUTED if line.lstrip().startswith(("def ", "@", "#")) else theme.TEXT
             indents.append(len(line) - len(line.lstrip(" ")))
-            texts.add(mono(line.strip() or " ", font_size, color))
+            # a blank line draws nothing and has no height: an invisible letter keeps its place in the column
+            texts.add(mono(line.strip(), font_size, color) if line.strip() else mono("M", font_size).set_opacity(0))
         texts.arrange(DOWN, aligned_edge=LEFT, buff=0.09)
         # a glyph-less space has no width in the drawing, so indentation is placed by hand (monospace)
         char_width = mono("M" * 10, font_size).width / 10
