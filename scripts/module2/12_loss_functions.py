@@ -68,7 +68,8 @@ def mse(device):
     "L1: the absolute potion",
     narration="""Its gentler cousin, L1, takes the same predictions and targets. | It keeps only the size of each
     miss, so the outlier of {{ big }} costs just {{ big_cost }}, not its square. | The mean of the absolute
-    errors is {{ l1 }}, below the squared potion's {{ mse }}: one wild outlier sways it far less.""",
+    errors is {{ l1 }}. The outlier makes up {{ l1_share }} percent of this total, but {{ mse_share }} percent
+    of the squared one: one wild outlier sways L1 far less.""",
     visual=Loss("pred", "target", "per", "l1", kind="l1"),
     slide=["`nn.L1Loss()`: mean of |pred - target|", "Every miss counts by its size",
            "Less swayed by one wild outlier"],
@@ -83,17 +84,20 @@ def l1(device):
     expect(torch.allclose(per, e.abs()), "each loss is the absolute error")
     expect(torch.allclose(l1, e.abs().mean()), "L1 is the mean absolute error")
     expect(per[3] < e[3] ** 2, "the outlier costs less than its square")
-    expect(l1 < mse, "the outlier sways L1 less than MSE")
-    return {"pred": pred, "target": target, "per": per, "l1": l1, "mse": f"{mse.item():.2f}",
-            "big": f"{e[3].item():.1f}", "big_cost": f"{per[3].item():.1f}"}
+    l1_share = 100 * per[3] / per.sum()
+    mse_share = 100 * e[3] ** 2 / (e**2).sum()
+    expect(torch.allclose(mse_share, 100 * e[3] ** 2 / (mse * e.numel())), "the squared share is of MSE's total")
+    expect(l1_share < mse_share, "the outlier makes up less of L1's total than of the squared total")
+    return {"pred": pred, "target": target, "per": per, "l1": l1, "l1_share": f"{l1_share.item():.0f}",
+            "mse_share": f"{mse_share.item():.0f}", "big": f"{e[3].item():.1f}", "big_cost": f"{per[3].item():.1f}"}
 
 
 @lesson.beat(
     "Huber: the blended potion",
     narration="""Huber loss blends the two. The same predictions and targets. | Inside an error of delta, here
     {{ delta }}, it is half the squared error; outside, it grows only linearly, so the outlier of {{ big }}
-    costs {{ big_cost }} instead of its square, {{ big_square }}. | The per sample costs add up, | and the mean
-    is {{ loss }}. Smooth near zero like MSE, calm about outliers like L1.""",
+    costs {{ big_cost }}, where mean squared error charged {{ big_square }}. | The per sample costs add up to
+    {{ total }}, | and the mean is {{ loss }}. Smooth near zero like MSE, calm about outliers like L1.""",
     visual=Loss("pred", "target", "per", "loss", kind="huber", total="total", count="n"),
     slide=["`nn.HuberLoss(delta=1.0)`", "|e| < delta: 0.5 e²; else delta (|e| - 0.5 delta)",
            "Quadratic near 0, linear for outliers"],
@@ -107,7 +111,7 @@ def huber(device):
     e = pred - target
     expect(torch.allclose(per, torch.where(e.abs() < delta, 0.5 * e**2, delta * (e.abs() - 0.5 * delta))),
            "quadratic inside delta, linear outside")
-    expect(per[3] < (e[3] ** 2), "the outlier costs less than its square")
+    expect(per[3] < nn.MSELoss(reduction="none")(pred, target)[3], "the outlier costs less than under MSE")
     return {"pred": pred, "target": target, "per": per, "total": per.sum(), "loss": loss, "n": per.numel(),
             "delta": delta, "big": f"{e[3].item():.1f}", "big_cost": f"{per[3].item():.1f}",
             "big_square": f"{(e[3] ** 2).item():.2f}"}
@@ -137,13 +141,14 @@ def cross_entropy(device):
 
 @lesson.beat(
     "BCE with logits",
-    narration="""Some questions have several yes or no answers at once: is there a cat, a hat, a bat? Here {{ n }}
-    images with {{ c }} labels each, any number of them true. | Binary cross entropy with logits gives every
-    label its own sigmoid and its own loss. | The mean over all {{ total_n }} is {{ loss }}. A single binary
-    question is simply the case of one label.""",
+    narration="""Some questions have several yes or no answers at once: a cat, a hat, a bat? Here {{ n }} images
+    with {{ c }} labels each, any number of them true. | Binary cross entropy with logits gives every label its
+    own sigmoid and its own loss. | The mean over all {{ total_n }} is {{ loss }}. Why not a sigmoid, then plain
+    BCE loss? At a logit of {{ far }}, target zero, the sigmoid rounds to one and plain BCE sticks at its clamp,
+    {{ clamped }}; the logits version gives the true {{ stable }}.""",
     visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
     slide=["`nn.BCEWithLogitsLoss()`: sigmoid + BCE in one", "Float targets, same shape as the logits",
-           "Multi-label: each output is its own yes/no"],
+           "Multi-label: each output is its own yes/no", "`nn.BCELoss` wants probabilities; it saturates"],
 )
 def bce(device):
     logits = torch.randn(2, 3, device=device) * 2
@@ -156,9 +161,17 @@ def bce(device):
     expect(torch.allclose(loss, F.binary_cross_entropy(p, target), atol=1e-6), "the same as BCE on sigmoid")
     one = F.binary_cross_entropy_with_logits(logits[0, :1], target[0, :1])
     expect(torch.allclose(one, per[0, 0]), "a single binary question is the case of one label")
+    far = torch.tensor([20.0], device=device)
+    zero = torch.zeros(1, device=device)
+    clamped = F.binary_cross_entropy(torch.sigmoid(far), zero)
+    stable = F.binary_cross_entropy_with_logits(far, zero)
+    expect(bool(torch.sigmoid(far) == 1), "in float32 the sigmoid of 20 rounds to 1")
+    expect(clamped.item() == 100.0, "plain BCE is stuck at its clamp, 100")
+    expect(torch.allclose(stable, far), "with logits, the loss is the true 20")
     n, c = logits.shape
     return {"logits": logits, "target": target, "per": per, "loss": loss, "n": n, "c": c,
-            "total_n": per.numel()}
+            "total_n": per.numel(), "far": f"{far.item():.0f}", "clamped": f"{clamped.item():.0f}",
+            "stable": f"{stable.item():.0f}"}
 
 
 @lesson.beat(
@@ -187,13 +200,14 @@ def confidence(device):
 
 @lesson.beat(
     "The gradients they send back",
-    narration="""The loss's real gift is its gradient. Autograd gives each potion's slope against the error. |
-    MSE sends back two times the error: huge errors shout. | L1 sends only the sign: every error gets the same
-    push. | Huber sends the error itself, clipped at delta, here {{ delta }}: big errors speak, but never
-    shout.""",
+    narration="""The loss's real gift is its gradient. Autograd gives each potion's slope against the error, per
+    sample, before a mean divides by the count. | MSE sends back two times the error: huge errors shout. |
+    L1 sends only the sign: every error gets the same push. | Huber sends the error itself, clipped at delta,
+    here {{ delta }}: big errors speak, but never shout.""",
     visual=Curve("error", "g_mse", "g_l1", "g_huber", labels=["MSE", "L1", "Huber"], x_label="error",
                  y_label="gradient"),
-    slide=["MSE: 2 e", "L1: sign(e)", "Huber: e clipped at delta (all from autograd)"],
+    slide=["MSE: 2 e", "L1: sign(e)", "Huber: e clipped at delta (all from autograd)",
+           "Per sample (`reduction='sum'`); `'mean'` also divides by N"],
 )
 def gradients(device):
     error = torch.linspace(-4, 4, 81, device=device)
@@ -208,6 +222,9 @@ def gradients(device):
     expect(torch.allclose(g_mse, 2 * error), "MSE sends back 2 e")
     expect(torch.allclose(g_l1, error.sign()), "L1 sends back sign(e)")
     expect(torch.allclose(g_huber, error.clamp(-delta, delta)), "Huber sends back e clipped at delta")
+    pred = error.clone().requires_grad_()
+    (g_mean,) = torch.autograd.grad(nn.MSELoss()(pred, target), pred)
+    expect(torch.allclose(g_mean, 2 * error / error.numel()), "with reduction='mean' MSE sends back 2 e / N")
     return {"error": error, "g_mse": g_mse, "g_l1": g_l1, "g_huber": g_huber, "delta": delta}
 
 
@@ -215,7 +232,8 @@ def gradients(device):
     "The cross-entropy gradient",
     narration="""And cross entropy? Take {{ c }} logits whose true class is {{ target }}; softmax gives these
     probabilities. | The one hot target marks the true class. | Autograd's gradient on the logits is exactly the
-    probabilities minus the one hot: the true class, at {{ g_true }}, is pushed up, the others pushed down. |
+    probabilities minus the one hot. The true class gets {{ g_true }}: negative, so gradient descent pushes its
+    logit up, and the others down. |
     So the gradient is never bigger than one, however wrong the model is.""",
     visual=Show("probs", "one_hot", "grad", code=False, caption="logits.grad = softmax(logits) - one_hot"),
     slide=["`F.cross_entropy` on logits", "gradient = softmax(logits) - one_hot",

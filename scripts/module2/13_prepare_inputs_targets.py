@@ -76,12 +76,14 @@ def logits_not_probs(device):
 
 @lesson.beat(
     "Class-index targets",
-    narration="""The usual target is a class index per sample: a long tensor of shape {{ target.shape }}, no one
-    hot needed. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each index picks its
-    entry. | The loss per sample. | And the mean. The target dtype here is {{ dtype }}: integers, not floats,
-    and every value between zero and the number of classes minus one.""",
+    narration="""The usual target is a class index per sample: a one dimensional long tensor, {{ n }} indices for
+    {{ n }} samples, no one hot needed. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each
+    index picks its entry. | The loss per sample. | And the mean. The target dtype here is {{ dtype }}, which
+    torch calls long: not floats, and not even int32, which torch refuses too. Every value lies between zero
+    and the number of classes minus one.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
-    slide=["Target: `torch.long`, shape `(N,)`", "Values in `0 .. C-1`", "Logits: `(N, C)`, class axis 1"],
+    slide=["Target: `torch.long` (int64), shape `(N,)`", "int32 or float targets: an error",
+           "Values in `0 .. C-1`", "Logits: `(N, C)`, class axis 1"],
 )
 def class_targets(device):
     logits = torch.randn(4, 3, device=device)
@@ -91,17 +93,20 @@ def class_targets(device):
     loss = F.cross_entropy(logits, target)
     expect(target.dtype == torch.long and target.shape == logits.shape[:1], "long targets of shape (N,)")
     expect(torch.allclose(per, -logp[torch.arange(4), target]), "each index picks its log-probability")
+    expect(torch.long == torch.int64, "long is int64")
+    expect(capture_error(lambda: F.cross_entropy(logits, target.int())) != "", "int32 targets raise an error")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "loss": loss,
-            "dtype": str(target.dtype)}
+            "dtype": str(target.dtype), "n": target.numel()}
 
 
 @lesson.beat(
     "Sequences: the class axis at 1",
     narration="""A language model gives logits shaped batch, time, classes: {{ shape }}. Cross entropy wants the
     classes at axis one. Either permute to batch, classes, time, | or flatten to one row per token and
-    flatten the targets to match. | Both give the same loss per token, as torch confirms, and the same mean, {{
-    loss }}. Choose whichever reads best.""",
-    visual=Show("per_permuted", "per_flat", code=False, caption="permute(0, 2, 1) or view(-1, C): the same losses"),
+    flatten the targets to match: {{ tokens }} losses in a row. | Both give the same loss per token, as torch
+    confirms, and the same mean, {{ loss }}. | Choose whichever reads best.""",
+    visual=Show("per_permuted", "per_flat", "loss", code=False,
+                caption="permute(0, 2, 1) or view(-1, C): the same losses"),
     slide=["`F.cross_entropy(logits.permute(0, 2, 1), y)`", "or `F.cross_entropy(logits.view(-1, C), y.view(-1))`",
            "Targets `(B, T)`; logits `(B, C, T)`"],
 )
@@ -110,12 +115,13 @@ def sequences(device):
     target = torch.randint(0, 5, (2, 4), device=device)
     b, t, c = logits.shape
     per_permuted = F.cross_entropy(logits.permute(0, 2, 1), target, reduction="none")
-    per_flat = F.cross_entropy(logits.reshape(-1, c), target.reshape(-1), reduction="none").view(b, t)
+    per_flat = F.cross_entropy(logits.reshape(-1, c), target.reshape(-1), reduction="none")
     loss = F.cross_entropy(logits.permute(0, 2, 1), target)
-    expect(torch.allclose(per_permuted, per_flat), "permute and flatten give the same per-token losses")
+    expect(torch.allclose(per_permuted.reshape(-1), per_flat), "permute and flatten give the same per-token losses")
     expect(torch.allclose(loss, per_flat.mean()), "and the same mean")
+    expect(torch.allclose(loss, F.cross_entropy(logits.reshape(-1, c), target.reshape(-1))), "flatten's mean too")
     return {"per_permuted": per_permuted, "per_flat": per_flat, "shape": "x".join(map(str, logits.shape)),
-            "loss": f"{loss.item():.3f}"}
+            "loss": loss, "tokens": b * t}
 
 
 @lesson.beat(
@@ -147,8 +153,8 @@ def soft_targets(device):
     "BCE targets: floats, same shape",
     narration="""Binary cross entropy with logits is stricter: its targets are floats of exactly the logits'
     shape, {{ logits.shape }}, one zero or one per output, or anything in between. | Every entry gets its own
-    loss. | And the mean, {{ loss }}. Hand it long integer targets and torch refuses, as we will see in a
-    moment.""",
+    loss. | And the mean, {{ loss }}. Hand it long integer targets and torch refuses, as we will soon
+    see.""",
     visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
     slide=["`F.binary_cross_entropy_with_logits(x, y)`", "y: float, `y.shape == x.shape`",
            "Values in [0, 1]: hard or soft labels"],
@@ -166,10 +172,10 @@ def bce_targets(device):
 @lesson.beat(
     "Error: the wrong dtype",
     narration="""Now the classic curses. Class indices stored as floats, a common slip after loading labels from
-    a file. | Torch refuses, and here is its real message. The cure is target dot long. For binary cross
-    entropy it is the reverse: long targets fail, and target dot float is the cure.""",
+    a file. | Torch refuses, and here is its real message: it names the integer types it accepts, and float is not
+    one. The cure is target dot long, best done once, where the dataset builds its labels.""",
     visual=Show("float_target", code=False, error="err_dtype"),
-    slide=["Class indices as float: error", "Fix: `target.long()`", "BCE with long targets: `target.float()`"],
+    slide=["Class indices as float: error", "Fix: `target.long()`"],
 )
 def wrong_dtype(device):
     logits = torch.randn(4, 3, device=device)
@@ -177,19 +183,36 @@ def wrong_dtype(device):
     err_dtype = capture_error(lambda: F.cross_entropy(logits, float_target))
     expect(err_dtype != "", "float class indices raise an error")
     expect(capture_error(lambda: F.cross_entropy(logits, float_target.long())) == "", "long() fixes it")
-    expect(capture_error(lambda: F.binary_cross_entropy_with_logits(logits, (logits > 0).long())) != "",
-           "BCE with long targets raises an error")
     return {"float_target": float_target, "err_dtype": err_dtype}
+
+
+@lesson.beat(
+    "Error: BCE with long targets",
+    narration="""Binary cross entropy curses the other way round. Here its zeros and ones are stored as long
+    integers, straight from a label file. | Torch refuses again, with a different message: it cannot cast its
+    float result to long. The cure is target dot float, and the targets keep the logits' shape.""",
+    visual=Show("long_target", code=False, error="err_bce"),
+    slide=["BCE with long targets: error", "Fix: `target.float()`"],
+)
+def wrong_bce_dtype(device):
+    logits = torch.randn(2, 3, device=device)
+    long_target = torch.tensor([[1, 0, 1], [0, 1, 1]], device=device)
+    err_bce = capture_error(lambda: F.binary_cross_entropy_with_logits(logits, long_target))
+    expect(err_bce != "", "BCE with long targets raises an error")
+    expect(capture_error(lambda: F.binary_cross_entropy_with_logits(logits, long_target.float())) == "",
+           "float() fixes it")
+    return {"long_target": long_target, "err_bce": err_bce}
 
 
 @lesson.beat(
     "Error: the wrong shape",
     narration="""The second curse: handing cross entropy batch, time, classes logits without permuting. Torch
     reads the time axis as the classes, and the targets shaped {{ target.shape }} no longer fit. | Here is the
-    real message. Read it as: the class axis must be axis one. The cure is permute, or flatten both.""",
+    real message. Read it as: the class axis must be axis one. The cure is permute, or flatten both. Worse:
+    if time and classes happen to be the same size, torch raises nothing and returns a wrong loss.""",
     visual=Show("target", code=False, error="err_shape"),
     slide=["Logits `(B, T, C)` as-is: error", "Torch reads axis 1 as the classes",
-           "Fix: `logits.permute(0, 2, 1)`"],
+           "Fix: `logits.permute(0, 2, 1)`", "If T == C: no error, a wrong loss"],
 )
 def wrong_shape(device):
     logits = torch.randn(2, 5, 3, device=device)
@@ -197,6 +220,11 @@ def wrong_shape(device):
     err_shape = capture_error(lambda: F.cross_entropy(logits, target))
     expect(err_shape != "", "(B, T, C) logits with (B, T) targets raise an error")
     expect(capture_error(lambda: F.cross_entropy(logits.permute(0, 2, 1), target)) == "", "permute fixes it")
+    square = torch.randn(2, 3, 3, device=device)
+    square_target = torch.randint(0, 3, (2, 3), device=device)
+    silent = F.cross_entropy(square, square_target)
+    expect(not torch.allclose(silent, F.cross_entropy(square.permute(0, 2, 1), square_target)),
+           "with T == C there is no error, and the loss is wrong")
     return {"target": target, "err_shape": err_shape}
 
 
