@@ -26,11 +26,18 @@ lesson = Lesson(
         "Padding -> -100, then flatten (B*T, C) and (B*T,)",
         "The mean is over real tokens, not all positions",
     ],
-    challenge="Targets [1, -100, 2, -100] with per-sample losses you compute by hand: predict "
-    "F.cross_entropy's mean (what does it divide by?); then add weight=torch.tensor([1., 2., 3.]) and predict "
-    "the new divisor; check both with torch.",
+    challenge="Make any logits of shape (4, 3) and the targets [1, -100, 2, -100]: predict what "
+    "F.cross_entropy's mean divides by; then add weight=torch.tensor([1., 2., 3.]) and predict the new "
+    "divisor; check both against reduction='none'.",
     seed=14,
 )
+
+
+def samples(device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 4 samples of 3 classes that 'none' and 'sum and mean' share (their own generator, so both beats
+    draw the same logits whatever their seeds)."""
+    logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(14)).to(device)
+    return logits, torch.tensor([2, 0, 1, 1], device=device)
 
 
 @lesson.beat(
@@ -56,8 +63,7 @@ def objectives(device):
     slide=["`reduction='none'`: one loss per target", "Same shape as the target", "Inspect, mask, or weigh them"],
 )
 def none(device):
-    logits = torch.randn(4, 3, device=device)
-    target = torch.tensor([2, 0, 1, 1], device=device)
+    logits, target = samples(device)
     logp = logits.log_softmax(dim=1)
     per = F.cross_entropy(logits, target, reduction="none")
     expect(per.shape == target.shape, "one loss per target")
@@ -70,21 +76,24 @@ def none(device):
     "'sum' and 'mean'",
     narration="""The same samples. | Log softmax, and each target's entry. | The per sample losses. | Reduction
     sum adds them: {{ total }}. | Reduction mean, the default, divides that sum by the {{ n }} samples: {{ loss
-    }}. Mean keeps the loss size independent of the batch size, so your learning rate need not change when the
-    batch grows.""",
+    }}. Repeat the batch twice and the mean stays put while the sum doubles: with mean, the loss and its
+    gradient keep their size whatever the batch size.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", total="total", count="n"),
     slide=["`reduction='sum'`: add them all", "`reduction='mean'` (default): sum / count",
            "Mean does not grow with the batch size"],
 )
 def sum_and_mean(device):
-    logits = torch.randn(4, 3, device=device)
-    target = torch.tensor([2, 0, 1, 1], device=device)
+    logits, target = samples(device)
     logp = logits.log_softmax(dim=1)
     per = F.cross_entropy(logits, target, reduction="none")
     total = F.cross_entropy(logits, target, reduction="sum")
     loss = F.cross_entropy(logits, target)
     expect(torch.allclose(total, per.sum()), "'sum' adds the per-sample losses")
     expect(torch.allclose(loss, total / per.numel()), "'mean' divides the sum by the count")
+    expect(torch.equal(per, F.cross_entropy(*samples(device), reduction="none")), "the same samples as before")
+    twice = torch.cat([logits, logits]), torch.cat([target, target])
+    expect(torch.allclose(F.cross_entropy(*twice), loss), "a batch repeated twice has the same mean")
+    expect(torch.allclose(F.cross_entropy(*twice, reduction="sum"), 2 * total), "and twice the sum")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
             "n": per.numel()}
 
@@ -93,8 +102,8 @@ def sum_and_mean(device):
     "ignore_index",
     narration="""Some targets are unworthy: set them to the ignore index, {{ default }} by default. Here
     one of {{ n }} targets is {{ ignored }}. | Its row is greyed; the others pick their log probabilities. | The
-    ignored sample's loss is exactly zero. | The sum adds only the counted losses. | And the mean divides by
-    the {{ counted }} counted targets, not by {{ n }}: {{ loss }}.""",
+    ignored sample's loss is exactly zero. | The sum adds only the counted losses: {{ total }}. | And the mean
+    divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
                 total="total", count="counted"),
     slide=["`ignore_index=-100` is the default", "Ignored targets: loss 0, not counted",
@@ -121,8 +130,8 @@ def ignore(device):
     "Class weights",
     narration="""Rare classes can be given more weight: here {{ w }}, one per class. | The log probabilities, and
     each target's entry. | Each loss is multiplied by the weight of its target's class. | The weighted losses
-    add up. | And here is the surprise: the mean divides by the summed weights of the targets, {{ weight_sum }},
-    not by the {{ n }} samples. The result is a true weighted average.""",
+    add up to {{ total }}. | And here is the surprise: the mean divides by the summed weights of the targets,
+    {{ weight_sum }}, not by the {{ n }} samples. The result is a true weighted average.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", weight="w",
                 total="total", count="weight_sum"),
     slide=["`F.cross_entropy(logits, y, weight=w)`", "Each loss times `w[target]`",
@@ -147,26 +156,29 @@ def weights(device):
 @lesson.beat(
     "Padding in a sequence loss",
     narration="""Now a language model: {{ b }} sentences of {{ t }} tokens, but the second is short, so its tail
-    is padding, marked {{ ignored }} in the targets. | Flatten the logits to one row per token and the targets
-    to one column, and cross entropy with reduction none gives a loss per token, zero at every pad. | The mean
-    divides by the {{ real }} real tokens, not all {{ positions }} positions: {{ loss }}. | Exactly what
-    masking by hand gives, as torch confirms.""",
-    visual=Show("target", "per", "loss", code=False, caption="mean = sum over real tokens / number of real tokens"),
+    is padding, marked {{ ignored }} in the targets. | Flatten the targets to one line of {{ positions }}, and
+    the logits to one row per token. | Cross entropy with reduction none gives a loss per token, zero at every
+    pad. | The mean divides by the {{ real }} real tokens, not all {{ positions }} positions: {{ loss }}. |
+    Exactly what masking by hand gives, as torch confirms.""",
+    visual=Show("target", "flat_target", "per", "loss", code=False,
+                caption="mean = sum over real tokens / number of real tokens"),
     slide=["Targets `(B, T)`: padding set to -100", "`F.cross_entropy(logits.view(-1, C), y.view(-1))`",
            "The mean counts real tokens only"],
 )
 def padding(device):
     logits = torch.randn(2, 4, 5, device=device)
-    target = torch.tensor([[1, 4, 2, 0], [3, 1, -100, -100]], device=device)
+    target = torch.tensor([[1, 4, 2, 3], [3, 1, -100, -100]], device=device)
     b, t, c = logits.shape
-    per = F.cross_entropy(logits.view(-1, c), target.view(-1), reduction="none").view(b, t)
-    loss = F.cross_entropy(logits.view(-1, c), target.view(-1))
-    mask = target != -100
+    flat_target = target.view(-1)
+    per = F.cross_entropy(logits.view(-1, c), flat_target, reduction="none")
+    loss = F.cross_entropy(logits.view(-1, c), flat_target)
+    mask = flat_target != -100
     by_hand = (per * mask).sum() / mask.sum()
     expect(bool((per[~mask] == 0).all()), "padding tokens cost 0")
     expect(torch.allclose(loss, by_hand), "the mean equals masking by hand over real tokens")
     expect(torch.allclose(loss, F.cross_entropy(logits.permute(0, 2, 1), target)), "(B, C, T) gives the same")
-    return {"target": target, "per": per, "loss": loss, "b": b, "t": t, "ignored": int(target[1, -1]),
+    return {"target": target, "flat_target": flat_target, "per": per, "loss": loss, "b": b, "t": t,
+            "ignored": int(target[1, -1]),
             "real": int(mask.sum()), "positions": target.numel()}
 
 
@@ -189,9 +201,10 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Now, apprentice, a ritual of your own. | Take the targets {{ target }}. Predict what the mean
-    cross entropy divides by. Then add the class weights {{ w }} and predict the new divisor. Compute the
-    per sample losses by hand, combine them as you predicted, and let torch confirm both rituals.""",
+    narration="""Now, apprentice, a ritual of your own. | Make any logits for {{ c }} classes, and take the
+    targets {{ target }}. Predict what the mean cross entropy divides by. Then add the class weights {{ w }} and
+    predict the new divisor. Get the per sample losses with reduction none, combine them as you predicted, and
+    let torch confirm both rituals.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Targets `[1, -100, 2, -100]`", "Mean: divided by what?", "With `weight=[1., 2., 3.]`: by what?"],
 )
@@ -206,4 +219,4 @@ def challenge(device):
     per = F.cross_entropy(logits, target, weight=w, reduction="none")
     expect(torch.allclose(F.cross_entropy(logits, target, weight=w), per.sum() / w[target[kept]].sum()),
            "with weights it divides by the weights of the kept targets")
-    return {"target": target.tolist(), "w": w.tolist()}
+    return {"target": target.tolist(), "w": w.tolist(), "c": logits.shape[1]}
