@@ -60,6 +60,13 @@ def rotate_pairs(row, angle):
     return rotated
 
 
+def shift_matrix(angle):
+    """R_k: a block-diagonal matrix of 2x2 rotations, one per (sin, cos) pair; PE[p + k] = R_k @ PE[p]."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    blocks = [torch.stack([torch.stack([c, s]), torch.stack([-s, c])]) for c, s in zip(cos, sin, strict=True)]
+    return torch.block_diag(*blocks)
+
+
 def order_is_lost(device):
     """Self-attention on shuffled tokens returns the same outputs, shuffled the same way."""
     attn = nn.MultiheadAttention(4, 1, batch_first=True, device=device)
@@ -86,23 +93,28 @@ def objectives(device):
 
 @lesson.beat(
     "Attention forgets order",
-    narration="""Feed {{ t }} tokens through self attention with no positional information. Here are the
-    outputs, one row per token. | Now shuffle the tokens into the order {{ order }} and run it again: the
-    outputs are the very same rows, shuffled the same way. | Torch confirms it. Attention treats a sentence as a
-    bag of tokens: without help, word order simply does not exist.""",
+    narration="""Feed {{ t }} tokens through self attention, with no mask and no positional information. Here
+    are the outputs, one row per token. | Now shuffle the tokens into the order {{ order }} and run it again:
+    the outputs are the very same rows, shuffled the same way. | Torch confirms it. Attention treats a sentence
+    as a bag of tokens: without help, word order simply does not exist. Only a causal mask, which we meet
+    later, breaks the symmetry.""",
     visual=Show("out", "out_shuffled", code=False, caption="shuffled tokens in, the same rows shuffled out"),
     slide=["`attn(x, x, x)` on shuffled tokens", "= the same outputs, shuffled",
-           "Permutation-equivariant: order is invisible"],
+           "No mask: permutation-equivariant, order is invisible"],
 )
 def order_lost(device):
     attn = nn.MultiheadAttention(4, 1, batch_first=True, device=device)
-    x = torch.randn(1, 4, 4, device=device)
+    x = torch.randn(1, 4, 4, device=device) * 3  # spread out, so the output rows differ visibly
     order = torch.tensor([2, 0, 3, 1], device=device)
+    causal = nn.Transformer.generate_square_subsequent_mask(4, device=device)
     with torch.no_grad():
         out, _ = attn(x, x, x)
         out_shuffled, _ = attn(x[:, order], x[:, order], x[:, order])
-    expect(torch.allclose(out_shuffled, out[:, order], atol=1e-6), "permuting tokens permutes the outputs")
+        masked, _ = attn(x, x, x, attn_mask=causal)
+        masked_shuffled, _ = attn(x[:, order], x[:, order], x[:, order], attn_mask=causal)
+    expect(torch.allclose(out_shuffled, out[:, order], atol=1e-5), "permuting tokens permutes the outputs")
     expect(not torch.allclose(out_shuffled, out, atol=1e-3), "the shuffled outputs are really in a new order")
+    expect(not torch.allclose(masked_shuffled, masked[:, order], atol=1e-3), "a causal mask breaks the symmetry")
     return {"out": out[0], "out_shuffled": out_shuffled[0], "t": x.shape[1], "order": order.tolist()}
 
 
@@ -132,14 +144,15 @@ def table(device):
 
 @lesson.beat(
     "Geometric wavelengths",
-    narration="""How slow do the slow waves get? Pair i has wavelength two pi times {{ base }} to the power two i
-    over d. Here is their log, base ten, against the pair number. | It is a straight line, ending at {{ log_last
-    }}: the wavelength climbs from {{ first }} to {{ last }} positions, each pair {{ ratio }} times longer than
-    the one before. A geometric ladder, like the hands of a clock from seconds to hours.""",
-    visual=Curve("pair", "log_wavelength", labels=["log10 wavelength"], x_label="pair i",
-                 y_label="log10 positions"),
+    narration="""How slow do the slow waves get? Pair i has wavelength two pi times {{ base }} to the power
+    two i over d. Here is its log, base ten, for d = {{ dim }}. | A straight line, ending at {{ log_last }}: from
+    {{ first }} to {{ last }} positions, each pair {{ ratio }} times longer than the one before, like clock hands
+    from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi, never reached: even at d = {{
+    wide }} the slowest wave is {{ last_wide }} positions long.""",
+    visual=Curve("pair", "log_wavelength", "log_ceiling", x_label="pair i", y_label="log10 positions",
+                 labels=["log10(2π · 10000^(2i/d))", "log10(2π · 10000)"]),
     slide=["Wavelength of pair i: 2 pi 10000^(2i/d)", "A constant ratio between neighbours",
-           "Fast waves for fine position, slow for coarse"],
+           "From 2 pi up to (almost) 10000 * 2 pi", "Fast waves for fine position, slow for coarse"],
 )
 def wavelengths(device):
     dim = 16
@@ -153,18 +166,23 @@ def wavelengths(device):
     steps = log_wavelength[1:] - log_wavelength[:-1]
     expect(torch.allclose(steps, steps[0].expand_as(steps), atol=1e-4), "on a log scale they lie on a line")
     expect(abs(float(wavelength[0]) - 2 * math.pi) < 1e-4, "the fastest wave has wavelength 2 pi")
-    return {"pair": pair, "log_wavelength": log_wavelength, "base": int(BASE),
-            "first": f"{wavelength[0].item():.1f}", "last": f"{wavelength[-1].item():.0f}",
-            "log_last": f"{log_wavelength[-1].item():.2f}",
-            "ratio": f"{ratio[0].item():.2f}"}
+    wide = 512
+    slowest = 2 * math.pi / frequencies(wide, device)[-1]
+    ceiling = 2 * math.pi * BASE
+    expect(float(wavelength[-1]) < float(slowest) < ceiling, "wider models approach the 10000 * 2 pi ceiling")
+    log_ceiling = torch.full_like(log_wavelength, math.log10(ceiling))
+    return {"pair": pair, "log_wavelength": log_wavelength, "log_ceiling": log_ceiling, "base": int(BASE),
+            "dim": dim, "first": f"{wavelength[0].item():.1f}", "last": f"{wavelength[-1].item():.0f}",
+            "log_last": f"{log_wavelength[-1].item():.2f}", "ratio": f"{ratio[0].item():.2f}",
+            "wide": wide, "last_wide": f"{slowest.item():.0f}"}
 
 
 @lesson.beat(
     "Adding it to the tokens",
     narration="""Now inject it. Here is the table again: each token's embedding gets the row for its position
-    added on, same width, no concatenation. | The table's waves, | and here the token at position {{ position }}
-    of the sentence: its embedding plus row {{ position }} of the table gives the vector attention will see. The
-    same word at another position now looks different.""",
+    added on, same width, no concatenation. | Beside it, a few of its columns as waves, | and here the token at
+    position {{ position }} of the sentence: its embedding plus row {{ position }} of the table gives the vector
+    attention will see. The same word at another position now looks different.""",
     visual=PositionalEncoding("pe", "token", "x", position=3),
     slide=["`x = tok_emb(ids) + pe[:T]`", "Same width d: added, not concatenated",
            "The same word differs by position"],
@@ -212,25 +230,29 @@ def learned(device):
 
 @lesson.beat(
     "Offsets are rotations",
-    narration="""Here is the secret elegance. Take row {{ p }} of the table, folded into its {{ pairs }} pairs: a
-    sine beside a cosine. | Turn each pair by {{ k }} times its own frequency, a fixed angle whatever the start:
-    here is the result. | And here is row {{ p_k }} of the table, {{ k }} positions later: the very same
-    numbers. | So an offset is a rotation, and dot products depend only on the offset. Rotary embeddings, RoPE,
-    rotate queries and keys this way; we meet them in attention.""",
-    visual=Show("pe_p", "rotated", "pe_p_plus_k", code=False, caption="R(k w_i) applied to PE[p] = PE[p + k]"),
-    slide=["Shift by k = rotate each (sin, cos) pair by k w_i", "PE(p) . PE(p + k) depends only on k",
-           "RoPE rotates queries and keys: coming soon"],
+    narration="""The secret elegance: cut row {{ p }} of the table into {{ pairs }} pairs, a sine beside a
+    cosine. | Each pair turns by {{ k }} times its frequency: these angles, in radians, from any start. |
+    Rotate each pair: here is the result. | And here is row {{ p_k }}, {{ k }} positions later: the
+    same numbers. | One fixed rotation shifts every row by {{ k }}: PE of p plus k is a linear function of
+    PE of p, so dot products depend only on the offset. Rotary embeddings rotate queries and keys this way;
+    more in attention.""",
+    visual=Show("pe_p", "angle", "rotated", "pe_p_plus_k", code=False, digits=3,
+                caption="rotate each (sin, cos) pair of PE[p] by k w_i: PE[p + k], for every p"),
+    slide=["Shift by k = rotate each (sin, cos) pair by k w_i", "`PE[p + k] = R_k @ PE[p]`: one matrix for every p",
+           "PE(p) . PE(p + k) depends only on k", "RoPE rotates queries and keys: coming soon"],
 )
 def rotations(device):
     dim, p, k = 8, 5, 3
     pe = sinusoid_table(40, dim, device)
-    rotated = rotate_pairs(pe[p], k * frequencies(dim, device))
+    angle = k * frequencies(dim, device)
+    rotated = rotate_pairs(pe[p], angle)
     expect(torch.allclose(rotated, pe[p + k], atol=1e-5), "rotating PE[p] by k w_i gives PE[p + k]")
-    expect(torch.allclose(rotate_pairs(pe[20], k * frequencies(dim, device)), pe[20 + k], atol=1e-5),
-           "the same angle works from any start")
-    expect(torch.allclose(pe[p] @ pe[p + k], pe[20] @ pe[20 + k], atol=1e-4), "dot products depend on k only")
+    r_k = shift_matrix(angle)
+    expect(torch.allclose(pe[:-k] @ r_k.T, pe[k:], atol=1e-5), "one matrix R_k maps every row p to row p + k")
+    dots = (pe[:-k] * pe[k:]).sum(-1)
+    expect(torch.allclose(dots, dots[0].expand_as(dots), atol=1e-4), "PE(p) . PE(p + k) is the same for every p")
     pairs = dim // 2
-    return {"pe_p": pe[p].reshape(pairs, 2), "rotated": rotated.reshape(pairs, 2),
+    return {"pe_p": pe[p].reshape(pairs, 2), "angle": angle.reshape(pairs, 1), "rotated": rotated.reshape(pairs, 2),
             "pe_p_plus_k": pe[p + k].reshape(pairs, 2), "k": k, "p": p, "p_k": p + k, "pairs": pairs}
 
 
@@ -239,7 +261,7 @@ def rotations(device):
     narration="""Order is restored! | Attention alone is blind to order: shuffle the tokens and the outputs
     shuffle too. | The sinusoidal table gives each position sines and cosines, | with wavelengths climbing
     geometrically. | We add it, or a learned position embedding, to the tokens. | And a shift in position is a
-    rotation of every pair, the seed of RoPE.""",
+    rotation of every pair, the seed of rotary embeddings.""",
     visual=Title(heading="What we injected", lines=lesson.recap),
     slide=lesson.recap,
 )

@@ -8,7 +8,7 @@ two extremes.
 import torch
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import Norm, Show, Title
 
 lesson = Lesson(
@@ -37,6 +37,21 @@ def rms_norm(x, weight, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
 
 
+def default_eps():
+    """The eps nn.RMSNorm uses when given none (float32's machine epsilon), beside nn.LayerNorm's default."""
+    return {"default_eps": f"{torch.finfo(torch.float32).eps:.1e}", "ln_eps": f"{nn.LayerNorm(4).eps:.0e}"}
+
+
+def eps_default_ok(device):
+    """nn.RMSNorm() with no eps: None in the module, finfo(dtype).eps in the formula (tiny inputs show it)."""
+    x = torch.randn(3, 4, device=device) * 1e-3
+    norm = nn.RMSNorm(4, device=device)
+    with torch.no_grad():
+        matches = torch.allclose(norm(x), rms_norm(x, norm.weight, torch.finfo(x.dtype).eps), rtol=1e-5, atol=0)
+        differs = not torch.allclose(norm(x), rms_norm(x, norm.weight, 1e-5), rtol=1e-3, atol=0)
+    return norm.eps is None and matches and differs and nn.LayerNorm(4).eps == 1e-5
+
+
 def grouped_by_hand(x, groups, eps):
     """GroupNorm by hand (no affine): mean and variance per sample and group of channels."""
     g = x.reshape(x.shape[0], groups, -1)
@@ -59,16 +74,16 @@ def objectives(device):
 
 @lesson.beat(
     "The RMSNorm formula",
-    narration="""RMSNorm skips the mean entirely. Here {{ b }} sentences of {{ t }} tokens with {{ d }} features
-    each. | Each token gets one statistic: the root of the mean of its squares, plus a tiny eps. | Here are
-    torch's root mean squares, one per token, {{ n_stats }} in all; the first token's is {{ first_rms }}. | Each
-    value is divided by its token's root mean square. The learned weight starts at ones, so nothing else
-    happens: no shift, no bias.""",
+    narration="""RMSNorm never subtracts the mean. Here {{ b }} sentences of {{ t }} tokens with {{ d }} features
+    each. | Each token gets one statistic: the mean of its squares, plus a tiny eps, under a square root. |
+    Here are those root mean squares, one per token, {{ n_stats }} in all; the first token's is {{ first_rms
+    }}. | Each value is divided by its token's root mean square. The learned weight starts at ones, so nothing
+    else happens: no shift, no bias.""",
     visual=Norm("x", "rms", "y", kind="rms"),
     slide=["rms = sqrt(mean(x², dim=-1) + eps)", "y = x / rms * weight", "One statistic per token, no mean"],
 )
 def formula(device):
-    x = torch.randn(2, 3, 4, device=device) + 0.5
+    x = torch.randn(2, 3, 4, device=device) * 2 + 0.5
     norm = nn.RMSNorm(4, eps=1e-6, device=device)
     y = norm(x).detach()
     rms = torch.sqrt(x.pow(2).mean(dim=-1) + 1e-6)
@@ -81,24 +96,31 @@ def formula(device):
 
 @lesson.beat(
     "RMSNorm from scratch",
-    narration="""Now brew it by hand, with a weight that is no longer all ones. Square, take the mean over the
-    last axis, add eps, take the reciprocal square root, multiply, and scale by the weight. Here is torch's
-    nn dot RMSNorm, | and here is our one line version on the same input. | The numbers match, as torch
-    confirms. Llama style models carry this little formula in every block.""",
-    visual=Show("y_torch", "y_scratch", code=False, caption="nn.RMSNorm and x * rsqrt(mean(x²) + eps) * weight"),
-    slide=["`x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)`", "`* weight`",
-           "`nn.RMSNorm(d, eps=1e-6)`: the same numbers"],
+    narration="""Now brew it by hand, with a random weight. Square, take the mean over the
+    last axis, add eps, take the reciprocal square root, multiply, and scale by the weight: two lines of
+    code. | Here is torch's nn dot RMSNorm, | and here is our version on the same input. | The numbers match, as
+    torch confirms. Llama style models carry this little formula in every block. One trap: leave eps out and
+    torch uses the machine epsilon of the dtype, about {{ default_eps }} for float32, not LayerNorm's {{ ln_eps
+    }}.""",
+    visual=Show("y_torch", "y_scratch", stack=True, caption="nn.RMSNorm and by hand: the same"),
+    slide=["`ms = x.pow(2).mean(-1, keepdim=True)`", "`x * torch.rsqrt(ms + eps) * weight`",
+           "`nn.RMSNorm(d, eps=1e-6)`: the same numbers",
+           "Default `eps=None`: `torch.finfo(x.dtype).eps`"],
 )
 def from_scratch(device):
-    x = torch.randn(3, 4, device=device) * 2
-    norm = nn.RMSNorm(4, eps=1e-6, device=device)
+    x, eps = torch.randn(2, 4, device=device) * 2, 1e-6
+    norm = nn.RMSNorm(4, eps=eps, device=device)
     with torch.no_grad():
-        norm.weight.copy_(torch.tensor([1.5, 0.5, 1.0, 2.0]))
+        w = norm.weight.uniform_(0.5, 2.0)
         y_torch = norm(x)
-        y_scratch = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * norm.weight
-    expect(not bool((norm.weight == 1).all()), "the weight is no longer all ones")
-    expect(torch.allclose(y_torch, y_scratch, atol=1e-5), "the from-scratch RMSNorm equals nn.RMSNorm")
-    return {"y_torch": y_torch, "y_scratch": y_scratch}
+        ms = x.pow(2).mean(-1, keepdim=True)
+        y_scratch = x * torch.rsqrt(ms + eps) * w
+    same = torch.allclose(y_torch, y_scratch, atol=1e-5)
+    expect(same, "by hand = nn.RMSNorm")
+    expect(bool((w != 1).any()), "weight not all ones")
+    expect(eps_default_ok(device), "eps=None: finfo eps")
+    values = {"y_torch": y_torch, "y_scratch": y_scratch}
+    return values | default_eps()
 
 
 @lesson.beat(
@@ -137,12 +159,13 @@ def against_layer_norm(device):
     "GroupNorm",
     narration="""For images in small batches, GroupNorm splits the channels into groups. Here {{ c }} channels
     in {{ groups }} groups, for each of {{ n }} samples. | Cells of one colour share statistics: one group of
-    channels, within one sample, never across the batch. | So torch computes {{ n_stats }} means and
+    channels, within one sample, never across the batch. | So there are {{ n_stats }} means and {{ n_stats }}
     variances; the first group's mean is {{ first_mean }}. | Each value is normalised within its own group, so
-    a sample's result never depends on the rest of the batch.""",
+    a sample's result never depends on the rest of the batch. Its affine weight and bias hold one value per
+    channel, not per group.""",
     visual=Norm("x", "mean", "var", "y", kind="group"),
-    slide=["`nn.GroupNorm(num_groups, num_channels)`", "Statistics per sample, per group of channels",
-           "Independent of the batch size"],
+    slide=["`nn.GroupNorm(num_groups, num_channels)`: C divisible by G", "Statistics per sample, per group of channels",
+           "Independent of the batch size", "weight and bias: one per channel (C), not per group"],
 )
 def group_norm(device):
     x = torch.randn(2, 4, 1, 2, device=device)
@@ -154,6 +177,8 @@ def group_norm(device):
     expected = ((grouped - mean[..., None]) / torch.sqrt(var[..., None] + gn.eps)).reshape_as(x)
     expect(torch.allclose(y, expected, atol=1e-5), "GroupNorm normalises each sample's group of channels")
     expect(torch.allclose(gn(x[:1]).detach(), y[:1], atol=1e-6), "a sample alone gives the same result")
+    expect(gn.weight.shape == gn.bias.shape == (gn.num_channels,), "weight and bias: one per channel")
+    expect("divisible" in capture_error(lambda: nn.GroupNorm(3, 4)), "the channels must split evenly into groups")
     return {"x": x, "mean": mean, "var": var, "y": y, "c": gn.num_channels, "groups": gn.num_groups,
             "n": x.shape[0], "n_stats": mean.numel(), "first_mean": f"{mean[0, 0].item():.2f}"}
 
@@ -161,13 +186,15 @@ def group_norm(device):
 @lesson.beat(
     "Two extremes of GroupNorm",
     narration="""GroupNorm hides two old friends. With as many groups as channels, {{ c }}, each channel is its
-    own group: | that is exactly InstanceNorm. | With a single group, all channels of a sample share one mean
-    and variance: | that is LayerNorm over channels, height and width together. | Torch confirms both pairs
-    match, shown here for the first sample's first row of each channel.""",
+    own group: | that is InstanceNorm. | With a single group, all channels of a sample share one mean and
+    variance: | that is LayerNorm over channels, height and width together. | Torch confirms both pairs match,
+    to float precision, shown here for the first sample's first row of each channel. The match is for the
+    normalisation only: GroupNorm's affine weight has {{ c }} values, one per channel, while LayerNorm's has
+    {{ ln_weights }}, one per element.""",
     visual=Show("per_channel", "instance_norm", "one_group", "layer_norm", code=False,
                 caption="GroupNorm(C, C) = InstanceNorm2d(C);  GroupNorm(1, C) = LayerNorm over (C, H, W)"),
     slide=["`GroupNorm(C, C)` = `InstanceNorm2d(C)`", "`GroupNorm(1, C)` = LayerNorm over (C, H, W)",
-           "Groups slide between the two"],
+           "Normalisation only: affine weights C vs C*H*W", "Groups slide between the two"],
 )
 def extremes(device):
     x = torch.randn(2, 3, 2, 2, device=device)
@@ -179,8 +206,12 @@ def extremes(device):
         layer_norm = nn.LayerNorm(x.shape[1:], elementwise_affine=False, device=device)(x)
     expect(torch.allclose(per_channel, instance_norm, atol=1e-5), "GroupNorm with C groups is InstanceNorm")
     expect(torch.allclose(one_group, layer_norm, atol=1e-5), "GroupNorm with one group is LayerNorm over C, H, W")
+    gn_weight = nn.GroupNorm(1, c, device=device).weight
+    ln_weight = nn.LayerNorm(x.shape[1:], device=device).weight
+    expect(gn_weight.shape == (c,) and ln_weight.shape == x.shape[1:], "the affine weights differ in shape")
     return {"per_channel": per_channel[0, :, 0], "instance_norm": instance_norm[0, :, 0],
-            "one_group": one_group[0, :, 0], "layer_norm": layer_norm[0, :, 0], "c": c}
+            "one_group": one_group[0, :, 0], "layer_norm": layer_norm[0, :, 0], "c": c,
+            "ln_weights": ln_weight.numel()}
 
 
 @lesson.beat(
