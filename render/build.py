@@ -98,6 +98,7 @@ class LessonWork:
     lesson: Lesson | None = None
     trace: dict[str, Any] = field(default_factory=dict)
     beats: list[BeatWork] = field(default_factory=list)
+    chain_inputs: dict[str, Any] | None = None  # the video chain's inputs as read when the run began
 
     @property
     def title(self) -> str:
@@ -169,7 +170,9 @@ class Build:
         """The video chain of every lesson whose summary step is stale; beats of all lessons share one pool."""
         planned: list[LessonWork] = []
         for work in works:
-            chain = self.outcome(report, work, stages.chain_step(work.entry, self.settings, work.state))
+            step = stages.chain_step(work.entry, self.settings, work.state)
+            work.chain_inputs = step.inputs
+            chain = self.outcome(report, work, step)
             if chain.status == "cached":
                 work.report.status, work.report.steps["video"] = "cached", "cached"
                 self.observer.lesson_done(work.report)
@@ -471,7 +474,8 @@ class Build:
             step = self.video_step(work)
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
             work.report.steps["video"] = outcome.status
-            self.runner.finish(stages.chain_step(work.entry, self.settings, work.state, [b.name for b in work.beats]))
+            self.runner.finish(stages.chain_step(work.entry, self.settings, work.state, [b.name for b in work.beats],
+                                                 work.chain_inputs))
         except Exception as exc:
             work.state.save()
             message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"

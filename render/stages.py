@@ -81,10 +81,12 @@ def video_chain_inputs(entry: LessonEntry, settings: Settings) -> dict[str, Any]
     }
 
 
-def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: list[str] | None = None) -> Step:
+def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: list[str] | None = None,
+               inputs: dict[str, Any] | None = None) -> Step:
     """The whole video chain of a lesson as one summary step, recorded when its video is finished. Its outputs
     are every output of the chain (trace, each beat's narration and clip, the video), so a truncated clip or a
-    deleted poster is noticed without planning the lesson: the list recorded last time is checked."""
+    deleted poster is noticed without planning the lesson: the list recorded last time is checked. `inputs`
+    are the ones read when the run began: a script saved during the run must not be recorded as built."""
     record = state.get("lesson")
     outputs = ["lesson.mp4", "lesson.json", "poster.png"]
     if beats is not None:
@@ -92,7 +94,8 @@ def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: 
         outputs = sorted({*outputs, *(o for n in names if (r := state.get(n)) for o in r.outputs)})
     elif record is not None:
         outputs = list(record.outputs)
-    return Step("lesson", video_chain_inputs(entry, settings), outputs, lesson_dir(settings, entry), state)
+    return Step("lesson", inputs if inputs is not None else video_chain_inputs(entry, settings), outputs,
+                lesson_dir(settings, entry), state)
 
 
 def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile, out: Path) -> Step:

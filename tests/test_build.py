@@ -223,3 +223,25 @@ def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(p
     again = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
     assert again.stdout == result.stdout
     assert [p.stat().st_mtime_ns for p in lint_files] == stamps  # cached: no beat was dry-run again
+
+
+def test_a_script_saved_during_a_render_is_not_recorded_as_built(project: Project) -> None:
+    """The author saves while a render runs: that render finishes with what it read, and the next one sees the
+    edit (the chain's inputs are the ones read when the run began, not when it ended)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    project.script("broken").unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(project.root)}
+    proc = subprocess.Popen([sys.executable, "-m", "render.cli", "1.1.1", *ARGS], cwd=project.root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trace = project.lesson_dir() / "trace.json"
+    while not trace.exists() and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the render ended before the edit could be made mid-run"
+    project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
+    assert proc.wait(timeout=600) == 0
+    project.render("1.1.1", *ARGS)
+    assert "Gaze upon 6 numbers." in (project.lesson_dir() / "lesson.srt").read_text()
