@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Test files that share the per-process cache of gallery dry runs (tests/conftest_scenes.py): under
+# pytest-xdist they run in one worker, so each gallery beat is dry-run once, not once per file.
+GALLERY_GROUP = {"test_vocabulary.py", "test_vocabulary_protocol.py", "test_gallery.py"}
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Manim keeps Text SVGs under its media folder and deletes them as it goes: one folder per worker,
+    # or two workers drawing the same text race on the same file.
+    from manim import config as _manim_config
+
+    _manim_config.media_dir = tempfile.mkdtemp(prefix=f"studio-media-{os.environ['PYTEST_XDIST_WORKER']}-")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A file's tests stay together (they share module fixtures); the gallery files form one group."""
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group("gallery" if name in GALLERY_GROUP else str(item.path)))
 
 TINY_COURSE = """
 title = "Tiny course"
