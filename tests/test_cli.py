@@ -10,10 +10,19 @@ from tests.conftest import Project
 
 
 def test_list_shows_modules_lessons_and_scripts() -> None:
+    from render.course import load_course
+
     result = CliRunner().invoke(main, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for text in ("module0", "module1", "module2", "1.1.2", "02a-tensor-manipulation", "scripted", "planned"):
+    for text in ("module0", "module1", "module2", "1.1.2", "02a-tensor-manipulation"):
         assert text in result.output
+    lessons = load_course().lessons
+    assert result.output.count("✓ scripted") == len(lessons) and "planned" not in result.output  # the whole course
+
+
+def test_list_marks_a_lesson_without_a_script_as_planned(project: Project) -> None:
+    out = project.render("list").stdout
+    assert out.count("✓ scripted") == 1 and out.count("planned") == 1, out
 
 
 def test_check_reports_tools_and_devices() -> None:
