@@ -592,10 +592,13 @@ class Build:
 
     @property
     def device(self) -> str:
+        """The trace's device option: a named one is checked here (importing torch); `auto` is resolved by
+        the trace's own process, so deciding what to rebuild never imports torch."""
         if self._device is None:
             from render.trace import resolve_device
 
-            self._device = resolve_device(self.settings.device)
+            name = self.settings.device
+            self._device = name if name == "auto" else resolve_device(name)
         return self._device
 
     @property

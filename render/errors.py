@@ -68,6 +68,10 @@ class ToolMissing(StudioError):
     """A program the pipeline runs (ffmpeg, espeak-ng...) is not installed; the message says how to install it."""
 
 
+class DeviceMissing(StudioError):
+    """`--device cuda` or `--device mps` on a machine where torch sees no such device, or an unknown name."""
+
+
 class VoiceMissing(StudioError):
     """The chosen voice cannot speak on this machine; the message says what to install."""
 

@@ -163,9 +163,10 @@ def child(script: Path, device: str, out: Path, seconds: float) -> int:
     """Load and trace the lesson; write its trace, or the error located in the script, to `out`."""
     from render.lesson import load_lesson
     from render.records import TRACE_SCHEMA
-    from render.trace import trace_lesson
+    from render.trace import resolve_device, trace_lesson
 
     try:
+        device = resolve_device(device)
         lesson = load_lesson(script)
         for beat in lesson.beats:
             beat.compute = _timed(beat.compute, beat.name, beat.line, seconds)

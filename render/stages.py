@@ -19,6 +19,7 @@ from render.records import BeatRecord, LessonRecord, check_trace
 from render.settings import Settings
 from render.state import StateFile
 from render.steps import Step
+from render.trace import accelerators
 
 RECORDINGS = ROOT / "assets" / "recordings"
 NARRATION_CODE = ("render.narrate",)
@@ -106,7 +107,7 @@ def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile
         "code": modules_digest("render.trace", "render.records", "render.isolate"),
         "device": device,
         "torch": tool_versions()["torch"],
-    }
+    } | ({"accelerators": accelerators()} if device == "auto" else {})
 
     def action() -> dict[str, Any]:
         from render.files import write_if_changed

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from render.errors import LessonError
+from render.errors import DeviceMissing, LessonError
 from render.lesson import Lesson, claims_recorded
 
 MAX_VALUES = 4096  # beyond this, record corners and statistics only; grids elide large tensors anyway
@@ -23,6 +23,8 @@ MAX_BITS = 64
 
 def resolve_device(name: str = "auto") -> str:
     """`auto` takes CUDA, then MPS, then the CPU; a named device that is missing is an error."""
+    if name not in ("auto", "cpu", "cuda", "mps"):
+        raise DeviceMissing(f"unknown device {name!r}; use auto, cpu, cuda or mps")
     import torch
 
     if name == "auto":
@@ -31,12 +33,26 @@ def resolve_device(name: str = "auto") -> str:
         mps = getattr(torch.backends, "mps", None)
         return "mps" if mps is not None and mps.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False)")
+        raise DeviceMissing("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False)")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError("--device mps: torch sees no MPS device")
-    if name not in ("cpu", "cuda", "mps"):
-        raise RuntimeError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
+        raise DeviceMissing("--device mps: torch sees no MPS device")
     return name
+
+
+def accelerators() -> str:
+    """What `--device auto` could pick on this machine, seen without importing torch: NVIDIA and AMD GPU
+    device files, Apple silicon, and the CUDA_VISIBLE_DEVICES mask. The trace is keyed on it, so a
+    no-op rerun or a cached lint never pays for importing torch, and a machine that gains a GPU re-traces."""
+    import glob
+    import os
+    import platform
+    import sys
+
+    found = [kind for kind, pattern in (("nvidia", "/dev/nvidia[0-9]*"), ("rocm", "/dev/kfd")) if glob.glob(pattern)]
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        found.append("apple")
+    mask = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return ",".join(found) + (f" CUDA_VISIBLE_DEVICES={mask}" if mask is not None else "") or "none"
 
 
 def _number(v: Any) -> Any:

@@ -61,17 +61,20 @@ def test_two_beat_lesson_renders_a_playable_video(built: Project) -> None:
     assert lesson["beats"][0]["narration"] == "Behold 6 numbers."
 
 
+def poisoned(project: Project, tmp_path: Path) -> dict[str, str]:
+    """An environment in which importing torch or Manim fails."""
+    poison = tmp_path / "poison"
+    for name in ("torch", "manim"):
+        (poison / name).mkdir(parents=True, exist_ok=True)
+        (poison / name / "__init__.py").write_text(f"raise ImportError('{name} was imported')")
+    return {"PYTHONPATH": f"{project.root}:{poison}"}
+
+
 def test_rerun_without_change_does_nothing_and_imports_neither_torch_nor_manim(
     built: Project, tmp_path: Path
 ) -> None:
-    poison = tmp_path / "poison"
-    for name in ("torch", "manim"):
-        (poison / name).mkdir(parents=True)
-        (poison / name / "__init__.py").write_text(
-            f"raise ImportError('{name} was imported on a no-op rerun')"
-        )
     before = clip_hashes(built)
-    result = built.render("1.1.1", *ARGS, env={"PYTHONPATH": f"{built.root}:{poison}"})
+    result = built.render("1.1.1", *ARGS, env=poisoned(built, tmp_path))
     assert "cached" in result.stderr
     assert clip_hashes(built) == before
     assert "up to date" in status(built)
@@ -211,7 +214,8 @@ def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_tha
     assert status_lines(project)[:2] == ["1.1.1 tiny: up to date", "1.1.2 broken: up to date"]
 
 
-def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(project: Project) -> None:
+def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(project: Project,
+                                                                                tmp_path: Path) -> None:
     project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
     result = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
     assert result.returncode == 1
@@ -220,7 +224,8 @@ def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(p
     lint_files = sorted((project.lesson_dir() / "beats").glob("*.lint.json"))
     assert [p.name for p in lint_files] == ["01-counting.lint.json", "02-the_end.lint.json"]
     stamps = [p.stat().st_mtime_ns for p in lint_files]
-    again = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
+    # cached: read from the records without importing torch (device auto is keyed without it) or Manim
+    again = project.render("lint", "1.1.1", "--voice", "espeak", check=False, env=poisoned(project, tmp_path))
     assert again.stdout == result.stdout
     assert [p.stat().st_mtime_ns for p in lint_files] == stamps  # cached: no beat was dry-run again
 
