@@ -114,11 +114,16 @@ def _dependencies(module: str) -> tuple[Path, ...]:
     return tuple(_follow([module], {}, ()))
 
 
+# data files a project module reads for a script that imports it (0.1.1 draws the course manifest)
+READS = {ROOT / "render" / "course.py": (ROOT / "scripts" / "course.toml",)}
+
+
 def script_dependencies(script: Path) -> list[Path]:
     """A lesson script and every project file it imports, transitively: the studio's modules and helper
     modules of its own (`from _models import MLP` beside it, or `from scripts.module2._models import MLP`)."""
     seen: dict[Path, None] = {script: None}
-    return _follow(list(_imports(script)), seen, (script.parent,))
+    found = _follow(list(_imports(script)), seen, (script.parent,))
+    return sorted({*found, *(data for path in found for data in READS.get(path, ()))})
 
 
 def _follow(stack: list[str], seen: dict[Path, None], folders: tuple[Path, ...]) -> list[Path]:

@@ -105,3 +105,17 @@ def test_a_record_from_another_version_asks_for_a_rebuild(tmp_path: Path) -> Non
     path.write_text(json.dumps({"schema": 1, "id": "1.1.1"}))  # this version, but cut short
     with pytest.raises(RecordVersion, match="incomplete"):
         LessonRecord.read(path)
+
+
+def test_a_lesson_key_holds_the_files_its_script_reads_through_the_studio(tmp_path: Path) -> None:
+    """0.1.1 draws the course manifest: editing scripts/course.toml must re-trace it; a helper beside a
+    script is a dependency too; torch is never a project file."""
+    from render.course import ROOT
+    from render.hashing import script_dependencies
+
+    course_map = script_dependencies(ROOT / "scripts" / "module0" / "pytorch_course_structure.py")
+    assert ROOT / "scripts" / "course.toml" in course_map
+    (tmp_path / "_helper.py").write_text("import torch\n")
+    script = tmp_path / "lesson.py"
+    script.write_text("import torch\nfrom _helper import numbers\n")
+    assert script_dependencies(script) == sorted([script, tmp_path / "_helper.py"])
