@@ -149,8 +149,14 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
 @click.option("--draft", is_flag=True, help="Each beat as a still per step with its narration: the fastest loop.")
 def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options: Any) -> None:
     """Build, serve the course on http://HOST:PORT, rebuild what each saved edit touched, reload open pages."""
+    import signal
+
     from render.serve import serve as run_serve
 
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a terminated server stops like Ctrl-C, mid-rebuild included
+
+    signal.signal(signal.SIGTERM, stop)
     entries = select(targets)
     run_serve(entries, make_settings(draft=draft, **options), host, port, say=console.print)
 

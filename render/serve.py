@@ -16,7 +16,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,12 @@ LIVE_JS = """
     }
     box.textContent = text;
   }
+  const deck = location.pathname.endsWith("/deck.html");
   events.onmessage = (message) => {
     const state = JSON.parse(message.data);
     overlay(state.error);
-    if (seen !== null && state.version !== seen && !state.error) {
+    const mine = state.scope !== "decks" || deck;  // a rebuild of decks alone reloads deck pages only
+    if (seen !== null && state.version !== seen && !state.error && mine) {
       const here = location.pathname.replace(/index\\.html$/, "");
       if (state.lesson && here.endsWith(state.lesson + "/") && state.beat) {
         location.hash = state.beat;
@@ -66,6 +68,7 @@ class LiveState:
     error: str = ""
     lesson: str = ""
     beat: str = ""
+    scope: str = "all"  # "decks": only deck pages need reloading
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def publish(self, **update: Any) -> None:
@@ -75,7 +78,8 @@ class LiveState:
             self.changed.notify_all()
 
     def message(self) -> str:
-        data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat}
+        data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat,
+                "scope": self.scope}
         return f"data: {json.dumps(data)}\n\n"
 
 
@@ -153,26 +157,44 @@ def errors_of(report: Any) -> str:
 
 def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
             pool: Executor | None = None) -> None:
-    """One build; a good one bumps the version (pages reload), a failing one shows its error."""
-    from render.build import build
-    from render.errors import StudioError
+    """Two builds: first what the pages show (videos, lesson pages, the course page), after which open pages
+    reload; then the decks, handouts and notebooks, after which open decks reload. A failure shows its error."""
     from render.hashing import forget_files
 
     forget_files()
+    first = replace(settings, only=tuple(p for p in settings.only if p in ("video", "page")))
+    report = build_once(entries, first, live, say, pool)
+    if report is None:
+        return
+    lesson, beat = changed_beat(report)
+    say(f"rebuilt in {report.seconds:.1f} s" + (f": {lesson}#{beat}" if beat else ""))
+    live.publish(error="", version=live.version + 1, lesson=lesson, beat=beat, scope="all")
+    rest = tuple(p for p in settings.only if p not in ("video", "page"))
+    if rest:
+        later = build_once(entries, replace(settings, only=(*rest, "page")), live, say, pool)
+        if later is not None and any(o.ran for outcomes in later.plan.values() for o in outcomes):
+            say(f"decks, handouts and notebooks rebuilt in {later.seconds:.1f} s")
+            live.publish(error="", version=live.version + 1, scope="decks")
+
+
+def build_once(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
+               pool: Executor | None) -> Any:
+    """One build; its report, or None when it failed (the error is shown on open pages and here)."""
+    from render.build import build
+    from render.errors import StudioError
+
     try:
         report = build(entries, settings, executor=pool)
     except StudioError as exc:
         live.publish(error=str(exc))
         say(f"✗ {exc}")
-        return
+        return None
     error = errors_of(report)
-    lesson, beat = changed_beat(report)
     if error:
         say(error)
         live.publish(error=error)
-    else:
-        say(f"rebuilt in {report.seconds:.1f} s" + (f": {lesson}#{beat}" if beat else ""))
-        live.publish(error="", version=live.version + 1, lesson=lesson, beat=beat)
+        return None
+    return report
 
 
 def watch_changes(stop: threading.Event) -> Iterator[set[Any]]:
