@@ -519,7 +519,8 @@ class Build:
         from render.subtitles import write_subtitles
 
         audio = temp_name(work.out / "lesson-audio.m4a")
-        lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio)
+        lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio,
+                     preview=self.settings.draft)
         cues, start = [], 0.0
         for beat, duration in zip(work.beats, durations, strict=True):
             cues += [(start + s["start"], start + s["end"], s["text"]) for s in beat.segments]

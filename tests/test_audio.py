@@ -18,6 +18,7 @@ from render.audio import (
     measure_loudness,
     measure_true_peak,
     mux,
+    normalise_beat,
     probe_duration,
 )
 from render.narrate import Voice, narrate_beat
@@ -119,3 +120,18 @@ def test_mux_failure_leaves_no_half_written_file(tmp_path: Path, beats: list[tup
         mux(broken, wav, out)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4", "clip.mp4"]
+
+
+def test_a_draft_preview_of_normalised_beats_keeps_length_and_loudness(tmp_path: Path,
+                                                                        beats: list[tuple[Path, Path]]) -> None:
+    """render serve --draft joins the beats' normalised audio without measuring the whole again and with the
+    fast AAC coder: the same number of samples as the full path, still at -16 LUFS."""
+    durations = [probe_duration(c, "v:0") for _, c in beats]
+    f32s = [tmp_path / f"{k}.f32" for k in range(len(beats))]
+    for (wav, _), f32, seconds in zip(beats, f32s, durations, strict=True):
+        normalise_beat(wav, seconds, f32)
+    full, preview = tmp_path / "full.m4a", tmp_path / "preview.m4a"
+    lesson_audio(f32s, durations, full)
+    lesson_audio(f32s, durations, preview, preview=True)
+    assert len(decode(preview)) == len(decode(full))
+    assert measure_loudness(preview) == pytest.approx(-16, abs=1)
