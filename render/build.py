@@ -198,7 +198,8 @@ class Build:
         from scenes.trace import BeatTrace
 
         work.report.mark()
-        step = stages.trace_step(work.entry, self.device, self.settings.limits, work.state, work.out)
+        step = stages.trace_step(work.entry, self.device, self.settings.limits, work.state, work.out,
+                                 self.settings.warm_trace)
         outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
         if outcome.status == "stale":  # a dry run traces in memory and writes nothing
             work.trace = trace_isolated(work.entry.script, self.device, self.settings.limits)

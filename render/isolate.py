@@ -7,6 +7,7 @@ and the beat's line where known; the build goes on with the other lessons.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -34,13 +35,19 @@ class Limits:
     load_seconds: float = 600.0  # importing torch and the script, before the first beat
 
 
-def trace_isolated(script: Path, device: str, limits: Limits = Limits()) -> dict[str, Any]:
-    """The lesson's trace, computed in a child process; any failure there is a LessonError here."""
+def trace_isolated(script: Path, device: str, limits: Limits = Limits(), warm: bool = False) -> dict[str, Any]:
+    """The lesson's trace, computed in a child process; any failure there is a LessonError here. `warm`
+    (render serve) forks the child from a process that imported torch once, instead of starting Python."""
     with tempfile.TemporaryDirectory(prefix="trace-") as folder:
         result = Path(folder) / "trace.json"
-        cmd = [sys.executable, "-m", "render.isolate", str(script), device, str(result), str(limits.beat_seconds)]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONPATH": _pythonpath()})
+        args = [str(script), device, str(result), str(limits.beat_seconds)]
+        proc: Any
+        if warm:
+            proc = Forked(args)
+        else:
+            proc = subprocess.Popen([sys.executable, "-m", "render.isolate", *args], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "PYTHONPATH": _pythonpath()})
         watch = Watch(proc, limits)
         watch.run()
         if result.is_file() and result.stat().st_size:
@@ -56,6 +63,46 @@ def _pythonpath() -> str:
     from render.course import ROOT
 
     return os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH", "")])])
+
+
+class Forked:
+    """A trace child forked by multiprocessing's fork server, which imported torch once (render serve), seen
+    through the few `Popen` members `Watch` uses. Its output comes back through a pipe, as a Popen's does."""
+
+    def __init__(self, args: list[str]):
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["torch"])  # importing the studio is quick; torch is the cost
+        reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=_forked_child, args=(writer, *args), daemon=True)
+        self.process.start()
+        writer.close()
+        self.pid = int(self.process.pid or 0)
+        self.stdout = os.fdopen(os.dup(reader.fileno()), "rb")
+        reader.close()
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _forked_child(output: Any, script: str, device: str, out: str, seconds: str) -> None:
+    """A fork-server child: its printing (file descriptors 1 and 2) goes to the parent's pipe, then it traces
+    as `child` does."""
+    os.dup2(output.fileno(), 1)
+    os.dup2(output.fileno(), 2)
+    sys.exit(child(Path(script), device, Path(out), float(seconds)))
 
 
 class Watch:

@@ -33,6 +33,7 @@ class Settings:
     draft: bool = False  # each beat a still per step held for its narration (render serve --draft)
     still_holds: bool = True  # holds encoded once and repeated; False: every held frame encoded (to compare)
     scheduler: str | None = None  # a Dask scheduler's address, or local:N; None = the local process pool
+    warm_trace: bool = False  # traces forked from a process that imported torch once (render serve)
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:

@@ -99,7 +99,8 @@ def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: 
                 lesson_dir(settings, entry), state)
 
 
-def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile, out: Path) -> Step:
+def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile, out: Path,
+               warm: bool = False) -> Step:
     """The trace: the script and every project module it imports, run by torch on `device` in a child
     process (render.isolate). The trace also carries the lesson's declared content."""
     inputs = {
@@ -112,7 +113,7 @@ def trace_step(entry: LessonEntry, device: str, limits: Limits, state: StateFile
     def action() -> dict[str, Any]:
         from render.files import write_if_changed
 
-        trace = trace_isolated(entry.script, device, limits)
+        trace = trace_isolated(entry.script, device, limits, warm)
         write_if_changed(out / "trace.json", json.dumps(trace, indent=1))
         return {}
 

@@ -484,7 +484,9 @@ def trace_lesson(lesson: Lesson, device: str) -> dict[str, Any]:
     """The whole lesson's trace; a beat that raises becomes a LessonError at its line."""
     import torch
 
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # torch.use_deterministic_algorithms would also import Inductor (seconds) only to set its config, which
+    # no lesson compiles with; the switch itself is this one call
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
     beats = []
     for i, beat in enumerate(lesson.beats):
         try:

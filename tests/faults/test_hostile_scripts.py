@@ -37,21 +37,30 @@ def script(tmp_path: Path, body: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["subprocess", "forked by render serve"])
 @pytest.mark.parametrize("case", sorted(BODIES))
-def test_a_hostile_computation_is_that_lessons_error(tmp_path: Path, case: str) -> None:
+def test_a_hostile_computation_is_that_lessons_error(tmp_path: Path, case: str, warm: bool) -> None:
     body, expected = BODIES[case]
     path = script(tmp_path, body)
     with pytest.raises(LessonError) as caught:
-        trace_isolated(path, "cpu", Limits(beat_seconds=2))
+        trace_isolated(path, "cpu", Limits(beat_seconds=2), warm)
     assert expected in str(caught.value)
     assert str(caught.value).startswith(f"{path}:")  # the file, and the line where known
 
 
-def test_a_flood_of_output_is_survived(tmp_path: Path) -> None:
+@pytest.mark.parametrize("warm", [False, True], ids=["subprocess", "forked by render serve"])
+def test_a_flood_of_output_is_survived(tmp_path: Path, warm: bool) -> None:
     path = script(tmp_path, "for _ in range(10000):\n        print('x' * 100)")  # a megabyte of printing
-    trace = trace_isolated(path, "cpu")
+    trace = trace_isolated(path, "cpu", Limits(), warm)
     assert trace["beats"][0]["tensors"]["x"]["shape"] == [2]
     assert trace["lesson"]["beats"][0]["name"] == "bad"
+
+
+def test_a_trace_forked_by_render_serve_equals_the_subprocess_trace() -> None:
+    from render.course import load_course
+
+    lesson = load_course().lesson("1.1.1").script
+    assert trace_isolated(lesson, "auto", Limits(), warm=True) == trace_isolated(lesson, "auto", Limits())
 
 
 def test_a_trace_past_the_memory_limit_is_stopped(tmp_path: Path) -> None:
