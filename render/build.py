@@ -20,6 +20,7 @@ from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
 from render.errors import CannotWrite, LessonError, StudioError, ToolMissing
 from render.files import stale_temporaries, write_text
+from render.hashing import IMPORTS
 from render.lesson import Lesson
 from render.settings import PARTS, Settings
 from render.stages import BeatWork, lesson_dir, state_file
@@ -125,6 +126,7 @@ class Build:
         self._close_cluster: Callable[[], None] | None = None
         self._device: str | None = None
         self._voice: Any = None
+        IMPORTS.open(settings.build_dir / ".state" / "imports.json")
 
     # -- the stages ----------------------------------------------------------------------------------
     def run(self, entries: list[LessonEntry]) -> BuildReport:
@@ -582,6 +584,8 @@ class Build:
             process.kill()
 
     def close(self) -> None:
+        if not self.runner.dry:
+            IMPORTS.save()
         if self._own_executor and self._executor is not None:
             if isinstance(self._executor, ProcessPoolExecutor):
                 self._executor.shutdown(cancel_futures=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import json
@@ -83,9 +84,54 @@ def forget_files() -> None:
     _dependencies.cache_clear()
 
 
+class ImportMemo:
+    """Parsed imports kept between runs in the build's state folder, keyed by file, mtime and size: parsing
+    the studio's and the scripts' sources was most of a no-op rerun's time."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.found: dict[str, list[str]] = {}
+        self.dirty = False
+
+    def open(self, path: Path) -> None:
+        if path == self.path:
+            return
+        self.path, self.dirty = path, False
+        try:
+            self.found = dict(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            self.found = {}
+
+    def get(self, path: Path, stat: Any) -> tuple[str, ...]:
+        key = f"{path}|{stat.st_mtime_ns}|{stat.st_size}"
+        if key not in self.found:
+            self.found[key] = list(_parsed_imports(path, stat.st_mtime_ns, stat.st_size))
+            self.dirty = True
+        return tuple(self.found[key])
+
+    def save(self) -> None:
+        from render.files import write_text
+
+        if self.path is not None and self.dirty:
+            live = {k: v for k, v in self.found.items() if Path(k.split("|", 1)[0]).is_file()}
+            with contextlib.suppress(OSError):  # a cache: a read-only or full disk only costs the next run time
+                write_text(self.path, json.dumps(live))
+            self.dirty = False
+
+
+IMPORTS = ImportMemo()
+
+
 def _imports(path: Path) -> tuple[str, ...]:
-    stat = path.stat()
-    return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
+    return IMPORTS.get(path, path.stat())
+
+
+def script_imports(script: Path) -> tuple[str, ...]:
+    """What a script imports: module names, and `module.name` for each name imported from a module."""
+    try:
+        return _imports(script)
+    except OSError:
+        return ()
 
 
 @functools.lru_cache(maxsize=1024)

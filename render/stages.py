@@ -46,20 +46,16 @@ def modules_digest(*modules: str) -> dict[str, str]:
 
 def used_visual_modules(script: Path) -> list[str]:
     """The vocabulary modules a lesson script names (`from scenes.vocabulary import Reduce`), parsed."""
-    import ast
-
+    from render.hashing import script_imports
     from scenes.spec import VisualSpec
 
-    try:
-        tree = ast.parse(script.read_text(encoding="utf-8"))
-    except (SyntaxError, ValueError):
-        return []
-    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "scenes.vocabulary"
-             for a in n.names]
+    prefix = "scenes.vocabulary."
     modules = set()
-    for name in names:
+    for name in script_imports(script):
+        if not name.startswith(prefix):
+            continue
         try:
-            modules.add(VisualSpec(name).module)
+            modules.add(VisualSpec(name.removeprefix(prefix)).module)
         except Exception:  # an unknown visual fails later, at its line, when the script loads
             continue
     return sorted(modules)

@@ -119,3 +119,23 @@ def test_a_lesson_key_holds_the_files_its_script_reads_through_the_studio(tmp_pa
     script = tmp_path / "lesson.py"
     script.write_text("import torch\nfrom _helper import numbers\n")
     assert script_dependencies(script) == sorted([script, tmp_path / "_helper.py"])
+
+
+def test_parsed_imports_are_kept_between_runs_and_redone_for_an_edited_file(tmp_path: Path) -> None:
+    import os
+
+    from render.hashing import ImportMemo
+
+    script = tmp_path / "lesson.py"
+    script.write_text("import torch\nfrom scenes.vocabulary import Show\n")
+    memo = ImportMemo()
+    memo.open(tmp_path / "imports.json")
+    assert memo.get(script, script.stat()) == ("torch", "scenes.vocabulary", "scenes.vocabulary.Show")
+    memo.save()
+    again = ImportMemo()  # the next run reads what this one parsed
+    again.open(tmp_path / "imports.json")
+    assert list(again.found.values()) == [["torch", "scenes.vocabulary", "scenes.vocabulary.Show"]]
+    script.write_text("from scenes.vocabulary import Reduce\n")
+    os.utime(script, ns=(1, 1))
+    assert again.get(script, script.stat()) == ("scenes.vocabulary", "scenes.vocabulary.Reduce")
+    assert again.dirty

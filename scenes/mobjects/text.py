@@ -16,7 +16,7 @@ def _master(text: str, size: float, color: str, font: str, weight: str) -> Text:
         # the parsed SVG path a glyph's points were made from is never read again, and deep-copying it
         # was 3/4 of the cost of every copy
         if hasattr(glyph, "path_obj"):
-            glyph.path_obj = None
+            glyph.path_obj = None  # type: ignore[attr-defined]
     return master
 
 
