@@ -26,7 +26,7 @@ NARRATION_CODE = ("render.narrate",)
 CLIP_CODE = ("scenes.beat", "render.clips", "render.audio")
 VIDEO_CODE = ("render.video", "render.audio", "render.subtitles", "render.records")
 DECK_FILES = ("templates", "render/decks.py", "scenes/theme.py", "assets/deck", "package-lock.json")
-PAGE_FILES = ("templates", "render/page.py", "scenes/theme.py", "scripts/course.toml")
+PAGE_FILES = ("templates", "render/page.py", "scenes/theme.py", "scripts/course.toml", "assets/lab")
 
 
 def lesson_dir(settings: Settings, entry: LessonEntry) -> Path:

@@ -177,3 +177,13 @@ def test_page_in_chromium_from_disk_and_http(
         server.terminate()
         server.wait(timeout=10)
     print(f"screenshots: {tmp_path}")
+
+
+def test_the_course_page_is_keyed_on_the_lab_check_it_copies(tmp_path: Path) -> None:
+    """The page copies assets/lab/check_lab.py beside itself: an edit to it alone must rebuild the page."""
+    from render.course import load_course
+    from render.settings import Settings
+    from render.stages import page_step
+
+    step = page_step(load_course(), Settings(build_dir=tmp_path))
+    assert "assets/lab/check_lab.py" in step.inputs["code"]
