@@ -198,7 +198,7 @@ def lesson_audio(beat_wavs: list[Path], durations: list[float], out_m4a: Path,
     """Join the beats' audio, each padded or trimmed to its clip's duration (boundaries rounded on the
     cumulative time, so no rounding error accumulates), normalise the whole and encode it as AAC.
 
-    A `preview` (render serve --draft) trusts the beats' own normalisation and encodes with the fast coder:
+    A `preview` (render serve) trusts the beats' own normalisation and encodes with the fast coder:
     the same length to the sample, a second or more sooner on a long lesson."""
     if len(beat_wavs) != len(durations):
         raise ValueError(f"{len(beat_wavs)} beat audio files but {len(durations)} durations")

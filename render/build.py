@@ -491,7 +491,8 @@ class Build:
     def video_step(self, work: LessonWork) -> Step:
         assert work.lesson is not None
         narrated = all(b.wav is not None for b in work.beats)
-        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state, self.settings.draft),
+        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state, self.settings.draft,
+                                                 self.preview),
                     stages.video_outputs(narrated), work.out, work.state, lambda: self.assemble(work, narrated),
                     label="video")
         return step
@@ -523,7 +524,7 @@ class Build:
 
         audio = temp_name(work.out / "lesson-audio.m4a")
         lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio,
-                     preview=self.settings.draft)
+                     preview=self.preview)
         cues, start = [], 0.0
         for beat, duration in zip(work.beats, durations, strict=True):
             cues += [(start + s["start"], start + s["end"], s["text"]) for s in beat.segments]
@@ -615,6 +616,11 @@ class Build:
             self._voice = voice_from_option(self.settings.voice)
             check_voice(self._voice)
         return self._voice
+
+    @property
+    def preview(self) -> bool:
+        """Lesson audio joined quickly (render serve, drafts): the beats' own loudness, the fast AAC coder."""
+        return self.settings.preview or self.settings.draft
 
     @property
     def narrating(self) -> bool:

@@ -208,7 +208,7 @@ def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,
           say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
     """Build, serve, and rebuild on every saved edit until `stop` is set (Ctrl-C in the CLI)."""
     live = LiveState()
-    settings = replace(settings, warm_trace=True)
+    settings = replace(settings, warm_trace=True, preview=True)
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     pool = Workers(settings)
     rebuild(entries, settings, live, say, pool.get())

@@ -34,6 +34,7 @@ class Settings:
     still_holds: bool = True  # holds encoded once and repeated; False: every held frame encoded (to compare)
     scheduler: str | None = None  # a Dask scheduler's address, or local:N; None = the local process pool
     warm_trace: bool = False  # traces forked from a process that imported torch once (render serve)
+    preview: bool = False  # render serve: lesson audio joined as a preview (a later render joins it again)
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:

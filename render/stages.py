@@ -73,7 +73,7 @@ def video_chain_inputs(entry: LessonEntry, settings: Settings) -> dict[str, Any]
         | tree_digest([ROOT / "assets" / "pronunciation.toml"]),
         "recordings": tree_digest([recordings]) if recordings.is_dir() else {},
         "settings": {**settings.render_inputs(), "device": settings.device, "voice": settings.voice}
-        | ({"draft": True} if settings.draft else {}),
+        | ({"draft": True} if settings.draft else {}) | ({"preview": True} if settings.preview else {}),
         "tools": tool_versions(),
     }
 
@@ -225,8 +225,9 @@ def lint_step(beat: BeatWork, lesson_title: str, out: Path, state: StateFile) ->
     return Step(f"lint:{beat.name}", look_inputs(beat, lesson_title), [f"beats/{beat.stem}.lint.json"], out, state)
 
 
-def video_inputs(beats: list[BeatWork], lesson: Lesson, state: StateFile, draft: bool = False) -> dict[str, Any]:
-    return ({"draft": True} if draft else {}) | {
+def video_inputs(beats: list[BeatWork], lesson: Lesson, state: StateFile, draft: bool = False,
+                 preview: bool = False) -> dict[str, Any]:
+    return ({"draft": True} if draft else {}) | ({"preview": True} if preview else {}) | {
         "clips": [state.steps[f"clip:{b.name}"].key for b in beats],
         "narration": [b.narration_key for b in beats],
         "code": modules_digest(*VIDEO_CODE),

@@ -139,3 +139,17 @@ def test_parsed_imports_are_kept_between_runs_and_redone_for_an_edited_file(tmp_
     os.utime(script, ns=(1, 1))
     assert again.get(script, script.stat()) == ("scenes.vocabulary", "scenes.vocabulary.Reduce")
     assert again.dirty
+
+
+def test_a_preview_join_by_render_serve_is_joined_again_by_the_next_render() -> None:
+    """render serve joins lesson audio as a preview; the video chain is keyed on that, so a later
+    `render` sees the chain changed and joins the video again (its clips stay cached)."""
+    from render.course import load_course
+    from render.settings import Settings
+    from render.stages import video_chain_inputs
+
+    entry = load_course().lesson("1.1.1")
+    served = video_chain_inputs(entry, Settings(preview=True))
+    plain = video_chain_inputs(entry, Settings())
+    assert served["settings"] != plain["settings"]
+    assert {k: v for k, v in served.items() if k != "settings"} == {k: v for k, v in plain.items() if k != "settings"}
