@@ -82,6 +82,7 @@ def forget_files() -> None:
     files change calls this before planning again)."""
     _names_in.cache_clear()
     _dependencies.cache_clear()
+    _code_digest.cache_clear()
 
 
 class ImportMemo:
@@ -187,7 +188,14 @@ def _follow(stack: list[str], seen: dict[Path, None], folders: tuple[Path, ...])
 
 
 def code_digest(module: str) -> dict[str, str]:
-    return tree_digest(code_dependencies(module))
+    """The content hashes of `module` and every project file it imports (once per process, until
+    `forget_files`: `render lint` asks for the same modules' digests for every beat)."""
+    return dict(_code_digest(module))
+
+
+@functools.lru_cache(maxsize=256)
+def _code_digest(module: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tree_digest(code_dependencies(module)).items())
 
 
 def _version(package: str) -> str:
