@@ -80,9 +80,12 @@ def _names_in(folder: Path) -> frozenset[str]:
 def forget_files() -> None:
     """Forget the folder listings and import walks cached for this process (a long-running process whose
     files change calls this before planning again)."""
+    from scenes.spec import forget_visuals
+
     _names_in.cache_clear()
     _dependencies.cache_clear()
     _code_digest.cache_clear()
+    forget_visuals()
 
 
 class ImportMemo:

@@ -117,12 +117,24 @@ def _index(paths: tuple[Path, ...], package: str, stamp: tuple[int, ...]) -> dic
     return dict(sorted(index.items()))
 
 
+_known: dict[tuple[Path, str], dict[str, VisualInfo]] = {}
+
+
 def visual_index(folder: Path | None = None, package: str | None = None) -> dict[str, VisualInfo]:
     """Visuals by class name: every top-level class in `folder` (default scenes/visuals) that subclasses
-    `Visual` or `TensorVisual`, directly or through another class there. Read with `ast`, cached until a
-    file of the folder changes."""
-    paths = tuple(_sources(folder or VISUALS_DIR))
-    return _index(paths, package or VISUALS_PACKAGE, tuple(p.stat().st_mtime_ns for p in paths))
+    `Visual` or `TensorVisual`, directly or through another class there. Read with `ast`, once per process
+    until `forget_visuals` (every beat's spec asks; a long-running `render serve` forgets before each
+    rebuild)."""
+    key = (folder or VISUALS_DIR, package or VISUALS_PACKAGE)
+    if key not in _known:
+        paths = tuple(_sources(key[0]))
+        _known[key] = _index(paths, key[1], tuple(p.stat().st_mtime_ns for p in paths))
+    return _known[key]
+
+
+def forget_visuals() -> None:
+    """Read the visuals' folder again at the next `visual_index` (its files may have changed)."""
+    _known.clear()
 
 
 def available_visuals() -> list[str]:
