@@ -107,6 +107,12 @@ def main() -> None:
     render status module1     what would be redone and why
     render check              the tools and devices this machine has
     """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # terminated (kill, a closing session) stops like Ctrl-C: workers go too
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @main.command()
@@ -149,14 +155,8 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
 @click.option("--draft", is_flag=True, help="Each beat as a still per step with its narration: the fastest loop.")
 def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options: Any) -> None:
     """Build, serve the course on http://HOST:PORT, rebuild what each saved edit touched, reload open pages."""
-    import signal
-
     from render.serve import serve as run_serve
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # a terminated server stops like Ctrl-C, mid-rebuild included
-
-    signal.signal(signal.SIGTERM, stop)
     entries = select(targets)
     run_serve(entries, make_settings(draft=draft, **options), host, port, say=console.print)
 

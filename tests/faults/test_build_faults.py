@@ -7,6 +7,7 @@ Trial counts are settings: STUDIO_FAULT_TRIALS (CI runs a few; bench/bench_fault
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -82,15 +83,28 @@ def test_sigkill_at_random_moments_then_rerun(course: Project) -> None:
             course.edit(course.script(slug), "numbers.", "numbers, apprentices.")
 
 
-def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project) -> None:
+def processes_in(folder: Path) -> list[int]:
+    """Live processes working in `folder` (a render's pool workers keep its working directory)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and Path(proc / "cwd").resolve() == folder.resolve():
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "terminated"])
+def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project, signum: int) -> None:
     proc = start_render(course)
     time.sleep(20)
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert time.monotonic() - sent < 5
     assert "interrupted" in err and "Traceback" not in err
+    time.sleep(1)
+    assert processes_in(course.root) == []  # no render worker left running on its own
     course.render("module1", *ARGS)
     assert_outputs_valid(course)
 
