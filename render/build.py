@@ -18,7 +18,7 @@ from typing import Any
 
 from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.errors import CannotWrite, LessonError, StudioError, ToolMissing
+from render.errors import CannotWrite, LessonError, StudioError, ToolMissing, stop_requested
 from render.files import stale_temporaries, write_text
 from render.hashing import IMPORTS
 from render.lesson import Lesson
@@ -258,6 +258,8 @@ class Build:
             work.report.steps[part] = "skipped"
             return
         except Exception as exc:
+            if stop_requested():
+                raise KeyboardInterrupt from exc
             work.report.steps[part] = "failed"
             message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
             self.fail(work, f"{work.entry.script.relative_to(ROOT)}: {part}: {message}")
@@ -283,6 +285,8 @@ class Build:
             step = stages.notebook_step(work.entry, self.settings, work.state)
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
         except Exception as exc:
+            if stop_requested():
+                raise KeyboardInterrupt from exc
             work.report.steps["notebook"] = "failed"
             message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
             self.fail(work, f"{script}: notebook: {message}")

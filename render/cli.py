@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from render.course import ROOT, load_course
-from render.errors import CannotWrite, StudioError, UnknownName
+from render.errors import CannotWrite, StudioError, UnknownName, stop_requested
 from render.settings import PARTS, QUALITIES, Settings
 
 # logs and CI are not terminals: give them a width the summary table fits in
@@ -49,7 +50,7 @@ class DefaultGroup(click.Group):
                 raise
             raise StudioFailure(clean) from None
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted:[/] finished steps are kept; the next render goes on from there")
+            console.print(INTERRUPTED)
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -109,10 +110,54 @@ def main() -> None:
     """
     import signal
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # terminated (kill, a closing session) stops like Ctrl-C: workers go too
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)  # terminated (kill, a closing session) stops like Ctrl-C
 
-    signal.signal(signal.SIGTERM, stop)
+
+INTERRUPTED = "[yellow]interrupted:[/] finished steps are kept; the next render goes on from there"
+GRACE_SECONDS = 3.0
+
+
+def interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: unwind as KeyboardInterrupt (workers are killed, finished steps kept); a step that
+    holds on to it (a browser printing a handout, a notebook kernel) gets GRACE_SECONDS, then the process
+    kills its children and exits 130. Every output is written under a temporary name, so nothing half
+    written takes a good file's place; the next run removes the temporaries."""
+    import threading
+
+    from render.errors import request_stop
+
+    request_stop()
+    timer = threading.Timer(GRACE_SECONDS, force_exit)
+    timer.daemon = True  # a render that unwinds in time exits without waiting for it
+    timer.start()
+    raise KeyboardInterrupt
+
+
+def force_exit() -> None:
+    import os
+    import signal
+
+    console.print(INTERRUPTED)
+    for pid in children():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(130)
+
+
+def children() -> list[int]:
+    """This process's children: render workers, a trace, ffmpeg, Chromium's driver, a notebook kernel."""
+    import multiprocessing
+    import os
+
+    found = {p.pid for p in multiprocessing.active_children() if p.pid}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return sorted(found)
 
 
 @main.command()
@@ -139,6 +184,8 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     observer = RichObserver(console)
     with observer:
         report = run_build(entries, settings, observer=observer)
+    if stop_requested():  # a step swallowed the interrupt and finished: still an interrupted render
+        raise KeyboardInterrupt
     console.print(summary_table(report, settings))
     for lesson in report.lessons:
         if lesson.status == "failed":

@@ -127,3 +127,17 @@ class UnknownName(StudioError, LookupError):
     """A module or lesson name that is not in the course."""
 
     exit_code = 2
+
+
+_stop_requested: list[bool] = []
+
+
+def request_stop() -> None:
+    """Ctrl-C or SIGTERM arrived (the CLI's signal handler says so before unwinding)."""
+    _stop_requested.append(True)
+
+
+def stop_requested() -> bool:
+    """Whether the user asked to stop: an error raised by a library that swallowed the KeyboardInterrupt
+    (nbclient does, inside a notebook's execution) is then the interrupt, not a lesson's failure."""
+    return bool(_stop_requested)

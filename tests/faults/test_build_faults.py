@@ -93,13 +93,22 @@ def processes_in(folder: Path) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "terminated"])
-def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project, signum: int) -> None:
+@pytest.mark.parametrize(("signum", "when"), [(signal.SIGINT, "beats"), (signal.SIGTERM, "beats"),
+                                               (signal.SIGINT, "decks")],
+                         ids=["ctrl-c", "terminated", "ctrl-c-while-decks"])
+def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project, signum: int, when: str) -> None:
     proc = start_render(course)
-    time.sleep(20)
+    if when == "beats":
+        time.sleep(20)
+        said = ""
+    else:  # both videos done: the decks are being written
+        assert proc.stderr is not None
+        said = "".join(proc.stderr.readline() for _ in range(2))
+        assert said.count("video ready") == 2, said
     sent = time.monotonic()
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
+    err = said + err
     assert proc.returncode == 130, err
     assert time.monotonic() - sent < 5
     assert "interrupted" in err and "Traceback" not in err
