@@ -13,7 +13,11 @@ stores the outputs; a failing cell is a `NotebookFailed` that names the cell and
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -279,9 +283,7 @@ def run_notebook(nb: Any, folder: Path, timeout: float = 600.0, name: Path | Non
     notebook (`name`), the cell (numbered from 1 over all cells, as Jupyter shows them) and its beat."""
     import subprocess
 
-    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
 
     name = name or folder / "lesson.ipynb"
     current = {"index": 0}
@@ -292,17 +294,44 @@ def run_notebook(nb: Any, folder: Path, timeout: float = 600.0, name: Path | Non
     client = NotebookClient(nb, timeout=int(timeout), kernel_name=KERNEL, allow_errors=False,
                             resources={"metadata": {"path": str(folder)}}, on_cell_start=started)
     try:
-        client.execute(stderr=subprocess.DEVNULL)  # the kernel's own chatter; cell errors come as messages
+        with our_signal_handlers():
+            client.execute(stderr=subprocess.DEVNULL)  # the kernel's own chatter; cell errors come as messages
+    except Exception as exc:
+        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+            # nbclient's own Ctrl-C/SIGTERM handler ran (it shuts the kernel down, then fails): the user
+            # stopped the render; this is not the notebook's failure
+            raise KeyboardInterrupt from exc
+        _notebook_failure(exc, nb, name, current["index"])
+    return nb
+
+
+@contextlib.contextmanager
+def our_signal_handlers() -> Iterator[None]:
+    """nbclient replaces the SIGINT and SIGTERM handlers while it runs and leaves the defaults behind; put
+    the render's own back afterwards (a later SIGTERM must still stop the workers)."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
+
+
+def _notebook_failure(exc: Exception, nb: Any, name: Path, index: int) -> None:
+    """Raise the studio's error for a failed execution (or `exc` itself when it is none of nbclient's)."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
+
+    try:
+        raise exc
     except NoSuchKernel as exc:
         raise ToolMissing("no Python kernel for notebooks: install ipykernel (./dev setup does)") from exc
     except CellExecutionError as exc:
-        index = current["index"]
         raise NotebookFailed(name, index + 1, _label(nb, index), f"{exc.ename}: {exc.evalue}") from None
     except (CellTimeoutError, DeadKernelError, CellControlSignal) as exc:
-        index = current["index"]
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookFailed(name, index + 1, _label(nb, index), f"{type(exc).__name__}: {first}") from None
-    return nb
 
 
 def execute_notebook(path: Path, timeout: float = 600.0) -> Any:

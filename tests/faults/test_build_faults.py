@@ -94,17 +94,18 @@ def processes_in(folder: Path) -> list[int]:
 
 
 @pytest.mark.parametrize(("signum", "when"), [(signal.SIGINT, "beats"), (signal.SIGTERM, "beats"),
-                                               (signal.SIGINT, "decks")],
-                         ids=["ctrl-c", "terminated", "ctrl-c-while-decks"])
+                                               (signal.SIGINT, "decks"), (signal.SIGINT, "notebooks")],
+                         ids=["ctrl-c", "terminated", "ctrl-c-while-decks", "ctrl-c-while-notebooks"])
 def test_ctrl_c_exits_130_quickly_and_keeps_finished_beats(course: Project, signum: int, when: str) -> None:
     proc = start_render(course)
     if when == "beats":
         time.sleep(20)
         said = ""
-    else:  # both videos done: the decks are being written
+    else:  # both videos done: the decks are being written, then the notebooks run
         assert proc.stderr is not None
         said = "".join(proc.stderr.readline() for _ in range(2))
         assert said.count("video ready") == 2, said
+        time.sleep(4 if when == "notebooks" else 0)  # nbclient has its own signal handlers (a kernel starting)
     sent = time.monotonic()
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
