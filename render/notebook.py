@@ -323,15 +323,14 @@ def _notebook_failure(exc: Exception, nb: Any, name: Path, index: int) -> None:
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
 
-    try:
-        raise exc
-    except NoSuchKernel as exc:
+    if isinstance(exc, NoSuchKernel):
         raise ToolMissing("no Python kernel for notebooks: install ipykernel (./dev setup does)") from exc
-    except CellExecutionError as exc:
+    if isinstance(exc, CellExecutionError):
         raise NotebookFailed(name, index + 1, _label(nb, index), f"{exc.ename}: {exc.evalue}") from None
-    except (CellTimeoutError, DeadKernelError, CellControlSignal) as exc:
+    if isinstance(exc, CellTimeoutError | DeadKernelError | CellControlSignal):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookFailed(name, index + 1, _label(nb, index), f"{type(exc).__name__}: {first}") from None
+    raise exc
 
 
 def execute_notebook(path: Path, timeout: float = 600.0) -> Any:
