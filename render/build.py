@@ -85,6 +85,9 @@ class Observer:
 
     def beat_done(self, lesson: LessonReport, beat: BeatReport) -> None: ...
 
+    def page_ready(self, lesson: LessonReport) -> None:
+        """The lesson's record and page are written; its video is about to be joined."""
+
     def lesson_done(self, lesson: LessonReport) -> None: ...
 
 
@@ -238,6 +241,8 @@ class Build:
         """The lesson's own page, once its video exists."""
         if work.report.status in ("failed", "planned") or not (work.out / "lesson.json").is_file():
             return
+        if "lesson page" in work.report.steps:  # written already, before the lesson video was joined
+            return
         self.lesson_output(work, report, "lesson page", "decks",
                            lambda: stages.lesson_page_step(work.entry, self.settings, work.state))
 
@@ -336,6 +341,7 @@ class Build:
             report.plan[work.entry.id].append(self.runner.waiting("video", "beat clips"))
             work.report.steps["video"] = "waiting"
             return
+        self.outcome(report, work, self.record_step(work))
         step = self.video_step(work)
         work.report.steps["video"] = self.outcome(report, work, step).status
 
@@ -470,7 +476,8 @@ class Build:
 
     # -- the lesson video ------------------------------------------------------------------------------
     def finish(self, work: LessonWork, report: BuildReport) -> None:
-        """Join the clips into the lesson video (once every beat is done), then record the video chain."""
+        """Once every beat is done: the lesson record (lesson.json, poster, subtitles) and the lesson page, so
+        a page can show the new beats at once; then the clips joined into the lesson video; then the chain."""
         failed = [b for b in work.report.beats if b.status == "failed"]
         if failed:
             work.report.steps["video"] = "skipped"
@@ -478,6 +485,13 @@ class Build:
             self.fail(work, "\n".join(b.error for b in failed))
             return
         try:
+            self.outcome(report, work, (record := self.record_step(work)), lambda: self.runner.run(record))
+            work.state.save()
+            if "page" in self.settings.only:
+                self.lesson_page(work, report)
+                if work.report.status == "failed":
+                    return
+                self.observer.page_ready(work.report)
             step = self.video_step(work)
             outcome = self.outcome(report, work, step, lambda: self.runner.run(step))
             work.report.steps["video"] = outcome.status
@@ -492,49 +506,70 @@ class Build:
         work.report.mark()
         self.observer.lesson_done(work.report)
 
+    def record_step(self, work: LessonWork) -> Step:
+        """lesson.json, the poster and the subtitles: what pages and decks read, without the joined video."""
+        assert work.lesson is not None
+        narrated = self.narrated(work)
+        inputs = stages.record_inputs(work.entry, work.beats, work.lesson, work.state, self.settings.draft)
+        return Step("record", inputs, stages.record_outputs(narrated), work.out, work.state,
+                    lambda: self.write_record(work, narrated), label="lesson record")
+
     def video_step(self, work: LessonWork) -> Step:
         assert work.lesson is not None
-        narrated = all(b.wav is not None for b in work.beats)
-        step = Step("video", stages.video_inputs(work.beats, work.lesson, work.state, self.settings.draft,
-                                                 self.preview),
-                    stages.video_outputs(narrated), work.out, work.state, lambda: self.assemble(work, narrated),
+        narrated = self.narrated(work)
+        inputs = stages.video_inputs(work.beats, work.state, self.preview)
+        return Step("video", inputs, ["lesson.mp4"], work.out, work.state, lambda: self.assemble(work, narrated),
                     label="video")
-        return step
 
-    def assemble(self, work: LessonWork, narrated: bool) -> dict[str, Any]:
-        """Join clips (chapters, subtitles, audio) and write the poster and lesson.json."""
+    @staticmethod
+    def narrated(work: LessonWork) -> bool:
+        return all(b.wav is not None for b in work.beats)
+
+    def durations(self, work: LessonWork) -> list[float]:
         from render import video
+
+        for beat in work.beats:
+            beat.duration = beat.duration or video.video_duration(work.out / "beats" / f"{beat.stem}.mp4")
+        return [b.duration for b in work.beats]
+
+    def write_record(self, work: LessonWork, narrated: bool) -> dict[str, Any]:
+        """The poster (the second beat's last frame), lesson.json and, when narrated, the subtitles."""
         from render.files import write_bytes
+        from render.subtitles import write_subtitles
 
         assert work.lesson is not None
-        clips = [work.out / "beats" / f"{b.stem}.mp4" for b in work.beats]
-        for beat, clip in zip(work.beats, clips, strict=True):
-            beat.duration = beat.duration or video.video_duration(clip)
-        durations = [b.duration for b in work.beats]
-        audio = self.lesson_audio(work, durations) if narrated else None
-        video.join_clips(clips, [b.title for b in work.beats], durations, work.out / "lesson.mp4", audio)
-        if audio is not None:
-            audio.unlink(missing_ok=True)
-        key_beat = clips[1] if len(clips) > 1 else clips[0]  # each clip's last frame was saved beside it
-        write_bytes(work.out / "poster.png", key_beat.with_suffix(".png").read_bytes())
+        durations = self.durations(work)
+        if narrated:
+            cues, start = [], 0.0
+            for beat, duration in zip(work.beats, durations, strict=True):
+                cues += [(start + s["start"], start + s["end"], s["text"]) for s in beat.segments]
+                start += duration
+            write_subtitles(cues, work.out / "lesson.vtt", work.out / "lesson.srt", end=sum(durations))
+        key_beat = work.beats[1] if len(work.beats) > 1 else work.beats[0]  # each clip's last frame is beside it
+        write_bytes(work.out / "poster.png", (work.out / "beats" / f"{key_beat.stem}.png").read_bytes())
         stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated, self.settings.draft).write(
             work.out / "lesson.json")
         return {}
 
-    def lesson_audio(self, work: LessonWork, durations: list[float]) -> Path:
+    def assemble(self, work: LessonWork, narrated: bool) -> dict[str, Any]:
+        """Join the clips into lesson.mp4, with chapters and, when narrated, the lesson's audio."""
+        from render import video
         from render.audio import lesson_audio
         from render.files import temp_name
-        from render.subtitles import write_subtitles
 
-        audio = temp_name(work.out / "lesson-audio.m4a")
-        lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio,
-                     preview=self.preview)
-        cues, start = [], 0.0
-        for beat, duration in zip(work.beats, durations, strict=True):
-            cues += [(start + s["start"], start + s["end"], s["text"]) for s in beat.segments]
-            start += duration
-        write_subtitles(cues, work.out / "lesson.vtt", work.out / "lesson.srt", end=sum(durations))
-        return audio
+        clips = [work.out / "beats" / f"{b.stem}.mp4" for b in work.beats]
+        durations = self.durations(work)
+        audio = None
+        if narrated:
+            audio = temp_name(work.out / "lesson-audio.m4a")
+            lesson_audio([work.out / "beats" / f"{b.stem}.f32" for b in work.beats], durations, audio,
+                         preview=self.preview)
+        try:
+            video.join_clips(clips, [b.title for b in work.beats], durations, work.out / "lesson.mp4", audio)
+        finally:
+            if audio is not None:
+                audio.unlink(missing_ok=True)
+        return {}
 
     # -- helpers -------------------------------------------------------------------------------------
     def outcome(self, report: BuildReport, work: LessonWork, step: Step,

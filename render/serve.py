@@ -14,12 +14,14 @@ import functools
 import http.server
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from render.build import Observer
 from render.course import ROOT, LessonEntry
 from render.settings import Settings
 
@@ -41,17 +43,45 @@ LIVE_JS = """
     }
     box.textContent = text;
   }
+  function joining(text) {
+    const video = document.querySelector("video.lesson");
+    let note = document.getElementById("studio-joining");
+    if (!text || !video) { if (note) note.remove(); return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "studio-joining";
+      note.style.cssText = "margin:6px 0;font:14px/1.4 monospace;color:#ffd479";
+      video.after(note);
+    }
+    note.textContent = text;
+  }
+  function swapVideos(version) {  // the lesson video joined again: reload it in place, where it was
+    for (const video of document.querySelectorAll("video.lesson")) {
+      const at = video.currentTime;
+      const base = video.getAttribute("src").split("?")[0];
+      video.src = base + "?v=" + version;
+      for (const track of video.querySelectorAll("track")) {
+        track.src = track.getAttribute("src").split("?")[0] + "?v=" + version;
+      }
+      video.load();
+      video.addEventListener("loadedmetadata", () => { video.currentTime = Math.min(at, video.duration); },
+                             { once: true });
+    }
+  }
   const deck = location.pathname.endsWith("/deck.html");
+  const here = location.pathname.replace(/index\\.html$/, "");
   events.onmessage = (message) => {
     const state = JSON.parse(message.data);
     overlay(state.error);
-    const mine = state.scope !== "decks" || deck;  // a rebuild of decks alone reloads deck pages only
-    if (seen !== null && state.version !== seen && !state.error && mine) {
-      const here = location.pathname.replace(/index\\.html$/, "");
-      if (state.lesson && here.endsWith(state.lesson + "/") && state.beat) {
-        location.hash = state.beat;
+    const mine_lesson = state.lesson && here.endsWith(state.lesson + "/");
+    joining(state.joining && mine_lesson ? "The lesson video is being joined again; it refreshes here." : "");
+    if (seen !== null && state.version !== seen && !state.error) {
+      if (state.scope === "video" && mine_lesson) {
+        swapVideos(state.version);  // this page's text and posters are new already
+      } else if (state.scope === "video" ? !deck : (state.scope !== "decks" || deck)) {
+        if (mine_lesson && state.beat) location.hash = state.beat;
+        location.reload();
       }
-      location.reload();
     }
     seen = state.version;
   };
@@ -68,7 +98,9 @@ class LiveState:
     error: str = ""
     lesson: str = ""
     beat: str = ""
-    scope: str = "all"  # "decks": only deck pages need reloading
+    scope: str = "all"  # "decks": only deck pages reload; "video": lesson pages swap their video in place
+    joining: str = ""  # the lesson folder whose video is being joined again
+    saved: float = 0.0  # when the edit being rebuilt was noticed (perf_counter)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def publish(self, **update: Any) -> None:
@@ -79,7 +111,7 @@ class LiveState:
 
     def message(self) -> str:
         data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat,
-                "scope": self.scope}
+                "scope": self.scope, "joining": self.joining}
         return f"data: {json.dumps(data)}\n\n"
 
 
@@ -104,19 +136,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return self.send_text(html, "text/html")
         return super().do_GET()
 
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")  # a rebuilt video or poster keeps its name
+        super().end_headers()
+
     def send_text(self, text: str, kind: str) -> None:
         data = text.encode("utf-8")
         self.send_response(200)
         self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(data)
 
     def events(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
         self.end_headers()
         live = self.live
         with contextlib.suppress(OSError):
@@ -130,21 +164,47 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page closed or reloaded while a video streamed is no error worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def start_server(build_dir: Path, host: str, port: int, live: LiveState) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(type("LiveHandler", (Handler,), {"live": live}), directory=str(build_dir))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = Server((host, port), handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="serve").start()
     return server
 
 
-def changed_beat(report: Any) -> tuple[str, str]:
-    """The lesson folder and beat of the first clip a rebuild redid ('' when none)."""
-    for lesson in report.lessons:
-        for outcome in report.plan.get(lesson.entry.id, []):
-            if outcome.status in ("stale", "done") and outcome.step.startswith(("clip:", "narrate:")):
-                return f"module{lesson.entry.module}/{lesson.entry.slug}", outcome.step.split(":", 1)[1]
-    return "", ""
+def lesson_folder(lesson: Any) -> str:
+    return f"module{lesson.entry.module}/{lesson.entry.slug}"
+
+
+def changed_beat(lesson: Any) -> str:
+    """The first beat a rebuild rendered again ('' when none)."""
+    return next((beat.name for beat in lesson.beats if beat.status == "done"), "")
+
+
+class PageReloads(Observer):
+    """Open pages reload as soon as a rebuilt lesson's page is written, before its video is joined again."""
+
+    def __init__(self, live: LiveState, say: Callable[[str], None]):
+        self.live, self.say = live, say
+        self.published = False
+
+    def page_ready(self, lesson: Any) -> None:
+        folder, beat = lesson_folder(lesson), changed_beat(lesson)
+        since = time.perf_counter() - self.live.saved
+        self.say(f"page ready in {since:.1f} s" + (f": {folder}#{beat}" if beat else ""))
+        self.live.publish(error="", version=self.live.version + 1, lesson=folder, beat=beat, scope="all",
+                          joining=folder)
+        self.published = True
 
 
 def errors_of(report: Any) -> str:
@@ -157,18 +217,20 @@ def errors_of(report: Any) -> str:
 
 def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
             pool: Executor | None = None) -> None:
-    """Two builds: first what the pages show (videos, lesson pages, the course page), after which open pages
-    reload; then the decks, handouts and notebooks, after which open decks reload. A failure shows its error."""
+    """Two builds: first what the pages show (videos, lesson pages, the course page), where open pages reload
+    once a lesson's page is written and swap its video in place once joined; then the decks, handouts and
+    notebooks, after which open decks reload. A failure shows its error."""
     from render.hashing import forget_files
 
     forget_files()
     first = replace(settings, only=tuple(p for p in settings.only if p in ("video", "page")))
-    report = build_once(entries, first, live, say, pool)
+    pages = PageReloads(live, say)
+    report = build_once(entries, first, live, say, pool, pages)
     if report is None:
         return
-    lesson, beat = changed_beat(report)
-    say(f"rebuilt in {report.seconds:.1f} s" + (f": {lesson}#{beat}" if beat else ""))
-    live.publish(error="", version=live.version + 1, lesson=lesson, beat=beat, scope="all")
+    say(f"rebuilt in {report.seconds:.1f} s")
+    scope = "video" if pages.published else "all"  # the lesson pages are new already: their videos follow
+    live.publish(error="", version=live.version + 1, scope=scope, joining="")
     rest = tuple(p for p in settings.only if p not in ("video", "page"))
     if rest:
         later = build_once(entries, replace(settings, only=(*rest, "page")), live, say, pool)
@@ -178,21 +240,21 @@ def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say
 
 
 def build_once(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
-               pool: Executor | None) -> Any:
+               pool: Executor | None, observer: Observer | None = None) -> Any:
     """One build; its report, or None when it failed (the error is shown on open pages and here)."""
     from render.build import build
     from render.errors import StudioError
 
     try:
-        report = build(entries, settings, executor=pool)
+        report = build(entries, settings, executor=pool, observer=observer)
     except StudioError as exc:
-        live.publish(error=str(exc))
+        live.publish(error=str(exc), joining="")
         say(f"✗ {exc}")
         return None
     error = errors_of(report)
     if error:
         say(error)
-        live.publish(error=error)
+        live.publish(error=error, joining="")
         return None
     return report
 
@@ -211,6 +273,7 @@ def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,
     settings = replace(settings, warm_trace=True, preview=True)
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     pool = Workers(settings)
+    live.saved = time.perf_counter()
     rebuild(entries, settings, live, say, pool.get())
     server = start_server(settings.build_dir, host, port, live)
     first = entries[0] if len(entries) == 1 else None
@@ -219,6 +282,7 @@ def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,
     stop = stop or threading.Event()
     try:
         for changes in watch_changes(stop):
+            live.saved = time.perf_counter()
             pool.renew_if({Path(path) for _, path in changes})
             rebuild(entries, settings, live, say, pool.get())
     finally:

@@ -87,7 +87,7 @@ def chain_step(entry: LessonEntry, settings: Settings, state: StateFile, beats: 
     record = state.get("lesson")
     outputs = ["lesson.mp4", "lesson.json", "poster.png"]
     if beats is not None:
-        names = ["trace", "video", *(f"{kind}:{b}" for b in beats for kind in ("narrate", "clip"))]
+        names = ["trace", "record", "video", *(f"{kind}:{b}" for b in beats for kind in ("narrate", "clip"))]
         outputs = sorted({*outputs, *(o for n in names if (r := state.get(n)) for o in r.outputs)})
     elif record is not None:
         outputs = list(record.outputs)
@@ -225,21 +225,34 @@ def lint_step(beat: BeatWork, lesson_title: str, out: Path, state: StateFile) ->
     return Step(f"lint:{beat.name}", look_inputs(beat, lesson_title), [f"beats/{beat.stem}.lint.json"], out, state)
 
 
-def video_inputs(beats: list[BeatWork], lesson: Lesson, state: StateFile, draft: bool = False,
-                 preview: bool = False) -> dict[str, Any]:
-    return ({"draft": True} if draft else {}) | ({"preview": True} if preview else {}) | {
+def record_inputs(entry: LessonEntry, beats: list[BeatWork], lesson: Lesson, state: StateFile,
+                  draft: bool = False) -> dict[str, Any]:
+    """What lesson.json, the poster and the subtitles are made of: the clips (their durations and key frames),
+    the narration (text and timing), the lesson's own text."""
+    return ({"draft": True} if draft else {}) | {
         "clips": [state.steps[f"clip:{b.name}"].key for b in beats],
         "narration": [b.narration_key for b in beats],
         "code": modules_digest(*VIDEO_CODE),
+        "lesson": [entry.id, entry.slug, entry.title, entry.blurb],
         "titles": [b.title for b in beats],
-        "tools": {"ffmpeg": tool_versions()["ffmpeg"]},
         "meta": {"objectives": lesson.objectives, "recap": lesson.recap, "challenge": lesson.challenge,
                  "bullets": [list(b.bullets) for b in lesson.beats]},
     }
 
 
-def video_outputs(narrated: bool) -> list[str]:
-    return ["lesson.mp4", "poster.png", "lesson.json"] + (["lesson.vtt", "lesson.srt"] if narrated else [])
+def record_outputs(narrated: bool) -> list[str]:
+    return ["poster.png", "lesson.json"] + (["lesson.vtt", "lesson.srt"] if narrated else [])
+
+
+def video_inputs(beats: list[BeatWork], state: StateFile, preview: bool = False) -> dict[str, Any]:
+    """The joined lesson video: the clips, their narration audio, the chapter titles, the tools."""
+    return ({"preview": True} if preview else {}) | {
+        "clips": [state.steps[f"clip:{b.name}"].key for b in beats],
+        "narration": [b.narration_key for b in beats],
+        "code": modules_digest(*VIDEO_CODE),
+        "titles": [b.title for b in beats],
+        "tools": {"ffmpeg": tool_versions()["ffmpeg"]},
+    }
 
 
 def lesson_record(entry: LessonEntry, lesson: Lesson, trace: dict[str, Any], beats: list[BeatWork],

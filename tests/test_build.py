@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,7 +207,6 @@ def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_tha
 
     recordings = project.root / "assets" / "recordings" / "tiny"
     recordings.mkdir(parents=True)
-    import subprocess
 
     subprocess.run(["espeak-ng", "-w", str(recordings / "the_end.wav"), "That is all."], check=True)
     lines = status_lines(project)
@@ -233,9 +235,6 @@ def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(p
 def test_a_script_saved_during_a_render_is_not_recorded_as_built(project: Project) -> None:
     """The author saves while a render runs: that render finishes with what it read, and the next one sees the
     edit (the chain's inputs are the ones read when the run began, not when it ended)."""
-    import os
-    import subprocess
-    import sys
     import time
 
     project.script("broken").unlink(missing_ok=True)
@@ -250,3 +249,40 @@ def test_a_script_saved_during_a_render_is_not_recorded_as_built(project: Projec
     assert proc.wait(timeout=600) == 0
     project.render("1.1.1", *ARGS)
     assert "Gaze upon 6 numbers." in (project.lesson_dir() / "lesson.srt").read_text()
+
+
+PAGE_FIRST = """
+import hashlib, json, sys
+from render.build import Observer, build
+from render.course import load_course
+from render.settings import Settings
+
+class Seen(Observer):
+    def page_ready(self, lesson):
+        out = settings.build_dir / "module1" / "tiny"
+        seen["page"] = (out / "index.html").read_text()
+        seen["video"] = hashlib.sha256((out / "lesson.mp4").read_bytes()).hexdigest()
+        seen["record"] = json.loads((out / "lesson.json").read_text())["duration"]
+
+seen = {}
+settings = Settings(voice="espeak", only=("video", "page"), jobs=1)
+report = build([load_course().lesson("1.1.1")], settings, observer=Seen())
+assert report.ok, report
+print(json.dumps(seen))
+"""
+
+
+def test_a_rebuilt_lesson_page_is_written_before_its_video_is_joined_again(built: Project) -> None:
+    """`render serve` reloads open pages at `page_ready`: the new narration and record are on the page while
+    lesson.mp4 is still the last good video; the video joined afterwards has the record's duration."""
+    built.render("1.1.1", "--voice", "espeak", "--only", "video,page")
+    video = sha(built.lesson_dir() / "lesson.mp4")
+    built.edit(built.script(), "And that is all, apprentices.", "And that, apprentices, is all for today.")
+    done = subprocess.run([sys.executable, "-c", PAGE_FIRST], cwd=built.root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(built.root)}, timeout=600)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "is all for today." in seen["page"] and seen["video"] == video  # page first, old video still there
+    joined = probe(built.lesson_dir() / "lesson.mp4")
+    assert sha(built.lesson_dir() / "lesson.mp4") != video
+    assert abs(float(joined["format"]["duration"]) - seen["record"]) < 0.1

@@ -3,6 +3,7 @@ the new subtitle text; a syntax error shows an overlay with the file and line; f
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -72,6 +73,15 @@ def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Proje
         project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
         page.wait_for_selector("text=Gaze upon 6 numbers.", timeout=WAIT_MS)  # reloaded by itself
         assert "counting" in page.url  # opened on the beat that changed
+        # then the video joined again is swapped in place (a reloaded page would have no "?v=" on it),
+        # and it is the new one: as long as the new lesson record says
+        page.wait_for_function("() => document.querySelector('video.lesson').src.includes('?v=')",
+                               timeout=WAIT_MS)
+        page.wait_for_function("() => document.querySelector('video.lesson').readyState >= 1", timeout=WAIT_MS)
+        record = json.loads((project.lesson_dir() / "lesson.json").read_text())
+        assert "Gaze upon" in record["beats"][0]["narration"]
+        assert abs(page.evaluate("() => document.querySelector('video.lesson').duration") - record["duration"]) < 0.1
+        assert not page.is_visible("#studio-joining")
 
         good = project.script().read_text()
         project.script().write_text(good + "\ndef broken(:\n")
