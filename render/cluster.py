@@ -3,7 +3,7 @@
 Beat jobs are self-contained (render.clips.BeatJob: trace slice, timing, audio bytes, code digest), so a
 worker needs only the installed studio and its system packages, not the build folder. The cluster is used
 through `Client.get_executor()`, a `concurrent.futures.Executor` like the default process pool; Dask itself
-resubmits the beat of a worker that dies.
+resubmits the beat of a worker that dies. Each worker is set up for renders by `render.cluster_worker`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
         except (OSError, TimeoutError) as exc:
             raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address} within "
                                        f"{CONNECT_SECONDS} s ({exc}); start it with `dask scheduler`") from None
+
+    from render.cluster_worker import RenderWorker
+
+    client.register_plugin(RenderWorker())  # workers that join later get it too
 
     def close() -> None:
         client.close()
