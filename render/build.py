@@ -238,10 +238,9 @@ class Build:
                                lambda: stages.handout_step(work.entry, self.settings, work.state))
 
     def lesson_page(self, work: LessonWork, report: BuildReport) -> None:
-        """The lesson's own page, once its video exists."""
+        """The lesson's own page, once its record exists: first before the video is joined (so `render serve`
+        can show it at once), again at the end with links to what was built since (cached if nothing was)."""
         if work.report.status in ("failed", "planned") or not (work.out / "lesson.json").is_file():
-            return
-        if "lesson page" in work.report.steps:  # written already, before the lesson video was joined
             return
         self.lesson_output(work, report, "lesson page", "decks",
                            lambda: stages.lesson_page_step(work.entry, self.settings, work.state))

@@ -180,6 +180,8 @@ def test_status_names_exactly_what_an_edit_touched_and_render_redoes_exactly_tha
                                         .replace("x = numbers(device)", "x = torch.ones(2, 3, device=device)"))
     project.render("module1", "--voice", "espeak")
     assert status_lines(project)[-1] == "course page: up to date"
+    page = (project.lesson_dir() / "index.html").read_text()  # written before the decks, then again after
+    assert all(f'href="{name}"' in page for name in ("deck.html", "deck.pptx", "lesson.ipynb", "lesson.vtt"))
 
     template = project.root / "templates" / "deck.html"
     template.write_text(template.read_text() + "\n<!-- a template edit -->\n")
