@@ -437,6 +437,7 @@ class Build:
             key=step.key, output=f"beats/{beat.stem}.mp4", title=beat.title, lesson=work.title, visual=beat.visual,
             trace=beat.trace, timing=beat.timing, quality=self.settings.quality, work_dir="",
             draft=self.settings.draft, still_holds=self.settings.still_holds,
+            text_cache=str(self.settings.build_dir / ".cache" / "texts"),
         )
         write_text(work.out / "beats" / f"{beat.stem}.job.json", json.dumps(job.__dict__, indent=1))
         audio = beat.wav.read_bytes() if beat.wav is not None else None

@@ -36,6 +36,7 @@ class ClipJob:
     encoder_preset: str = "veryfast"
     draft: bool = False
     still_holds: bool = True  # holds encoded once and repeated (False: frame by frame, as bare Manim does)
+    text_cache: str = ""  # a folder where built texts are kept for the next render process ("": none)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ def render_clip(job: ClipJob) -> ClipResult:
 
     from render.settings import QUALITIES
     from scenes.beat import BeatScene
+    from scenes.mobjects.text import keep_texts_in
+
+    keep_texts_in(usable_folder(job.text_cache))
 
     manim_quality, width, height, fps = QUALITIES[job.quality]
     work = Path(job.work_dir) / f"worker-{os.getpid()}"
@@ -85,23 +89,52 @@ def render_clip(job: ClipJob) -> ClipResult:
             lint = list(scene.lint_problems)
             steps = scene.steps_played
             smallest = scene.smallest_text
+            last_frame = scene.last_frame
         output.parent.mkdir(parents=True, exist_ok=True)
         if job.audio:
-            from render.audio import mux, normalise_beat
-
-            beat_audio = output.with_suffix(".f32")
-            normalise_beat(Path(job.audio), duration, beat_audio)
-            mux(movie, beat_audio, output, target=None)  # writes under a temporary name, then renames
+            add_audio(job, Path(job.audio), movie, duration, output)
         else:
             with atomic_path(output) as tmp:
                 shutil.move(str(movie), tmp)
-        from render.video import extract_frame
-
-        extract_frame(output, output.with_suffix(".png"))  # the beat's key moment: everything on screen
+        save_poster(last_frame, output.with_suffix(".png"))
     finally:
         shutil.rmtree(media, ignore_errors=True)
     return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint,
                       steps, smallest)
+
+
+def usable_folder(folder: str) -> Path | None:
+    """`folder` once created, or None where it cannot be (a cluster worker without the client's disk)."""
+    if not folder:
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return Path(folder)
+
+
+def add_audio(job: ClipJob, narration: Path, movie: Path, duration: float, output: Path) -> None:
+    """The beat's narration fitted to its picture and muxed in (`output` is written under a temporary name, then
+    renamed); its samples are kept beside it (`.f32`) for the lesson's audio. A draft takes the quick path: one
+    gain to the target loudness instead of the true-peak limiter, and one ffmpeg call."""
+    from render.audio import mux, mux_samples, normalise_beat, quick_beat
+
+    beat_audio = output.with_suffix(".f32")
+    if job.draft:
+        quick_beat(narration, duration, beat_audio)
+        mux_samples(movie, beat_audio, output)
+    else:
+        normalise_beat(narration, duration, beat_audio)
+        mux(movie, beat_audio, output, target=None)
+
+
+def save_poster(pixels: Any, png: Path) -> None:
+    """The beat's last frame, as the scene drew it (lossless, no decoding of the clip), as an RGB PNG."""
+    from PIL import Image
+
+    with atomic_path(png) as tmp:
+        Image.fromarray(pixels[..., :3]).save(tmp, format="PNG")
 
 
 def _plain(value: Any) -> Any:

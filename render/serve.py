@@ -152,13 +152,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        live = self.live
+        live, sent = self.live, ""
         with contextlib.suppress(OSError):
             while True:
-                self.wfile.write(live.message().encode())
+                with live.changed:  # a change published while the last message was being sent is not missed
+                    if live.message() == sent:
+                        live.changed.wait(timeout=15)  # a heartbeat also notices a closed page
+                    sent = live.message()
+                self.wfile.write(sent.encode())
                 self.wfile.flush()
-                with live.changed:
-                    live.changed.wait(timeout=15)  # a heartbeat also notices a closed page
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         pass
@@ -263,7 +265,7 @@ def watch_changes(stop: threading.Event) -> Iterator[set[Any]]:
     from watchfiles import watch
 
     folders = [str(ROOT / f) for f in WATCHED if (ROOT / f).is_dir()]
-    yield from watch(*folders, stop_event=stop, debounce=300, step=100)
+    yield from watch(*folders, stop_event=stop, debounce=300, step=50)
 
 
 def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,

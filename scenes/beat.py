@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from manim import DOWN, LEFT, UP, Line, Scene, VGroup, Write
+from manim import DOWN, LEFT, UP, Create, FadeIn, FadeOut, GrowArrow, GrowFromCenter, Line, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.holds import hold_encoders
@@ -16,6 +16,9 @@ from scenes.trace import BeatTrace
 from scenes.visuals.base import Area, Visual
 
 FRAME_W, FRAME_H = 14.222, 8.0
+# animations whose end state is their mobject exactly as it was built (or that mobject gone)
+BRING_IN = (FadeIn, Write, Create, GrowArrow, GrowFromCenter)
+TAKE_OUT = (FadeOut,)
 CONTENT = Area(0, -0.45, FRAME_W - 2 * theme.FRAME_MARGIN - 0.2, FRAME_H - 1.6 - 0.7)
 
 
@@ -38,6 +41,7 @@ class BeatScene(Scene):
         self.lint_problems: list[str] = []
         self.steps_played = 0
         self.smallest_text: float | None = None  # px at 480p of the smallest value text at any step
+        self.last_frame: Any = None  # the last frame as RGBA pixels: the beat's poster, everything on screen
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -66,6 +70,33 @@ class BeatScene(Scene):
             self._skip_base = bool(renderer._original_skipping_status)  # a dry run skips everything anyway
         renderer._original_skipping_status = on or self._skip_base
         renderer.skip_animations = on or self._skip_base
+
+    def play(self, *args: Any, **kwargs: Any) -> None:
+        renderer: Any = self.renderer
+        start, skipped = renderer.time, renderer._original_skipping_status
+        if not self.jump_to_end(args, kwargs):
+            super().play(*args, **kwargs)
+        if skipped and self.job.get("draft"):
+            # a draft step is a still held from its cue to the next: a skipped animation writes no frames, so it
+            # takes no time either, or the clip's picture would run shorter than its narration
+            renderer.time = start
+
+    def jump_to_end(self, animations: tuple[Any, ...], options: dict[str, Any]) -> bool:
+        """While skipping (a draft, a dry run), a play that only brings mobjects in or takes them out ends with
+        them as built: they are added or removed at once, without Manim copying each to animate it, and the
+        clock moves on by the play's run time. Anything else is played (and skipped) by Manim."""
+        renderer: Any = self.renderer
+        if not renderer._original_skipping_status or set(options) - {"run_time"} or not animations:
+            return False
+        if not all(type(a) in BRING_IN + TAKE_OUT for a in animations):
+            return False
+        for animation in animations:
+            if type(animation) in BRING_IN:
+                self.add(animation.mobject)
+            else:
+                self.remove(animation.mobject)
+        renderer.time += options.get("run_time") or max(a.run_time for a in animations)
+        return True
 
     def construct(self) -> None:
         self.camera.background_color = theme.BACKGROUND  # type: ignore[union-attr]
@@ -98,3 +129,11 @@ class BeatScene(Scene):
         remaining = (duration - self.time) if duration else 1.0
         if remaining > 1 / 60:
             self.wait(remaining)
+        self.last_frame = self.draw_all()
+
+    def draw_all(self) -> Any:
+        """Every mobject drawn afresh on the background (not over a held static frame), as pixels."""
+        renderer: Any = self.renderer
+        renderer.static_image = None
+        renderer.update_frame(self)
+        return renderer.get_frame()
