@@ -9,7 +9,8 @@ resubmits the beat of a worker that dies. Each worker is set up for renders by `
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from typing import Any
 
 from render.errors import SchedulerUnreachable, ToolMissing
 
@@ -27,6 +28,10 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
     cluster = None
     if address.startswith("local:"):
         workers = int(address.removeprefix("local:") or 2)
+        import dask
+
+        # workers that may start their render processes, also when restarted after dying: until closed
+        undo = dask.config.set({"distributed.worker.daemon": False})
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     else:
@@ -44,5 +49,24 @@ def dask_executor(address: str) -> tuple[Executor, Callable[[], None]]:
         client.close()
         if cluster is not None:
             cluster.close()
+            undo.__exit__(None, None, None)
 
-    return client.get_executor(pure=False), close
+    return RenderTasks(client.get_executor(pure=False)), close
+
+
+class RenderTasks(Executor):
+    """The client's executor, with every task annotated to run in the workers' render processes."""
+
+    def __init__(self, inner: Executor):
+        self.inner = inner
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        import dask
+
+        from render.cluster_worker import EXECUTOR
+
+        with dask.annotate(executor=EXECUTOR):
+            return self.inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait)  # Dask's executor cancels nothing itself: closing the client does

@@ -3,27 +3,90 @@
 A beat render is pure-Python work that holds the GIL; a Dask worker runs it on a thread beside its event loop.
 Measured on 1.1.1 (two local workers, eleven beats): the same renders took 70 s of thread CPU on Dask workers
 against 51 s in the process pool, mostly from the event loop and the worker's sampling profiler (every 10 ms)
-taking the GIL from the render. This plugin turns the profiler off and lengthens the GIL switch interval.
+taking the GIL from the render. So beats run in a render process of the worker's own (one per worker
+thread, kept warm, renewed if one dies), where nothing else wants the GIL: a task annotated with
+`executor="studio-render"` is run there. A daemonic worker (Dask's default for `dask worker`) may not start
+processes: there the render runs on the worker's thread, with the profiler off and a longer GIL switch
+interval. `render --scheduler local:N` starts its workers non-daemonic.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
 SWITCH_SECONDS = 0.05  # the event loop still answers within this; CPython's default is 0.005
+EXECUTOR = "studio-render"  # the worker executor beat tasks are annotated with
+
+
+class RenderProcesses(Executor):
+    """A spawn process pool with Manim imported ahead; a pool broken by a dead process is replaced at the
+    next task (that task's beat failed with the pool; the ones after it render)."""
+
+    def __init__(self, processes: int):
+        self.processes = processes
+        self.pool = self.start()
+
+    def start(self) -> ProcessPoolExecutor:
+        from render.clips import warm_worker
+
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=follow_parent, initargs=(os.getpid(),))
+        for _ in range(self.processes):
+            pool.submit(warm_worker)
+        return pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        try:
+            return self.pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self.pool = self.start()
+            return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill(self) -> None:
+        """Stop the render processes now (a closing worker must not wait for a render, or leave one behind)."""
+        processes = getattr(self.pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
+        self.pool.shutdown(wait=True, cancel_futures=True)  # quick once they are gone; releases the queues
+
+
+def follow_parent(parent: int) -> None:
+    """In a render process: end with the worker that started it, even when the worker is killed (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the worker died before this process could ask to follow it
+        os._exit(1)
 
 
 class RenderWorker(WorkerPlugin):
-    """Profiler off, a longer GIL switch interval, and Manim imported ahead of the first beat."""
+    """Render processes where the worker may start them; else the profiler off, a longer GIL switch interval
+    and Manim imported ahead of the first beat, on the worker's own thread."""
 
     idempotent = True
     name = "torchenstein-render"
 
     def setup(self, worker: Any) -> None:
+        if not multiprocessing.current_process().daemon:
+            worker.executors[EXECUTOR] = RenderProcesses(worker.state.nthreads)
+            return
+        worker.executors[EXECUTOR] = worker.executors["default"]
         for name in ("profile", "profile-cycle"):
             callback = worker.periodic_callbacks.pop(name, None)
             if callback is not None:
@@ -32,3 +95,8 @@ class RenderWorker(WorkerPlugin):
         from render.clips import warm_worker
 
         threading.Thread(target=warm_worker, daemon=True, name="warm-manim").start()
+
+    def teardown(self, worker: Any) -> None:
+        executor = worker.executors.pop(EXECUTOR, None)
+        if isinstance(executor, RenderProcesses):
+            executor.kill()

@@ -43,13 +43,16 @@ class Cluster:
         port = self.address.rsplit(":", 1)[1]
         self.scheduler = self.spawn("scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard")
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([str(DASK), *args], cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(DASK), *args], cwd=self.folder, env={**self.env, **(env or {})},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def add_workers(self, n: int) -> None:
-        for _ in range(n):
-            self.workers.append(self.spawn("worker", self.address, "--nthreads", "1", "--no-dashboard"))
+        for i in range(n):
+            # the first may start processes, so its beats render in a render process of its own; the others
+            # are daemonic, Dask's default, and render on their task thread
+            env = {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"} if i == 0 else {}
+            self.workers.append(self.spawn("worker", self.address, "--nthreads", "1", "--no-dashboard", env=env))
         from distributed import Client
 
         with Client(self.address, timeout="30s") as client:
@@ -127,3 +130,46 @@ def test_a_worker_with_other_studio_code_refuses_the_job(project: Project, clust
     result = Project(other).render("1.1.1", "--voice", "espeak", "--scheduler", cluster.address, check=False)
     assert result.returncode == 1
     assert "this worker runs studio code" in result.stderr and "the render sent code" in result.stderr
+
+
+def render_pids(client: object, workers: list[str]) -> dict[str, int]:
+    """Per worker, the pid that ran a beat-like task annotated for the render processes."""
+    import dask
+
+    from render.clips import warm_worker
+    from render.cluster_worker import EXECUTOR
+
+    with dask.annotate(executor=EXECUTOR):
+        return {w: client.submit(warm_worker, workers=[w], pure=False).result()  # type: ignore[attr-defined]
+                for w in workers}
+
+
+def test_a_worker_that_may_start_processes_renders_in_its_own_render_process(cluster: Cluster) -> None:
+    from distributed import Client
+
+    from render.cluster_worker import RenderWorker
+
+    with Client(cluster.address, timeout="30s") as client:
+        client.register_plugin(RenderWorker())
+        workers = client.run(os.getpid)  # worker address -> the worker's own pid
+        renders = render_pids(client, list(workers))
+        parents = {w: int(Path(f"/proc/{pid}/stat").read_text().split()[3]) for w, pid in renders.items()}
+    by_mode = sorted((renders[w] != pid, parents[w] == pid) for w, pid in workers.items())
+    # one worker (non-daemonic) ran it in a child process of its own, the other (daemonic) on its thread
+    assert by_mode == [(False, False), (True, True)]
+
+
+def test_a_local_cluster_renders_in_render_processes_that_end_with_it() -> None:
+    from render.cluster import dask_executor
+
+    executor, close = dask_executor("local:2")
+    try:
+        client = executor.inner._client  # type: ignore[attr-defined]
+        workers = client.run(os.getpid)
+        renders = render_pids(client, list(workers))
+    finally:
+        close()
+    assert all(renders[w] != pid for w, pid in workers.items())
+    time.sleep(1)
+    assert not [pid for pid in renders.values() if Path(f"/proc/{pid}").exists()
+                and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
