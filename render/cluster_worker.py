@@ -6,8 +6,8 @@ against 51 s in the process pool, mostly from the event loop and the worker's sa
 taking the GIL from the render. So beats run in a render process of the worker's own (one per worker
 thread, kept warm, renewed if one dies), where nothing else wants the GIL: a task annotated with
 `executor="studio-render"` is run there. A daemonic worker (Dask's default for `dask worker`) may not start
-processes: there the render runs on the worker's thread, with the profiler off and a longer GIL switch
-interval. `render --scheduler local:N` starts its workers non-daemonic.
+processes: there the render runs on the worker's thread with a longer GIL switch interval. Either way the
+worker's profiler is stopped. `render --scheduler local:N` starts its workers non-daemonic.
 """
 
 from __future__ import annotations
@@ -83,14 +83,14 @@ class RenderWorker(WorkerPlugin):
     name = "torchenstein-render"
 
     def setup(self, worker: Any) -> None:
+        for name in ("profile", "profile-cycle"):  # sampling every thread every 10 ms, for a dashboard
+            callback = worker.periodic_callbacks.pop(name, None)
+            if callback is not None:
+                callback.stop()
         if not multiprocessing.current_process().daemon:
             worker.executors[EXECUTOR] = RenderProcesses(worker.state.nthreads)
             return
         worker.executors[EXECUTOR] = worker.executors["default"]
-        for name in ("profile", "profile-cycle"):
-            callback = worker.periodic_callbacks.pop(name, None)
-            if callback is not None:
-                callback.stop()
         sys.setswitchinterval(SWITCH_SECONDS)
         from render.clips import warm_worker
 
