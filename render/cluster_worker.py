@@ -7,7 +7,8 @@ taking the GIL from the render. So beats run in a render process of the worker's
 thread, kept warm, renewed if one dies), where nothing else wants the GIL: a task annotated with
 `executor="studio-render"` is run there. A daemonic worker (Dask's default for `dask worker`) may not start
 processes: there the render runs on the worker's thread with a longer GIL switch interval. Either way the
-worker's profiler is stopped. `render --scheduler local:N` starts its workers non-daemonic.
+worker's profiler is stopped. Render processes start without the nanny's memory settings for its worker.
+`render --scheduler local:N` starts its workers non-daemonic.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -41,8 +42,9 @@ class RenderProcesses(Executor):
 
         pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=follow_parent, initargs=(os.getpid(),))
-        for _ in range(self.processes):
-            pool.submit(warm_worker)
+        with outside_dask_environ():
+            for _ in range(self.processes):
+                pool.submit(warm_worker)  # a spawn pool starts a process per submit while none is idle
         return pool
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -61,6 +63,22 @@ class RenderProcesses(Executor):
         for process in list(processes.values()):
             process.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)  # quick once they are gone; releases the queues
+
+
+@contextlib.contextmanager
+def outside_dask_environ() -> Iterator[None]:
+    """Without the variables a Dask nanny sets for its worker (`distributed.nanny.pre-spawn-environ`), for
+    processes started meanwhile. Its `MALLOC_TRIM_THRESHOLD_` hands freed memory back to the system at every
+    64 KiB, which suits a worker holding data and costs a render about a tenth more CPU: render processes
+    get the environment a process pool's would."""
+    import dask
+
+    dask_set = {key: str(value) for key, value in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()}
+    removed = {key: os.environ.pop(key) for key, value in dask_set.items() if os.environ.get(key) == value}
+    try:
+        yield
+    finally:
+        os.environ.update(removed)
 
 
 def follow_parent(parent: int) -> None:

@@ -159,6 +159,12 @@ def test_a_worker_that_may_start_processes_renders_in_its_own_render_process(clu
     assert by_mode == [(False, False), (True, True)]
 
 
+def environ(pid: int) -> dict[str, str]:
+    """The environment a process was started with."""
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
 def test_a_local_cluster_renders_in_render_processes_that_end_with_it() -> None:
     from render.cluster import dask_executor
 
@@ -167,9 +173,13 @@ def test_a_local_cluster_renders_in_render_processes_that_end_with_it() -> None:
         client = executor.inner._client  # type: ignore[attr-defined]
         workers = client.run(os.getpid)
         renders = render_pids(client, list(workers))
+        started_with = {pid: environ(pid) for pid in [*workers.values(), *renders.values()]}
     finally:
         close()
     assert all(renders[w] != pid for w, pid in workers.items())
+    # the nanny's memory setting for its worker (a render costs a tenth more CPU under it) is not the renders'
+    assert all(started_with[pid].get("MALLOC_TRIM_THRESHOLD_") == "65536" for pid in workers.values())
+    assert all("MALLOC_TRIM_THRESHOLD_" not in started_with[pid] for pid in renders.values())
     time.sleep(1)
     assert not [pid for pid in renders.values() if Path(f"/proc/{pid}").exists()
                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
