@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from render.errors import UnknownVisual
+from scenes.errors import UnknownVisual
 
 VISUALS_DIR = Path(__file__).parent / "visuals"
 VISUALS_PACKAGE = "scenes.visuals"

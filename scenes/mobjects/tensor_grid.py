@@ -6,8 +6,8 @@ from typing import Any
 
 from manim import DOWN, LEFT, RIGHT, UP, DashedVMobject, Rectangle, VGroup
 
-from render.errors import VisualError
 from scenes import theme
+from scenes.errors import VisualError
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, format_number, shape_text
 

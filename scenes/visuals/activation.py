@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Create, DashedLine, Dot, FadeIn, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, note
+from scenes.errors import VisualError
 from scenes.mobjects.plot import Legend, Plot
 from scenes.mobjects.text import label, mono
 from scenes.visuals.base import Area, TensorVisual

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Rectangle, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, flow, glow, hide, note, reveal, sign
+from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid, key
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, broadcast_index, format_number, shape_text

@@ -29,8 +29,8 @@ from manim import (
     VGroup,
 )
 
-from render.errors import VisualError
 from scenes import theme
+from scenes.errors import VisualError
 from scenes.mobjects.text import label
 from scenes.visuals.base import Area, TensorVisual
 

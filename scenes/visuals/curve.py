@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from manim import RIGHT, UL, UP, Create, FadeIn, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
+from scenes.errors import VisualError
 from scenes.mobjects.plot import Legend, Plot, corners
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, format_number

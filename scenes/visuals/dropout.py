@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, FadeOut, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, note, sign
+from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.visuals.base import TensorVisual
 from scenes.visuals.curve import number_label, require

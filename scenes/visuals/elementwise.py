@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from manim import RIGHT, FadeIn, FadeOut, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal, sign
+from scenes.errors import VisualError
 from scenes.trace import broadcast_index, shape_text
 from scenes.visuals.base import TensorVisual
 

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 from manim import RIGHT, Create, FadeIn, Mobject, ReplacementTransform, Scene, SurroundingRectangle, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, flow, glow, hide, restore, reveal, sign
+from scenes.errors import VisualError
 from scenes.mobjects.caption import Caption
 from scenes.mobjects.column import ColumnGrid, settle
 from scenes.trace import TensorEntry, shape_text

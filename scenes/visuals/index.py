@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, fill, glow, note
+from scenes.errors import VisualError
 from scenes.mobjects.text import mono
 from scenes.trace import TensorEntry, shape_text
 from scenes.visuals.base import TensorVisual

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, UP, FadeIn, FadeOut, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal, sign
+from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual, largest_arrangement

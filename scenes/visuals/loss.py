@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, UP, FadeIn, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, flow, glow, hide, restore, reveal, sign
+from scenes.errors import VisualError
 from scenes.mobjects.caption import Caption
 from scenes.mobjects.column import ColumnGrid, settle
 from scenes.mobjects.tensor_grid import TensorGrid

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 from manim import DL, LEFT, RIGHT, UP, UR, FadeIn, FadeOut, Scene, VGroup, Write
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
+from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, broadcast_index, shape_text

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, LaggedStart, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import together
+from scenes.errors import VisualError
 from scenes.mobjects.module_boxes import ModuleBoxes, module_caption
 from scenes.mobjects.text import label
 from scenes.trace import ModuleEntry

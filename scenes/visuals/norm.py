@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, glow, hide, restore, reveal
+from scenes.errors import VisualError
 from scenes.mobjects.caption import Caption
 from scenes.mobjects.column import settle
 from scenes.mobjects.tensor_grid import TensorGrid

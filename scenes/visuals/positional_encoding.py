@@ -25,9 +25,9 @@ from manim import (
     Write,
 )
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import appear, note, sign
+from scenes.errors import VisualError
 from scenes.mobjects.column import settle
 from scenes.mobjects.heatmap import Heatmap, ticks
 from scenes.mobjects.tensor_grid import TensorGrid

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from manim import DOWN, RIGHT, FadeIn, LaggedStart, Scene, VGroup, Write
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import note
+from scenes.errors import VisualError
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label

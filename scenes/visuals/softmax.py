@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from manim import DOWN, RIGHT, UP, FadeIn, GrowFromEdge, LaggedStart, Scene, VGroup
 
-from render.errors import VisualError
 from scenes import theme
 from scenes.anim import note
+from scenes.errors import VisualError
 from scenes.mobjects.plot import Bars
 from scenes.mobjects.text import label
 from scenes.trace import format_number

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, LaggedStart, Mobject, Scene, Transform, VGroup
 
-from render.errors import VisualError
 from scenes import theme
+from scenes.errors import VisualError
 from scenes.mobjects.key_table import KeyTable, preview
 from scenes.mobjects.module_boxes import LINE_SIZE, ModuleBoxes
 from scenes.mobjects.text import label

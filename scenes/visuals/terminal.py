@@ -14,8 +14,8 @@ from typing import ClassVar, cast
 
 from manim import UP, AddTextLetterByLetter, FadeIn, FadeOut, LaggedStart, Mobject, Scene, Text, VGroup
 
-from render.errors import VisualError
 from scenes import theme
+from scenes.errors import VisualError
 from scenes.mobjects.terminal_window import SIZES, STYLES, TerminalWindow, wrap
 from scenes.mobjects.text import label
 from scenes.visuals.base import TensorVisual
