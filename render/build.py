@@ -11,7 +11,7 @@ import importlib.util
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from render.errors import CannotWrite, LessonError, StudioError, ToolMissing, st
 from render.files import stale_temporaries, write_text
 from render.hashing import IMPORTS
 from render.lesson import Lesson
+from render.pool import RenderPool
 from render.settings import PARTS, Settings
 from render.stages import BeatWork, lesson_dir, state_file
 from render.state import StateFile, build_lock
@@ -602,16 +603,12 @@ class Build:
 
             self._executor, self._close_cluster = dask_executor(self.settings.scheduler)
         if self._executor is None:
-            import multiprocessing
-
-            # spawn: workers start clean and import Manim only, never torch from the parent
-            self._executor = ProcessPoolExecutor(max_workers=max(1, self.settings.jobs),
-                                                 mp_context=multiprocessing.get_context("spawn"))
+            self._executor = RenderPool(self.settings.jobs)
         return self._executor
 
     def warm_workers(self) -> None:
         """Start the render processes (each imports Manim) while this one imports torch and traces."""
-        if isinstance(self.executor, ProcessPoolExecutor):
+        if isinstance(self.executor, RenderPool):
             from render.clips import warm_worker
 
             for _ in range(max(1, self.settings.jobs)):
@@ -619,15 +616,14 @@ class Build:
 
     def stop_workers(self) -> None:
         """Kill the pool's processes now rather than wait for the beats they are rendering."""
-        processes = getattr(self._executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            process.kill()
+        if isinstance(self._executor, RenderPool):
+            self._executor.kill()
 
     def close(self) -> None:
         if not self.runner.dry:
             IMPORTS.save()
         if self._own_executor and self._executor is not None:
-            if isinstance(self._executor, ProcessPoolExecutor):
+            if isinstance(self._executor, RenderPool):
                 self._executor.shutdown(cancel_futures=True)
             else:  # a cluster's executor: closing its client next cancels what is left
                 self._executor.shutdown(wait=False)
@@ -686,14 +682,21 @@ class Lint(Build):
                     continue
                 for beat in work.beats:
                     self.lint_beat(work, beat, jobs)
+            failed: dict[tuple[str, str], str] = {}  # (lesson id, beat) -> why its dry run failed
             for future in list(jobs):
                 work, beat, step = jobs.pop(future)
-                result = future.result()
+                try:
+                    result = future.result()
+                except StudioError as exc:  # a visual that cannot draw its data, a render process that died
+                    failed[work.entry.id, beat.name] = work.failure(beat, exc)
+                    continue
                 stages.write_lint(work.out, beat, result)
                 self.runner.finish(step)
                 work.state.save()
             for work in works:
-                found.setdefault(work.entry.id, [self.findings(work, b) for b in work.beats])
+                found.setdefault(work.entry.id, [
+                    BeatLint(b.name, [failed[work.entry.id, b.name]]) if (work.entry.id, b.name) in failed
+                    else self.findings(work, b) for b in work.beats])
         finally:
             self.close()
         return found  # type: ignore[return-value]

@@ -4,9 +4,9 @@ A beat render is pure-Python work that holds the GIL; a Dask worker runs it on a
 Measured on 1.1.1 (two local workers, eleven beats): the same renders took 70 s of thread CPU on Dask workers
 against 51 s in the process pool, mostly from the event loop and the worker's sampling profiler (every 10 ms)
 taking the GIL from the render. So beats run in a render process of the worker's own (one per worker
-thread, kept warm, renewed if one dies), where nothing else wants the GIL: a task annotated with
-`executor="studio-render"` is run there. A daemonic worker (Dask's default for `dask worker`) may not start
-processes: there the render runs on the worker's thread with a longer GIL switch interval. Either way the
+thread, kept warm; one that dies costs its own beat: `render.pool`), where nothing else wants the GIL: a task
+annotated with `executor="studio-render"` is run there. A daemonic worker (Dask's default for `dask worker`)
+may not start processes: there the render runs on the worker's thread with a longer GIL switch interval. Either way the
 worker's profiler is stopped. Render processes start without the nanny's memory settings for its worker.
 `render --scheduler local:N` starts its workers non-daemonic.
 """
@@ -14,55 +14,38 @@ worker's profiler is stopped. Render processes start without the nanny's memory 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
+
+from render.pool import RenderPool
 
 SWITCH_SECONDS = 0.05  # the event loop still answers within this; CPython's default is 0.005
 EXECUTOR = "studio-render"  # the worker executor beat tasks are annotated with
 
 
-class RenderProcesses(Executor):
-    """A spawn process pool with Manim imported ahead; a pool broken by a dead process is replaced at the
-    next task (that task's beat failed with the pool; the ones after it render)."""
+class RenderProcesses(RenderPool):
+    """The worker's render pool (a process that dies costs its own beat), with Manim imported ahead, processes
+    that end with the worker, and the environment a process pool's would have."""
 
     def __init__(self, processes: int):
-        self.processes = processes
-        self.pool = self.start()
+        super().__init__(processes, initializer=follow_parent, initargs=(os.getpid(),))
 
-    def start(self) -> ProcessPoolExecutor:
+    def _start(self) -> ProcessPoolExecutor:
         from render.clips import warm_worker
 
-        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=follow_parent, initargs=(os.getpid(),))
         with outside_dask_environ():
-            for _ in range(self.processes):
+            pool = super()._start()
+            for _ in range(self.workers):
                 pool.submit(warm_worker)  # a spawn pool starts a process per submit while none is idle
         return pool
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        try:
-            return self.pool.submit(fn, *args, **kwargs)
-        except BrokenProcessPool:
-            self.pool = self.start()
-            return self.pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    def kill(self) -> None:
-        """Stop the render processes now (a closing worker must not wait for a render, or leave one behind)."""
-        processes = getattr(self.pool, "_processes", None) or {}
-        for process in list(processes.values()):
-            process.kill()
-        self.pool.shutdown(wait=True, cancel_futures=True)  # quick once they are gone; releases the queues
 
 
 @contextlib.contextmanager
@@ -93,6 +76,37 @@ def follow_parent(parent: int) -> None:
         os._exit(1)
 
 
+def studio_error_names() -> tuple[str, ...]:
+    """`Name(` for every class of the error family, as a worker's log writes a task's exception."""
+    import scenes.errors
+
+    found, todo = set(), [scenes.errors.StudioError]
+    while todo:
+        cls = todo.pop()
+        found.add(f"{cls.__name__}(")
+        todo += cls.__subclasses__()
+    return tuple(sorted(found))
+
+
+class QuietStudioErrors(logging.Filter):
+    """A worker's log leaves out the studio errors its tasks raised (a visual that cannot draw its data, a render
+    process that died): the render that sent the task reports each with the lesson's file and line, and a
+    worker's traceback beside it would read as the studio's own fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from scenes.errors import StudioError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, StudioError):
+            return False
+        args = record.args if isinstance(record.args, tuple) else ()
+        failed = str(record.msg).startswith("Compute Failed") and len(args) > 3
+        return not (failed and str(args[3]).startswith(studio_error_names()))
+
+
+QUIET = QuietStudioErrors()
+
+
 class RenderWorker(WorkerPlugin):
     """Render processes where the worker may start them; else the profiler off, a longer GIL switch interval
     and Manim imported ahead of the first beat, on the worker's own thread."""
@@ -101,6 +115,7 @@ class RenderWorker(WorkerPlugin):
     name = "torchenstein-render"
 
     def setup(self, worker: Any) -> None:
+        logging.getLogger("distributed.worker").addFilter(QUIET)
         for name in ("profile", "profile-cycle"):  # sampling every thread every 10 ms, for a dashboard
             callback = worker.periodic_callbacks.pop(name, None)
             if callback is not None:

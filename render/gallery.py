@@ -9,7 +9,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from render.course import ROOT
 from render.errors import StudioError
 from render.files import atomic_path, write_text
 from render.lesson import Lesson, load_lesson
+from render.pool import RenderPool
 from render.templating import environment
 from render.trace import resolve_device, trace_lesson
 
@@ -165,7 +166,7 @@ def build_gallery(
     lesson, trace = trace_gallery(scripts, resolve_device(device), errors)
     if not lesson.beats:
         raise StudioError("no gallery file could be traced: " + "; ".join(errors))
-    clips = render_clips(lesson, trace, out_dir, quality, only, executor or ProcessPoolExecutor(max_workers=jobs),
+    clips = render_clips(lesson, trace, out_dir, quality, only, executor or RenderPool(jobs),
                          own=executor is None)
     sheet = out_dir / "contact-sheet.png"
     contact_sheet(posters(clips, out_dir), sheet)
