@@ -89,3 +89,16 @@ def test_a_bad_beat_and_a_dead_render_process_fail_alone(project: Project, sched
     flat = " ".join(out.split())
     assert re.search(rf"tiny\.py:{dims_line}: beat 'five_dims': \w+\('x'\) cannot draw this: .*4-D", flat), out
     assert f"tiny.py:{crash_line}: beat 'crash': the render process died with exit code 1" in flat, out
+
+
+def test_lint_reports_both_failing_beats_and_lints_the_others(project: Project) -> None:
+    (project.root / "scenes" / "visuals" / "crash.py").write_text(textwrap.dedent(CRASH_VISUAL))
+    project.script().write_text(textwrap.dedent(LESSON))
+    result = project.render("lint", "1.1.1", "--voice", "none", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out and "terminated abruptly" not in out, out
+    flat = " ".join(out.split())
+    assert "crash: scripts/module1/tiny.py:12: beat 'crash': the render process died with exit code 1" in flat, out
+    assert re.search(r"five_dims: scripts/module1/tiny\.py:18: beat 'five_dims': \w+\('x'\) cannot draw", flat), out
+    assert "5 beats, 2 problems" in flat, out
