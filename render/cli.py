@@ -226,20 +226,35 @@ def list_lessons() -> None:
 @main.command()
 @click.argument("lesson")
 @click.argument("title", required=False)
-def new(lesson: str, title: str | None) -> None:
-    """Scaffold a lesson script for LESSON (id or slug), ready to fill in."""
-    from render.scaffold import scaffold_lesson
+@click.option("--add", is_flag=True, help="Add LESSON to scripts/course.toml first, when it is not there yet.")
+def new(lesson: str, title: str | None, add: bool) -> None:
+    """Scaffold a lesson script for LESSON (an id in scripts/course.toml, or its slug), ready to fill in and
+    lint clean. A new id (like 2.6.1, in an existing section) is added to scripts/course.toml with --add, or
+    after you confirm."""
+    from render.scaffold import add_to_manifest, manifest_entry, scaffold_lesson, section_of
 
     course = load_course()
     try:
         entry = course.lesson(lesson)
-    except UnknownName as exc:
-        raise click.UsageError(str(exc)) from None
+    except UnknownName:
+        section = section_of(course, lesson)
+        if not title:
+            raise click.UsageError(f"{lesson} is not in scripts/course.toml yet: give its title too, "
+                                   f'render new {lesson} "Its title"') from None
+        if not add and not (sys.stdin.isatty() and click.confirm(
+                f"{lesson} is not in scripts/course.toml: add it to section {section}?", default=True)):
+            raise click.UsageError(f"{lesson} is not in scripts/course.toml. Run render new {lesson} "
+                                   f'"{title}" --add, or add these lines after the lessons of section {section}:\n\n'
+                                   + manifest_entry(lesson, title)) from None
+        add_to_manifest(course, lesson, title)
+        click.echo(f"added {lesson} to scripts/course.toml (section {section}): edit its blurb there")
+        entry = load_course().lesson(lesson)
     try:
         path = scaffold_lesson(entry, title)
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"created {path.relative_to(ROOT)}")
+    click.echo(f"created {path.relative_to(ROOT)}: preview it with render serve {entry.id} --draft, check it with "
+               f"render lint {entry.id}")
 
 
 @main.command()

@@ -113,12 +113,28 @@ def _lesson_view(lesson: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def computed(source: str) -> str:
+    """A beat's source as a slide shows it: '' for a compute that only returns nothing (a title card's
+    `def objectives(device): return {}` is not code to teach)."""
+    source = source.rstrip()
+    try:
+        body = ast.parse(textwrap.dedent(source)).body
+    except SyntaxError:
+        return source
+    if len(body) == 1 and isinstance(body[0], ast.FunctionDef):
+        statements = [s for s in body[0].body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        if all(isinstance(s, ast.Return) and (s.value is None or (isinstance(s.value, ast.Dict) and not s.value.keys))
+               for s in statements):
+            return ""
+    return source
+
+
 def _beat_views(lesson: dict[str, Any]) -> list[dict[str, Any]]:
     """The beats as the templates and the PPTX writer read them (bullets split into code runs, the code
     laid out for the HTML slide)."""
     views = []
     for number, beat in enumerate(lesson["beats"], start=1):
-        source = (beat.get("source") or "").rstrip()
+        source = computed(beat.get("source") or "")
         code, bullet_size = html_code(source, [b.replace("`", "") for b in beat.get("bullets", [])])
         views.append(
             {

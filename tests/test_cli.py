@@ -49,5 +49,20 @@ def test_new_scaffolds_a_lesson_that_loads_and_traces(project: Project) -> None:
     assert 'Broken \\"No More\\"' in text or "Broken \\u0022No More" in text
     again = project.render("new", "1.1.2", check=False)
     assert again.returncode == 1 and "already exists" in again.stderr
-    lint = project.render("lint", "1.1.2", check=False)
-    assert "✓ 1.1.2: 2 beats, 0 problems, 0 warnings" in lint.stdout, lint.stdout + lint.stderr
+    assert "expect(" in text and "| " in text and '"Recap"' in text and '"Your challenge"' in text
+    lint = project.render("lint", "1.1.2", "--voice", "none", check=False)
+    assert "✓ 1.1.2: 5 beats, 0 problems, 0 warnings" in lint.stdout, lint.stdout + lint.stderr
+
+
+def test_new_says_what_to_add_for_an_id_the_course_lacks_and_adds_it_when_asked(project: Project) -> None:
+    refused = project.render("new", "1.1.3", "Attention shapes", check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert '[[modules.sections.lessons]]\nid = "1.1.3"\nfile = "attention-shapes"' in refused.stderr
+    assert "--add" in refused.stderr and "section 1.1" in refused.stderr
+    assert "Attention" not in (project.root / "scripts" / "course.toml").read_text()
+    no_section = project.render("new", "1.4.1", "Elsewhere", "--add", check=False)
+    assert no_section.returncode == 2 and "section 1.4 is not in scripts/course.toml (it has 1.1)" in no_section.stderr
+    added = project.render("new", "1.1.3", "Attention shapes", "--add")
+    assert "added 1.1.3" in added.stdout and "created scripts/module1/attention_shapes.py" in added.stdout
+    listed = project.render("list").stdout
+    assert "1.1.3" in listed and "attention-shapes" in listed

@@ -650,3 +650,13 @@ def test_module1_code_fits_both_decks_by_measure() -> None:
                 assert same_code(code.text, source), beat.name
                 assert max(map(decks.display_width, code.lines)) <= code.columns, (entry.id, beat.name)
             assert len(pptx.lines) * pptx.size * decks.PPTX_LINE <= pptx_h, (entry.id, beat.name)
+
+
+def test_a_compute_that_returns_nothing_shows_no_code_on_its_slide() -> None:
+    assert decks.computed("def objectives(device):\n    return {}\n") == ""
+    assert decks.computed('def opening(device):\n    """A title card."""\n    return {}') == ""
+    code = "def f(device):\n    x = torch.ones(2, device=device)\n    return {'x': x}"
+    assert decks.computed(code + "\n") == code
+    views = decks._beat_views({"beats": [{"name": "objectives", "title": "T", "source": "def objectives(device):\n"
+                                          "    return {}\n"}]})
+    assert views[0]["source"] == "" and views[0]["code"] == ""
