@@ -64,13 +64,14 @@ class DefaultGroup(click.Group):
 
 
 def settings_options(f: Any) -> Any:
+    # no defaults here: an option left out comes from the build folder's memory, [tool.studio], or the default
     options = [
-        click.option("--quality", "-q", type=click.Choice(list(QUALITIES)), default="low", show_default=True,
-                     help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
-                     show_default=True, help="Where the traces compute: auto takes CUDA, then MPS, then the CPU."),
+        click.option("--quality", "-q", type=click.Choice(list(QUALITIES)), default=None,
+                     help="low 480p15 (default), medium 720p30, high 1080p60, 4k 2160p60."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None,
+                     help="Where the traces compute: auto (default) takes CUDA, then MPS, then the CPU."),
         click.option("--jobs", "-j", type=int, default=None, help="Render processes (default: the cores)."),
-        click.option("--voice", default="piper", show_default=True,
+        click.option("--voice", default=None,
                      help="piper (natural, default), espeak (fast), a piper .onnx path, or none (silent)."),
         click.option("--build-dir", type=click.Path(path_type=Path), default=ROOT / "build",
                      help="Where outputs go."),
@@ -82,12 +83,32 @@ def settings_options(f: Any) -> Any:
     return f
 
 
-def make_settings(quality: str, device: str, jobs: int | None, voice: str, build_dir: Path,
-                  scheduler: str | None = None, **extra: Any) -> Settings:
+def make_settings(quality: str | None, device: str | None, jobs: int | None, voice: str | None, build_dir: Path,
+                  scheduler: str | None = None, remember: bool = False, **extra: Any) -> Settings:
+    """Settings from the command line, else what this build folder was last rendered with, else `[tool.studio]`
+    in pyproject.toml, else the defaults; says where a value came from when it is not the default. With
+    `remember` (a render, serve), this folder keeps them for the next command."""
     import os
 
-    return Settings(build_dir=build_dir.resolve(), quality=quality, device=device,
-                    jobs=jobs or os.cpu_count() or 1, voice=voice, scheduler=scheduler or None, **extra)
+    from render.settings import choose
+    from render.settings import remember as keep
+
+    build_dir = build_dir.resolve()
+    values, notes = choose({"quality": quality, "device": device, "jobs": jobs, "voice": voice}, build_dir)
+    for note in notes:
+        console.print(f"[dim]settings: {note}[/]")
+    if values["quality"] not in QUALITIES:
+        raise click.UsageError(f"quality {values['quality']!r} is not one of {', '.join(QUALITIES)}")
+    if values["device"] not in ("auto", "cpu", "cuda", "mps"):
+        raise click.UsageError(f"device {values['device']!r} is not one of auto, cpu, cuda, mps")
+    cores: object = values.get("jobs") or os.cpu_count() or 1
+    if not isinstance(cores, int) or cores < 1:
+        raise click.UsageError(f"jobs {cores!r} is not a whole number of processes")
+    settings = Settings(build_dir=build_dir, quality=str(values["quality"]), device=str(values["device"]),
+                        jobs=cores, voice=str(values["voice"]), scheduler=scheduler or None, **extra)
+    if remember:
+        keep(settings)
+    return settings
 
 
 def select(names: tuple[str, ...]) -> list[Any]:
@@ -180,7 +201,8 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     if unknown:
         raise click.UsageError(f"--only takes {', '.join(PARTS)}; got {', '.join(unknown)}")
     entries = select(targets)
-    settings = make_settings(force=force, only=parts, wait=wait, still_holds=not frame_by_frame, **options)
+    settings = make_settings(force=force, only=parts, wait=wait, still_holds=not frame_by_frame, remember=True,
+                             **options)
     observer = RichObserver(console)
     with observer:
         report = run_build(entries, settings, observer=observer)
@@ -205,7 +227,7 @@ def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options
     from render.serve import serve as run_serve
 
     entries = select(targets)
-    run_serve(entries, make_settings(draft=draft, **options), host, port, say=console.print)
+    run_serve(entries, make_settings(draft=draft, remember=True, **options), host, port, say=console.print)
 
 
 @main.command("list")

@@ -50,3 +50,80 @@ class Settings:
         w, h, fps = self.resolution
         return {"quality": self.quality, "width": w, "height": h, "fps": fps} | (
             {} if self.still_holds else {"frame_by_frame": True})
+
+
+# -- where a setting comes from: the command line, the build folder's memory, the project, the default ---------
+REMEMBERED = {"quality": "low", "voice": "piper", "device": "auto"}  # remembered per build folder, and defaults
+CONFIGURABLE = (*REMEMBERED, "jobs")  # what `[tool.studio]` in pyproject.toml may set
+FLAGS = {"quality": "--quality", "voice": "--voice", "device": "--device", "jobs": "--jobs"}
+
+
+def project_defaults(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, object]:
+    """The project's own defaults: `[tool.studio]` in pyproject.toml (quality, voice, device, jobs)."""
+    import tomllib
+
+    from render.errors import StudioError
+
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise StudioError(f"{pyproject.name}: not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("studio", {})
+    unknown = sorted(set(table) - set(CONFIGURABLE))
+    if unknown:
+        raise StudioError(f"{pyproject.name}: [tool.studio] has no setting {', '.join(unknown)}; it takes "
+                          f"{', '.join(CONFIGURABLE)}")
+    return dict(table)
+
+
+def memory_file(build_dir: Path) -> Path:
+    return build_dir / ".state" / "settings.json"
+
+
+def remembered(build_dir: Path) -> dict[str, object]:
+    """The settings the last render into `build_dir` used ({} for a new folder or an unreadable file)."""
+    import json
+
+    try:
+        data = json.loads(memory_file(build_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k in REMEMBERED} if isinstance(data, dict) else {}
+
+
+def remember(settings: Settings) -> None:
+    """Keep the settings a render used, so the next command on the same build folder uses them too."""
+    import json
+
+    from render.files import write_text
+
+    write_text(memory_file(settings.build_dir),
+               json.dumps({k: getattr(settings, k) for k in REMEMBERED}, indent=1) + "\n")
+
+
+def choose(given: dict[str, object | None], build_dir: Path,
+           pyproject: Path = ROOT / "pyproject.toml") -> tuple[dict[str, object], list[str]]:
+    """Each setting from the first place that has it: the command line, what this build folder was last
+    rendered with, `[tool.studio]`, the embedded default. Returns the values and a line for each that a user
+    should hear of (a remembered or project value in use, or a flag that overrides a remembered one)."""
+    memory, project = remembered(build_dir), project_defaults(pyproject)
+    values: dict[str, object] = {}
+    notes: list[str] = []
+    for name in CONFIGURABLE:
+        flag, before = given.get(name), memory.get(name)
+        if flag is not None:
+            values[name] = flag
+            if before is not None and before != flag:
+                notes.append(f"{name} {flag} ({FLAGS[name]}; this build folder was last rendered with {before})")
+        elif before is not None:
+            values[name] = before
+            if before != project.get(name, REMEMBERED.get(name)):
+                notes.append(f"{name} {before} (remembered for this build folder; {FLAGS[name]} changes it)")
+        elif name in project:
+            values[name] = project[name]
+            notes.append(f"{name} {project[name]} (from [tool.studio] in pyproject.toml)")
+        elif name in REMEMBERED:
+            values[name] = REMEMBERED[name]
+    return values, notes
