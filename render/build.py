@@ -40,6 +40,7 @@ class BeatReport:
     reason: str = ""
     seconds: float = 0.0
     error: str = ""
+    problems: list[str] = field(default_factory=list)  # what lint found in the beat as rendered, with file:line
 
 
 @dataclass
@@ -113,7 +114,11 @@ class LessonWork:
         if isinstance(exc, OSError) and (clean := CannotWrite.from_os_error(exc)) is not None:
             exc = clean
         message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
-        return f"{self.entry.script.relative_to(ROOT)}:{beat.line}: beat {beat.name!r}: {message}"
+        return f"{self.where(beat)}: {message}"
+
+    def where(self, beat: BeatWork) -> str:
+        """The beat's place in its script, as messages name it: `scripts/module1/x.py:12: beat 'name'`."""
+        return f"{self.entry.script.relative_to(ROOT)}:{beat.line}: beat {beat.name!r}"
 
 
 class Build:
@@ -479,6 +484,7 @@ class Build:
     def finish(self, work: LessonWork, report: BuildReport) -> None:
         """Once every beat is done: the lesson record (lesson.json, poster, subtitles) and the lesson page, so
         a page can show the new beats at once; then the clips joined into the lesson video; then the chain."""
+        self.lint_rendered(work)
         failed = [b for b in work.report.beats if b.status == "failed"]
         if failed:
             work.report.steps["video"] = "skipped"
@@ -506,6 +512,29 @@ class Build:
         work.state.save()
         work.report.mark()
         self.observer.lesson_done(work.report)
+
+    def lint_rendered(self, work: LessonWork) -> None:
+        """Lint the beats this run rendered (their dry-run facts came back with the clip): each problem is kept on
+        the beat's report with the script's file and line, for the summary, serve's console and --strict."""
+        for beat in work.beats:
+            beat_report = work.report.beats[beat.index]
+            if beat_report.status != "done" or work.lesson is None:
+                continue
+            try:
+                found = self.findings(work, beat)
+            except (OSError, ValueError, KeyError):  # no lint record to read: the lint step redoes it
+                continue
+            beat_report.problems = [f"{found.where}: {problem}" for problem in found.problems]
+
+    def findings(self, work: LessonWork, beat: BeatWork) -> Any:
+        from render.checks import BeatLint, picture_findings, text_findings
+
+        assert work.lesson is not None
+        source = work.lesson.beats[beat.index]
+        found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
+        problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
+        more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
+        return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"), work.where(beat))
 
     def record_step(self, work: LessonWork) -> Step:
         """lesson.json, the poster and the subtitles: what pages and decks read, without the joined video."""
@@ -688,14 +717,15 @@ class Lint(Build):
                 try:
                     result = future.result()
                 except StudioError as exc:  # a visual that cannot draw its data, a render process that died
-                    failed[work.entry.id, beat.name] = work.failure(beat, exc)
+                    failed[work.entry.id, beat.name] = str(exc)
                     continue
                 stages.write_lint(work.out, beat, result)
                 self.runner.finish(step)
                 work.state.save()
             for work in works:
                 found.setdefault(work.entry.id, [
-                    BeatLint(b.name, [failed[work.entry.id, b.name]]) if (work.entry.id, b.name) in failed
+                    BeatLint(b.name, [failed[work.entry.id, b.name]], where=work.where(b))
+                    if (work.entry.id, b.name) in failed
                     else self.findings(work, b) for b in work.beats])
         finally:
             self.close()
@@ -709,17 +739,6 @@ class Lint(Build):
             return
         job = {"title": beat.title, "lesson": work.title, "visual": beat.visual, "trace": beat.trace, "timing": None}
         jobs[self.executor.submit(dry_run_job, job)] = (work, beat, step)
-
-    def findings(self, work: LessonWork, beat: BeatWork) -> Any:
-        from render.checks import BeatLint, picture_findings, text_findings
-
-        assert work.lesson is not None
-        source = work.lesson.beats[beat.index]
-        found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
-        problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
-        more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
-        return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"))
-
 
 def lint(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None) -> dict[str, Any]:
     """Lint lessons as steps of the build (cached per beat); lesson id -> [BeatLint] or its error."""

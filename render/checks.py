@@ -123,6 +123,7 @@ class BeatLint:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     smallest_text: float | None = None  # px at 480p
+    where: str = ""  # the beat's file:line in its script
 
 
 def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -136,13 +137,21 @@ def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[
     return problems, warnings
 
 
+def cue_mismatch(segments: list[str], steps: int) -> str:
+    """Segments and steps side by side: segment k starts step k, so the author sees where they part."""
+    pairs = [f"[{i + 1}] {segment} -> {f'step {i + 1}' if i < steps else 'no step left'}"
+             for i, segment in enumerate(segments)]
+    pairs += [f"step {k + 1} has no segment to start it" for k in range(len(segments), steps)]
+    return (f"{len(segments)} narration segment{'s' if len(segments) != 1 else ''} but the visual plays {steps} "
+            f"step{'s' if steps != 1 else ''} (segment k starts step k; add or remove a | cue): " + "; ".join(pairs))
+
+
 def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict[str, Any]) -> tuple[list, list]:
     """Problems and warnings from the beat's dry run: layout, cue/step counts, tensors spoken but not drawn."""
     problems = list(found["problems"])
     segments = split_segments(spoken)
     if len(segments) != found["steps"]:
-        listed = " ".join(f"[{i + 1}] {s}" for i, s in enumerate(segments))
-        problems.append(f"{len(segments)} narration segments but the visual plays {found['steps']} steps: {listed}")
+        problems.append(cue_mismatch(segments, found["steps"]))
     drawn = set(beat.visual.tensors) | set(found["shown"])
     undrawn = sorted(n for n in spoken_names(beat.narration) & set(traced.get("tensors", {})) if n not in drawn)
     warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]

@@ -190,8 +190,9 @@ def children() -> list[int]:
 @click.option("--wait", is_flag=True, help="Wait for another render on the same build folder instead of refusing.")
 @click.option("--frame-by-frame", is_flag=True,
               help="Encode every held frame as bare Manim does (slower; to compare with the default).")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) when lint finds a problem in any beat of these lessons.")
 def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, frame_by_frame: bool,
-          **options: Any) -> None:
+          strict: bool, **options: Any) -> None:
     """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""
     from render.build import build as run_build
     from render.progress import RichObserver, summary_table
@@ -212,8 +213,38 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
     for lesson in report.lessons:
         if lesson.status == "failed":
             console.print(f"[bold red]✗ {lesson.entry.id} {lesson.entry.title}[/]\n  {lesson.error}")
+    problems = [p for lesson in report.lessons for beat in lesson.beats for p in beat.problems]
+    if problems:
+        console.print(f"[yellow]lint: {plural(len(problems), 'problem')} in the beats just rendered[/] "
+                      f"(render lint {' '.join(targets)} lists every beat's):")
+        for problem in problems:
+            console.print(f"  [yellow]⚠[/] {problem}", highlight=False)
+    if strict and report.ok:
+        problems += [p for p in strict_problems(entries, settings) if p not in problems]
+        if problems:
+            console.print(f"[bold red]--strict: {plural(len(problems), 'lint problem')}[/]")
+            sys.exit(1)
     if not report.ok:
         sys.exit(1)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def strict_problems(entries: list[Any], settings: Settings) -> list[str]:
+    """Every lint problem of these lessons' beats (read from the records a render just wrote), each printed."""
+    from render.build import lint as run_lint
+
+    found: list[str] = []
+    for entry_id, beats in run_lint(entries, settings).items():
+        if isinstance(beats, str):
+            found.append(f"{entry_id}: {beats}")
+            continue
+        found += [f"{b.where}: {p}" for b in beats for p in b.problems]
+    for problem in found:
+        console.print(f"  [red]✗[/] {problem}", highlight=False)
+    return found
 
 
 @main.command()
@@ -325,23 +356,24 @@ def check() -> None:
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
 @settings_options
-def lint(targets: tuple[str, ...], **options: Any) -> None:
+@click.option("--wait", is_flag=True, help="Wait for a render or serve rebuild on the same build folder to finish.")
+def lint(targets: tuple[str, ...], wait: bool, **options: Any) -> None:
     """Lint every beat: layout, narration cues against visual steps, typed numbers, words the voice misreads.
     Cached per beat like a render (a lint right after a render reads what the render found)."""
     from render.build import lint as run_lint
 
     failed = False
-    for entry_id, found in run_lint(select(targets), make_settings(**options)).items():
+    for entry_id, found in run_lint(select(targets), make_settings(wait=wait, **options)).items():
         if isinstance(found, str):
             click.echo(f"✗ {entry_id}: {found}")
             failed = True
             continue
-        problems = [(b.name, p) for b in found for p in b.problems]
+        problems = [(b.where or b.name, p) for b in found for p in b.problems]
         warnings = [(b.name, w) for b in found for w in b.warnings]
         sizes = [b.smallest_text for b in found if b.smallest_text is not None]
         smallest = f", smallest value text {min(sizes):.1f} px at 480p" if sizes else ""
-        click.echo(f"{'✗' if problems else '✓'} {entry_id}: {len(found)} beats, {len(problems)} problems, "
-                   f"{len(warnings)} warnings{smallest}")
+        click.echo(f"{'✗' if problems else '✓'} {entry_id}: {plural(len(found), 'beat')}, "
+                   f"{plural(len(problems), 'problem')}, {plural(len(warnings), 'warning')}{smallest}")
         for name, text in problems:
             click.echo(f"    {name}: {text}")
         if sizes:

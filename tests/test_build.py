@@ -223,8 +223,9 @@ def test_lint_fails_a_beat_whose_cues_and_steps_differ_and_caches_its_findings(p
     project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
     result = project.render("lint", "1.1.1", "--voice", "espeak", check=False)
     assert result.returncode == 1
-    assert "counting: 2 narration segments but the visual plays 1 steps: [1] Behold 6 numbers. [2] They count up." \
-        in result.stdout
+    assert ("scripts/module1/tiny.py:12: beat 'counting': 2 narration segments but the visual plays 1 step "
+            "(segment k starts step k; add or remove a | cue): [1] Behold 6 numbers. -> step 1; [2] They count up. "
+            "-> no step left") in " ".join(result.stdout.split())
     lint_files = sorted((project.lesson_dir() / "beats").glob("*.lint.json"))
     assert [p.name for p in lint_files] == ["01-counting.lint.json", "02-the_end.lint.json"]
     stamps = [p.stat().st_mtime_ns for p in lint_files]
@@ -288,3 +289,19 @@ def test_a_rebuilt_lesson_page_is_written_before_its_video_is_joined_again(built
     joined = probe(built.lesson_dir() / "lesson.mp4")
     assert sha(built.lesson_dir() / "lesson.mp4") != video
     assert abs(float(joined["format"]["duration"]) - seen["record"]) < 0.1
+
+
+def test_a_render_lints_the_beats_it_rendered_and_strict_fails_on_a_problem(project: Project) -> None:
+    """A narration out of step with its picture is named by the render itself, with file:line; --strict fails."""
+    project.script("broken").unlink(missing_ok=True)
+    project.edit(project.script(), "And that is all, apprentices.", "And that is all. | Counted, apprentices.")
+    project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
+    result = project.render("1.1.1", "--voice", "none", "--only", "video")
+    said = " ".join(result.stderr.split())
+    assert "lint: 1 problem in the beats just rendered" in said, result.stderr
+    assert "scripts/module1/tiny.py:12: beat 'counting': 2 narration segments but the visual plays 1 step" in said
+    strict = project.render("1.1.1", "--voice", "none", "--only", "video", "--strict", check=False)
+    assert strict.returncode == 1 and "--strict: 1 lint problem" in strict.stderr, strict.stderr
+    project.edit(project.script(), "Behold {{ x.numel }} numbers. | They count up.", "Behold {{ x.numel }} numbers.")
+    clean = project.render("1.1.1", "--voice", "none", "--only", "video", "--strict")
+    assert "lint:" not in clean.stderr

@@ -99,6 +99,6 @@ def test_lint_reports_both_failing_beats_and_lints_the_others(project: Project) 
     assert result.returncode == 1, out
     assert "Traceback" not in out and "terminated abruptly" not in out, out
     flat = " ".join(out.split())
-    assert "crash: scripts/module1/tiny.py:12: beat 'crash': the render process died with exit code 1" in flat, out
-    assert re.search(r"five_dims: scripts/module1/tiny\.py:18: beat 'five_dims': \w+\('x'\) cannot draw", flat), out
+    assert "scripts/module1/tiny.py:12: beat 'crash': the render process died with exit code 1" in flat, out
+    assert re.search(r"scripts/module1/tiny\.py:18: beat 'five_dims': \w+\('x'\) cannot draw", flat), out
     assert "5 beats, 2 problems" in flat, out
