@@ -13,7 +13,7 @@ from scenes.lint import lint_mobjects, smallest_text
 from scenes.mobjects.text import label
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
-from scenes.visuals.base import Area, Visual
+from scenes.visuals.base import Area, Visual, speaking_for
 
 FRAME_W, FRAME_H = 14.222, 8.0
 # animations whose end state is their mobject exactly as it was built (or that mobject gone)
@@ -24,8 +24,9 @@ CONTENT = Area(0, -0.45, FRAME_W - 2 * theme.FRAME_MARGIN - 0.2, FRAME_H - 1.6 -
 
 def load_visual(spec: VisualSpec, beat: BeatTrace, area: Area = CONTENT) -> Visual:
     module, cls = spec.implementation.split(":")
-    visual_cls = getattr(importlib.import_module(module), cls)
-    return visual_cls(spec, beat, area)  # type: ignore[no-any-return]
+    visual: Visual = getattr(importlib.import_module(module), cls)(spec, beat, area)
+    visual.validate()
+    return visual
 
 
 class BeatScene(Scene):
@@ -110,6 +111,18 @@ class BeatScene(Scene):
         head = self.header()
         self.skipping(draft)
         self.play(Write(head[1]), *[Write(m) for m in (head[0], head[2])], run_time=0.6)
+        with speaking_for(spec.kind):
+            self.play_visual(spec, beat, draft)
+        self.skipping(False)
+        timing = self.job.get("timing") or {}
+        duration = timing.get("duration")
+        remaining = (duration - self.time) if duration else 1.0
+        if remaining > 1 / 60:
+            self.wait(remaining)
+        self.last_frame = self.draw_all()
+
+    def play_visual(self, spec: VisualSpec, beat: BeatTrace, draft: bool) -> None:
+        """The visual's steps, each linted, each waiting for its narration cue."""
         self.visual = load_visual(spec, beat)
         timing = self.job.get("timing") or {}
         cues: list[float] = list(timing.get("cues", []))
@@ -124,12 +137,6 @@ class BeatScene(Scene):
             if step + 1 < len(cues) and cues[step + 1] > self.time:
                 self.wait(cues[step + 1] - self.time)
             self.skipping(draft)
-        self.skipping(False)
-        duration = timing.get("duration")
-        remaining = (duration - self.time) if duration else 1.0
-        if remaining > 1 / 60:
-            self.wait(remaining)
-        self.last_frame = self.draw_all()
 
     def draw_all(self) -> Any:
         """Every mobject drawn afresh on the background (not over a held static frame), as pixels."""

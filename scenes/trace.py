@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+HUGE = 1e6  # floats from here on are written in scientific notation (1.00e+30)
 INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 
 
 def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
-    """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (zeros kept)."""
+    """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (zeros kept), huge
+    ones (from HUGE on) in scientific notation with `digits` decimals."""
     if value is None:
         return "None"
     if isinstance(value, complex):
@@ -26,8 +28,19 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
         return str(int(value))
     if isinstance(value, float) and not math.isfinite(value):
         return {"nan": "nan", "inf": "inf", "-inf": "-inf"}[str(value)]
+    if abs(float(value)) >= HUGE:  # 1e30 would be 31 digits wide: a cell keeps its width
+        return f"{float(value):.{digits}e}"
     text = f"{float(value):.{digits}f}"
     return "0." + "0" * digits if text == "-0." + "0" * digits else text
+
+
+def short_name(name: str, limit: int = 24) -> str:
+    """A traced name as a picture writes it: whole up to `limit` characters, else its start and end around an
+    ellipsis (`attention_sc…_the_block`), so a long name does not shrink the picture it labels."""
+    if len(name) <= limit:
+        return name
+    tail = (limit - 1) // 3
+    return f"{name[: limit - 1 - tail]}…{name[len(name) - tail:]}"
 
 
 def shape_text(shape: list[int] | tuple[int, ...]) -> str:

@@ -132,3 +132,14 @@ def project(tmp_path: Path) -> Project:
     (root / "scripts" / "course.toml").write_text(TINY_COURSE)
     (root / "scripts" / "module1" / "tiny.py").write_text(textwrap.dedent(TINY_LESSON))
     return Project(root)
+
+
+# Hypothesis profiles (tests/test_fuzz_vocabulary.py): `studio-ci`, the default, runs a few examples per visual
+# from a fixed seed; `--hypothesis-profile thorough` runs thousands in all. No example database is written.
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+_FUZZ = {"deadline": None, "database": None, "print_blob": True,
+         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]}
+settings.register_profile("studio-ci", max_examples=3, phases=[Phase.explicit, Phase.generate, Phase.shrink], **_FUZZ)
+settings.register_profile("thorough", max_examples=120, **_FUZZ)
+settings.load_profile("studio-ci")

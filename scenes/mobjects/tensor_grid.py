@@ -9,7 +9,7 @@ from manim import DOWN, LEFT, RIGHT, UP, DashedVMobject, Rectangle, VGroup
 from scenes import theme
 from scenes.errors import VisualError
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry, format_number, shape_text
+from scenes.trace import TensorEntry, format_number, shape_text, short_name
 
 ELLIPSIS = "…"
 
@@ -103,7 +103,7 @@ class TensorGrid(VGroup):
             body = blocks.arrange(RIGHT, buff=0.45, aligned_edge=DOWN)
         self.body = body
         self.add(body)
-        title = tag if tag is not None else f"{name or tensor.name}  {shape_text(shape)}"
+        title = tag if tag is not None else f"{short_name(name or tensor.name)}  {shape_text(shape)}"
         self.tag = label(title, theme.CAPTION_SIZE, theme.TEXT).next_to(body, UP, buff=0.22)
         self.add(self.tag)
         self.badge = VGroup()

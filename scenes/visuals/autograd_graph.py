@@ -51,6 +51,17 @@ class AutogradGraph(TensorVisual):
         "accumulate": "name of a traced tensor holding .grad after a first backward: the second adds to it",
     }
 
+    def validate(self) -> None:
+        first = self.spec.tensors[0] if self.spec.tensors else None
+        if not self.beat.graph.nodes:
+            self.refuse(first, "the beat's autograd graph is empty: none of its tensors has a grad_fn (compute "
+                        "from tensors made with requires_grad=True, and return them)")
+        if self.option("backward", False):
+            leaves = [n.tensor for n in self.beat.graph.nodes if n.tensor in self.beat.tensors]
+            if not any(self.beat[t].grad is not None for t in leaves if t):
+                self.refuse(first, "backward=True, but no tensor of the graph has a .grad: call backward() on "
+                            "the loss before returning, and return the leaves")
+
     def steps(self) -> int:
         """The forward pass; the cut-off tensors (if any); the note, or backward into `.grad`."""
         return 2 + (1 if self.cut_tensors() else 0)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 from manim import Mobject, Scene, VGroup
 
+from scenes.errors import VisualError
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
 
@@ -91,6 +93,15 @@ class Visual:
         the number of narration segments the beat must have. Every visual says; there is no default."""
         raise NotImplementedError(f"{type(self).__name__} does not say how many steps it plays")
 
+    def validate(self) -> None:
+        """Refuse, with a `VisualError`, data this visual cannot draw (shapes that do not fit together, a rank or
+        dtype it has no picture for), before anything is drawn or counted: `load_visual` and `count_steps`
+        call it. The default accepts everything."""
+
+    def refuse(self, name: str | None, reason: str) -> NoReturn:
+        """Raise the `VisualError` naming this visual, the traced entry `name` and the reason."""
+        raise VisualError(type(self).__name__, name, reason)
+
 
 class TensorVisual(Visual):
     """A visual over traced tensors: builds grids and records every value it draws in `shown`."""
@@ -153,6 +164,18 @@ class TensorVisual(Visual):
             ) from None
 
 
+@contextmanager
+def speaking_for(kind: str) -> Iterator[None]:
+    """A `VisualError` raised inside by a shared piece (a `TensorGrid` refusing a 6-D tensor) is raised again
+    naming visual `kind`, the one the lesson called, with the same entry and reason."""
+    try:
+        yield
+    except VisualError as error:
+        if error.visual == kind:
+            raise
+        raise VisualError(kind, error.tensor, error.reason) from error
+
+
 NO_AREA = Area(0.0, 0.0, 1.0, 1.0)  # steps() never draws, so any area will do
 
 
@@ -163,5 +186,7 @@ def count_steps(visual_json: dict[str, Any], beat_trace_json: dict[str, Any], de
     spec = VisualSpec.from_json(visual_json)
     beat = BeatTrace.from_json(beat_trace_json, device, torch_version)
     module, name = spec.implementation.split(":")
-    visual: Visual = getattr(importlib.import_module(module), name)(spec, beat, NO_AREA)
-    return visual.steps()
+    with speaking_for(spec.kind):
+        visual: Visual = getattr(importlib.import_module(module), name)(spec, beat, NO_AREA)
+        visual.validate()
+        return visual.steps()

@@ -12,7 +12,7 @@ from manim import DOWN, LEFT, RIGHT, FadeIn, LaggedStart, Scene, VGroup
 from scenes import theme
 from scenes.anim import note
 from scenes.mobjects.text import label, mono
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, shape_text
 from scenes.visuals.base import TensorVisual
 
 # dtype -> (exponent bits, mantissa bits, exponent bias)
@@ -61,6 +61,18 @@ class BitFields(TensorVisual):
             label(f"= {value}", theme.CAPTION_SIZE, theme.TEXT),
         )
 
+    def validate(self) -> None:
+        for name in self.spec.tensors:
+            t = self.beat[name]
+            if t.dtype not in LAYOUT:
+                self.refuse(name, f"it draws the bits of float32, float16 and bfloat16 values; {name} is {t.dtype}: "
+                            "cast it (.float(), .half(), .bfloat16())")
+            if t.numel == 0:
+                self.refuse(name, f"{name} is empty ({shape_text(t.shape)}): it has no bits to draw")
+            if t.bits is None:
+                self.refuse(name, f"the trace keeps the bits of tensors of up to 64 values; {name} has {t.numel}: "
+                            "index a few values")
+
     def steps(self) -> int:
         """The legend; the rows of each tensor; the caption."""
         return 1 + len(self.spec.tensors) + 1
@@ -71,10 +83,6 @@ class BitFields(TensorVisual):
         groups = []
         for name in names:
             t = self.beat[name]
-            if t.dtype not in LAYOUT or t.bits is None:
-                raise ValueError(
-                    f"BitFields needs a small float32/float16/bfloat16 tensor; {name} is {t.dtype}"
-                )
             group = [self.row(t, k) for k in range(min(MAX_VALUES, t.numel))]
             groups.append(group)
             rows.add(*group)

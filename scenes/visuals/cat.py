@@ -9,6 +9,7 @@ from manim import DOWN, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, fill, note
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -23,6 +24,25 @@ class Cat(TensorVisual):
     options: ClassVar[dict[str, str]] = {
         "dim": "axis the inputs join along (default 0)",
     }
+
+    def validate(self) -> None:
+        *in_names, res_name = self.spec.tensors
+        res = self.beat[res_name]
+        for name in in_names:
+            t = self.beat[name]
+            if t.ndim != res.ndim or not t.ndim:
+                self.refuse(name, f"torch.cat joins tensors of one rank, 1-D or more: {name} is "
+                            f"{shape_text(t.shape)}, the result {res_name} {shape_text(res.shape)}")
+        dim = dim_of(int(self.option("dim", 0)), res.ndim)
+        for name in in_names:
+            t = self.beat[name]
+            if any(a != dim and n != m for a, (n, m) in enumerate(zip(t.shape, res.shape, strict=True))):
+                self.refuse(name, f"every axis but dim {dim} must match the result's: {name} is "
+                            f"{shape_text(t.shape)}, {res_name} {shape_text(res.shape)}")
+        total = sum(self.beat[n].shape[dim] for n in in_names)
+        if total != res.shape[dim]:
+            self.refuse(res_name, f"the inputs' sizes along dim {dim} add up to {total}, but {res_name} has "
+                        f"{res.shape[dim]}: is it their torch.cat(dim={dim})?")
 
     def steps(self) -> int:
         """The inputs; their cells slide into the result."""

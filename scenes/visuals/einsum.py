@@ -12,6 +12,7 @@ from manim import DOWN, RIGHT, Create, FadeIn, FadeOut, Scene, Underline, VGroup
 from scenes import theme
 from scenes.anim import appear, note, sign
 from scenes.mobjects.text import mono
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 MAX_TERMS = 3
@@ -37,6 +38,26 @@ class Einsum(TensorVisual):
     options: ClassVar[dict[str, str]] = {
         "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
     }
+
+    def validate(self) -> None:
+        *in_names, res_name = self.spec.tensors
+        try:
+            ins, out = parse_equation(str(self.option("equation")), len(in_names))
+        except ValueError as exc:
+            self.refuse(None, str(exc))
+        sizes: dict[str, tuple[str, int]] = {}
+        for letters, name in [*zip(ins, in_names, strict=True), (out, res_name)]:
+            t = self.beat[name]
+            if len(letters) != t.ndim:
+                self.refuse(name, f"{letters or 'no letters'!r} names {len(letters)} axes, but {name} has {t.ndim} "
+                            f"({shape_text(t.shape)})")
+            for c, n in zip(letters, t.shape, strict=True):
+                first, size = sizes.setdefault(c, (name, n))
+                if size != n:
+                    self.refuse(name, f"letter {c} is {size} long in {first} but {n} in {name}")
+        empty = [c for c, (_, n) in sizes.items() if n == 0]
+        if empty:
+            self.refuse(sizes[empty[0]][0], f"axis {empty[0]} is empty: there is no product to sum or cell to show")
 
     def steps(self) -> int:
         """The equation; the inputs; summed letters underlined and the result appears; a worked cell."""

@@ -9,6 +9,7 @@ from manim import DOWN, LEFT, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, fill, note
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -17,6 +18,17 @@ class Expand(TensorVisual):
     memory shared), then into the repeated grid (solid copies, new memory)."""
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
+
+    def validate(self) -> None:
+        src_name, exp_name, rep_name = self.spec.tensors[:3]
+        src, exp, rep = self.beat[src_name], self.beat[exp_name], self.beat[rep_name]
+        pad = exp.ndim - src.ndim
+        if pad < 0 or any(n not in (1, m) for n, m in zip(src.shape, exp.shape[pad:], strict=True)):
+            self.refuse(exp_name, f"{shape_text(src.shape)} does not expand to {shape_text(exp.shape)}: each of "
+                        f"{src_name}'s axes must be 1 or the size it expands to (axes aligned on the right)")
+        if rep.shape != exp.shape:
+            self.refuse(rep_name, f"the repeated tensor is {shape_text(rep.shape)}, the expanded one "
+                        f"{shape_text(exp.shape)}: repeat to the same shape to compare them")
 
     def steps(self) -> int:
         """The source; the expanded ghosts; the repeated copies."""

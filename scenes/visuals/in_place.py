@@ -9,6 +9,7 @@ from manim import DOWN, LEFT, FadeIn, Scene, Transform, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, glow, note
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -18,6 +19,13 @@ class InPlace(TensorVisual):
     options: ClassVar[dict[str, str]] = {
         "op": "the in-place method, e.g. 'add_' or 'mul_' (default 'add_')",
     }
+
+    def validate(self) -> None:
+        before_name, after_name = self.spec.tensors[:2]
+        before, after = self.beat[before_name], self.beat[after_name]
+        if before.shape != after.shape:
+            self.refuse(after_name, f"an in-place operation keeps the shape, but {before_name} is "
+                        f"{shape_text(before.shape)} and {after_name} {shape_text(after.shape)}")
 
     def steps(self) -> int:
         """The tensor before; its values turn into the values after; the in-place note."""

@@ -9,6 +9,7 @@ from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
 from scenes import theme
 from scenes.anim import appear, glow, note
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -16,6 +17,16 @@ class MaskAssign(TensorVisual):
     """Before and mask; the True cells glow; the after grid shows the new values in exactly those cells."""
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
+
+    def validate(self) -> None:
+        before_name, mask_name, after_name = self.spec.tensors[:3]
+        before, mask, after = self.beat[before_name], self.beat[mask_name], self.beat[after_name]
+        if mask.dtype != "bool":
+            self.refuse(mask_name, f"a mask is a bool tensor (x > 0, x.isnan()...); {mask_name} is {mask.dtype}")
+        for name, t in ((mask_name, mask), (after_name, after)):
+            if t.shape != before.shape:
+                self.refuse(name, f"before, mask and after share one shape: {before_name} is "
+                            f"{shape_text(before.shape)}, {name} {shape_text(t.shape)}")
 
     def steps(self) -> int:
         """Before and mask; the True cells glow; the after grid with the new values."""

@@ -76,6 +76,12 @@ class MatmulSweep(TensorVisual):
         if a.shape[-1] != (b.shape[-2] if b.ndim >= 2 else b.shape[0]) or tuple(c.shape) != expected:
             raise VisualError("MatmulSweep", names[2], f"{shape_text(c.shape)} is not the matmul of "
                               f"{shape_text(a.shape)} and {shape_text(b.shape)}")
+        for name, t in zip(names[:2], (a, b), strict=True):
+            own = t.shape[:-2]
+            if len(own) > len(batch) or any(n not in (1, m) for n, m in zip(own, batch[len(batch) - len(own):],
+                                                                            strict=True)):
+                raise VisualError("MatmulSweep", name, f"its batch axes {shape_text(own)} do not broadcast to the "
+                                  f"result's {shape_text(batch)}")
         if 0 in c.shape or a.shape[-1] == 0:
             raise VisualError("MatmulSweep", names[2], "an empty matmul has no products to sweep")
         sweeps = list(itertools.islice(itertools.product(*[range(n) for n in batch]), 2))

@@ -9,7 +9,7 @@ from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, FadeOut, Scene, VGroup
 
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, shape_text
 from scenes.visuals.base import TensorVisual
 
 STEPPED = 3
@@ -37,6 +37,30 @@ class Reduce(TensorVisual):
         "op": "'sum', 'mean', 'max', 'min', 'std' or 'argmax' (default 'sum')",
         "keepdim": "True: the reduced axis stays with size 1 (default False)",
     }
+
+    def validate(self) -> None:
+        src_name, res_name, *extra = self.spec.tensors
+        src, res = self.beat[src_name], self.beat[res_name]
+        raw_dim = self.option("dim")
+        keepdim = bool(self.option("keepdim", False))
+        if raw_dim is None:
+            expected = tuple(1 for _ in src.shape) if keepdim else ()
+        else:
+            if not -src.ndim <= int(raw_dim) < max(src.ndim, 1) or not src.ndim:
+                self.refuse(src_name, f"dim={raw_dim} is not an axis of {src_name} ({shape_text(src.shape)})")
+            dim = int(raw_dim) % src.ndim
+            expected = tuple(1 if a == dim else n for a, n in enumerate(src.shape) if a != dim or keepdim)
+        if res.shape != expected:
+            self.refuse(res_name, f"reducing {shape_text(src.shape)} over "
+                        f"{'everything' if raw_dim is None else f'dim={raw_dim}'} gives {shape_text(expected)}, "
+                        f"but {res_name} is {shape_text(res.shape)}")
+        for name in extra[:1]:
+            if self.beat[name].shape != res.shape:
+                self.refuse(name, f"the indices have the values' shape {shape_text(res.shape)}; {name} is "
+                            f"{shape_text(self.beat[name].shape)}")
+        if src.numel == 0 and res.numel:
+            self.refuse(src_name, f"{src_name} is empty ({shape_text(src.shape)}): no values reduce into "
+                        f"{res_name}'s cells")
 
     def steps(self) -> int:
         """The source and the shape change; each of the first STEPPED result cells; the rest at once."""

@@ -10,6 +10,7 @@ from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 from scenes import theme
 from scenes.anim import appear, fill, flow, note
 from scenes.mobjects.memory_strip import MemoryStrip
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -20,6 +21,13 @@ class Reshape(TensorVisual):
         "op": "'reshape', 'view', 'flatten' or 'unflatten' (default 'reshape')",
     }
 
+    def validate(self) -> None:
+        src_name, res_name = self.spec.tensors[:2]
+        src, res = self.beat[src_name], self.beat[res_name]
+        if src.numel != res.numel:
+            self.refuse(res_name, f"{self.option('op', 'reshape')} keeps every element: {src_name} has {src.numel} "
+                        f"({shape_text(src.shape)}), {res_name} {res.numel} ({shape_text(res.shape)})")
+
     def steps(self) -> int:
         """The source; its cells line up in memory order; they fill the new shape."""
         return 3
@@ -28,8 +36,6 @@ class Reshape(TensorVisual):
         src_name, res_name = self.spec.tensors[:2]
         src, res = self.beat[src_name], self.beat[res_name]
         op = self.option("op", "reshape")
-        if src.numel != res.numel:
-            raise ValueError(f"{op}: {src_name} has {src.numel} elements but {res_name} has {res.numel}")
         main, bottom = self.split_area(0.8)
         sgrid = self.grid(src_name)
         rgrid = self.grid(res_name, role="output")

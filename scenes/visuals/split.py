@@ -9,6 +9,7 @@ from manim import DOWN, RIGHT, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, fill, note
+from scenes.trace import shape_text
 from scenes.visuals.base import TensorVisual, largest_arrangement
 
 
@@ -21,6 +22,29 @@ class Split(TensorVisual):
         "op": "'split', 'chunk' or 'unbind' (default 'split')",
         "asked": "chunk: how many chunks were asked for (a number, or the name of a traced value)",
     }
+
+    def validate(self) -> None:
+        src_name, *piece_names = self.spec.tensors
+        src = self.beat[src_name]
+        raw = int(self.option("dim", 0))
+        if not -src.ndim <= raw < src.ndim:
+            self.refuse(src_name, f"dim={raw} is not an axis of {src_name} ({shape_text(src.shape)}): a 0-D tensor "
+                        "cannot be cut" if not src.ndim else f"dim={raw} is not an axis of {src_name} "
+                        f"({shape_text(src.shape)})")
+        dim = raw % src.ndim
+        unbind = self.option("op", "split") == "unbind"
+        for name in piece_names:
+            piece = self.beat[name].shape
+            expected = src.shape[:dim] + src.shape[dim + 1:] if unbind else None
+            fits = piece == expected if unbind else (len(piece) == src.ndim and all(
+                a == dim or n == m for a, (n, m) in enumerate(zip(piece, src.shape, strict=True))))
+            if not fits:
+                self.refuse(name, f"{shape_text(piece)} is not a piece of {src_name} ({shape_text(src.shape)}) cut "
+                            f"along dim {dim}: {'unbind removes that axis' if unbind else 'the other axes match'}")
+        total = len(piece_names) if unbind else sum(self.beat[n].shape[dim] for n in piece_names)
+        if total != src.shape[dim]:
+            self.refuse(piece_names[-1] if piece_names else src_name, f"the pieces cover {total} of the "
+                        f"{src.shape[dim]} along dim {dim} of {src_name}: name every piece, in order")
 
     def steps(self) -> int:
         """The source; its cells travel into the pieces."""

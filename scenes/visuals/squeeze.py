@@ -10,6 +10,7 @@ from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Rectangle, Scene, VGroup, Wr
 from scenes import theme
 from scenes.anim import appear, fill, glow, note
 from scenes.mobjects.text import label
+from scenes.trace import TensorEntry, shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -38,6 +39,23 @@ def size_one_axes(longer: tuple[int, ...], shorter: tuple[int, ...]) -> list[int
     return out
 
 
+def same_elements(src: TensorEntry, res: TensorEntry) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Pairs (index in src, index in res) of the same element, row-major, for every traced index of src whose
+    element the trace holds in res too (a summarised tensor keeps only some)."""
+    pairs = []
+    for i in src.indices():
+        flat = 0
+        for k, n in zip(i, src.shape, strict=True):
+            flat = flat * n + k
+        j = []
+        for n in reversed(res.shape):
+            flat, k = divmod(flat, n)
+            j.append(k)
+        if res.has(*reversed(j)):
+            pairs.append((i, tuple(reversed(j))))
+    return pairs
+
+
 class Squeeze(TensorVisual):
     """Shapes as chips: the size-1 axis lights up and vanishes (squeeze) or appears (unsqueeze); the
     cells follow in memory order."""
@@ -45,6 +63,13 @@ class Squeeze(TensorVisual):
     options: ClassVar[dict[str, str]] = {
         "op": "'squeeze' or 'unsqueeze' (default 'squeeze')",
     }
+
+    def validate(self) -> None:
+        src_name, res_name = self.spec.tensors[:2]
+        src, res = self.beat[src_name], self.beat[res_name]
+        if src.ndim == res.ndim or [n for n in src.shape if n != 1] != [n for n in res.shape if n != 1]:
+            self.refuse(res_name, f"{shape_text(src.shape)} -> {shape_text(res.shape)} is not a size-1 axis "
+                        "vanishing or appearing: the other axes stay, in order")
 
     def steps(self) -> int:
         """The source and its shape; the size-1 axis vanishes or appears; the cells follow."""
@@ -89,9 +114,6 @@ class Squeeze(TensorVisual):
             scene.play(FadeIn(shape_arrow), FadeIn(rchips), run_time=0.5)
             scene.play(glow([rchips[a] for a in axes]), run_time=0.6)
         yield
-        links = [
-            (src_name, sgrid, i, res_name, rgrid, j)
-            for i, j in zip(src.indices(), res.indices(), strict=True)
-        ]
+        links = [(src_name, sgrid, i, res_name, rgrid, j) for i, j in same_elements(src, res)]
         fill(scene, self.pairs(links), [rgrid], Write(caption))
         yield

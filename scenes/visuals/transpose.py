@@ -10,7 +10,7 @@ from manim import DOWN, LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, flow, note, tags
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, shape_text
 from scenes.visuals.base import TensorVisual
 
 
@@ -35,6 +35,13 @@ class Transpose(TensorVisual):
         "op": "'transpose' or 'permute' (default 'transpose')",
         "error": "name of a traced string value: the error of calling view on the result (an extra step)",
     }
+
+    def validate(self) -> None:
+        src_name, res_name = self.spec.tensors[:2]
+        src, res = self.beat[src_name], self.beat[res_name]
+        if sorted(src.shape) != sorted(res.shape) or src.ndim != res.ndim:
+            self.refuse(res_name, f"{shape_text(res.shape)} is not a reordering of {src_name}'s axes "
+                        f"({shape_text(src.shape)}): transpose and permute keep every axis")
 
     def steps(self) -> int:
         """The source; the cells travel to their swapped places; with `error`, the view error."""
