@@ -21,7 +21,7 @@ from render.course import ROOT, Course, LessonEntry, load_course
 from render.errors import CannotWrite, LessonError, StudioError, ToolMissing, stop_requested
 from render.files import stale_temporaries, write_text
 from render.hashing import IMPORTS
-from render.lesson import Lesson
+from render.lesson import Lesson, line_naming
 from render.pool import RenderPool
 from render.settings import PARTS, Settings
 from render.stages import BeatWork, lesson_dir, state_file
@@ -205,7 +205,7 @@ class Build:
     def plan(self, work: LessonWork, report: BuildReport) -> None:
         """Load the script, trace it (or reuse its trace), and render each beat's narration text."""
         from render.isolate import trace_isolated
-        from render.templating import render_narration
+        from render.templating import narration_problem, render_narration
         from scenes.trace import BeatTrace
 
         work.report.mark()
@@ -222,8 +222,9 @@ class Build:
             try:
                 text = render_narration(beat.narration, view)
             except Exception as exc:
-                raise LessonError(work.entry.script, beat.line, f"narration: {type(exc).__name__}: {exc}",
-                                  beat.name) from exc
+                message, name = narration_problem(exc, view)
+                line = line_naming(work.entry.script, beat.line, name or "narration")
+                raise LessonError(work.entry.script.relative_to(ROOT), line, message, beat.name) from None
             work.beats.append(BeatWork(
                 index=i, name=beat.name, title=beat.title, text=text, visual=beat.visual.to_json(),
                 trace={"beat": traced, "device": work.trace["device"], "torch": work.trace["torch"]},

@@ -390,11 +390,25 @@ def lint(targets: tuple[str, ...], wait: bool, **options: Any) -> None:
 @click.option("--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps")
 @click.option("--jobs", type=int, default=2, show_default=True, help="clips rendered at once")
-@click.option("--only", multiple=True, help="render only these gallery beats (by name)")
-def gallery(quality: str, device: str, jobs: int, only: tuple[str, ...]) -> None:
+@click.option("--only", multiple=True, help="render only these gallery beats (by name: see --list)")
+@click.option("--list", "listing", is_flag=True, help="Name every gallery beat and its visual; render nothing.")
+def gallery(quality: str, device: str, jobs: int, only: tuple[str, ...], listing: bool) -> None:
     """One clip per visual of the vocabulary, on build/gallery/index.html with a contact sheet."""
-    from render.gallery import build_gallery
+    import difflib
 
+    from render.gallery import build_gallery, load_gallery
+
+    beats = load_gallery().beats
+    if listing:
+        for beat in beats:
+            click.echo(f"{beat.name:<28} {beat.visual.kind}({', '.join(map(repr, beat.visual.tensors))})  {beat.title}")
+        return
+    names = [b.name for b in beats]
+    for name in only:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            raise click.UsageError(f"no gallery beat {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                                   + " (render gallery --list names them all)")
     result = build_gallery(quality=quality, device=device, jobs=jobs, only=list(only) or None)
     problems = [(c.name, p) for c in result.clips for p in c.lint]
     for name, p in problems:

@@ -169,3 +169,13 @@ def capture_error(fn: Callable[[], Any]) -> str:
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return ""
+
+
+def line_naming(script: Path, start: int, word: str) -> int:
+    """The first line from `start` on (a beat's decorator) where `word` appears as a word: the narration line
+    that speaks a name, the `visual=` line; `start` when there is none."""
+    import re
+
+    lines = script.read_text(encoding="utf-8").splitlines()
+    pattern = re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)")
+    return next((i for i in range(start, len(lines) + 1) if pattern.search(lines[i - 1])), start)

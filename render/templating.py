@@ -51,12 +51,13 @@ def join_spoken(items: list[str]) -> str:
 class Spoken:
     """Traced values as narration says them: a number, or a list read as `1, 2 and 3`; indexable."""
 
-    def __init__(self, value: Any, digits: int = 2):
+    def __init__(self, value: Any, digits: int = 2, path: str = "the value"):
         self.value = value
         self.digits = digits
+        self.path = path  # how the narration reached it (`x[0]`), for a clear message when an index is wrong
 
     def __getitem__(self, index: int) -> Spoken:
-        return Spoken(self.value[index], self.digits)
+        return Spoken(element(self.value, index, self.path), self.digits, f"{self.path}[{index}]")
 
     def __len__(self) -> int:
         return len(self.value) if isinstance(self.value, list) else 1
@@ -99,7 +100,7 @@ class TensorView:
 
     @property
     def values(self) -> Spoken:
-        return Spoken(self.entry.values)
+        return Spoken(self.entry.values, path=f"{self.entry.name}.values")
 
     @property
     def item(self) -> Spoken:
@@ -112,10 +113,24 @@ class TensorView:
         return TensorView(self.entry.grad)
 
     def __getitem__(self, index: int) -> Spoken:
-        return Spoken(self.entry.values[index])
+        name = self.entry.name
+        value = element(self.entry.values, index, f"{name} (shape {shape_text(self.entry.shape) or 'scalar'})")
+        return Spoken(value, path=f"{name}[{index}]")
 
     def __str__(self) -> str:
         return str(self.values)
+
+
+def element(value: Any, index: Any, path: str) -> Any:
+    """`value[index]` for a narration, or a message that says what there is to index (jinja would say only that
+    an object has no such element)."""
+    if not isinstance(value, list):
+        raise jinja2.UndefinedError(f"{path} is a single value ({spoken_number(value)}): it has no [{index}]")
+    try:
+        return value[index]
+    except (IndexError, TypeError):
+        raise jinja2.UndefinedError(f"{path} has {len(value)} element{'s' if len(value) != 1 else ''} along "
+                                    f"this axis (index 0 to {len(value) - 1}): [{index}] is not one of them") from None
 
 
 def narration_context(beat: BeatTrace) -> dict[str, Any]:
@@ -129,3 +144,21 @@ def narration_context(beat: BeatTrace) -> dict[str, Any]:
 def render_narration(template: str, beat: BeatTrace) -> str:
     """Fill a beat's narration template with its traced values (StrictUndefined: unknown names fail)."""
     return environment().from_string(template).render(narration_context(beat)).strip()
+
+
+def narration_problem(exc: Exception, beat: BeatTrace) -> tuple[str, str | None]:
+    """A narration that failed to fill, as an author reads it, and the name to look for in the script (an unknown
+    `{{ name }}`: did you mean, and the names the beat has)."""
+    import difflib
+    import re
+
+    text = str(exc)
+    unknown = re.fullmatch(r"'(\w+)' is undefined", text)
+    if not unknown:
+        return f"narration: {text}" if isinstance(exc, jinja2.TemplateError) else f"narration: {type(exc).__name__}: " \
+            f"{text}", None
+    name, names = unknown[1], sorted(narration_context(beat))
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {{{{ {close[0]} }}}}? " if close else ""
+    return (f"narration speaks {{{{ {name} }}}}, which this beat does not return: {hint}it returns "
+            f"{', '.join(names)}"), name

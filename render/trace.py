@@ -10,10 +10,11 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from render.errors import DeviceMissing, LessonError
-from render.lesson import Lesson, claims_recorded
+from render.errors import DeviceMissing, LessonError, StudioError
+from render.lesson import Lesson, claims_recorded, line_naming
 
 MAX_VALUES = 4096  # beyond this, record corners and statistics only; grids elide large tensors anyway
 CORNER = 8  # a summary keeps up to this many first and last indices per axis
@@ -459,7 +460,10 @@ def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
     with claims_recorded() as claims, forward_calls() as calls:
         result = beat.compute(device)
     if not isinstance(result, dict):
-        raise TypeError(f"compute function must return a dict of named tensors, got {type(result).__name__}")
+        got = "nothing" if result is None else f"a {type(result).__name__}"
+        raise StudioError(
+            f"{beat.name}() returns {got}: end it with a dict of what the narration and the visual name, like "
+            f"return {{\"x\": x}} (or return {{}} for a card)")
     tensors = {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
     modules = {k: v for k, v in result.items() if isinstance(v, torch.nn.Module)}
     state_dicts = {k: v for k, v in result.items() if k not in tensors and is_state_dict(v)}
@@ -480,6 +484,22 @@ def trace_beat(beat: Any, device: str, seed: int) -> dict[str, Any]:
     }
 
 
+def check_wiring(script: Path, beat: Any, traced: dict[str, Any]) -> None:
+    """Every name a beat's visual is given is one its compute returned: else a LessonError at the `visual=` line
+    with the closest name and the names there are (before any picture is drawn)."""
+    import difflib
+
+    known = [*traced["tensors"], *traced["modules"], *traced["state_dicts"], *traced["values"]]
+    for name in beat.visual.tensors:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            returned = ", ".join(repr(k) for k in known) or "nothing"
+            raise LessonError(script, line_naming(script, beat.line, "visual"),
+                              f"{beat.visual.kind} is given {name!r}, which {beat.name}() does not return: {hint}"
+                              f"it returns {returned}", beat.name)
+
+
 def trace_lesson(lesson: Lesson, device: str) -> dict[str, Any]:
     """The whole lesson's trace; a beat that raises becomes a LessonError at its line."""
     import torch
@@ -489,10 +509,11 @@ def trace_lesson(lesson: Lesson, device: str) -> dict[str, Any]:
     torch._C._set_deterministic_algorithms(True, warn_only=True)
     beats = []
     for i, beat in enumerate(lesson.beats):
+        assert lesson.script is not None
         try:
             beats.append(trace_beat(beat, device, lesson.seed + i))
         except Exception as exc:
-            assert lesson.script is not None
-            raise LessonError.from_exception(lesson.script, exc, beat=beat.name) from exc
+            raise LessonError.from_exception(lesson.script, exc, beat=beat.name, line=beat.line) from exc
+        check_wiring(lesson.script, beat, beats[-1])
     return {"device": device, "torch": torch.__version__, "seed": lesson.seed, "beats": beats}
 

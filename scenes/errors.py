@@ -41,13 +41,13 @@ class LessonError(StudioError):
         self.line = line
         self.message = message
         self.beat = beat
-        where = f"{script}:{line}" if line else str(script)
+        where = f"{shown_path(script)}:{line}" if line else shown_path(script)
         super().__init__(f"{where}: {f'beat {beat!r}: ' if beat else ''}{message}")
 
     @classmethod
-    def from_exception(cls, script: Path, exc: BaseException, beat: str | None = None) -> LessonError:
-        """Locate `exc` in `script` (the deepest frame inside that file), or its syntax error line."""
-        line = None
+    def from_exception(cls, script: Path, exc: BaseException, beat: str | None = None,
+                       line: int | None = None) -> LessonError:
+        """Locate `exc` in `script` (the deepest frame inside that file), or its syntax error line; else `line`."""
         if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).resolve() == script.resolve():
             line = exc.lineno
         for frame in traceback.extract_tb(exc.__traceback__):
@@ -55,6 +55,14 @@ class LessonError(StudioError):
                 line = frame.lineno
         message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         return cls(script, line, message, beat)
+
+
+def shown_path(path: Path) -> str:
+    """A path as messages show it: relative to the current folder (the project, usually) when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 class ClaimFailed(StudioError):
@@ -78,6 +86,19 @@ class VisualError(StudioError):
 
 class UnknownVisual(StudioError):
     """A lesson names a visual the vocabulary does not have, or an option the visual does not take."""
+
+
+class NotInVocabulary(UnknownVisual, ImportError):
+    """`from scenes.vocabulary import Name` for a visual the vocabulary lacks: an ImportError (so the import
+    statement says it, not a bare "cannot import name") naming the closest visual and every one there is."""
+
+    def __init__(self, name: str, known: list[str]):
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        super().__init__(f"no visual {name!r} in the vocabulary: {hint}it has {', '.join(known)} "
+                         "(render gallery --list shows each one drawn)")
 
 
 class ToolMissing(StudioError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from scenes.errors import NotInVocabulary
 from scenes.spec import VisualSpec, available_visuals, visual_info
 
 
@@ -28,7 +29,9 @@ def _factory(kind: str) -> Callable[..., VisualSpec]:
 def __getattr__(name: str) -> Callable[..., VisualSpec]:
     if name[:1].isupper() and name in available_visuals():
         return _factory(name)
-    raise AttributeError(f"no visual {name!r} in the vocabulary; it has {', '.join(available_visuals())}")
+    if name.startswith("__"):  # Python asking for module attributes (__path__, __wrapped__...)
+        raise AttributeError(name)
+    raise NotInVocabulary(name, available_visuals())
 
 
 def __dir__() -> list[str]:

@@ -32,6 +32,7 @@ EXAMPLES: list[StudioError] = [
     errors.RecordVersion("old record"),
     errors.CannotWrite("read-only"),
     errors.UnknownName("no module 9"),
+    errors.NotInVocabulary("Attention", ["MatmulSweep", "Softmax"]),
     errors.RenderProcessDied(-9),
     errors.RenderProcessDied(1, "beat 'crash'"),
     errors.RenderProcessDied(None),
