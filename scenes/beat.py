@@ -129,7 +129,9 @@ class BeatScene(Scene):
         for step, _ in enumerate(self.visual.play(self)):
             self.skipping(False)
             self.steps_played = step + 1
-            self.lint_problems.extend(lint_mobjects(list(self.mobjects), f"step {step + 1}: "))
+            for problem in lint_mobjects(list(self.mobjects), f"step {step + 1}: "):
+                if lasting(problem) not in {lasting(p) for p in self.lint_problems}:
+                    self.lint_problems.append(problem)  # a problem that lasts is named at its first step only
             smallest = smallest_text(list(self.mobjects))
             if smallest is not None and (self.smallest_text is None or smallest[0] < self.smallest_text):
                 self.smallest_text = smallest[0]
@@ -144,3 +146,9 @@ class BeatScene(Scene):
         renderer.static_image = None
         renderer.update_frame(self)
         return renderer.get_frame()
+
+
+def lasting(problem: str) -> str:
+    """What a layout problem is about, whatever step found it: small texts by the element they are in."""
+    about = problem.split(": ", 1)[-1]
+    return "small text in " + about.rsplit(" px in ", 1)[1] if " px at 480p" in about else about

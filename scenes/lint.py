@@ -81,9 +81,50 @@ def lint_mobjects(mobjects: list[Mobject], where: str = "") -> list[str]:
             overlap_h = min(ay1, by1) - max(ay0, by0)
             if overlap_w > TOLERANCE and overlap_h > TOLERANCE:
                 problems.append(f"{where}text {texts[i].text!r} overlaps {texts[j].text!r}")
-    small = sorted((round(text_px(t), 1), t.text) for t in value_texts(mobjects) if text_px(t) < MIN_TEXT_PX)
+    owners = _owners(mobjects)
+    small = sorted((round(text_px(t), 1), _words(t), owners.get(id(t), "")) for t in value_texts(mobjects)
+                   if text_px(t) < MIN_TEXT_PX)
     if small:
-        px, text = small[0]
-        problems.append(f"{where}{len(small)} value texts under {MIN_TEXT_PX:g} px at 480p, the smallest "
-                        f"{text!r} {px:.1f} px")
+        px, text, owner = small[0]
+        element, fix = ELEMENTS.get(owner, (owner or "the picture", FIXES["default"]))
+        problems.append(f"{where}{len(small)} value text{'s' if len(small) != 1 else ''} under {MIN_TEXT_PX:g} px "
+                        f"at 480p, the smallest {text!r} {px:.1f} px in {element}: {fix}")
     return problems
+
+
+FIXES = {
+    "default": "draw fewer things at once (fewer tensors in one visual, or split the beat in two)",
+}
+# the mobject a small text belongs to, as an author knows it, and what usually makes it larger
+ELEMENTS = {
+    "CodePanel": ("the code panel", "shorten the compute function, or pass code=False, or show fewer tensors "
+                  "beside it"),
+    "TensorGrid": ("a tensor grid", "show fewer tensors in this visual, fewer decimals (digits=1), or a smaller "
+                   "slice of the tensor"),
+    "Caption": ("a caption", "shorten the caption"),
+    "TerminalWindow": ("the terminal", "show fewer output lines"),
+    "KeyTable": ("the key table", "show fewer keys"),
+    "ModuleBoxes": ("the module boxes", "show a smaller module, or one submodule"),
+}
+
+
+def _words(text: Text) -> str:
+    """A text as written (Manim drops the spaces from `.text`)."""
+    return str(getattr(text, "original_text", text.text))
+
+
+def _owners(mobjects: Iterable[Mobject]) -> dict[int, str]:
+    """For each text, the class of the innermost vocabulary mobject it belongs to (`CodePanel`, `TensorGrid`...)."""
+    owners: dict[int, str] = {}
+
+    def walk(mob: Mobject, owner: str) -> None:
+        if type(mob).__name__ in ELEMENTS:
+            owner = type(mob).__name__
+        if isinstance(mob, Text):
+            owners.setdefault(id(mob), owner)
+        for sub in mob.submobjects:
+            walk(sub, owner)
+
+    for mob in mobjects:
+        walk(mob, "")
+    return owners
