@@ -1,10 +1,12 @@
-"""`render serve`: build, serve the course over HTTP, rebuild what an edit touched, and reload open pages.
+"""`render serve`: serve the course over HTTP, rebuild it and what each edit touched, and reload open pages.
 
-The server is the standard library's threading HTTP server over the build folder. Every HTML page it
-serves gets a small script that listens on a server-sent-events channel (`/__studio/events`): after a
-rebuild it reloads (opening the lesson page on the beat that changed), and while a script is broken it
-shows the error, with its file and line, in an overlay; the last good outputs stay in place. The watcher
-is `watchfiles`, not a polling loop.
+The server is the standard library's threading HTTP server over the build folder. It listens first and
+serves the last good build at once while the first rebuild runs behind it: a page with no build yet is a
+short "being built" page. Every HTML page it serves gets a small script that listens on a
+server-sent-events channel (`/__studio/events`): while a rebuild runs it shows a "rebuilding" note; after
+it, the page reloads (opening the lesson page on the beat that changed); while a script is broken it shows
+the error, with its file and line, in an overlay; the last good outputs stay in place. The watcher is
+`watchfiles`, not a polling loop.
 """
 
 from __future__ import annotations
@@ -13,23 +15,29 @@ import contextlib
 import functools
 import http.server
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from render.build import Observer
 from render.course import ROOT, LessonEntry
+from render.pool import RenderPool
 from render.settings import Settings
 
 WATCHED = ("scripts", "scenes", "templates", "assets")
+NOTE_CSS = ("position:fixed;top:8px;right:8px;z-index:99999;margin:0;padding:4px 10px;border-radius:6px;"
+            "background:#3a2f0b;color:#ffd479;font:13px/1.4 monospace")
+BUILDING = "rebuilding… (this is the last good build; it reloads when the new pages are ready)"
 LIVE_JS = """
 (() => {
   const events = new EventSource("/__studio/events");
-  let seen = null;
+  const tag = document.currentScript;  // its data-version: the version the page was served at
+  let seen = tag && tag.dataset.version ? Number(tag.dataset.version) : null;
   function overlay(text) {
     let box = document.getElementById("studio-error");
     if (!text) { if (box) box.remove(); return; }
@@ -55,6 +63,17 @@ LIVE_JS = """
     }
     note.textContent = text;
   }
+  function building(on) {
+    let note = document.getElementById("studio-building");
+    if (!on) { if (note) note.remove(); return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "studio-building";
+      note.style.cssText = NOTE_CSS;
+      note.textContent = BUILDING;
+      document.body.appendChild(note);
+    }
+  }
   function swapVideos(version) {  // the lesson video joined again: reload it in place, where it was
     for (const video of document.querySelectorAll("video.lesson")) {
       const at = video.currentTime;
@@ -73,6 +92,7 @@ LIVE_JS = """
   events.onmessage = (message) => {
     const state = JSON.parse(message.data);
     overlay(state.error);
+    building(state.building);
     const mine_lesson = state.lesson && here.endsWith(state.lesson + "/");
     joining(state.joining && mine_lesson ? "The lesson video is being joined again; it refreshes here." : "");
     if (seen !== null && state.version !== seen && !state.error) {
@@ -86,6 +106,11 @@ LIVE_JS = """
     seen = state.version;
   };
 })();
+""".replace("NOTE_CSS", json.dumps(NOTE_CSS)).replace("BUILDING", json.dumps(BUILDING))
+PENDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="background:#14161c;color:#e8e6e3;font:16px/1.5 system-ui,sans-serif;padding:2em">
+<h1>{title}</h1><p>{text}</p></body></html>
 """
 
 
@@ -100,6 +125,7 @@ class LiveState:
     beat: str = ""
     scope: str = "all"  # "decks": only deck pages reload; "video": lesson pages swap their video in place
     joining: str = ""  # the lesson folder whose video is being joined again
+    building: bool = False  # a rebuild runs: pages show the last good build meanwhile
     saved: float = 0.0  # when the edit being rebuilt was noticed (perf_counter)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -109,9 +135,18 @@ class LiveState:
                 setattr(self, key, value)
             self.changed.notify_all()
 
+    def tag(self) -> str:
+        """What a served HTML page gets before `</body>`: the live script, with the version it is served at
+        (a rebuild that ends before the page listens still reloads it), and the rebuilding note while one
+        runs."""
+        with self.changed:
+            version, building = self.version, self.building
+        note = f'<p id="studio-building" style="{NOTE_CSS}">{BUILDING}</p>' if building else ""
+        return f'{note}<script src="/__studio/live.js" data-version="{version}"></script>'
+
     def message(self) -> str:
         data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat,
-                "scope": self.scope, "joining": self.joining}
+                "scope": self.scope, "joining": self.joining, "building": self.building}
         return f"data: {json.dumps(data)}\n\n"
 
 
@@ -127,22 +162,41 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if path == "/__studio/live.js":
             return self.send_text(LIVE_JS, "text/javascript")
         local = Path(self.translate_path(path))
-        if local.is_dir():
+        if local.is_dir() and not path.endswith("/"):
+            return super().do_GET()  # redirected to the folder's address, so relative links resolve
+        if local.is_dir() or (not local.suffix and not local.exists()):
             local = local / "index.html"
-        if local.suffix == ".html" and local.is_file():
+        if local.suffix == ".html":
+            tag = self.live.tag()  # before reading the page: an older page never carries a newer version
+            if not local.is_file():
+                return self.send_pending(tag)
             html = local.read_text(encoding="utf-8")
-            tag = '<script src="/__studio/live.js"></script>'
             html = html.replace("</body>", f"{tag}</body>") if "</body>" in html else html + tag
             return self.send_text(html, "text/html")
         return super().do_GET()
+
+    def send_pending(self, tag: str) -> None:
+        """A page with no build yet: while a rebuild runs, a page saying so, which reloads when it is written
+        (503, to come back); else one saying it was not built (404)."""
+        if self.live.building:
+            title, status = "Being built", 503
+            text = "This page has not been built yet. It is being built now, and opens here by itself when ready."
+        else:
+            title, status = "Not built", 404
+            text = ("This page was not built: its lesson failed (the error shows here) or it is not among the "
+                    "lessons being served. It opens here by itself once a rebuild writes it.")
+        page = PENDING.format(title=title, text=text).replace("</body>", f"{tag}</body>")
+        self.send_text(page, "text/html", status)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # a rebuilt video or poster keeps its name
         super().end_headers()
 
-    def send_text(self, text: str, kind: str) -> None:
+    def send_text(self, text: str, kind: str, status: int = 200) -> None:
         data = text.encode("utf-8")
-        self.send_response(200)
+        self.send_response(status)
+        if status == 503:
+            self.send_header("Retry-After", "5")
         self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -218,27 +272,31 @@ def errors_of(report: Any) -> str:
 
 
 def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
-            pool: Executor | None = None) -> None:
+            pool: Executor | None = None) -> bool:
     """Two builds: first what the pages show (videos, lesson pages, the course page), where open pages reload
     once a lesson's page is written and swap its video in place once joined; then the decks, handouts and
-    notebooks, after which open decks reload. A failure shows its error."""
+    notebooks, after which open decks reload. A failure shows its error (and the result is False)."""
     from render.hashing import forget_files
 
     forget_files()
     first = replace(settings, only=tuple(p for p in settings.only if p in ("video", "page")))
     pages = PageReloads(live, say)
+    live.publish(building=True)
     report = build_once(entries, first, live, say, pool, pages)
     if report is None:
-        return
+        return False
     say(f"rebuilt in {report.seconds:.1f} s")
     scope = "video" if pages.published else "all"  # the lesson pages are new already: their videos follow
-    live.publish(error="", version=live.version + 1, scope=scope, joining="")
+    live.publish(error="", version=live.version + 1, scope=scope, joining="", building=False)
     rest = tuple(p for p in settings.only if p not in ("video", "page"))
     if rest:
         later = build_once(entries, replace(settings, only=(*rest, "page")), live, say, pool)
-        if later is not None and any(o.ran for outcomes in later.plan.values() for o in outcomes):
+        if later is None:
+            return False
+        if any(o.ran for outcomes in later.plan.values() for o in outcomes):
             say(f"decks, handouts and notebooks rebuilt in {later.seconds:.1f} s")
             live.publish(error="", version=live.version + 1, scope="decks")
+    return True
 
 
 def build_once(entries: list[LessonEntry], settings: Settings, live: LiveState, say: Callable[[str], None],
@@ -250,13 +308,13 @@ def build_once(entries: list[LessonEntry], settings: Settings, live: LiveState, 
     try:
         report = build(entries, settings, executor=pool, observer=observer)
     except StudioError as exc:
-        live.publish(error=str(exc), joining="")
+        live.publish(error=str(exc), joining="", building=False)
         say(f"✗ {exc}")
         return None
     error = errors_of(report)
     if error:
         say(error)
-        live.publish(error=error, joining="")
+        live.publish(error=error, joining="", building=False)
         return None
     return report
 
@@ -268,27 +326,65 @@ def watch_changes(stop: threading.Event) -> Iterator[set[Any]]:
     yield from watch(*folders, stop_event=stop, debounce=300, step=50)
 
 
+class Edits:
+    """Saved edits, watched from the start on a thread of their own: an edit saved while the first rebuild
+    runs is rebuilt right after it, not lost. Iterating gives the changes saved since the last rebuild."""
+
+    def __init__(self, stop: threading.Event):
+        self.queue: queue.SimpleQueue[set[Any] | None] = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        threading.Thread(target=self.watch, args=(stop,), daemon=True, name="watch").start()
+
+    def watch(self, stop: threading.Event) -> None:
+        try:
+            for changes in watch_changes(stop):
+                self.queue.put(changes)
+        except BaseException as exc:  # handed to the serving thread
+            self.error = exc
+        finally:
+            self.queue.put(None)
+
+    def __iter__(self) -> Iterator[set[Any]]:
+        ended = False
+        while not ended:
+            first = self.queue.get()
+            ended, changes = first is None, set(first or ())
+            while not ended and not self.queue.empty():  # saved during the last rebuild: one rebuild for all
+                more = self.queue.get()
+                ended, changes = more is None, changes | (more or set())
+            if changes:
+                yield changes
+        if self.error is not None:
+            raise self.error
+
+
 def serve(entries: list[LessonEntry], settings: Settings, host: str, port: int,
           say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
-    """Build, serve, and rebuild on every saved edit until `stop` is set (Ctrl-C in the CLI)."""
-    live = LiveState()
+    """Serve the last good build at once, rebuild behind it, then rebuild on every saved edit until `stop` is
+    set (Ctrl-C in the CLI, which also stops the first rebuild)."""
+    live = LiveState(building=True)
     settings = replace(settings, warm_trace=True, preview=True)
     settings.build_dir.mkdir(parents=True, exist_ok=True)
-    pool = Workers(settings)
-    live.saved = time.perf_counter()
-    rebuild(entries, settings, live, say, pool.get())
     server = start_server(settings.build_dir, host, port, live)
     first = entries[0] if len(entries) == 1 else None
     where = f"module{first.module}/{first.slug}/" if first else ""
     say(f"serving http://{host}:{server.server_address[1]}/{where} (Ctrl-C to stop)")
+    pool = Workers(settings)
     stop = stop or threading.Event()
     try:
-        for changes in watch_changes(stop):
+        edits = Edits(stop)
+        say("rebuilding; pages show the last good build until the new ones are ready")
+        live.saved = time.perf_counter()
+        ok = rebuild(entries, settings, live, say, pool.get())
+        say(f"{'up to date' if ok else 'the error is shown on open pages'}; watching {', '.join(WATCHED)} for edits")
+        for changes in edits:
             live.saved = time.perf_counter()
             pool.renew_if({Path(path) for _, path in changes})
             rebuild(entries, settings, live, say, pool.get())
     finally:
+        stop.set()  # the watcher's thread ends
         server.shutdown()
+        server.server_close()
         pool.close()
 
 
@@ -298,16 +394,13 @@ class Workers:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: RenderPool | None = None
 
     def get(self) -> Executor | None:
         if self.settings.scheduler:
             return None  # the build opens the cluster's executor itself
         if self.pool is None:
-            import multiprocessing
-
-            self.pool = ProcessPoolExecutor(max_workers=max(1, self.settings.jobs),
-                                            mp_context=multiprocessing.get_context("spawn"))
+            self.pool = RenderPool(self.settings.jobs, initializer=thread_lock_for_tqdm)
         return self.pool
 
     def renew_if(self, paths: set[Path]) -> None:
@@ -319,3 +412,15 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
+
+
+def thread_lock_for_tqdm() -> None:
+    """In a render process: Manim's progress bars take tqdm's lock, which by default is a named
+    multiprocessing semaphore, made in the process. A render process killed at a stop (a Ctrl-C during a
+    rebuild) cannot release it, and the resource tracker warns of a "leaked semaphore" at shutdown. Its bars
+    need no lock across processes: a thread lock makes none."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())

@@ -1,22 +1,31 @@
 """`render serve` in a real browser: a served lesson page reloads by itself after a narration edit and shows
-the new subtitle text; a syntax error shows an overlay with the file and line; fixing it clears it."""
+the new subtitle text; a syntax error shows an overlay with the file and line; fixing it clears it. It answers
+before its first rebuild ends (the last good build, or a page saying it is being built), and a stop, during
+that rebuild or after it, is clean: no "leaked semaphore" from multiprocessing's resource tracker, for serve
+and for a render on a local Dask cluster."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import textwrap
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import ROOT, Project
 from tests.test_decks_fixtures import launch_chromium
 
 pytestmark = pytest.mark.slow
@@ -30,28 +39,61 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Serve:
+    """`render serve 1.1.1` on a free port of a project copy, as a subprocess whose output is collected."""
+
+    def __init__(self, project: Project, *options: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/module1/tiny/"
+        env = {**os.environ, "PYTHONPATH": str(project.root)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "render.cli", "serve", "1.1.1", "--port", str(self.port),
+                                      *options], cwd=project.root, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        # until every writer of the pipe is gone: the resource tracker too, which warns after serve exits
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout or []), daemon=True)
+        self.reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, seconds: float = WAIT_MS / 1000) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.output:
+            assert self.proc.poll() is None, f"serve ended before {text!r}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} within {seconds:g} s:\n{self.output}"
+            time.sleep(0.1)
+
+    def listening(self) -> None:
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.output
+                assert time.monotonic() < deadline, self.output
+                time.sleep(0.1)
+
+    def stop(self, signum: int = signal.SIGTERM) -> str:
+        """Stop it as Ctrl-C (SIGINT) or a closing session (SIGTERM) would; all it and its children printed."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        self.proc.wait(timeout=30)
+        self.reader.join(timeout=30)
+        return self.output
+
+
 @contextmanager
 def serving(project: Project, *options: str) -> Iterator[str]:
     """`render serve 1.1.1` on a free port of this copy, until the block ends; yields the lesson page's URL."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(project.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "render.cli", "serve", "1.1.1", "--voice", "espeak", "--port",
-                             str(port), *options], cwd=project.root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/module1/tiny/"
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(1)
+    served = Serve(project, "--voice", "espeak", *options)
+    served.listening()
     try:
-        yield url
+        yield served.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        served.stop()
 
 
 @pytest.fixture
@@ -67,8 +109,8 @@ def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Proje
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page()
-        page.goto(url)
-        page.wait_for_selector("text=Behold 6 numbers.")
+        page.goto(url)  # the first rebuild may still run: the page opens by itself when it is written
+        page.wait_for_selector("text=Behold 6 numbers.", timeout=WAIT_MS)
         page.wait_for_function("() => document.querySelector('script[src=\"/__studio/live.js\"]') !== null")
         project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
         page.wait_for_selector("text=Gaze upon 6 numbers.", timeout=WAIT_MS)  # reloaded by itself
@@ -120,3 +162,112 @@ def test_draft_beats_are_one_still_per_step_and_marked_on_the_page(project: Proj
         project.edit(project.script(), "And one more each.", "And one more for each.")
         page.wait_for_selector("text=And one more for each.", timeout=WAIT_MS)
         browser.close()
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def first_event(port: int) -> dict[str, object]:
+    """The state the live channel tells a page that opens now."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__studio/events", timeout=60) as events:
+        for raw in events:
+            line = raw.decode()
+            if line.startswith("data: "):
+                return dict(json.loads(line.removeprefix("data: ")))
+    raise AssertionError("the events channel closed")
+
+
+def gate(project: Project) -> Path:
+    """The lesson's trace waits for a file the test writes: serve's first rebuild cannot end before that."""
+    opened = project.root / "gate-open"
+    script = project.script()
+    wait = f"import pathlib, time\nwhile not pathlib.Path({str(opened)!r}).exists():\n    time.sleep(0.05)\n"
+    script.write_text(script.read_text().replace("import torch\n", "import torch\n" + wait, 1))
+    return opened
+
+
+def quiet(output: str) -> None:
+    """A clean stop: exit 130 with the interrupted line, no traceback, nothing the resource tracker cleaned up."""
+    assert "interrupted" in output, output
+    assert "leaked semaphore" not in output and "resource_tracker" not in output, output
+    assert "Traceback" not in output, output
+
+
+def test_serve_answers_before_its_first_rebuild_ends_and_stops_cleanly(project: Project) -> None:
+    opened = gate(project)
+    served = Serve(project, "--voice", "espeak")
+    try:
+        served.listening()
+        # no build yet, and the first rebuild is held in the trace: a page saying so, that reloads when ready
+        status, html = get(served.url)
+        assert status == 503 and "Being built" in html, (status, html)
+        assert '<script src="/__studio/live.js" data-version="0">' in html
+        assert first_event(served.port)["building"] is True
+        assert "serving http://127.0.0.1:" in served.output and "rebuilt in" not in served.output
+        opened.touch()
+        served.wait_for("up to date; watching")
+        status, html = get(served.url)
+        assert status == 200 and "Behold 6 numbers." in html and 'id="studio-building"' not in html
+        assert first_event(served.port)["building"] is False
+        status, html = get(served.url + "nothing-here.html")
+        assert status == 404 and "Not built" in html  # says why, and reloads if a rebuild writes it
+        served.proc.send_signal(signal.SIGINT)  # Ctrl-C, once up and idle
+        assert served.proc.wait(timeout=30) == 130
+    finally:
+        output = served.stop()
+    quiet(output)
+
+    # the next serve, after an edit: the last good build at once, marked as rebuilding, while the rebuild is
+    # held; SIGTERM then stops it, the rebuild included, as cleanly
+    project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
+    opened.unlink()
+    served = Serve(project, "--voice", "espeak")
+    try:
+        served.listening()
+        status, html = get(served.url)
+        assert status == 200 and "Behold 6 numbers." in html and 'id="studio-building"' in html, (status, html)
+        assert first_event(served.port)["building"] is True
+        served.wait_for("rebuilding;")
+        time.sleep(2)  # render processes starting, the trace waiting at the gate
+        served.proc.send_signal(signal.SIGTERM)
+        assert served.proc.wait(timeout=30) == 130
+    finally:
+        output = served.stop()
+    quiet(output)
+    assert "rebuilt in" not in output
+    assert "Behold" in (project.lesson_dir() / "lesson.json").read_text()  # the last good build stays
+
+
+KILLED_WHILE_BUSY = textwrap.dedent("""
+    import sys, time, tqdm
+    from render.pool import RenderPool
+    from render.serve import thread_lock_for_tqdm
+
+    pool = RenderPool(1, initializer=thread_lock_for_tqdm if sys.argv[1] == "serve" else None)
+    pool.submit(tqdm.tqdm, total=1, disable=True).exception()  # a progress bar, as Manim makes: its lock
+    pool.submit(time.sleep, 60)
+    time.sleep(0.5)
+    pool.kill()  # a Ctrl-C while the process renders: it is killed
+    print("killed")
+""")
+
+
+@pytest.mark.parametrize("setup", ["serve", "none"])
+def test_a_render_process_killed_mid_job_leaves_no_semaphore_with_serves_setup(setup: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", KILLED_WHILE_BUSY, setup], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0 and "killed" in result.stdout, result.stderr
+    # without it, tqdm's default lock is a named semaphore made in the process, which a kill leaves behind
+    assert ("leaked semaphore" in result.stderr) == (setup == "none"), result.stderr
+
+
+def test_a_render_on_a_local_dask_cluster_stops_without_leaked_semaphores(project: Project) -> None:
+    result = project.render("1.1.1", "--voice", "none", "--only", "video", "--scheduler", "local:2")
+    assert (project.lesson_dir() / "lesson.mp4").is_file()
+    assert "leaked semaphore" not in result.stderr + result.stdout, result.stderr
