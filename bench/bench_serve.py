@@ -1,5 +1,7 @@
 """Benchmark `render serve` (not a test): the time from saving a one-sentence narration edit to the open
-lesson page, reloaded by itself, showing the new text; at the default quality and with --draft.
+lesson page, reloaded by itself, showing the new text; at the default quality and with --draft. Also the time
+from starting `render serve` to its first HTTP answer (it serves the last good build while it rebuilds) and to
+the end of that first rebuild.
 
     .venv/bin/python bench/bench_serve.py 1.1.1            # a lesson of this checkout, on a copy
 
@@ -21,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,16 +64,30 @@ def edit(script: Path, word: str, old: str, new: str) -> None:
     sys.exit(f"could not edit {script}")
 
 
+def first_answer(url: str) -> int:
+    """The status of the first answer from `url` (polled until the server listens)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=900) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as error:  # 503: a page not built yet, being built
+            return int(error.code)
+        except OSError:
+            time.sleep(0.02)
+
+
 def measure(root: Path, target: str, script: Path, draft: bool, edits: int) -> tuple[list[tuple[float, float]],
-                                                                                       list[str]]:
+                                                                                       list[str], str]:
     """For each of `edits` saved edits: seconds from saving to the reloaded page showing it, and to the page's
-    lesson video swapped for the one joined again; and what the server printed meanwhile. Each edit waits for
-    the rebuild before it (decks included) to end."""
+    lesson video swapped for the one joined again; what the server printed meanwhile; and how long from its
+    start to its first answer and to the end of its first rebuild. Each edit waits for the rebuild before it
+    (decks included) to end."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(root)}
     cmd = [sys.executable, "-m", "render.cli", "serve", target, "--voice", "espeak", "--port", str(port)]
+    started = time.perf_counter()
     server = subprocess.Popen(cmd + (["--draft"] if draft else []), cwd=root, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     said: list[str] = []
@@ -77,11 +95,19 @@ def measure(root: Path, target: str, script: Path, draft: bool, edits: int) -> t
     word, old = first_narration(script), ""
     try:
         assert server.stdout is not None
-        for line in server.stdout:  # the first build, then the address
+        for line in server.stdout:  # the address, as soon as it listens
             if line.startswith("serving "):
                 url = line.split()[1]
                 break
         threading.Thread(target=lambda: said.extend(server.stdout or []), daemon=True).start()
+        status = first_answer(url)
+        answered = time.perf_counter() - started
+        while not any("up to date" in line for line in said):  # the first rebuild, decks included
+            assert server.poll() is None, "".join(said)
+            time.sleep(0.05)
+        startup = (f"start -> first answer {answered:.2f} s (HTTP {status}); -> first rebuild done "
+                   f"{time.perf_counter() - started:.2f} s")
+        said.clear()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
             page = browser.new_page()
@@ -101,7 +127,7 @@ def measure(root: Path, target: str, script: Path, draft: bool, edits: int) -> t
                 time.sleep(1)
                 old = new
             browser.close()
-        return times, said
+        return times, said, startup
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -121,7 +147,7 @@ def main() -> None:
         script = load_course().lesson(args.target).script  # the copy's (its render package is first on the path)
         original = script.read_text()
         for draft in (False, True):
-            times, said = measure(root, args.target, script, draft, args.edits)
+            times, said, startup = measure(root, args.target, script, draft, args.edits)
             script.write_text(original)
             goal = 3 if draft else 10
             name = "draft" if draft else "default"
@@ -129,7 +155,7 @@ def main() -> None:
             pages = [t[0] for t in times]
             print(f"{name:8s} save -> reloaded page: {', '.join(f'{t:.2f}' for t in pages)} s; median "
                   f"{statistics.median(pages):.2f} s (goal <= {goal} s); -> lesson video swapped in place: "
-                  f"{', '.join(f'{t[1]:.2f}' for t in times)} s", flush=True)
+                  f"{', '.join(f'{t[1]:.2f}' for t in times)} s; {startup}", flush=True)
 
 
 if __name__ == "__main__":
