@@ -254,7 +254,8 @@ def strict_problems(entries: list[Any], settings: Settings) -> list[str]:
 @click.option("--port", default=8000, show_default=True, help="Port to serve on.")
 @click.option("--draft", is_flag=True, help="Each beat as a still per step with its narration: the fastest loop.")
 def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options: Any) -> None:
-    """Build, serve the course on http://HOST:PORT, rebuild what each saved edit touched, reload open pages."""
+    """Serve the course on http://HOST:PORT at once (the last good build) while it rebuilds, then rebuild what
+    each saved edit touched and reload open pages."""
     from render.serve import serve as run_serve
 
     entries = select(targets)
