@@ -515,17 +515,22 @@ class Build:
         self.observer.lesson_done(work.report)
 
     def lint_rendered(self, work: LessonWork) -> None:
-        """Lint the beats this run rendered (their dry-run facts came back with the clip): each problem is kept on
-        the beat's report with the script's file and line, for the summary, serve's console and --strict."""
+        """Lint the lesson's beats from their records (a render records each beat's dry-run facts with its clip):
+        the problems of beats this run rendered are kept on their reports with the script's file and line, for
+        the summary, serve's console and --strict; every beat's go to the lesson folder's lint.json, which
+        `render serve` marks on the lesson page."""
+        if work.lesson is None or self.runner.dry:
+            return
+        found: dict[str, list[str]] = {}
         for beat in work.beats:
-            beat_report = work.report.beats[beat.index]
-            if beat_report.status != "done" or work.lesson is None:
-                continue
             try:
-                found = self.findings(work, beat)
-            except (OSError, ValueError, KeyError):  # no lint record to read: the lint step redoes it
+                problems = [f"{work.where(beat)}: {p}" for p in self.findings(work, beat).problems]
+            except (OSError, ValueError, KeyError):  # no lint record yet (the beat failed): nothing to say
                 continue
-            beat_report.problems = [f"{found.where}: {problem}" for problem in found.problems]
+            found[beat.name] = problems
+            if work.report.beats[beat.index].status == "done":
+                work.report.beats[beat.index].problems = problems
+        write_text(work.out / "lint.json", json.dumps(found, indent=1))
 
     def findings(self, work: LessonWork, beat: BeatWork) -> Any:
         from render.checks import BeatLint, picture_findings, text_findings
