@@ -65,8 +65,8 @@ LIVE_JS = """
   }
   function building(on) {
     let note = document.getElementById("studio-building");
-    if (!on) { if (note) note.remove(); return; }
-    if (!note) {
+    if (!on || document.body.hasAttribute("data-studio-pending")) { if (note) note.remove(); return; }
+    if (!note) {  // a page of the last good build
       note = document.createElement("p");
       note.id = "studio-building";
       note.style.cssText = NOTE_CSS;
@@ -109,7 +109,7 @@ LIVE_JS = """
 """.replace("NOTE_CSS", json.dumps(NOTE_CSS)).replace("BUILDING", json.dumps(BUILDING))
 PENDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="background:#14161c;color:#e8e6e3;font:16px/1.5 system-ui,sans-serif;padding:2em">
+<body data-studio-pending style="background:#14161c;color:#e8e6e3;font:16px/1.5 system-ui,sans-serif;padding:2em">
 <h1>{title}</h1><p>{text}</p></body></html>
 """
 
@@ -135,14 +135,14 @@ class LiveState:
                 setattr(self, key, value)
             self.changed.notify_all()
 
-    def tag(self) -> str:
+    def tag(self, note: bool = True) -> str:
         """What a served HTML page gets before `</body>`: the live script, with the version it is served at
-        (a rebuild that ends before the page listens still reloads it), and the rebuilding note while one
-        runs."""
+        (a rebuild that ends before the page listens still reloads it), and, on a page of the last good build,
+        the rebuilding note while one runs."""
         with self.changed:
             version, building = self.version, self.building
-        note = f'<p id="studio-building" style="{NOTE_CSS}">{BUILDING}</p>' if building else ""
-        return f'{note}<script src="/__studio/live.js" data-version="{version}"></script>'
+        note_html = f'<p id="studio-building" style="{NOTE_CSS}">{BUILDING}</p>' if building and note else ""
+        return f'{note_html}<script src="/__studio/live.js" data-version="{version}"></script>'
 
     def message(self) -> str:
         data = {"version": self.version, "error": self.error, "lesson": self.lesson, "beat": self.beat,
@@ -167,8 +167,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if local.is_dir() or (not local.suffix and not local.exists()):
             local = local / "index.html"
         if local.suffix == ".html":
-            tag = self.live.tag()  # before reading the page: an older page never carries a newer version
-            if not local.is_file():
+            built = local.is_file()
+            tag = self.live.tag(note=built)  # taken before the page is read: an old page never gets a new version
+            if not built:
                 return self.send_pending(tag)
             html = local.read_text(encoding="utf-8")
             html = html.replace("</body>", f"{tag}</body>") if "</body>" in html else html + tag

@@ -206,6 +206,7 @@ def test_serve_answers_before_its_first_rebuild_ends_and_stops_cleanly(project: 
         # no build yet, and the first rebuild is held in the trace: a page saying so, that reloads when ready
         status, html = get(served.url)
         assert status == 503 and "Being built" in html, (status, html)
+        assert 'id="studio-building"' not in html  # that note is for pages of the last good build
         assert '<script src="/__studio/live.js" data-version="0">' in html
         assert first_event(served.port)["building"] is True
         assert "serving http://127.0.0.1:" in served.output and "rebuilt in" not in served.output
