@@ -201,6 +201,7 @@ def _begin(started: Any, initializer: Callable[..., Any] | None, initargs: tuple
     """In a render process: keep the queue it reports on, then the pool's own set-up."""
     global _started_queue
     _started_queue = started
+    thread_lock_for_tqdm()
     if initializer is not None:
         initializer(*initargs)
 
@@ -209,3 +210,15 @@ def _run(job_id: int, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> A
     """In a render process: say which job it starts (before it can die running it), then run it."""
     _started_queue.put((os.getpid(), job_id))
     return fn(*args, **kwargs)
+
+
+def thread_lock_for_tqdm() -> None:
+    """In a render process: Manim's progress bars take tqdm's lock, which by default is a named
+    multiprocessing semaphore, made in the process. A render process killed at a stop (Ctrl-C,
+    SIGTERM) cannot release it, and the resource tracker warns of a "leaked semaphore" at shutdown. Its bars
+    need no lock across processes: a thread lock makes none."""
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())

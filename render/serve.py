@@ -401,7 +401,7 @@ class Workers:
         if self.settings.scheduler:
             return None  # the build opens the cluster's executor itself
         if self.pool is None:
-            self.pool = RenderPool(self.settings.jobs, initializer=thread_lock_for_tqdm)
+            self.pool = RenderPool(self.settings.jobs)
         return self.pool
 
     def renew_if(self, paths: set[Path]) -> None:
@@ -413,15 +413,3 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
-
-
-def thread_lock_for_tqdm() -> None:
-    """In a render process: Manim's progress bars take tqdm's lock, which by default is a named
-    multiprocessing semaphore, made in the process. A render process killed at a stop (a Ctrl-C during a
-    rebuild) cannot release it, and the resource tracker warns of a "leaked semaphore" at shutdown. Its bars
-    need no lock across processes: a thread lock makes none."""
-    import threading
-
-    from tqdm import tqdm
-
-    tqdm.set_lock(threading.RLock())

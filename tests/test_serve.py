@@ -245,27 +245,33 @@ def test_serve_answers_before_its_first_rebuild_ends_and_stops_cleanly(project: 
 
 
 KILLED_WHILE_BUSY = textwrap.dedent("""
-    import sys, time, tqdm
+    import multiprocessing, sys, time, tqdm
+    from concurrent.futures import ProcessPoolExecutor
     from render.pool import RenderPool
-    from render.serve import thread_lock_for_tqdm
 
-    pool = RenderPool(1, initializer=thread_lock_for_tqdm if sys.argv[1] == "serve" else None)
+    if sys.argv[1] == "render-pool":
+        pool = RenderPool(1)
+    else:  # a bare spawn pool, as the render's was
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     pool.submit(tqdm.tqdm, total=1, disable=True).exception()  # a progress bar, as Manim makes: its lock
     pool.submit(time.sleep, 60)
     time.sleep(0.5)
-    pool.kill()  # a Ctrl-C while the process renders: it is killed
+    for process in list(pool._processes.values()):  # a Ctrl-C while the process renders: it is killed
+        process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
     print("killed")
 """)
 
 
-@pytest.mark.parametrize("setup", ["serve", "none"])
-def test_a_render_process_killed_mid_job_leaves_no_semaphore_with_serves_setup(setup: str) -> None:
+@pytest.mark.parametrize("pool", ["render-pool", "bare-pool"])
+def test_a_render_process_killed_mid_job_leaves_no_semaphore(pool: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", KILLED_WHILE_BUSY, setup], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", KILLED_WHILE_BUSY, pool], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0 and "killed" in result.stdout, result.stderr
-    # without it, tqdm's default lock is a named semaphore made in the process, which a kill leaves behind
-    assert ("leaked semaphore" in result.stderr) == (setup == "none"), result.stderr
+    # in a bare pool, tqdm's default lock is a named semaphore made in the process, which a kill leaves behind;
+    # every render process takes a thread lock instead (render.pool)
+    assert ("leaked semaphore" in result.stderr) == (pool == "bare-pool"), result.stderr
 
 
 def test_a_render_on_a_local_dask_cluster_stops_without_leaked_semaphores(project: Project) -> None:
