@@ -18,7 +18,7 @@ from typing import Any
 
 from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.errors import CannotWrite, LessonError, StudioError, ToolMissing, stop_requested
+from render.errors import BuildBusy, CannotWrite, LessonError, StudioError, ToolMissing, stop_requested
 from render.files import stale_temporaries, write_text
 from render.hashing import IMPORTS
 from render.lesson import Lesson, line_naming
@@ -532,12 +532,14 @@ class Build:
                 work.report.beats[beat.index].problems = problems
         write_text(work.out / "lint.json", json.dumps(found, indent=1))
 
-    def findings(self, work: LessonWork, beat: BeatWork) -> Any:
+    def findings(self, work: LessonWork, beat: BeatWork, found: dict[str, Any] | None = None) -> Any:
+        """What lint finds in a beat: its dry run's facts (`found`, else its lint record) and its narration."""
         from render.checks import BeatLint, picture_findings, text_findings
 
         assert work.lesson is not None
         source = work.lesson.beats[beat.index]
-        found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
+        if found is None:
+            found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
         problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
         more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
         return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"), work.where(beat))
@@ -718,6 +720,7 @@ class Lint(Build):
                 for beat in work.beats:
                     self.lint_beat(work, beat, jobs)
             failed: dict[tuple[str, str], str] = {}  # (lesson id, beat) -> why its dry run failed
+            fresh: dict[tuple[str, str], dict[str, Any]] = {}  # (lesson id, beat) -> what its dry run found
             for future in list(jobs):
                 work, beat, step = jobs.pop(future)
                 try:
@@ -725,14 +728,16 @@ class Lint(Build):
                 except StudioError as exc:  # a visual that cannot draw its data, a render process that died
                     failed[work.entry.id, beat.name] = str(exc)
                     continue
-                stages.write_lint(work.out, beat, result)
-                self.runner.finish(step)
-                work.state.save()
+                fresh[work.entry.id, beat.name] = result
+                if not self.runner.dry:  # a read-only lint (another render holds the folder) writes nothing
+                    stages.write_lint(work.out, beat, result)
+                    self.runner.finish(step)
+                    work.state.save()
             for work in works:
                 found.setdefault(work.entry.id, [
                     BeatLint(b.name, [failed[work.entry.id, b.name]], where=work.where(b))
                     if (work.entry.id, b.name) in failed
-                    else self.findings(work, b) for b in work.beats])
+                    else self.findings(work, b, fresh.get((work.entry.id, b.name))) for b in work.beats])
         finally:
             self.close()
         return found  # type: ignore[return-value]
@@ -747,9 +752,14 @@ class Lint(Build):
         jobs[self.executor.submit(dry_run_job, job)] = (work, beat, step)
 
 def lint(entries: list[LessonEntry], settings: Settings, executor: Executor | None = None) -> dict[str, Any]:
-    """Lint lessons as steps of the build (cached per beat); lesson id -> [BeatLint] or its error."""
-    with build_lock(settings.build_dir, wait=settings.wait):
-        return Lint(settings, executor).lint(entries)
+    """Lint lessons as steps of the build (cached per beat); lesson id -> [BeatLint] or its error. While another
+    render or a serve rebuild holds the build folder, lint reads what is recorded and dry-runs the rest
+    without writing anything (unless `settings.wait`: then it waits for the folder)."""
+    try:
+        with build_lock(settings.build_dir, wait=settings.wait):
+            return Lint(settings, executor).lint(entries)
+    except BuildBusy:
+        return Lint(settings, executor, dry=True).lint(entries)
 
 
 def video_code_digest() -> dict[str, str]:

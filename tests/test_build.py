@@ -305,3 +305,19 @@ def test_a_render_lints_the_beats_it_rendered_and_strict_fails_on_a_problem(proj
     project.edit(project.script(), "Behold {{ x.numel }} numbers. | They count up.", "Behold {{ x.numel }} numbers.")
     clean = project.render("1.1.1", "--voice", "none", "--only", "video", "--strict")
     assert "lint:" not in clean.stderr
+
+
+def test_lint_while_another_render_holds_the_folder_reads_and_writes_nothing(project: Project) -> None:
+    """A serve rebuilding decks, or a render, holds the build folder: lint still answers, from the records and
+    dry runs in memory, and leaves the folder as it was."""
+    from render.state import build_lock
+
+    project.script("broken").unlink(missing_ok=True)
+    project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Behold {{ x.numel }} numbers. | They count up.")
+    with build_lock(project.build):
+        before = sorted(p.relative_to(project.build) for p in project.build.rglob("*"))
+        result = project.render("lint", "1.1.1", "--voice", "none", check=False)
+        after = sorted(p.relative_to(project.build) for p in project.build.rglob("*"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "beat 'counting': 2 narration segments but the visual plays 1 step" in " ".join(result.stdout.split())
+    assert after == before
