@@ -87,6 +87,27 @@ LIVE_JS = """
                              { once: true });
     }
   }
+  function markLint() {  // a lesson page: each beat lint finds a problem in gets the problems under its title
+    if (!document.querySelector("ol.beats")) return;
+    fetch("lint.json", { cache: "no-store" }).then((r) => r.ok ? r.json() : {}).then((found) => {
+      for (const [name, problems] of Object.entries(found)) {
+        const beat = document.getElementById(name);
+        if (!beat || !problems.length) continue;
+        beat.classList.add("studio-lint");
+        beat.style.borderColor = "#ffd479";
+        const list = document.createElement("ul");
+        list.className = "studio-lint";
+        list.style.cssText = "margin:6px 0 0;padding-left:18px;color:#ffd479;font:13px/1.4 monospace";
+        for (const problem of problems) {
+          const item = document.createElement("li");
+          item.textContent = "lint: " + problem;
+          list.appendChild(item);
+        }
+        beat.querySelector("h2").after(list);
+      }
+    }).catch(() => {});
+  }
+  markLint();
   const deck = location.pathname.endsWith("/deck.html");
   const here = location.pathname.replace(/index\\.html$/, "");
   events.onmessage = (message) => {
@@ -287,6 +308,8 @@ def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say
     if report is None:
         return False
     say(f"rebuilt in {report.seconds:.1f} s")
+    for problem in (p for lesson in report.lessons for beat in lesson.beats for p in beat.problems):
+        say(f"⚠ lint: {problem}")
     scope = "video" if pages.published else "all"  # the lesson pages are new already: their videos follow
     live.publish(error="", version=live.version + 1, scope=scope, joining="", building=False)
     rest = tuple(p for p in settings.only if p not in ("video", "page"))

@@ -112,6 +112,11 @@ def test_a_served_lesson_page_follows_edits_and_shows_errors(served: tuple[Proje
         page.goto(url)  # the first rebuild may still run: the page opens by itself when it is written
         page.wait_for_selector("text=Behold 6 numbers.", timeout=WAIT_MS)
         page.wait_for_function("() => document.querySelector('script[src=\"/__studio/live.js\"]') !== null")
+        # the tiny lesson's last beat speaks one segment over two steps: lint marks it on the served page
+        marked = page.wait_for_selector("#the_end ul.studio-lint", timeout=WAIT_MS)
+        assert "tiny.py:" in marked.inner_text() and "1 narration segment but the visual plays 2 steps" \
+            in marked.inner_text()
+        assert page.query_selector("#counting ul.studio-lint") is None
         project.edit(project.script(), "Behold {{ x.numel }} numbers.", "Gaze upon {{ x.numel }} numbers.")
         page.wait_for_selector("text=Gaze upon 6 numbers.", timeout=WAIT_MS)  # reloaded by itself
         assert "counting" in page.url  # opened on the beat that changed
