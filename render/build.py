@@ -18,7 +18,15 @@ from typing import Any
 
 from render import stages
 from render.course import ROOT, Course, LessonEntry, load_course
-from render.errors import BuildBusy, CannotWrite, LessonError, StudioError, ToolMissing, stop_requested
+from render.errors import (
+    BuildBusy,
+    CannotWrite,
+    LessonError,
+    RenderProcessDied,
+    StudioError,
+    ToolMissing,
+    stop_requested,
+)
 from render.files import stale_temporaries, write_text
 from render.hashing import IMPORTS
 from render.lesson import Lesson, line_naming
@@ -113,6 +121,8 @@ class LessonWork:
     def failure(self, beat: BeatWork, exc: BaseException) -> str:
         if isinstance(exc, OSError) and (clean := CannotWrite.from_os_error(exc)) is not None:
             exc = clean
+        if type(exc).__name__ == "KilledWorker":  # a daemonic Dask worker renders on its own thread: it died
+            exc = RenderProcessDied(None, "this beat, on every Dask worker that tried it")
         message = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         return f"{self.where(beat)}: {message}"
 

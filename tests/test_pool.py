@@ -77,3 +77,23 @@ def test_killing_the_pool_cancels_what_waits() -> None:
     wait([first, *waiting], timeout=60)
     assert all(f.done() for f in [first, *waiting])
     assert any(f.cancelled() for f in waiting)
+
+
+def test_a_beat_every_dask_worker_died_on_is_told_as_a_dead_render_process(tmp_path) -> None:
+    """A daemonic Dask worker renders on its own thread: a visual that kills it kills the worker, Dask retries
+    on others and gives up with KilledWorker, which the beat's failure tells as a render process that died."""
+    from distributed.scheduler import KilledWorker
+
+    from render.build import BeatReport, LessonReport, LessonWork
+    from render.course import ROOT, load_course
+    from render.stages import BeatWork
+    from render.state import StateFile
+
+    entry = load_course().lessons[0]
+    work = LessonWork(entry, LessonReport(entry), tmp_path, StateFile(tmp_path / "state.json"))
+    beat = BeatWork(0, "crash", "Crash", "", {}, {}, "01-crash", line=12)
+    work.report.beats = [BeatReport("crash")]
+    said = work.failure(beat, KilledWorker("render_beat-1", "tcp://127.0.0.1:1", 3))
+    assert said == (f"{entry.script.relative_to(ROOT)}:12: beat 'crash': the render "
+                    "process died for an unknown reason while rendering this beat, on every Dask worker that tried "
+                    "it; the other beats render on in a fresh process")
