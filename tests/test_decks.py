@@ -594,7 +594,8 @@ def test_pptx_converts_with_libreoffice(hostile_lesson: tuple[dict[str, Any], Pa
 @pytest.mark.slow
 def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
     """Every module-1 beat's code, laid out for its slide, fits its panel in Chromium's print view (the
-    handout's): no line wider, no rows taller, the bullets above included."""
+    handout's): no line wider, no rows taller, the bullets above included (a beat whose compute only returns {}
+    has no code panel, and its bullets must still fit)."""
     from playwright.sync_api import sync_playwright
 
     from render.course import load_course
@@ -622,8 +623,9 @@ def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
                 over = page.evaluate(
                     """() => [...document.querySelectorAll('section.beat')].map(s => {
                         const c = s.querySelector('pre code'), t = s.querySelector('.beat-text');
-                        return [s.dataset.beat, c.scrollWidth - c.clientWidth, c.scrollHeight - c.clientHeight,
-                                t.scrollHeight - t.clientHeight]; }).filter(r => r[1] > 0 || r[2] > 0 || r[3] > 0)"""
+                        return [s.dataset.beat, c ? c.scrollWidth - c.clientWidth : 0,
+                                c ? c.scrollHeight - c.clientHeight : 0, t.scrollHeight - t.clientHeight]; })
+                        .filter(r => r[1] > 0 || r[2] > 0 || r[3] > 0)"""
                 )
                 assert over == [], f"{path.parent.name}: {over}"
         finally:
