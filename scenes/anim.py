@@ -92,9 +92,11 @@ def note(
     size: float = theme.NOTE_SIZE,
     width: int = 70,
     font_mono: bool = False,
+    max_lines: int | None = None,
 ) -> VGroup:
-    """One or more lines of explanation, wrapped at `width` characters, left-aligned."""
-    lines = textwrap.wrap(text, width) or [""]
+    """One or more lines of explanation, wrapped at `width` characters, left-aligned; with `max_lines`, a longer
+    text ends in an ellipsis there (a traced error message of any length keeps the note legible)."""
+    lines = textwrap.wrap(text, width, max_lines=max_lines, placeholder=" …") or [""]
     make = mono if font_mono else label
     group = VGroup(*[make(line, size, color) for line in lines])
     return group.arrange(DOWN, aligned_edge=LEFT, buff=0.12)

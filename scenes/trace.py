@@ -34,9 +34,9 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     return "0." + "0" * digits if text == "-0." + "0" * digits else text
 
 
-def short_name(name: str, limit: int = 24) -> str:
+def short_name(name: str, limit: int = 16) -> str:
     """A traced name as a picture writes it: whole up to `limit` characters, else its start and end around an
-    ellipsis (`attention_sc…_the_block`), so a long name does not shrink the picture it labels."""
+    ellipsis (`scores_of_t…block`), so a long name does not shrink the picture it labels."""
     if len(name) <= limit:
         return name
     tail = (limit - 1) // 3

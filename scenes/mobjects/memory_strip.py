@@ -22,6 +22,9 @@ def storage_values(tensors: list[TensorEntry]) -> dict[int, Any]:
     return values
 
 
+STRIP_CHARS = 80  # characters of values a strip holds: sixteen 5-character values, fewer wider ones
+
+
 class MemoryStrip(VGroup):
     """Storage cells 0..n-1 with offset labels above; `cells[pos]` is a cell, `shown[pos]` its label."""
 
@@ -41,6 +44,7 @@ class MemoryStrip(VGroup):
         n = length if length is not None else (max(values) + 1 if values else 0)
         texts = {p: format_number(v, dtype, digits) for p, v in values.items()}
         widest = max((len(t) for t in texts.values()), default=1)
+        max_cells = min(max_cells, max(3, STRIP_CHARS // widest))  # wide values (complex, int64) get fewer cells
         width = max(0.6, 0.15 * widest + 0.28)
         self.cells: dict[int, VGroup] = {}
         self.shown: dict[int, str] = {}

@@ -23,6 +23,19 @@ def kept_indices(n: int, limit: int) -> list[int | None]:
     return [*range(head), None, *range(n - tail, n)]
 
 
+ROW_CHARS = 48  # characters of values a grid's row holds: wider values (int64 extremes, complex) get fewer columns
+
+
+def fitted_cols(tensor: TensorEntry, max_cols: int, digits: int) -> int:
+    """The columns a grid of `tensor` draws: `max_cols`, fewer (at least 3: first, ellipsis, last) when its widest
+    value label would make a row wider than ROW_CHARS characters, so the grid stays legible where it is fitted.
+    From the traced values alone, so a visual counts the cells it will draw without drawing them."""
+    if tensor.no_data or not tensor.numel:
+        return max_cols
+    widest = max(len(format_number(v, tensor.dtype, digits)) for v in tensor.flat())
+    return min(max_cols, max(3, ROW_CHARS // max(widest, 1)))
+
+
 def key(index: tuple[int, ...]) -> str:
     """The `shown` key of a cell: `"1,2"` for index (1, 2), `""` for a scalar."""
     return ",".join(str(i) for i in index)
@@ -77,6 +90,7 @@ class TensorGrid(VGroup):
             raise VisualError("TensorGrid", tensor.name, f"a {tensor.device} tensor has no values to draw")
         if axis_names is not None and len(axis_names) != len(shape):
             raise ValueError(f"axis names {axis_names!r} do not fit {tensor.name}'s {len(shape)} axes")
+        max_cols = fitted_cols(tensor, max_cols, digits)
         labels = [format_number(v, tensor.dtype, digits) for v in tensor.flat()[:256]] or ["0"]
         widest = max(len(s) for s in labels)
         self.cell_width = cell_width or max(theme.CELL_WIDTH * 0.75, 0.15 * widest + 0.28)
@@ -153,7 +167,7 @@ class TensorGrid(VGroup):
         """An empty tensor: a dashed outline with no cells (its shape tag says which axis is 0)."""
         box = DashedVMobject(Rectangle(width=self.cell_width * 2, height=self.cell_height,
                                        stroke_color=self.role_color, stroke_width=2), num_dashes=24)
-        return VGroup(box, label("empty", self.font_size * 0.8, theme.MUTED).move_to(box))
+        return VGroup(box, label("empty", self.font_size, theme.MUTED).move_to(box))
 
     def _blank(self) -> VGroup:
         box = Rectangle(width=self.cell_width, height=self.cell_height, stroke_width=0, fill_opacity=0)

@@ -79,7 +79,11 @@ class TerminalWindow(VGroup):
             left += 0.9
         title = label(self.style.title, theme.BADGE_SIZE, theme.MUTED)
         title.move_to((left + title.width / 2, bar.get_y(), 0.0))
+        room = bar.get_right()[0] - 0.25 - (title.get_right()[0] + 0.4)
         self.badge = label(badge, theme.BADGE_SIZE, badge_color, weight="BOLD")
+        if self.badge.width > room:  # a long origin keeps the window its size: its end gives way to an ellipsis
+            keep = max(int(len(badge) * room / self.badge.width) - 1, 1)
+            self.badge = label(f"{badge[:keep].rstrip()}…", theme.BADGE_SIZE, badge_color, weight="BOLD")
         self.badge.move_to((bar.get_right()[0] - 0.25 - self.badge.width / 2, bar.get_y(), 0.0))
         self.frame, self.bar, self.title = frame, bar, title
         self.add(frame, bar, parts, title, self.badge)

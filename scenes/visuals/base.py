@@ -114,7 +114,11 @@ class TensorVisual(Visual):
 
     def drawn(self, name: str, **limits: int) -> list[tuple[int, ...]]:
         """The indices of trace entry `name` that `self.grid(name, **limits)` draws, in row-major order."""
-        return grid_cells(self.beat[name].shape, **limits)
+        from scenes.mobjects.tensor_grid import fitted_cols
+
+        entry = self.beat[name]
+        limits["max_cols"] = fitted_cols(entry, limits.get("max_cols", 7), self.digits)
+        return grid_cells(entry.shape, **limits)
 
     def tensor_names(self) -> list[str]:
         return list(self.spec.tensors)

@@ -53,7 +53,7 @@ class BroadcastFail(TensorVisual):
                 else "every axis is compatible",
                 theme.TEXT,
             ),
-            note(error or "(no error was raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90),
+            note(error or "(no error was raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90, max_lines=3),
         ).arrange(DOWN, buff=0.2)
         bottom.fit(lines)
         scene.play(FadeIn(table), run_time=0.8)

@@ -59,9 +59,13 @@ def normalise(course: Any) -> list[dict[str, Any]]:
     return modules
 
 
+MAX_LINES = 3  # a title longer than this many lines ends in an ellipsis: the map keeps its size
+MAX_ID = 7  # characters of a lesson id a chip holds ("10.12.3")
+
+
 def wrapped(text: str, width: int, size: float, color: str, weight: str = "NORMAL") -> VGroup:
-    """A title broken into lines of about `width` characters, left-aligned."""
-    lines = textwrap.wrap(text.replace("`", ""), width) or [" "]
+    """A title broken into lines of about `width` characters (at most MAX_LINES), left-aligned."""
+    lines = textwrap.wrap(text.replace("`", ""), width, max_lines=MAX_LINES, placeholder=" …") or [" "]
     return VGroup(*[label(line, size, color, weight=weight) for line in lines]).arrange(
         DOWN, aligned_edge=LEFT, buff=0.08)
 
@@ -95,6 +99,10 @@ class CourseMap(TensorVisual):
             raise VisualError("CourseMap", name, f"not a list of [number, title, sections]: {exc}") from None
         if not modules:
             raise VisualError("CourseMap", name, "the course has no modules")
+        for lesson in (x for m in modules for s in m["sections"] for x in s["lessons"]):
+            if not lesson["id"].strip() or len(lesson["id"]) > MAX_ID or "\n" in lesson["id"]:
+                raise VisualError("CourseMap", name, f"lesson id {lesson['id']!r} does not fit a chip: ids are "
+                                  f"1 to {MAX_ID} characters on one line, like '1.2.3'")
         return modules
 
     def leads(self) -> list[str]:

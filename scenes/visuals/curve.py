@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from manim import RIGHT, UL, UP, Create, FadeIn, Scene, VGroup
+from manim import DL, DOWN, RIGHT, UL, UP, UR, Create, FadeIn, Scene, VGroup
 
 from scenes import theme
 from scenes.errors import VisualError
@@ -116,6 +116,7 @@ class Curve(TensorVisual):
                    FadeIn(plot.marks), run_time=0.8)
         yield
         self.shown["curves"] = {}
+        self.end_tags: list[Any] = []
         for i, (name, y) in enumerate(zip(y_names, ys, strict=True)):
             line = plot.line(xs, y, colors[i])
             self.shown["curves"][name] = drawn_points(plot, line)
@@ -134,7 +135,17 @@ class Curve(TensorVisual):
         assert x is not None and v is not None
         p = plot.point(x, v)
         tag.next_to(p, UL, buff=0.08)
+        while any(overlap(tag, other) for other in self.end_tags):  # series ending at one point: labels stack
+            tag.shift(DOWN * (tag.height + 0.08))
+        self.end_tags.append(tag)
         return tag
+
+
+def overlap(a: Any, b: Any) -> bool:
+    """Whether two mobjects' bounding boxes intersect."""
+    (ax0, ay0, _), (ax1, ay1, _) = a.get_corner(DL), a.get_corner(UR)
+    (bx0, by0, _), (bx1, by1, _) = b.get_corner(DL), b.get_corner(UR)
+    return bool(ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1)
 
 
 def number_label(visual: TensorVisual, kind: str, name: str) -> str:

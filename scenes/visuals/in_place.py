@@ -38,8 +38,13 @@ class InPlace(TensorVisual):
         main, bottom = self.split_area(1.0)
         bgrid = self.grid(before_name, tag=f"before .{op}")
         agrid = self.grid(after_name, role="output", tag=f"after .{op}")
+        if agrid.cell_width != bgrid.cell_width:  # the same cells, so values wider after fit before's cells too
+            width = max(agrid.cell_width, bgrid.cell_width)
+            bgrid = self.grid(before_name, tag=f"before .{op}", cell_width=width)
+            agrid = self.grid(after_name, role="output", tag=f"after .{op}", cell_width=width)
         self.fit(bgrid, main)
-        agrid.scale(bgrid.body.width / max(agrid.body.width, 1e-6)).move_to(bgrid, aligned_edge=DOWN)
+        agrid.scale(bgrid.body.width / max(agrid.body.width, 1e-6))
+        agrid.shift(bgrid.body.get_center() - agrid.body.get_center())
         changed = [i for i in after.indices() if before.at(*i) != after.at(*i)]
         self.shown["changed_cells"] = [list(i) for i in changed]
         lines = VGroup(

@@ -13,7 +13,8 @@ from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal, sign
 from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid
-from scenes.trace import shape_text
+from scenes.mobjects.text import label
+from scenes.trace import shape_text, short_name
 from scenes.visuals.base import TensorVisual, largest_arrangement
 from scenes.visuals.curve import require
 
@@ -82,7 +83,7 @@ class Linear(TensorVisual):
             raise VisualError("Linear", w, f"out={j} is not one of its {out} outputs")
         main, bottom = self.split_area(0.7)
         xg = self.grid(x)
-        wg = self.grid(w, role=WEIGHT, tag=f"{w}  (out, in) = {shape_text((out, fan_in))}")
+        wg = self.grid(w, role=WEIGHT, tag=f"{short_name(w)}  (out, in) = {shape_text((out, fan_in))}")
         bg = self.grid(b, role=WEIGHT) if b else None
         yg = self.grid(y, role="output")
         parts: list[Any] = [xg, sign("@", theme.ACCENT), wg, sign(".T", theme.ACCENT)]
@@ -93,13 +94,14 @@ class Linear(TensorVisual):
         largest_arrangement(group, main, [lambda g: g.arrange(RIGHT, buff=0.2), self.two_rows])
         self.fit(group, main)
         hide(yg.cells.values())
-        lead = note(f"nn.Linear acts on the last axis of {x}: {fan_in} in, {out} out; the leading axes "
-                    f"{shape_text(self.beat[x].shape[:-1])} are carried along", theme.MUTED, width=90)
+        lead = note(f"nn.Linear acts on the last axis of {short_name(x)}: {fan_in} in, {out} out; the leading "
+                    f"axes {shape_text(self.beat[x].shape[:-1])} are carried along", theme.MUTED, width=90)
         bottom.fit(lead, max_scale=1.0)
         scene.play(appear(xg), FadeIn(lead), run_time=0.8)
         yield
-        why = note(f"{w} is stored (out, in) = {shape_text((out, fan_in))}: row j holds the weights of output j, "
-                   f"so y = {x} @ {w}.T" + (f", and {b} adds one number per output" if b else ""),
+        why = note(f"{short_name(w)} is stored (out, in) = {shape_text((out, fan_in))}: row j holds the weights of "
+                   f"output j, so y = {short_name(x)} @ {short_name(w)}.T"
+                   + (f", and {short_name(b)} adds one number per output" if b else ""),
                    theme.MUTED, width=100)
         bottom.fit(why, max_scale=1.0)
         weights = [FadeIn(parts[1]), appear(wg), FadeIn(parts[3])]
@@ -114,8 +116,8 @@ class Linear(TensorVisual):
         scene.play(glow(cells), FadeIn(eq), run_time=0.6)
         scene.play(reveal([yg.cell(*cell)]), run_time=0.5)
         yield
-        done = note(f"every output: the same dot products{' plus ' + b if b else ''}, for each of the "
-                    f"{self.beat[y].numel // out} rows of {x}", theme.ROLES["output"], width=90)
+        done = note(f"every output: the same dot products{' plus ' + short_name(b) if b else ''}, for each of the "
+                    f"{self.beat[y].numel // out} rows of {short_name(x)}", theme.ROLES["output"], width=90)
         bottom.fit(done, max_scale=1.0)
         scene.play(*[restore([c for c in cells if c in g.cells.values()], g.role_color) for g in self.grids.values()],
                    FadeOut(eq), run_time=0.3)
@@ -140,7 +142,7 @@ class Linear(TensorVisual):
         result = self.beat[y].label(*cell, digits=self.digits)
         self.shown["dots"] = [{"cell": list(cell), "terms": terms, "bias": bias, "result": result}]
         shown = " + ".join(f"{a}×{c}" for a, c in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
-        text = f"{y}[{','.join(map(str, cell))}] = {shown}{' + ' + bias if bias else ''} = {result}"
+        text = f"{short_name(y)}[{','.join(map(str, cell))}] = {shown}{' + ' + bias if bias else ''} = {result}"
         grids: list[tuple[Any, list[tuple[int, ...]]]] = [
             (self.grid_of(x), [(*lead, k) for k in range(we.shape[1])]),
             (self.grid_of(w), [(j, k) for k in range(we.shape[1])]),
@@ -174,20 +176,23 @@ class Linear(TensorVisual):
         rows = []
         for w, b, y, color in zip(weights, biases, outs, QKV_COLORS, strict=True):
             grids = [self.grid(w, role=color)] + ([self.grid(b, role=color)] if b else [])
-            eq = sign(f"{x} @ {w}.T{' + ' + b if b else ''} =", color)
+            eq = VGroup(label(f"{short_name(x)} @ {short_name(w)}.T", theme.CAPTION_SIZE, color),
+                        label(f"+ {short_name(b)} =" if b else "=", theme.CAPTION_SIZE, color)).arrange(DOWN, buff=0.1)
             rows.append(VGroup(*grids, eq, self.grid(y, role=color)).arrange(DOWN, buff=0.3))
         right = VGroup(*rows).arrange(RIGHT, buff=0.5, aligned_edge=UP)
         picture = VGroup(xg, right).arrange(RIGHT, buff=0.8)
         self.fit(picture, main)
         self.shown["projections"] = [[w, y] for w, y in zip(weights, outs, strict=True)]
-        lead = note(f"one input {x}, three layers: each reads the same {x} with its own weights", theme.MUTED)
+        lead = note(f"one input {short_name(x)}, three layers: each reads the same {short_name(x)} with its own "
+                    "weights", theme.MUTED)
         bottom.fit(lead, max_scale=1.0)
         scene.play(appear(xg), FadeIn(lead), run_time=0.8)
         yield
         for row, y, color in zip(rows, outs, QKV_COLORS, strict=True):
             grids = [p for p in row if isinstance(p, TensorGrid)]
             signs = [p for p in row if not isinstance(p, TensorGrid)]
-            line = note(f"{y} = {x} @ W.T: {shape_text(self.beat[x].shape)} -> {shape_text(self.beat[y].shape)}",
+            line = note(f"{short_name(y)} = {short_name(x)} @ W.T: {shape_text(self.beat[x].shape)} -> "
+                        f"{shape_text(self.beat[y].shape)}",
                         color)
             bottom.fit(line, max_scale=1.0)
             scene.play(*[appear(g) for g in grids], *[FadeIn(m) for m in signs], FadeOut(lead), FadeIn(line),

@@ -9,6 +9,7 @@ from manim import LEFT, RIGHT, Arrow, FadeIn, Scene, VGroup
 
 from scenes import theme
 from scenes.anim import appear, fill, glow, note
+from scenes.trace import shape_text, short_name
 from scenes.visuals.base import TensorVisual
 
 
@@ -17,6 +18,19 @@ class Mask(TensorVisual):
     into the 1-D result."""
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
+
+    def validate(self) -> None:
+        src_name, mask_name, res_name = self.spec.tensors[:3]
+        src, mask, res = self.beat[src_name], self.beat[mask_name], self.beat[res_name]
+        if mask.dtype != "bool":
+            self.refuse(mask_name, f"a mask is a bool tensor (x > 0, x.isnan()...); {mask_name} is {mask.dtype}")
+        if mask.shape != src.shape:
+            self.refuse(mask_name, f"it draws a mask of the source's shape: {src_name} is {shape_text(src.shape)}, "
+                        f"{mask_name} {shape_text(mask.shape)}")
+        true = None if mask.truncated else sum(1 for i in mask.indices() if mask.at(*i))
+        if res.ndim != 1 or (true is not None and res.shape[0] != true):
+            self.refuse(res_name, f"{src_name}[{mask_name}] is 1-D with one value per True cell ({true}); "
+                        f"{res_name} is {shape_text(res.shape)}")
 
     def steps(self) -> int:
         """Source and mask; the True cells glow; they collapse into the 1-D result."""
@@ -35,8 +49,8 @@ class Mask(TensorVisual):
         picture = VGroup(sgrid, mgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP * 0.8)
         self.fit(picture, main)
         caption = note(
-            f"{src_name}[{mask_name}]: {len(picked)} of {src.numel} cells are True, "
-            f"the result is 1-D whatever the shape of {src_name}",
+            f"{short_name(src_name)}[{short_name(mask_name)}]: {len(picked)} of {src.numel} cells are True, "
+            f"the result is 1-D whatever the shape of {short_name(src_name)}",
             theme.MUTED,
         )
         bottom.fit(caption)

@@ -13,7 +13,7 @@ from manim import DL, LEFT, RIGHT, UP, UR, FadeIn, FadeOut, Scene, VGroup, Write
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
 from scenes.errors import VisualError
-from scenes.mobjects.tensor_grid import TensorGrid
+from scenes.mobjects.tensor_grid import TensorGrid, fitted_cols
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry, broadcast_index, shape_text
 from scenes.visuals.base import Area, TensorVisual, grid_cells
@@ -91,7 +91,7 @@ class MatmulSweep(TensorVisual):
         """The shape label; per sweep (one per batch index, at most two): the grids, each of the first
         STEPPED cells, the rest at once (if any)."""
         a, b, c, sweeps = self.operands()
-        n = len(grid_cells(c.shape[len(sweeps[0]):]))
+        n = len(grid_cells(c.shape[len(sweeps[0]):], max_cols=fitted_cols(c, 7, self.digits)))
         return 1 + len(sweeps) * (1 + min(STEPPED, n) + (1 if n > STEPPED else 0))
 
     def play(self, scene: Scene) -> Iterator[None]:
@@ -131,9 +131,11 @@ class MatmulSweep(TensorVisual):
         b_at = broadcast_index(batch, full_b.shape[: max(0, full_b.ndim - 2)])
         a, b, c = sliced(full_a, a_at), sliced(full_b, b_at), sliced(full_c, batch)
         d = self.digits
-        ga = TensorGrid(a, role="input", digits=d, name=a.name, show_badge=False)
-        gb = TensorGrid(b, role="selected", digits=d, name=b.name, show_badge=False)
-        gc = TensorGrid(c, role="output", digits=d, name=c.name, show_badge=False)
+        # columns as the whole tensor's widest values allow, so every sweep draws (and steps() counts) the same
+        cols = {n: fitted_cols(t, 7, d) for n, t in ((a_name, full_a), (b_name, full_b), (c_name, full_c))}
+        ga = TensorGrid(a, role="input", digits=d, name=a.name, show_badge=False, max_cols=cols[a_name])
+        gb = TensorGrid(b, role="selected", digits=d, name=b.name, show_badge=False, max_cols=cols[b_name])
+        gc = TensorGrid(c, role="output", digits=d, name=c.name, show_badge=False, max_cols=cols[c_name])
         for name, g, prefix in ((a_name, ga, a_at), (b_name, gb, b_at), (c_name, gc, batch)):
             self.shown[name].update({",".join(map(str, (*prefix, *i))): t for i, t in g.shown.items()})
         # A at the lower left, B above the result, C lower right: row i of A and column j of B meet at C[i, j]

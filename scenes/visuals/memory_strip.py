@@ -11,6 +11,7 @@ from scenes import theme
 from scenes.anim import appear, glow, note
 from scenes.mobjects.memory_strip import MemoryStrip as Strip
 from scenes.mobjects.memory_strip import storage_values
+from scenes.trace import short_name
 from scenes.visuals.base import TensorVisual
 
 MAX_POINTERS = 8
@@ -21,6 +22,18 @@ class MemoryStrip(TensorVisual):
     cells to where they live: offset + sum(index * stride)."""
 
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
+
+    def validate(self) -> None:
+        names = list(self.spec.tensors)
+        first = self.beat[names[0]]
+        home = first.storage or first.name
+        for name in names[1:]:
+            e = self.beat[name]
+            if (e.storage or e.name) != home:
+                self.refuse(name, f"it draws views of one storage, but {name} has its own memory, not "
+                            f"{home}'s: name tensors that share it (indexing, view, transpose, expand)")
+            if e.dtype != first.dtype:
+                self.refuse(name, f"{name} is {e.dtype}, {names[0]} {first.dtype}: one storage strip has one dtype")
 
     def steps(self) -> int:
         """The storage; each tensor with its pointers; the offsets and strides."""
@@ -34,7 +47,8 @@ class MemoryStrip(TensorVisual):
             self.shown["separate"] = sorted(groups)
         values = storage_values(entries)
         strip = Strip(
-            values, entries[0].dtype, digits=self.digits, title=f"storage of {entries[0].storage or names[0]}"
+            values, entries[0].dtype, digits=self.digits,
+            title=f"storage of {short_name(entries[0].storage or names[0])}"
         )
         self.shown["storage"] = dict(strip.shown)
         main, bottom = self.split_area(0.9)
@@ -68,7 +82,7 @@ class MemoryStrip(TensorVisual):
             pointers[name] = arrows
         caption = note(
             "; ".join(
-                f"{n}: offset {e.storage_offset}, stride {tuple(e.stride)}"
+                f"{short_name(n)}: offset {e.storage_offset}, stride {tuple(e.stride)}"
                 for n, e in zip(names, entries, strict=True)
             ),
             theme.MUTED,

@@ -63,7 +63,7 @@ def wave_plot(table: TensorEntry, dims: list[int], area: Area) -> tuple[VGroup, 
     )
     for p in ticks(positions, 5):
         axes.add(label(str(p), TICK, theme.MUTED).next_to(point(p, lo), DOWN, buff=0.1))
-    for v in (lo, hi):
+    for v in sorted({lo, hi}):  # a constant table has one value to write, once
         axes.add(label(format_number(v, table.dtype, 2), TICK, theme.MUTED).next_to(point(0, v), LEFT, buff=0.1))
     axes.add(label("position →", TICK + 2, theme.ACCENT).next_to(axes[0], DOWN, buff=0.45))
     lines: dict[int, VMobject] = {}

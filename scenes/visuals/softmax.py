@@ -14,7 +14,7 @@ from scenes.anim import note
 from scenes.errors import VisualError
 from scenes.mobjects.plot import Bars
 from scenes.mobjects.text import label
-from scenes.trace import format_number
+from scenes.trace import format_number, short_name
 from scenes.visuals.base import TensorVisual
 from scenes.visuals.curve import number_label, require
 
@@ -139,7 +139,7 @@ class Softmax(TensorVisual):
         values, texts = self.bars_of(logits, masked_ok=True)
         masked = [i for i, v in enumerate(values) if v is None]
         self.shown["masked"] = masked
-        charts: list[VGroup] = [self.chart(logits, values, texts, theme.ROLES["input"], masked)]
+        charts: list[VGroup] = [self.chart(short_name(logits), values, texts, theme.ROLES["input"], masked)]
         temps = self.option("temperature")
         extras: list[Any] = []
         if temps:
@@ -150,11 +150,11 @@ class Softmax(TensorVisual):
         else:
             if self.option("exp"):
                 ev, et = self.bars_of(str(self.option("exp")))
-                charts.append(self.chart(f"exp({logits})", ev, et, theme.ROLES["selected"], masked))
+                charts.append(self.chart(f"exp({short_name(logits)})", ev, et, theme.ROLES["selected"], masked))
             if self.option("total"):
                 extras.append(self.divisor(self.scalar_text(str(self.option("total")))))
             pv, pt = self.bars_of(probs[0])
-            charts.append(self.chart(f"{probs[0]} = exp / sum", pv, pt, theme.ROLES["output"], masked))
+            charts.append(self.chart(f"{short_name(probs[0])} = exp / sum", pv, pt, theme.ROLES["output"], masked))
         main, bottom = self.split_area(0.8)
         parts = charts[:-1] + extras + charts[-1:] if extras else charts
         row = VGroup(*parts).arrange(RIGHT, buff=0.55)
@@ -212,7 +212,7 @@ class Softmax(TensorVisual):
             parts.append("masked (-inf) logits come out as 0")
         if temps:
             parts.append("softmax(logits / T) at each temperature")
-        return note("; ".join(parts) or f"{probs[0]} = softmax of the logits", theme.ROLES["selected"])
+        return note("; ".join(parts) or f"{short_name(probs[0])} = softmax of the logits", theme.ROLES["selected"])
 
     @staticmethod
     def bars(chart: VGroup) -> Bars:

@@ -78,7 +78,7 @@ class Transpose(TensorVisual):
             error = str(self.text_value(error_name))
             self.shown["error"] = error
             lines.append(
-                note(error or "(no error raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90)
+                note(error or "(no error raised)", theme.ROLES["error"], theme.NOTE_SIZE - 2, width=90, max_lines=2)
             )
         notes = VGroup(*lines).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
         bottom.fit(notes)
