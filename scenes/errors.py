@@ -85,7 +85,8 @@ class VisualError(StudioError):
 
 
 class UnknownVisual(StudioError):
-    """A lesson names a visual the vocabulary does not have, or an option the visual does not take."""
+    """A lesson names a visual the vocabulary does not have, an option the visual does not take, or fewer or more
+    trace entries than it takes."""
 
 
 class NotInVocabulary(UnknownVisual, ImportError):

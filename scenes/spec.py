@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,36 @@ ROOTS = ("Visual", "TensorVisual")  # the protocol's base classes (scenes/visual
 
 @dataclass(frozen=True)
 class VisualInfo:
-    """One visual as its source declares it: class name, module and options (inherited ones included)."""
+    """One visual as its source declares it: class name, module, options (inherited ones included) and the trace
+    entries it takes (`takes`, like "x, W, [b], y": brackets mark an optional name, `...` one or more)."""
 
     name: str
     module: str
     options: dict[str, str]
+    takes: str | None = None
+
+    def check_count(self, given: tuple[str, ...]) -> None:
+        """`UnknownVisual` saying what the visual takes when `given` has a count of names it cannot take."""
+        if self.takes is not None and not counts_allowed(self.takes)(len(given)):
+            raise UnknownVisual(f"{self.name} takes ({self.takes}); got {given!r}")
+
+
+def counts_allowed(takes: str) -> Callable[[int], bool]:
+    """Whether a count of names fits a `takes` declaration: "a, b, result" takes 3, "x, [token, x2]" 1 or 3,
+    "inputs..., result" 2 or more, "" none."""
+    counts, unbounded = {0}, False
+    for group in re.findall(r"\[[^\]]*\]|[^,\[\]]+", takes):
+        names = [n.strip() for n in group.strip("[] ").split(",") if n.strip()]
+        if not names:
+            continue
+        many = any(n.endswith("...") for n in names)
+        unbounded = unbounded or many
+        if group.strip().startswith("["):
+            counts |= {c + len(names) for c in counts}
+        else:
+            counts = {c + len(names) for c in counts}
+    least = min(counts)
+    return (lambda n: n >= least) if unbounded else (lambda n: n in counts)
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,7 @@ class _Class:
     stem: str
     bases: tuple[str, ...]
     options: dict[str, str]
+    takes: str | None
 
 
 def _base_name(node: ast.expr) -> str:
@@ -52,6 +80,12 @@ def _base_name(node: ast.expr) -> str:
 
 def _declared_options(cls: ast.ClassDef, path: Path) -> dict[str, str]:
     """The literal `options = {...}` (annotated or not) in a class body; {} when it declares none."""
+    value = _declared(cls, path, "options")
+    return {} if value is None else {str(k): str(v) for k, v in value.items()}
+
+
+def _declared(cls: ast.ClassDef, path: Path, attribute: str) -> Any:
+    """The literal value of `attribute = ...` (annotated or not) in a class body; None when it declares none."""
     for stmt in cls.body:
         target: ast.expr | None = None
         value: ast.expr | None = None
@@ -59,13 +93,12 @@ def _declared_options(cls: ast.ClassDef, path: Path) -> dict[str, str]:
             target, value = stmt.target, stmt.value
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target, value = stmt.targets[0], stmt.value
-        if isinstance(target, ast.Name) and target.id == "options" and value is not None:
+        if isinstance(target, ast.Name) and target.id == attribute and value is not None:
             try:
-                options = ast.literal_eval(value)
+                return ast.literal_eval(value)
             except ValueError:
-                raise UnknownVisual(f"{path}:{stmt.lineno}: {cls.name}.options must be a literal dict") from None
-            return {str(k): str(v) for k, v in options.items()}
-    return {}
+                raise UnknownVisual(f"{path}:{stmt.lineno}: {cls.name}.{attribute} must be a literal") from None
+    return None
 
 
 def _sources(folder: Path) -> list[Path]:
@@ -87,7 +120,8 @@ def _classes(paths: list[Path]) -> dict[str, _Class]:
                     f"class {node.name} is defined in both {found[node.name].stem}.py and {path.name}"
                 )
             bases = tuple(_base_name(b) for b in node.bases)
-            found[node.name] = _Class(node.name, path.stem, bases, _declared_options(node, path))
+            found[node.name] = _Class(node.name, path.stem, bases, _declared_options(node, path),
+                                      _declared(node, path, "takes"))
     return found
 
 
@@ -113,7 +147,7 @@ def _index(paths: tuple[Path, ...], package: str, stamp: tuple[int, ...]) -> dic
     for name, cls in classes.items():
         options = _options(name, classes)
         if options is not None and cls.stem != "base" and not name.startswith("_"):
-            index[name] = VisualInfo(name, f"{package}.{cls.stem}", options)
+            index[name] = VisualInfo(name, f"{package}.{cls.stem}", options, cls.takes)
     return dict(sorted(index.items()))
 
 
@@ -159,7 +193,9 @@ class VisualSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        valid = visual_info(self.kind).options
+        info = visual_info(self.kind)
+        valid = info.options
+        info.check_count(self.tensors)
         for name in self.options:
             if name not in valid:
                 takes = f"it takes {', '.join(valid)}" if valid else "it takes none"

@@ -34,6 +34,16 @@ def mix(device):
 ''',
         "visual=MatmulSweep",
         "MatmulSweep is given 'values', which mix() does not return: it returns 'weights', 'v', 'out'"),
+    "a visual given too few names": (
+        '''@lesson.beat("Mix", narration="The weights mix the values.",
+             visual=MatmulSweep("weights", "out"), slide=["mix"])
+def mix(device):
+    weights = torch.ones(2, 3, device=device)
+    v = torch.ones(3, 2, device=device)
+    return {"weights": weights, "v": v, "out": weights @ v}
+''',
+        "visual=MatmulSweep",
+        "MatmulSweep takes (a, b, result); got ('weights', 'out')"),
     "a misspelt name in the narration": (
         '''@lesson.beat("Sums", narration="""Each row sums.
     | The first row sums to {{ row_summ[0] }}.""",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import pytest
 
 import scenes.spec
 from render.errors import UnknownVisual
-from scenes.spec import VisualSpec, visual_index
+from scenes.spec import VisualSpec, counts_allowed, visual_index
 from tests.conftest_scenes import ROOT, beat_names, dry, job
 
 GALLERIES = sorted((ROOT / "scripts" / "gallery").glob("*.py"))
@@ -161,3 +162,25 @@ def test_steps_equal_the_steps_a_dry_run_plays(name: str) -> None:
     expected = count_steps(j["visual"], j["trace"]["beat"], j["trace"]["device"], j["trace"]["torch"])
     played = dry(name)[4]
     assert played == expected, f"{j['visual']['kind']} says {expected} steps but plays {played}"
+
+
+@pytest.mark.parametrize(("takes", "fits", "misfits"), [
+    ("a, b, result", [3], [0, 2, 4]),
+    ("pe, [token, x]", [1, 3], [0, 2, 4]),
+    ("inputs..., result", [2, 3, 9], [0, 1]),
+    ("[tensors...]", [0, 1, 5], []),
+    ("", [0], [1]),
+])
+def test_takes_declares_the_counts_of_names_a_visual_accepts(takes: str, fits: list[int], misfits: list[int]) -> None:
+    allowed = counts_allowed(takes)
+    assert [n for n in fits + misfits if allowed(n)] == fits
+
+
+def test_every_visual_declares_what_it_takes_and_a_wrong_count_says_so() -> None:
+    """Every visual declares its `takes`; a call with a count it cannot take names the visual and what it takes,
+    when the lesson script runs the call (before any trace)."""
+    from scenes.vocabulary import MatmulSweep
+
+    assert [name for name, info in visual_index().items() if info.takes is None] == []
+    with pytest.raises(UnknownVisual, match=re.escape("MatmulSweep takes (a, b, result); got ('weights', 'out')")):
+        MatmulSweep("weights", "out")

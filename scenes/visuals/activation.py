@@ -27,6 +27,8 @@ class Activation(TensorVisual):
     drawn in turn, then the inputs drop onto the x axis and rise to their outputs, with a table of both.
     Grid mode, `Activation("z", "a", grid=True)`: before and after, the zeroed cells lit."""
 
+    takes: ClassVar[str] = "x, functions or output..."
+
     options: ClassVar[dict[str, str]] = {
         "inputs": "traced inputs to mark on the x axis (any shape, up to 8 values)",
         "outputs": "their traced outputs: one name, or a list with one per function",

@@ -46,6 +46,8 @@ class AutogradGraph(TensorVisual):
     tensor holding `.grad` after the first backward: the second one adds to it. Listed tensors outside
     the graph (detached, made under no_grad) are shown cut off."""
 
+    takes: ClassVar[str] = "[tensors...]"
+
     options: ClassVar[dict[str, str]] = {
         "backward": "True: gradients flow back from the loss into each leaf's .grad (default False)",
         "accumulate": "name of a traced tensor holding .grad after a first backward: the second adds to it",

@@ -39,6 +39,8 @@ class BitFields(TensorVisual):
     """One row per stored value: the dtype, its three fields as coloured bits, what the exponent field
     means, and the value it stores."""
 
+    takes: ClassVar[str] = "tensors..."
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def row(self, t: TensorEntry, k: int) -> VGroup:

@@ -74,6 +74,8 @@ class Broadcast(TensorVisual):
     """The shape table; each input drawn at the result's shape with only its real cells, the size-1
     axes light up and ghost copies stretch along them; then the element-wise op fills the result."""
 
+    takes: ClassVar[str] = "a, b, result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "the operator written between the inputs (default '+')",
     }

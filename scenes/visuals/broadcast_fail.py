@@ -17,6 +17,8 @@ class BroadcastFail(TensorVisual):
     """The two shapes, right-aligned: matching or size-1 axes in green, the mismatched one in red, then
     the error torch raised (a traced string value named by `error`)."""
 
+    takes: ClassVar[str] = "a, b"
+
     options: ClassVar[dict[str, str]] = {
         "error": "name of the traced string value holding torch's error (default 'error')",
     }

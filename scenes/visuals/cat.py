@@ -21,6 +21,8 @@ class Cat(TensorVisual):
     """Inputs, each in its own colour, laid out along `dim`; their cells travel into the result, where
     they keep their input's colour."""
 
+    takes: ClassVar[str] = "inputs..., result"
+
     options: ClassVar[dict[str, str]] = {
         "dim": "axis the inputs join along (default 0)",
     }

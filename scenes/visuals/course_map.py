@@ -83,6 +83,8 @@ def chip(lesson: dict[str, Any], here: str | None) -> VGroup:
 class CourseMap(TensorVisual):
     """One step per module (its column of sections and lesson chips), then one for where the course leads."""
 
+    takes: ClassVar[str] = ""
+
     options: ClassVar[dict[str, str]] = {
         "course": "trace value: the modules, sections and lessons (default: course)",
         "leads": "trace value: where the course leads, a list of names (default: leads)",

@@ -56,6 +56,8 @@ class Curve(TensorVisual):
     `Curve("step", "loss")`: y against x; `Curve("loss")`: y against its index; more y names overlay series
     on one pair of axes (all the same length as x)."""
 
+    takes: ClassVar[str] = "x, ys..."
+
     options: ClassVar[dict[str, str]] = {
         "x_label": "name of the x axis (default: the x tensor's name, or 'index')",
         "y_label": "name of the y axis (default: the y tensor's name, or 'value' for several)",

@@ -17,6 +17,8 @@ class DeviceMove(TensorVisual):
     """Source with its device badge; the badge moves to the moved tensor, whose cells are a copy in the
     other device's memory (or, when both sit on the same device, the very same tensor)."""
 
+    takes: ClassVar[str] = "src, moved"
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def steps(self) -> int:

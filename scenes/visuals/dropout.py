@@ -21,6 +21,8 @@ class Dropout(TensorVisual):
     x ⊙ mask with the dropped cells lit, then y = x ⊙ mask × scale; then (when traced) the mean over many
     draws beside x, and the eval-mode output equal to x."""
 
+    takes: ClassVar[str] = "x, mask, y"
+
     options: ClassVar[dict[str, str]] = {
         "p": "traced drop probability (a number the beat returned)",
         "scale": "traced factor 1/(1-p) the survivors are multiplied by",

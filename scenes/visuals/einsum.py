@@ -35,6 +35,8 @@ class Einsum(TensorVisual):
     letter on each axis; the summed letters are underlined (their axis marks dim), the result keeps the
     free ones; one result cell worked out as the sum of products torch's values make."""
 
+    takes: ClassVar[str] = "operands..., result"
+
     options: ClassVar[dict[str, str]] = {
         "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
     }

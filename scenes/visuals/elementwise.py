@@ -21,6 +21,8 @@ class Elementwise(TensorVisual):
     """Inputs, operator and result; the first cells are computed one by one with their equation on
     screen (the operands and the value torch returned), then the remaining cells fill at once."""
 
+    takes: ClassVar[str] = "inputs..., result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "'+', '-', '*', '/', '**', ... or a function name such as 'exp' (default '+')",
     }

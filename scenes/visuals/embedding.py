@@ -29,6 +29,8 @@ class Embedding(TensorVisual):
     column, the weight and the result side by side; row `idx[t]` of the weight flows into row t; then the
     one-hot matrix times the weight gives the same rows; then the padding row, all zeros."""
 
+    takes: ClassVar[str] = "idx, weight, out, [one_hot]"
+
     options: ClassVar[dict[str, str]] = {
         "padding_idx": "the index whose row stays zero (as given to nn.Embedding); adds a step",
         "equal": "name of a beat value: torch's verdict that one_hot(idx) @ weight equals the lookup",

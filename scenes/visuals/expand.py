@@ -17,6 +17,8 @@ class Expand(TensorVisual):
     """Source; its cells stretch into the expanded grid (copies beyond the first drawn as ghosts, the
     memory shared), then into the repeated grid (solid copies, new memory)."""
 
+    takes: ClassVar[str] = "src, expanded, repeated"
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def validate(self) -> None:

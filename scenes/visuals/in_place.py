@@ -16,6 +16,8 @@ from scenes.visuals.base import TensorVisual
 class InPlace(TensorVisual):
     """The tensor before; each value turns into the value after, in place (no new grid appears)."""
 
+    takes: ClassVar[str] = "before, after"
+
     options: ClassVar[dict[str, str]] = {
         "op": "the in-place method, e.g. 'add_' or 'mul_' (default 'add_')",
     }

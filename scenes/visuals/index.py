@@ -138,6 +138,8 @@ def negative_ints(text: str) -> list[tuple[int, int]]:
 class Index(TensorVisual):
     """Source with the index written under it; selected cells glow, then travel to the result."""
 
+    takes: ClassVar[str] = "src, result"
+
     options: ClassVar[dict[str, str]] = {
         "index": "Python index text: '1, :', '::2', '-1', '0:2, 1:3', '..., 0', 'None, :', '[2, 0]', "
                  "':, idx' (idx: a traced integer tensor)",

@@ -29,6 +29,8 @@ class Linear(TensorVisual):
     `Linear("x", "Wq", "Wk", "Wv", "q", "k", "v", qkv=True)` (biases "bq", "bk", "bv" after the weights,
     optional): x, then each projection in its colour."""
 
+    takes: ClassVar[str] = "x, weights and biases..., outputs"
+
     options: ClassVar[dict[str, str]] = {
         "qkv": "True: one input, three projections (x, Wq, Wk, Wv, [bq, bk, bv], q, k, v)",
         "out": "the output feature worked out term by term (default 0)",

@@ -40,6 +40,8 @@ class Loss(TensorVisual):
     for cross-entropy the log-probabilities with each target's entry picked; the per-element losses
     (torch's `reduction="none"`); then the reduction into `loss` (and `total`, when given, as the sum)."""
 
+    takes: ClassVar[str] = "input, target, per_element, [loss]"
+
     options: ClassVar[dict[str, str]] = {
         "kind": "cross_entropy (default), bce_with_logits, mse, l1 or huber",
         "reduction": "what the last tensor is: mean (default), sum, or none (then give only three names)",

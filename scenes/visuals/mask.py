@@ -17,6 +17,8 @@ class Mask(TensorVisual):
     """Source and mask side by side; the picked cells glow in both, then travel, in row-major order,
     into the 1-D result."""
 
+    takes: ClassVar[str] = "src, mask, result"
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def validate(self) -> None:

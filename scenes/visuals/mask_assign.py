@@ -16,6 +16,8 @@ from scenes.visuals.base import TensorVisual
 class MaskAssign(TensorVisual):
     """Before and mask; the True cells glow; the after grid shows the new values in exactly those cells."""
 
+    takes: ClassVar[str] = "before, mask, after"
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def validate(self) -> None:

@@ -58,6 +58,8 @@ class MatmulSweep(TensorVisual):
     """A left, B above, the result where row and column meet. For each of the first cells: row i and
     column j glow, `a·b + a·b + ... = c` is written with the factors and torch's result, the cell fills."""
 
+    takes: ClassVar[str] = "a, b, result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "'@', 'mm', 'matmul' or 'bmm', as the shape label writes it (default '@')",
     }

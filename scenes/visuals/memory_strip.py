@@ -21,6 +21,8 @@ class MemoryStrip(TensorVisual):
     """The storage row at the bottom; each tensor above it with its offset and strides; arrows from its
     cells to where they live: offset + sum(index * stride)."""
 
+    takes: ClassVar[str] = "views..."
+
     options: ClassVar[dict[str, str]] = {}  # digits only (TensorVisual)
 
     def validate(self) -> None:

@@ -23,6 +23,8 @@ class ModuleTree(TensorVisual):
     counts and the training flag. With `forward=True` a second step lights the boxes up in the order the
     trace's forward hooks saw the submodules run, numbering them."""
 
+    takes: ClassVar[str] = "model"
+
     options: ClassVar[dict[str, str]] = {
         "forward": "True: a second step lights up the submodules in the order their forward ran (from hooks)",
         "depth": "levels of children drawn inside the root (default 3)",

@@ -83,6 +83,8 @@ class Norm(TensorVisual):
     running ones; `mode="update"` draws `running_before, batch_stat, running_after` (mean, then var) and the
     momentum update."""
 
+    takes: ClassVar[str] = "x, statistics..., y"
+
     options: ClassVar[dict[str, str]] = {
         "kind": "batch, layer (default), rms, group or instance",
         "mode": "train (default: this batch's statistics), eval (the running statistics), or update"

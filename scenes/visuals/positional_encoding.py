@@ -83,6 +83,8 @@ class PositionalEncoding(TensorVisual):
     """The table `pe` (positions x dimensions) as a heatmap; then chosen columns as waves (each a sine or
     cosine of its own frequency); then, with `token` and `x` given, `token + pe[position] = x`."""
 
+    takes: ClassVar[str] = "pe, [token, x]"
+
     options: ClassVar[dict[str, str]] = {
         "dims": "dimensions drawn as waves, up to 4, e.g. [0, 1, 6] (default: the sines 0, 2, 4, 6)",
         "position": "the position whose row is added to the token (default 1)",

@@ -32,6 +32,8 @@ class Reduce(TensorVisual):
     """Each result cell: its line of source cells glows, the values and torch's result are written out,
     the cell fills; then the rest at once. max/min also show the index where the value was found."""
 
+    takes: ClassVar[str] = "src, result, [indices]"
+
     options: ClassVar[dict[str, str]] = {
         "dim": "axis reduced (default: every axis, one number)",
         "op": "'sum', 'mean', 'max', 'min', 'std' or 'argmax' (default 'sum')",

@@ -17,6 +17,8 @@ from scenes.visuals.base import TensorVisual
 class Reshape(TensorVisual):
     """Source cells line up in memory order (row-major), then fill the new shape in the same order."""
 
+    takes: ClassVar[str] = "src, result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "'reshape', 'view', 'flatten' or 'unflatten' (default 'reshape')",
     }

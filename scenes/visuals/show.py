@@ -19,6 +19,8 @@ from scenes.visuals.base import Area, Visual, largest_arrangement
 class Show(Visual):
     """Code first, then each tensor in turn, then an optional caption and an optional error torch raised."""
 
+    takes: ClassVar[str] = "[tensors...]"
+
     options: ClassVar[dict[str, str]] = {
         "caption": "a line of text under the grids, its own step",
         "code": "False: no code panel (default True: the beat's source on the left, its own step)",

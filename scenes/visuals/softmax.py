@@ -28,6 +28,8 @@ class Softmax(TensorVisual):
     `Softmax("logits", "p_cold", "p_warm", temperature="T")`: one chart per temperature.
     1-D logits, or a row of 2-D logits (softmax over the last axis)."""
 
+    takes: ClassVar[str] = "logits, probs..."
+
     options: ClassVar[dict[str, str]] = {
         "exp": "traced exp of the logits (drawn as the second chart)",
         "total": "traced sum of that exp: the divisor (0-D tensor, per-row tensor or number)",

@@ -17,6 +17,8 @@ class Split(TensorVisual):
     """The source, then its cells travel into the pieces (each in its own colour). With `op="chunk"` and
     `asked` (a number, or the name of a traced value), says when fewer chunks came back than were asked."""
 
+    takes: ClassVar[str] = "src, pieces..."
+
     options: ClassVar[dict[str, str]] = {
         "dim": "axis cut along (default 0)",
         "op": "'split', 'chunk' or 'unbind' (default 'split')",

@@ -60,6 +60,8 @@ class Squeeze(TensorVisual):
     """Shapes as chips: the size-1 axis lights up and vanishes (squeeze) or appears (unsqueeze); the
     cells follow in memory order."""
 
+    takes: ClassVar[str] = "src, result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "'squeeze' or 'unsqueeze' (default 'squeeze')",
     }

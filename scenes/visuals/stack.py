@@ -15,6 +15,8 @@ from scenes.visuals.base import TensorVisual
 class Stack(TensorVisual):
     """Inputs side by side, each its own colour; every cell travels to position `i` of the new axis."""
 
+    takes: ClassVar[str] = "inputs..., result"
+
     options: ClassVar[dict[str, str]] = {
         "dim": "position of the new axis (default 0)",
     }

@@ -46,6 +46,8 @@ class StateDict(TensorVisual):
     the state_dict's keys and first values, the fresh module's boxes, then the values flowing into place
     (only where torch really copied them). With `result`: the missing and unexpected keys torch reported."""
 
+    takes: ClassVar[str] = "module or state_dict"
+
     options: ClassVar[dict[str, str]] = {
         "into": "name of a traced nn.Module the state_dict was loaded into: values flow into its boxes",
         "result": "name of a traced value: load_state_dict(strict=False)'s result, or the error a strict load raised",

@@ -37,6 +37,8 @@ class Terminal(TensorVisual):
     """The window (title bar, origin badge) is the first step, then one step per command: typed, then
     its output; an optional caption is one more step. Long sessions scroll like a real terminal."""
 
+    takes: ClassVar[str] = ""
+
     options: ClassVar[dict[str, str]] = {
         "session": "trace value: a list of [command, output, origin] (default: session)",
         "system": "console style: bash, zsh, powershell or colab (default: bash)",

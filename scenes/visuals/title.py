@@ -16,6 +16,8 @@ from scenes.visuals.base import Visual
 class Title(Visual):
     """A heading, then each line with a bullet, one step per line (lines may be a lesson's objectives)."""
 
+    takes: ClassVar[str] = ""
+
     options: ClassVar[dict[str, str]] = {
         "heading": "the card's heading (its own step)",
         "lines": "list of lines, one step each",

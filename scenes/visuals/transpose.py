@@ -31,6 +31,8 @@ class Transpose(TensorVisual):
     """Source with its strides; cells travel to their swapped places; the result's strides and
     contiguity; then the error, if the beat captured one."""
 
+    takes: ClassVar[str] = "src, result"
+
     options: ClassVar[dict[str, str]] = {
         "op": "'transpose' or 'permute' (default 'transpose')",
         "error": "name of a traced string value: the error of calling view on the result (an extra step)",
