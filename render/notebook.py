@@ -1,10 +1,11 @@
-"""A Jupyter notebook per lesson: the code that ran, beat by beat, for learners to run themselves.
+"""A Jupyter notebook per lesson: the lesson's code, beat by beat, for learners to run themselves.
 
 The notebook holds the title and objectives, a cell that picks the device the way the lessons do (CUDA,
 then MPS, then the CPU), a prelude with what the lesson's code needs from the studio (`expect`,
 `capture_error`) and from its own script (imports, helper functions), then per beat its narration as prose
-and its compute function's exact source (from the trace) with a call that prints what it returns, seeded
-as the trace was. It ends with the recap and the challenge, followed by an empty cell.
+and its code as a learner types it (`scenes.typed_code`: the compute function's body, checks hidden, a
+captured error in a try that prints it), seeded as the trace was, with a call that prints what it computed.
+It ends with the recap and the challenge, followed by an empty cell.
 
 The notebook runs on its own: it never imports the studio. `execute_notebook` runs it with nbclient and
 stores the outputs; a failing cell is a `NotebookFailed` that names the cell and its beat.
@@ -23,6 +24,7 @@ from typing import Any
 
 from render.errors import StudioError, ToolMissing
 from render.state import write_text
+from scenes.typed_code import returned_names, typed_code
 
 KERNEL = "python3"
 STUDIO_PACKAGES = ("render", "scenes")
@@ -56,9 +58,9 @@ def capture_error(fn):
     return ""'''
 
 SHOW = '''\
-def show(result):
-    """Print what a beat's function returns: each tensor with its shape, dtype and device, then its values."""
-    for name, value in result.items():
+def show(**named):
+    """Print what a beat computed: each tensor with its shape, dtype and device, then its values."""
+    for name, value in named.items():
         if isinstance(value, torch.Tensor):
             facts = [f"shape {tuple(value.shape)}", str(value.dtype).removeprefix("torch."), str(value.device)]
             if value.requires_grad:
@@ -203,8 +205,9 @@ def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
     if lesson.objectives:
         intro.append("**You will learn**\n\n" + _bullets(lesson.objectives))
     intro.append(
-        "Every code cell below is the code the lesson ran, seeded as it was. Run the cells in order: the "
-        "numbers you get are the ones in the video (on the same device)."
+        "Every code cell below is the code the lesson ran, seeded as it was (the lesson also checked each "
+        "claim it makes). Run the cells in order: the numbers you get are the ones in the video (on the same "
+        "device)."
     )
     modules = local_modules(lesson.script)
     studio_code = sources + [m.read_text(encoding="utf-8") for m in modules]
@@ -222,17 +225,14 @@ def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
     prelude = script_prelude(lesson.script)
     if prelude:
         cells.append(v4.new_code_cell(prelude, id="script", metadata={"studio": {"cell": "script helpers"}}))
-    for number, (beat, source, narration) in enumerate(zip(lesson.beats, sources, said, strict=True), start=1):
+    for number, (beat, traced, narration) in enumerate(zip(lesson.beats, trace["beats"], said, strict=True), start=1):
         text = f"## {number}. {beat.title}\n\n{narration}"
         if beat.bullets:
             text += "\n\n" + _bullets(beat.bullets)
-        seed = lesson.seed + number - 1
-        call = f"torch.manual_seed({seed})  # the seed this beat was traced with\n"
-        call += f"show({_function_name(source)}(device))"
         cells.append(v4.new_markdown_cell(text, id=f"beat-{number}-text"))
-        cells.append(
-            v4.new_code_cell(f"{source}\n\n\n{call}", id=f"beat-{number}", metadata={"studio": {"beat": beat.name}})
-        )
+        code = beat_cell(traced, lesson.seed + number - 1)
+        if code:
+            cells.append(v4.new_code_cell(code, id=f"beat-{number}", metadata={"studio": {"beat": beat.name}}))
     if lesson.recap:
         cells.append(v4.new_markdown_cell("## Recap\n\n" + _bullets(lesson.recap), id="recap"))
     if lesson.challenge:
@@ -248,6 +248,18 @@ def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
     )
     nbformat.validate(nb)
     return nb
+
+
+def beat_cell(traced: dict[str, Any], seed: int) -> str:
+    """A beat's code as the learner types it (scenes.typed_code, a captured error in a try that prints it),
+    seeded as the trace was, then `show(...)` of what the beat returned; '' for a card that computes nothing."""
+    code = typed_code(traced["source"], traced["values"], runnable=True)
+    if not code.strip():
+        return ""
+    names = returned_names(traced["source"])
+    shown = "**result" if names is None else ", ".join(f"{k}={v}" for k, v in names.items() if k.isidentifier())
+    seeded = f"torch.manual_seed({seed})  # the seed this beat was traced with\n{code}"
+    return f"{seeded}\n\nshow({shown})" if shown else seeded
 
 
 def _function_name(source: str) -> str:

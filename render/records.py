@@ -21,7 +21,8 @@ TRACE_SCHEMA = 2
 
 @dataclass(frozen=True)
 class BeatRecord:
-    """One beat as the decks show it: its slide, narration, source, clip and place in the video."""
+    """One beat as the decks show it: its slide, narration, code (as a learner types it: scenes.typed_code),
+    clip and place in the video."""
 
     name: str
     title: str

@@ -20,11 +20,12 @@ from render.settings import Settings
 from render.state import StateFile
 from render.steps import Step
 from render.trace import accelerators
+from scenes.typed_code import typed_code
 
 RECORDINGS = ROOT / "assets" / "recordings"
 NARRATION_CODE = ("render.narrate",)
 CLIP_CODE = ("scenes.beat", "render.clips", "render.audio")
-VIDEO_CODE = ("render.video", "render.audio", "render.subtitles", "render.records")
+VIDEO_CODE = ("render.video", "render.audio", "render.subtitles", "render.records", "scenes.typed_code")
 DECK_FILES = ("templates", "render/decks.py", "scenes/theme.py", "assets/deck", "package-lock.json")
 PAGE_FILES = ("templates", "render/page.py", "scenes/theme.py", "scripts/course.toml", "assets/lab")
 
@@ -262,7 +263,8 @@ def lesson_record(entry: LessonEntry, lesson: Lesson, trace: dict[str, Any], bea
     for beat, src in zip(beats, lesson.beats, strict=True):
         records.append(BeatRecord(
             name=beat.name, title=beat.title, bullets=list(src.bullets), narration=beat.text,
-            source=beat.trace["beat"]["source"], clip=f"beats/{beat.stem}.mp4", poster=f"beats/{beat.stem}.png",
+            source=typed_code(beat.trace["beat"]["source"], beat.trace["beat"]["values"]),
+            clip=f"beats/{beat.stem}.mp4", poster=f"beats/{beat.stem}.png",
             start=round(start, 3), duration=round(beat.duration, 3), draft=draft))
         start += beat.duration
     return LessonRecord(

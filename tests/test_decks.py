@@ -16,6 +16,7 @@ import pytest
 
 from render import decks
 from scenes import theme
+from scenes.typed_code import typed_code
 from tests.test_decks_fixtures import (
     HOSTILE,
     PageProblems,
@@ -592,6 +593,16 @@ def test_pptx_converts_with_libreoffice(hostile_lesson: tuple[dict[str, Any], Pa
 
 
 @pytest.mark.slow
+class _LongErrors(dict):  # type: ignore[type-arg]
+    """Traced values where every name holds a long error text: the widest comment a captured error gets."""
+
+    def get(self, key: object, default: object = None) -> str:
+        return "RuntimeError: " + "shapes cannot be multiplied " * 4
+
+
+LONG_ERRORS = _LongErrors()
+
+
 def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
     """Every module-1 beat's code, laid out for its slide, fits its panel in Chromium's print view (the
     handout's): no line wider, no rows taller, the bullets above included (a beat whose compute only returns {}
@@ -608,7 +619,7 @@ def test_module1_code_fits_its_slides_in_chromium(tmp_path: Path) -> None:
             continue
         script = load_lesson(entry.script)
         beats = [{"name": b.name, "title": b.title, "bullets": list(b.bullets), "narration": "",
-                  "source": b.source, "clip": None, "poster": None} for b in script.beats]
+                  "source": typed_code(b.source, LONG_ERRORS), "clip": None, "poster": None} for b in script.beats]
         lesson = {"id": entry.id, "slug": entry.slug, "module": 1, "title": entry.title, "beats": beats}
         folder = tmp_path / "module1" / entry.slug
         folder.mkdir(parents=True)
@@ -644,7 +655,7 @@ def test_module1_code_fits_both_decks_by_measure() -> None:
         if not entry.scripted:
             continue
         for beat in load_lesson(entry.script).beats:
-            source = beat.source.rstrip()
+            source = typed_code(beat.source, LONG_ERRORS).rstrip()  # as the lesson record holds it
             html, _ = decks.html_code(source, list(beat.bullets))
             largest, floor, least = decks.PPTX_CODE_SIZES
             pptx = decks.fit_code(source, pptx_w, pptx_h, largest, floor, decks.PPTX_LINE, least)

@@ -13,6 +13,7 @@ from scenes.errors import VisualError
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
+from scenes.typed_code import typed_code
 from scenes.visuals.base import Area, Visual, largest_arrangement
 
 
@@ -50,7 +51,7 @@ class Show(Visual):
             self.shown["caption"] = caption
         error = self.error_text()
         tensors_area = area
-        code = CodePanel(self.beat.source) if self.option("code", True) else None
+        code = CodePanel(typed_code(self.beat.source, self.beat.values)) if self.option("code", True) else None
         if code is not None:
             tensors_area = self.split(code, grids, area)
         layout = self.arrange(grids, tensors_area)

@@ -1,0 +1,78 @@
+"""A beat's code as a learner types it (scenes.typed_code): what the code panel, the decks and the notebook show."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from render.course import load_course
+from render.lesson import load_lesson
+from scenes.typed_code import returned_names, typed_code
+
+SOURCE = '''\
+def shape_error(device):
+    """The docstring is the studio's."""
+    from render.lesson import expect
+
+    A = torch.ones(2, 3, device=device)  # noqa: E501
+    # a comment the author wrote for learners stays
+    error = capture_error(lambda: A @ A)
+    for i in range(2):
+        expect(A[i].sum() == 3, "each row sums to 3")
+    if A.is_cuda:
+        where = "gpu"
+    else:
+        expect(A.device.type == "cpu", "on the cpu")
+    expect("cannot be multiplied" in error, "the error names both shapes")
+    return {"A": A, "error": error, "fixed": A @ A.T, "rows": 2}
+'''
+
+TRACED = {"error": "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)", "rows": 2}
+
+
+def test_the_panel_shows_the_computation_without_the_machinery() -> None:
+    assert typed_code(SOURCE, TRACED) == textwrap.dedent('''\
+        A = torch.ones(2, 3, device=device)
+        # a comment the author wrote for learners stays
+        A @ A  # RuntimeError: mat1 and mat2 shapes cannot be …
+        if A.is_cuda:
+            where = "gpu"
+        fixed = A @ A.T''')
+
+
+def test_the_notebook_form_runs_and_prints_the_error() -> None:
+    code = typed_code(SOURCE, TRACED, runnable=True)
+    assert "try:\n    A @ A\nexcept Exception as error:\n    print(" in code
+    out: list[str] = []
+    torch = pytest.importorskip("torch")
+    exec(code, {"torch": torch, "device": "cpu", "print": out.append})  # noqa: S102 (the test's own source)
+    assert out == [TRACED["error"]]
+    assert returned_names(SOURCE) == {"A": "A", "fixed": "fixed"}  # the error is printed where it raises
+
+
+def test_a_captured_error_the_code_reads_later_stays_as_written() -> None:
+    source = ('def f(device):\n    e = capture_error(lambda: g())\n    short = e.split(":")[0]\n'
+              '    return {"short": short}')
+    assert typed_code(source) == 'e = capture_error(lambda: g())\nshort = e.split(":")[0]'
+
+
+def test_a_card_shows_no_code_and_a_helper_result_is_named() -> None:
+    assert typed_code("def opening(device):\n    return {}\n") == ""
+    source = "def timing(device):\n    n = 1024\n    return race(n, device)"
+    assert typed_code(source) == "n = 1024\nresult = race(n, device)"
+    assert returned_names(source) is None
+    assert typed_code("not python (") == "not python ("
+
+
+@pytest.mark.parametrize("entry", [e for m in load_course().modules for e in m.lessons if e.scripted],
+                         ids=lambda e: e.id)
+def test_every_lesson_beat_types_as_valid_python_without_checks(entry: object) -> None:
+    for beat in load_lesson(entry.script).beats:  # type: ignore[attr-defined]
+        code = typed_code(beat.source, {})
+        tree = ast.parse(code)  # valid Python
+        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert "expect" not in calls, (beat.name, code)
+        assert not any(isinstance(n, ast.Return) for n in tree.body), (beat.name, code)
+        assert "noqa" not in code and "from render" not in code, (beat.name, code)
