@@ -283,25 +283,32 @@ def list_lessons() -> None:
 @click.option("--add", is_flag=True, help="Add LESSON to scripts/course.toml first, when it is not there yet.")
 def new(lesson: str, title: str | None, add: bool) -> None:
     """Scaffold a lesson script for LESSON (an id in scripts/course.toml, or its slug), ready to fill in and
-    lint clean. A new id (like 2.6.1, in an existing section) is added to scripts/course.toml with --add, or
-    after you confirm."""
-    from render.scaffold import add_to_manifest, manifest_entry, scaffold_lesson, section_of
+    lint clean. A new id (like 2.6.1) is added to scripts/course.toml with --add, or after you confirm; a
+    section its module lacks (2.6) is added with it."""
+    from render.scaffold import add_to_manifest, manifest_entry, next_number, scaffold_lesson, section_entry, section_of
 
     course = load_course()
     try:
         entry = course.lesson(lesson)
     except UnknownName:
-        section = section_of(course, lesson)
+        section, exists = section_of(course, lesson)
         if not title:
             raise click.UsageError(f"{lesson} is not in scripts/course.toml yet: give its title too, "
                                    f'render new {lesson} "Its title"') from None
+        where = f"section {section}" if exists else f"a new section {section}"
         if not add and not (sys.stdin.isatty() and click.confirm(
-                f"{lesson} is not in scripts/course.toml: add it to section {section}?", default=True)):
+                f"{lesson} is not in scripts/course.toml: add it to {where}?", default=True)):
+            lines = manifest_entry(lesson, title, next_number(course))
+            if not exists:
+                lines = section_entry(section, title) + "\n" + lines
+            module = section.split(".")[0]
+            place = f"after the lessons of section {section}" if exists else f"at the end of module {module}"
             raise click.UsageError(f"{lesson} is not in scripts/course.toml. Run render new {lesson} "
-                                   f'"{title}" --add, or add these lines after the lessons of section {section}:\n\n'
-                                   + manifest_entry(lesson, title)) from None
-        add_to_manifest(course, lesson, title)
-        click.echo(f"added {lesson} to scripts/course.toml (section {section}): edit its blurb there")
+                                   f'"{title}" --add, or add these lines {place}:\n\n{lines}') from None
+        if add_to_manifest(course, lesson, title):
+            click.echo(f"added section {section} to scripts/course.toml, titled like the lesson: rename it and "
+                       "fill in what it teaches (learn) there")
+        click.echo(f"added {lesson} to scripts/course.toml ({where}): write its blurb there")
         entry = load_course().lesson(lesson)
     try:
         path = scaffold_lesson(entry, title)

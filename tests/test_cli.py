@@ -57,12 +57,20 @@ def test_new_scaffolds_a_lesson_that_loads_and_traces(project: Project) -> None:
 def test_new_says_what_to_add_for_an_id_the_course_lacks_and_adds_it_when_asked(project: Project) -> None:
     refused = project.render("new", "1.1.3", "Attention shapes", check=False)
     assert refused.returncode == 2, refused.stderr
-    assert '[[modules.sections.lessons]]\nid = "1.1.3"\nfile = "attention-shapes"' in refused.stderr
+    assert '[[modules.sections.lessons]]\nid = "1.1.3"\nfile = "01_attention_shapes"' in refused.stderr
     assert "--add" in refused.stderr and "section 1.1" in refused.stderr
     assert "Attention" not in (project.root / "scripts" / "course.toml").read_text()
-    no_section = project.render("new", "1.4.1", "Elsewhere", "--add", check=False)
-    assert no_section.returncode == 2 and "section 1.4 is not in scripts/course.toml (it has 1.1)" in no_section.stderr
+    no_module = project.render("new", "2.1.1", "Elsewhere", "--add", check=False)
+    assert no_module.returncode == 2 and "module 2 is not in scripts/course.toml (it has 1)" in no_module.stderr
     added = project.render("new", "1.1.3", "Attention shapes", "--add")
-    assert "added 1.1.3" in added.stdout and "created scripts/module1/attention_shapes.py" in added.stdout
+    assert "added 1.1.3" in added.stdout and "created scripts/module1/01_attention_shapes.py" in added.stdout
     listed = project.render("list").stdout
-    assert "1.1.3" in listed and "attention-shapes" in listed
+    assert "1.1.3" in listed and "01-attention-shapes" in listed
+    # a section the module lacks is added with the lesson (render new --help's own example, 2.6.1 in the course)
+    unsaid = project.render("new", "1.2.1", "Heads", check=False)
+    assert unsaid.returncode == 2 and '[[modules.sections]]\nid = "1.2"' in unsaid.stderr, unsaid.stderr
+    sectioned = project.render("new", "1.2.1", "Heads", "--add")
+    assert "added section 1.2" in sectioned.stdout and "created scripts/module1/02_heads.py" in sectioned.stdout
+    assert project.render("lint", "1.2.1", "--voice", "none").returncode == 0
+    course = project.render("list").stdout
+    assert course.index("1.1.3") < course.index("1.2.1")
