@@ -158,7 +158,10 @@ def narration_problem(exc: Exception, beat: BeatTrace) -> tuple[str, str | None]
         return f"narration: {text}" if isinstance(exc, jinja2.TemplateError) else f"narration: {type(exc).__name__}: " \
             f"{text}", None
     name, names = unknown[1], sorted(narration_context(beat))
-    close = difflib.get_close_matches(name, names, n=1)
+    returned = [n for n in names if n != "device"]  # the device is the lesson's, not something the beat returns
+    folded = {n.lower(): n for n in returned}
+    close = [folded[name.lower()]] if name.lower() in folded else difflib.get_close_matches(name, returned, n=1)
     hint = f"did you mean {{{{ {close[0]} }}}}? " if close else ""
+    also = " (and {{ device }})" if "device" in names else ""
     return (f"narration speaks {{{{ {name} }}}}, which this beat does not return: {hint}it returns "
-            f"{', '.join(names)}"), name
+            f"{', '.join(returned) or 'nothing'}{also}"), name

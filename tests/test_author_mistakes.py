@@ -54,7 +54,16 @@ def sums(device):
 ''',
         "row_summ[0]",
         "narration speaks {{ row_summ }}, which this beat does not return: did you mean {{ row_sum }}? it returns "
-        "device, row_sum, x"),
+        "row_sum, x (and {{ device }})"),
+    "a name in the narration with the wrong case": (
+        '''@lesson.beat("Keys", narration="""The keys transposed.
+    | Their shape is {{ kT.shape }}.""", visual=Show("x", "kt", code=False), slide=["keys"])
+def keys(device):
+    x = torch.ones(2, 3, device=device)
+    return {"x": x, "kt": x.T}
+''',
+        "kT.shape",
+        "narration speaks {{ kT }}, which this beat does not return: did you mean {{ kt }}?"),
     "an index past the end in the narration": (
         '''@lesson.beat("Rows", narration="The eighth row is {{ x[7] }}.", visual=Show("x", code=False),
              slide=["rows"])
