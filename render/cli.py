@@ -50,7 +50,7 @@ class DefaultGroup(click.Group):
                 raise
             raise StudioFailure(clean) from None
         except KeyboardInterrupt:
-            console.print(INTERRUPTED)
+            console.print(stop_message)
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -136,6 +136,8 @@ def main() -> None:
 
 
 INTERRUPTED = "[yellow]interrupted:[/] finished steps are kept; the next render goes on from there"
+SERVE_STOPPED = "[yellow]stopped serving:[/] the build folder keeps every finished step"
+stop_message = INTERRUPTED  # what Ctrl-C prints: render serve says it stopped, not that a render broke off
 GRACE_SECONDS = 3.0
 
 
@@ -159,7 +161,7 @@ def force_exit() -> None:
     import os
     import signal
 
-    console.print(INTERRUPTED)
+    console.print(stop_message)
     for pid in children():
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -259,6 +261,8 @@ def serve(targets: tuple[str, ...], host: str, port: int, draft: bool, **options
     from render.serve import serve as run_serve
 
     entries = select(targets)
+    global stop_message
+    stop_message = SERVE_STOPPED
     run_serve(entries, make_settings(draft=draft, remember=True, **options), host, port, say=console.print)
 
 
