@@ -147,9 +147,54 @@ def expect(condition: Any, claim: str) -> None:
     except Exception as exc:  # a tensor of many values has no single truth
         raise ClaimFailed(claim, f"the condition is not one true/false value: {exc}") from None
     if not held:
-        raise ClaimFailed(claim)
+        raise ClaimFailed(claim, compared(sys._getframe(1)))
     if _claims:
         _claims[-1].append(claim)
+
+
+def compared(frame: Any) -> str:
+    """For a failed `expect(a == b, ...)` whose sides are plain reads (names, attributes, indexing): what each side
+    held, as the author needs to see it ("scores.shape[-1] is 3, head_dim is 4"); '' for any other condition."""
+    import ast
+    import linecache
+
+    try:
+        text = "".join(linecache.getline(frame.f_code.co_filename, n) for n in range(frame.f_lineno,
+                       frame.f_lineno + 6))
+        call = next(n for n in ast.walk(ast.parse(textwrap.dedent(_call_text(text))))
+                    if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "expect")
+        condition = call.args[0]
+        if not (isinstance(condition, ast.Compare) and len(condition.comparators) == 1):
+            return ""
+        sides = [condition.left, condition.comparators[0]]
+        if any(isinstance(n, ast.Call | ast.Lambda | ast.NamedExpr) for side in sides for n in ast.walk(side)):
+            return ""
+        said = []
+        for side in sides:
+            if isinstance(side, ast.Constant):
+                continue
+            value = eval(compile(ast.Expression(side), "<expect>", "eval"), frame.f_globals, frame.f_locals)  # noqa: S307
+            said.append(f"{ast.unparse(side)} is {_short(value)}")
+        return ", ".join(said)
+    except Exception:  # the explanation is a courtesy: the claim's own words still say what failed
+        return ""
+
+
+def _call_text(text: str) -> str:
+    """The source from an `expect(` call to its closing parenthesis (a call may span lines)."""
+    start = text.index("expect(")
+    depth = 0
+    for i, ch in enumerate(text[start:], start):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and ch == ")":
+            return text[start:i + 1]
+    return text[start:]
+
+
+def _short(value: Any) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @contextmanager

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 HEAD = '''
 import torch
 
-from render.lesson import Lesson
+from render.lesson import Lesson, expect
 from scenes.vocabulary import MatmulSweep, Show
 
 lesson = Lesson(objectives=["Mix"], recap=["Mixed"], challenge="Mix again.")
@@ -44,6 +44,18 @@ def mix(device):
 ''',
         "visual=MatmulSweep",
         "MatmulSweep takes (a, b, result); got ('weights', 'out')"),
+    "a claim torch disagrees with": (
+        '''@lesson.beat("Axes", narration="The last axis holds four numbers.", visual=Show("x", code=False),
+             slide=["axes"])
+def axes(device):
+    x = torch.ones(2, 3, device=device)
+    width = 4
+    expect(x.shape[-1] == width,
+           "the last axis holds four numbers")
+    return {"x": x}
+''',
+        "expect(x.shape[-1] == width",
+        "claim failed: the last axis holds four numbers (x.shape[-1] is 3, width is 4)"),
     "a misspelt name in the narration": (
         '''@lesson.beat("Sums", narration="""Each row sums.
     | The first row sums to {{ row_summ[0] }}.""",
