@@ -152,6 +152,24 @@ def expect(condition: Any, claim: str) -> None:
         _claims[-1].append(claim)
 
 
+def expect_each(cases: Any, holds: Callable[[Any], Any], claim: str) -> None:
+    """Check a general claim ("always", "never", "every", "the same as") on several cases, not only the example on
+    screen: `holds(case)` is the check for one case (other sizes, seeds, dtypes). It is recorded with the number
+    of cases; the first case it fails for fails the beat, named in the message."""
+    cases = list(cases)
+    if not cases:
+        raise ClaimFailed(claim, "no cases to check it on")
+    for case in cases:
+        try:
+            held = bool(holds(case))
+        except Exception as exc:
+            raise ClaimFailed(claim, f"checking case {_short(case)} raised {type(exc).__name__}: {exc}") from None
+        if not held:
+            raise ClaimFailed(claim, f"it does not hold for case {_short(case)}")
+    if _claims:
+        _claims[-1].append(f"{claim} (checked on {len(cases)} cases)")
+
+
 def compared(frame: Any) -> str:
     """For a failed `expect(a == b, ...)` whose sides are plain reads (names, attributes, indexing): what each side
     held, as the author needs to see it ("scores.shape[-1] is 3, head_dim is 4"); '' for any other condition."""

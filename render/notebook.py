@@ -48,6 +48,13 @@ def expect(condition, claim):
     if not bool(condition):
         raise AssertionError(f"claim failed: {claim}")'''
 
+EXPECT_EACH = '''\
+def expect_each(cases, holds, claim):
+    """Check a general claim on several cases; stop with the claim's words and the case if one fails."""
+    for case in cases:
+        if not bool(holds(case)):
+            raise AssertionError(f"claim failed: {claim} (it does not hold for case {case!r})")'''
+
 CAPTURE_ERROR = '''\
 def capture_error(fn):
     """Run `fn` and return the error it raises as text, for beats that show a failure; '' if it succeeds."""
@@ -82,7 +89,7 @@ import types
 # Some beats import these helpers from the studio (`from render.lesson import expect`): here they are the
 # ones defined above, so the notebook needs nothing but torch.
 _studio = types.ModuleType("render.lesson")
-_studio.expect, _studio.capture_error = expect, capture_error
+_studio.expect, _studio.expect_each, _studio.capture_error = expect, expect_each, capture_error
 sys.modules.setdefault("render.lesson", _studio)'''
 
 
@@ -162,7 +169,7 @@ def script_prelude(script: Path) -> str:
 def helpers_source(sources: list[str]) -> str:
     """The studio helpers the lesson code may call, in plain Python (tests check they behave as the
     studio's own), and `show`, which prints what a beat returns."""
-    parts = [EXPECT, CAPTURE_ERROR, SHOW]
+    parts = [EXPECT, EXPECT_EACH, CAPTURE_ERROR, SHOW]
     if any(re.search(r"\b(from|import)\s+render\b", s) for s in sources):
         parts.append(SHIM)
     return "\n\n\n".join(parts)

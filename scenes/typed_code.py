@@ -14,7 +14,7 @@ import re
 import textwrap
 from typing import Any
 
-CHECKS = ("expect",)
+CHECKS = ("expect", "expect_each")
 CAPTURE = "capture_error"
 STUDIO = ("render", "scenes")  # `from render.lesson import expect` inside a beat is machinery too
 ERROR_WIDTH = 48  # characters of a traced error written beside the line that raises it
