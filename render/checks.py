@@ -133,8 +133,32 @@ def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[
     problems = [f"narration types the number {n} instead of quoting the trace" for n in typed_numbers(beat.narration)]
     if hasattr(narrate, "misreadings"):
         problems += [f"the voice would misread: {m}" for m in narrate.misreadings(narrate.speakable(spoken))]
+    problems += [f"the voice reads the name {name} as the article 'uh' in \"{said}\": write `{name}` (in backticks) "
+                 "to hear the letter" for name, said in article_names(spoken, traced)]
     warnings: list[str] = []
     return problems, warnings
+
+
+# words that follow a tensor's name, not an article's noun ("a is", "A at A", "a and b"); a name at the end of a
+# clause ("times A,") is a name too
+NAME_FOLLOWERS = {"is", "has", "holds", "at", "times", "plus", "minus", "and", "or", "gives", "becomes", "was",
+                  "keeps", "stays", "transposed", "itself", "sits", "meets", "equals", "by", "dot", "still", "now",
+                  "again", "against", "versus", "into", "to", "from", "with", "its", "alone", "but"}
+
+
+def article_names(spoken: str, traced: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where a beat's one-letter name that is also an article (a, A) is spoken bare as a name: (name, the words
+    around it). Written in backticks it is read as the letter (narrate.LETTER_A)."""
+    names = {n for kind in ("tensors", "values", "modules", "state_dicts") for n in traced.get(kind, {})}
+    found: list[tuple[str, str]] = []
+    for name in sorted(names & {"a", "A"}):
+        for m in re.finditer(rf"(?<![\w`.'\"]){name}(?![\w`'\"])(\s*)(\S*)", spoken):
+            following = m.group(2).lower().strip(".,;:!?")
+            at_end = not m.group(2) or m.group(2)[0] in ".,;:!?)|"
+            if at_end or following in NAME_FOLLOWERS:
+                said = " ".join(spoken[max(0, m.start() - 20):m.end()].split()[-4:])
+                found.append((name, said))
+    return found
 
 
 def cue_mismatch(segments: list[str], steps: int) -> str:

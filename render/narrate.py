@@ -216,12 +216,16 @@ def _version(m: re.Match[str]) -> str:
     return f"{major} point {minor} point {patch}" + (f" plus {local}" if local else "")
 
 
+LETTER_A = "eigh"  # espeak-ng (and piper, which phonemises with it) says 'eI, the letter's name
+
+
 def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     """Text as the voice should read it: `torch.cat` -> "torch dot cat", `3x4` -> "three by four",
     `dim=-1` -> "dim minus one". Words in assets/pronunciation.toml, extended by `dictionary`, go first."""
     words, symbols = load_dictionary()
     words = {**words, **(dictionary or {})}
-    out = text.replace("\\|", "|").replace("|", " ").replace("`", "")
+    out = re.sub(r"`([aA])`", LETTER_A, text)  # a tensor named a, written `a`: the letter, not the article
+    out = out.replace("\\|", "|").replace("|", " ").replace("`", "")
     if words:
         keys = sorted(words, key=len, reverse=True)
         pattern = r"(?<![\w])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w])"

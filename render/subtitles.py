@@ -46,6 +46,7 @@ def _even_groups(words: list[str], count: int) -> list[list[str]]:
 def _bodies(text: str) -> list[str]:
     """`text` as the fewest cue bodies that fit, its words shared out evenly so that no body is a stub
     (a greedy wrap leaves orphans such as "0." that flash by in a tenth of a second)."""
+    text = text.replace("`", "")  # a name written `a` for the voice reads a on screen
     greedy = _chunks(text)
     words = text.split()
     for count in range(len(greedy), len(words) + 1):

@@ -52,7 +52,39 @@ PRONUNCIATION = [
     ("a 2x3, then a 4x5; done", "a two by three, then a four by five; done"),
     ("it is 2 x 3 x 4!", "it is two by three by four!"),
     ("shaped 2x3? Yes", "shaped two by three? Yes"),
+    ("Here `a` is a 2x3 tensor.", "Here eigh is a two by three tensor."),
+    ("`A` @ `A`.T", "eigh matmul eigh dot T"),
+    ("CUDA runs torch.arange", "cooda runs torch dot eigh range"),
+    ("Mwahaha! Tanh, SiLU and model.eval()", "moo ah ha ha! tanch, sigh loo and model dot ee val"),
 ]
+
+# each heard as a person says it (espeak-ng -x phonemes; piper phonemises with espeak-ng): the letter A, not the
+# article; CUDA "koo", not "cue"; eval "ee-val"; Tanh with its h; permute stressed on "mute"
+HEARD = [
+    ("Here `A` is", "'eI"),
+    ("CUDA", "k'u:"),
+    ("model.eval()", "'i: v'al"),
+    ("Tanh", "tS"),
+    ("permute", "mj'u:t"),
+    ("uname", "ju:"),
+]
+
+
+@pytest.mark.parametrize(("written", "phonemes"), HEARD)
+def test_names_are_heard_right(written: str, phonemes: str) -> None:
+    heard = subprocess.run(["espeak-ng", "-v", "en-us", "-q", "-x", speakable(written)], capture_output=True,
+                           text=True, check=True).stdout
+    assert phonemes in heard, heard
+
+
+def test_lint_finds_a_one_letter_name_the_voice_reads_as_the_article() -> None:
+    from render.checks import article_names
+
+    traced = {"tensors": {"A": {}, "a": {}, "x": {}}}
+    spoken = "Here is A, and a tensor of shape 2x3. Multiply A by itself: A at A transposed. Here `a` is fine."
+    assert [n for n, _ in article_names(spoken, traced)] == ["A", "A", "A", "A"]
+    assert article_names("A tensor holds a row.", traced) == []
+    assert article_names("Here a is two by three.", {"tensors": {"x": {}}}) == []  # not a name of this beat
 
 
 @pytest.mark.parametrize(("written", "spoken"), PRONUNCIATION)
