@@ -8,13 +8,28 @@ import torch
 from _models import Brain, NormBrain, count
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import DeviceMove, ModuleTree, Show, StateDict, Title
 
 
 def dims(t):
     """A shape as narration says it: `4x3`."""
     return "x".join(map(str, t.shape))
+
+
+def assigned_order(model):
+    """named_parameters' order as the lesson states it: the module's own parameters in the order they were
+    assigned, then each submodule's, in the order the submodules were assigned."""
+    own = list(model._parameters)
+    return own + [f"{name}.{p}" for name, child in model.named_children() for p in assigned_order(child)]
+
+
+def gained(inner):
+    """A module that assigns a submodule first and its own parameter after it (the lab's pattern)."""
+    outer = nn.Module()
+    outer.layer = inner
+    outer.gain = nn.Parameter(torch.ones(1))
+    return outer
 
 
 lesson = Lesson(
@@ -28,9 +43,9 @@ lesson = Lesson(
     recap=[
         "Subclass nn.Module: build in __init__, compute in forward",
         "Modules and nn.Parameter attributes register; tensors don't",
-        "model(x) runs hooks; model.forward(x) skips them",
+        "model(x) runs hooks; model.forward(x) skips the model's own",
         "named_parameters() lists them; numel() counts them",
-        "register_buffer: saved state that is never trained",
+        "register_buffer: never trained; saved unless persistent=False",
         "model.to(device) moves parameters and buffers in place",
     ],
     challenge="Build a module with a learnable scale of 3 values and a buffer called shift; predict its "
@@ -114,35 +129,42 @@ def registration(device):
 @lesson.beat(
     "model(x), not model.forward(x)",
     narration="""Now, a trap for the unwary. You could run forward directly, but call the model itself
-    instead: calling goes through nn dot Module's machinery, hooks and all. Here a forward hook counts the
-    calls. | Brain of x gives these numbers, and the hook fires. | Brain dot forward of x gives the very
-    same numbers, yet the hook stays silent: after both calls it fired {{ hooks }} time. Profilers and
-    debuggers are built on hooks, so always call the model.""",
+    instead: calling goes through nn dot Module's machinery: the pre hooks, then forward, then the forward
+    hooks. Here the brain has one of each, and its first layer has a forward hook of its own. | Brain of x
+    gives these numbers: the pre hook fires, then the layer's hook inside forward, then the brain's forward
+    hook. | Brain dot forward of x gives the very same numbers, yet the brain's own hooks stay silent: after
+    both calls its forward hook fired {{ hooks }} time. The layer's hook still fired, because forward calls
+    the layer. Whatever you attach to the model itself sees only calls to the model, so always call it.""",
     visual=Show("y_call", "y_forward"),
-    slide=["`model(x)` runs hooks, then `forward`", "`model.forward(x)` skips every hook",
+    slide=["`model(x)`: pre-hooks, `forward`, forward hooks", "`model.forward(x)` skips the model's own hooks",
            "Same numbers; always call the model"],
 )
 def call_vs_forward(device):
     brain = Brain().to(device)
     seen = []
-    brain.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    brain.register_forward_pre_hook(lambda module, args: seen.append("pre hook"))
+    brain.register_forward_hook(lambda module, args, out: seen.append("hook"))
+    brain.fc1.register_forward_hook(lambda module, args, out: seen.append("fc1 hook"))
     x = torch.randn(2, 3, device=device)
     y_call = brain(x)
-    after_call = len(seen)
+    by_call = list(seen)
     y_forward = brain.forward(x)
+    by_forward = seen[len(by_call):]
     expect(torch.equal(y_call, y_forward), "the same numbers either way")
-    expect(after_call == 1 and len(seen) == 1, "the hook ran for brain(x) only")
-    return {"y_call": y_call.detach(), "y_forward": y_forward.detach(), "hooks": len(seen)}
+    expect(by_call == ["pre hook", "fc1 hook", "hook"], "model(x): pre hooks, then forward, then forward hooks")
+    expect(by_forward == ["fc1 hook"], "forward skips the brain's own hooks; the layer's hook still fires")
+    return {"y_call": y_call.detach(), "y_forward": y_forward.detach(), "hooks": seen.count("hook")}
 
 
 @lesson.beat(
     "parameters() and named_parameters()",
-    narration="""Parameters hands over every learnable tensor; named parameters pairs each with its dotted
-    name, in the order you assigned them. | fc1 dot weight, shaped {{ w1_shape }}: one row per output, and
+    narration="""Parameters hands over every registered parameter; named parameters pairs each with its
+    dotted name: a module's own parameters first, like the lab's gain, then each submodule's, in the order
+    the submodules were assigned. | fc1 dot weight, shaped {{ w1_shape }}: one row per output, and
     beside it fc1 dot bias, one value per output. | fc2 dot weight, shaped {{ w2_shape }}, with fc2 dot bias.
     Add up every element and this brain holds {{ total }} parameters, the very number an optimiser will tune.""",
     visual=Show("fc1.weight", "fc2.weight"),
-    slide=["`model.parameters()`: every learnable tensor", "`model.named_parameters()`: with dotted names",
+    slide=["`model.parameters()`: every registered parameter", "`model.named_parameters()`: with dotted names",
            "`sum(p.numel() for p in model.parameters())`"],
 )
 def parameters(device):
@@ -152,8 +174,10 @@ def parameters(device):
                 for p in brain.parameters())
     expect(count(brain.fc1) == 4 * 3 + 4,
            "out x in weights + out biases")
-    expect(list(named)[0] == "fc1.weight",
-           "in order")
+    expect(list(named) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"], "fc1's, then fc2's")
+    expect_each([brain, NormBrain(), gained(nn.Linear(3, 2)), gained(Brain())],
+                lambda m: [n for n, _ in m.named_parameters()] == assigned_order(m),
+                "own parameters first, then each submodule's, in the order assigned")
     return {**named, "total": total,
             "w1_shape": dims(brain.fc1.weight),
             "w2_shape": dims(brain.fc2.weight)}
@@ -164,8 +188,8 @@ def parameters(device):
     narration="""Some tensors belong to a model but must never be trained: a running mean, a mask, a counter.
     Register them as buffers. This standardiser has a learnable scale, a buffer called mean, and a call
     counter registered with persistent equals False. | Its state dict, the model's saved memory, keeps the
-    scale and the mean, but leaves the counter out. Non persistent buffers travel with the model, yet are
-    never saved.""",
+    scale and the mean, but leaves the counter out. Non persistent buffers travel with the model, yet stay
+    out of its state dict.""",
     visual=StateDict("model"),
     slide=["`self.register_buffer('mean', t)`: state, not trained", "Buffers move with `.to()`",
            "`persistent=False`: left out of the state_dict"],
@@ -195,8 +219,9 @@ def buffers(device):
 @lesson.beat(
     "Moving the whole brain",
     narration="""One call moves the whole creature: model dot to. Here the first layer's weight starts on the
-    cpu. | {% if device == "cpu" %}This machine has no GPU, so our target device is the cpu itself{% else %}
-    It lands on {{ device }}{% endif %}, and every parameter and buffer goes along. Unlike a tensor's to, a
+    cpu. | {% if device == "cpu" %}This machine has no GPU, so our target device is the cpu itself, and to
+    hands back the very same tensor, no copy made{% else %}It lands on {{ device }}{% endif %}, and every
+    parameter and buffer goes along. Unlike a tensor's to, a
     module's to works in place and returns the very same module. Pass a float type instead and the floating
     tensors convert, while integer buffers, like the batch norm counter, keep their type.""",
     visual=DeviceMove("before", "after"),
@@ -205,24 +230,27 @@ def buffers(device):
 )
 def to_device(device):
     model = NormBrain()
-    before = model.fc1.weight.detach().clone()
+    before = model.fc1.weight.detach()
     moved = model.to(device)
+    after = model.fc1.weight.detach()
     expect(moved is model, "a module's .to() works in place and returns the module")
     tensors = [*model.parameters(), *model.buffers()]
     expect(all(t.device.type == torch.device(device).type for t in tensors), "parameters and buffers moved")
     model.to(torch.float64)
     expect(model.fc1.weight.dtype == torch.float64, "floating parameters convert")
+    same = after.untyped_storage().data_ptr() == before.untyped_storage().data_ptr()
+    expect(same == (torch.device(device).type == "cpu"), "on the same device, .to() keeps the same storage")
     counter = dict(model.named_buffers())["norm.num_batches_tracked"]
     expect(counter.dtype == torch.long, "integer buffers keep their dtype")
-    return {"before": before, "after": model.fc1.weight.detach().float()}
+    return {"before": before, "after": after}
 
 
 @lesson.beat(
     "Recap",
     narration="""The brain lives, mwahahaha! | Subclass nn dot Module: build in init, compute in forward. |
     Modules and parameters assigned to self are registered; plain tensors are not. | Calling the model runs
-    its hooks; calling forward skips them. | Named parameters lists the learnable tensors, and numel counts
-    them. | Buffers hold state that is saved but never trained. | And dot to moves every parameter and buffer
+    its hooks; calling forward skips the model's own. | Named parameters lists the parameters, and numel
+    counts their values. | Buffers hold state that is never trained, saved unless persistent is False. | And dot to moves every parameter and buffer
     at once.""",
     visual=Title(heading="What we built", lines=lesson.recap),
     slide=lesson.recap,
