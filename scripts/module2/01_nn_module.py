@@ -250,8 +250,8 @@ def to_device(device):
     narration="""The brain lives, mwahahaha! | Subclass nn dot Module: build in init, compute in forward. |
     Modules and parameters assigned to self are registered; plain tensors are not. | Calling the model runs
     its hooks; calling forward skips the model's own. | Named parameters lists the parameters, and numel
-    counts their values. | Buffers hold state that is never trained, saved unless persistent is False. | And dot to moves every parameter and buffer
-    at once.""",
+    counts their values. | Buffers hold state that is never trained, saved unless persistent is False. |
+    And dot to moves every parameter and buffer at once.""",
     visual=Title(heading="What we built", lines=lesson.recap),
     slide=lesson.recap,
 )
