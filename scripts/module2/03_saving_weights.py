@@ -13,7 +13,7 @@ from _models import Brain, NormBrain
 from torch import nn
 
 from render.lesson import Lesson, capture_error, expect
-from scenes.vocabulary import DeviceMove, Show, StateDict, Title
+from scenes.vocabulary import Show, StateDict, Title
 
 lesson = Lesson(
     objectives=[
@@ -27,7 +27,7 @@ lesson = Lesson(
         "state_dict: dotted names to parameters and buffers",
         "torch.save writes it; torch.load(..., weights_only=True)",
         "load_state_dict copies every value into place",
-        "Strict loads refuse mismatches; strict=False reports them",
+        "strict=False: reports key mismatches; shapes still raise",
         "map_location picks the device; save the optimiser too",
     ],
     challenge="Save a model's state_dict to a file, change one weight in place, load the file back, and "
@@ -85,28 +85,28 @@ def keys(device):
     bytes of numbers, plus names and packaging. Torch dot load, with weights only equals True, reads it back
     and refuses to run any code smuggled into the file. | A fresh brain is born with its own random values. |
     Load state dict copies each saved tensor into place, and the fresh brain now answers exactly as the
-    trained one did.""",
-    visual=StateDict("loaded", into="fresh", model="trained"),
+    original did.""",
+    visual=StateDict("loaded", into="fresh", model="original"),
     slide=["`torch.save(model.state_dict(), path)`", "`torch.load(path, weights_only=True)`",
            "`fresh.load_state_dict(state)`"],
 )
 def save_load(device):
-    trained = Brain().to(device)
+    original = Brain().to(device)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "brain.pt"
-        torch.save(trained.state_dict(), path)
+        torch.save(original.state_dict(), path)
         size = path.stat().st_size
         loaded = torch.load(path, weights_only=True)
-        torch.save(trained, path)  # a whole pickled module: code, not just tensors
+        torch.save(original, path)  # a whole pickled module: code, not just tensors
         refused = capture_error(lambda: torch.load(path, weights_only=True))
     expect("Weights only load failed" in refused, "weights_only=True refuses a pickled object")
     fresh = Brain().to(device)
     fresh.load_state_dict(loaded)
     x = torch.randn(4, 3, device=device)
-    expect(torch.equal(fresh.eval()(x), trained.eval()(x)), "the fresh brain answers as the trained one")
+    expect(torch.equal(fresh.eval()(x), original.eval()(x)), "the fresh brain answers as the original")
     raw = sum(t.numel() * t.element_size() for t in loaded.values())
     expect(size > raw, "the file holds every value, plus names and packaging")
-    return {"loaded": loaded, "fresh": fresh, "trained": trained, "size": size, "raw": raw}
+    return {"loaded": loaded, "fresh": fresh, "original": original, "size": size, "raw": raw}
 
 
 @lesson.beat(
@@ -133,10 +133,11 @@ def strict_error(device):
     narration="""A classic accident: insert one layer into a Sequential, and every name after it shifts. This
     checkpoint came from the old model. | The new model has an identity layer where the last Linear used to
     be. | With strict equals False, the keys that match are copied. | And torch hands back a report: missing
-    keys, {{ missing }}; unexpected keys, {{ unexpected }}. Always read it.""",
+    keys, {{ missing }}; unexpected keys, {{ unexpected }}. Always read it. And strict equals False forgives
+    only names: a saved tensor of the wrong shape still raises a size mismatch.""",
     visual=StateDict("saved", into="new", model="old", result="report"),
-    slide=["`load_state_dict(state, strict=False)`", "Returns `missing_keys`, `unexpected_keys`",
-           "Inserting a layer renames those after it"],
+    slide=["`strict=False`: returns `missing_keys`, `unexpected_keys`", "Inserting a layer renames those after it",
+           "A shape mismatch still raises, strict or not"],
 )
 def strict_false(device):
     old = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(device)
@@ -146,6 +147,10 @@ def strict_false(device):
     expect(report.missing_keys == ["3.weight", "3.bias"], "the last layer's new name is missing")
     expect(report.unexpected_keys == ["2.weight", "2.bias"], "its old name is unexpected")
     expect(torch.equal(new.state_dict()["0.weight"], saved["0.weight"]), "the matching keys were copied")
+    wider = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 5)).to(device)
+    mismatch = capture_error(lambda: wider.load_state_dict(saved, strict=False))
+    expect(mismatch.startswith("RuntimeError") and "size mismatch for 2.weight" in mismatch,
+           "strict=False still raises on a shape mismatch")
     return {"saved": saved, "old": old, "new": new, "report": report,
             "missing": " and ".join(report.missing_keys), "unexpected": " and ".join(report.unexpected_keys)}
 
@@ -153,19 +158,26 @@ def strict_false(device):
 @lesson.beat(
     "map_location",
     narration="""Saved tensors remember their device. A checkpoint written on a GPU loads back onto that GPU,
-    and fails on a machine without one. Our weight was saved from {% if device == "cpu" %}the cpu, since this
+    and fails on a machine without one. | Our weight was saved from {% if device == "cpu" %}the cpu, since this
     machine has no GPU{% else %}{{ device }}{% endif %}. | Map location equals cpu sends every tensor to the
-    cpu as it loads. Name a GPU instead, and they land straight on it.""",
-    visual=DeviceMove("saved", "loaded"),
+    cpu as it loads, a fresh copy read from the file. Name a GPU instead, and they land straight on it.""",
+    visual=Show("saved", "loaded"),
     slide=["Tensors load onto the device they were saved from", "`torch.load(path, map_location='cpu', ...)`",
            "Or `map_location='cuda:0'`, or `model.to(device)` after"],
 )
 def map_location(device):
     model = Brain().to(device)
-    loaded, _ = save_and_load(model.state_dict(), map_location="cpu")
-    expect(all(t.device.type == "cpu" for t in loaded.values()), "map_location puts every tensor on the cpu")
-    expect(torch.equal(loaded["fc1.weight"], model.fc1.weight.cpu()), "with the same values")
-    return {"saved": model.fc1.weight.detach(), "loaded": loaded["fc1.weight"]}
+    saved = model.fc1.weight.detach()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "brain.pt"
+        torch.save(model.state_dict(), path)
+        state = torch.load(path, map_location="cpu",
+                           weights_only=True)
+    loaded = state["fc1.weight"]
+    expect(all(t.device.type == "cpu" for t in state.values()), "map_location puts every tensor on the cpu")
+    expect(torch.equal(loaded, saved.cpu()), "with the same values")
+    expect(loaded.untyped_storage().data_ptr() != saved.untyped_storage().data_ptr(), "a fresh copy")
+    return {"saved": saved, "loaded": loaded}
 
 
 @lesson.beat(
@@ -195,8 +207,9 @@ def optimizer_state(device):
     "Recap",
     narration="""The memories are bottled, mwahahaha! | A state dict maps dotted names to parameters and
     buffers. | Torch dot save writes it, and torch dot load with weights only reads it back safely. | Load state
-    dict copies every value into a fresh model. | Strict loads refuse mismatches; strict equals False reports
-    them. | Map location picks the device, and the optimiser's state dict belongs in the checkpoint too.""",
+    dict copies every value into a fresh model. | Strict loads refuse mismatched keys; strict equals False
+    reports them, but a wrong shape still raises. | Map location picks the device, and the optimiser's state
+    dict belongs in the checkpoint too.""",
     visual=Title(heading="What we preserved", lines=lesson.recap),
     slide=lesson.recap,
 )
@@ -211,8 +224,8 @@ def recap(device):
     "Your challenge",
     narration="""Your trial, apprentice. | Save a model's state dict to a file. Then vandalise it: change one
     weight in place, under no grad. Load the file back into the model, and prove with torch dot equal that the
-    vandalism is gone. Bonus: explain why saving, then changing, a state dict you did not clone would have
-    failed.""",
+    vandalism is gone. Bonus: skip the file, keep the state dict in memory without cloning it, and explain why
+    the vandalism then survives the load.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["Save a `state_dict`, then change a weight", "Load it back with `load_state_dict`",
            "Prove the change is gone with `torch.equal`"],
@@ -225,4 +238,9 @@ def challenge(device):
         model.fc1.weight[0, 0] += 1
     model.load_state_dict(loaded)
     expect(torch.equal(model.fc1.weight, original), "it can be done")
+    kept = model.state_dict()
+    with torch.no_grad():
+        model.fc1.weight[0, 0] += 1
+    model.load_state_dict(kept)
+    expect(not torch.equal(model.fc1.weight, original), "an uncloned state dict in memory shares the change")
     return {}
