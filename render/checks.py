@@ -103,7 +103,7 @@ def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
         scene.render()
     shown = _plain(dict(scene.visual.shown if scene.visual else {}))
     return {"problems": list(scene.lint_problems), "shown": shown, "steps": scene.steps_played,
-            "smallest_text": scene.smallest_text}
+            "smallest_text": scene.smallest_text, "screen": scene.screen}
 
 
 def spoken_names(template: str) -> set[str]:
@@ -176,7 +176,75 @@ def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict
     segments = split_segments(spoken)
     if len(segments) != found["steps"]:
         problems.append(cue_mismatch(segments, found["steps"]))
+    if found.get("screen") is not None:
+        problems += unshown(beat.narration, traced, found["screen"])
     drawn = set(beat.visual.tensors) | set(found["shown"])
     undrawn = sorted(n for n in spoken_names(beat.narration) & set(traced.get("tensors", {})) if n not in drawn)
     warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]
     return problems, warnings
+
+
+# --- spoken means shown -----------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def unshown(template: str, traced: dict[str, Any], screen: list[list[str]]) -> list[str]:
+    """What a narration segment speaks (`{{ name }}`: a value, a shape, an error text) that the screen does not
+    show once that segment's step has played: segment k starts step k, and `screen[k]` is every text visible when
+    step k's animations end. Each problem names the segment, the value and where the screen does show it."""
+    view = BeatTrace.from_json(traced)
+    found: list[str] = []
+    for k, segment in enumerate(split_segments(template)):
+        if k >= len(screen):
+            break  # more segments than steps: the cue mismatch says so
+        for expr in dict.fromkeys(re.findall(r"{{\s*(.*?)\s*}}", segment, flags=re.S)):
+            try:
+                said = render_narration("{{ " + expr + " }}", view)
+            except Exception:  # noqa: BLE001 (the narration's own check reports a template that fails)
+                continue
+            if on_screen(said, screen[k]):
+                continue
+            steps = [j for j, texts in enumerate(screen) if on_screen(said, texts)]
+            later = [j for j in steps if j > k]
+            where = (f"it appears only at step {later[0] + 1}" if later else
+                     f"it was shown at step {steps[-1] + 1} and is gone by then" if steps else
+                     "the screen never shows it")
+            found.append(f"segment {k + 1} speaks {{{{ {expr} }}}} ({_clip(said)}), but {where}: draw it in that "
+                         "step (a caption, a grid, the visual's note), or say it where it is drawn")
+    return found
+
+
+def on_screen(said: str, texts: list[str]) -> bool:
+    """Whether a spoken value is readable among a frame's texts: a shape as 2x3, (2, 3) or [2, 3]; numbers by
+    value to the decimals shown (2 is 2.00); text by its words (spaces aside, its first 40 characters)."""
+    said = said.strip()
+    if not said or said.lower() in ("true", "false", "none"):
+        return True  # a yes/no or nothing: said in words, not drawn as a value
+    screen = "".join(texts).replace(" ", "").replace("×", "x").lower()
+    if re.fullmatch(r"\d+(?:x\d+)+", said):
+        digits = said.split("x")
+        return any(form in screen for form in ("x".join(digits), f"({','.join(digits)})", f"[{','.join(digits)}]",
+                                                 f"({','.join(digits)},)"))
+    plain = re.sub(r"[\s,]|and", "", said)
+    if plain and re.fullmatch(r"(-?\d+(\.\d+)?(e[-+]?\d+)?)+", plain.replace("-", " -").replace(" ", "")):
+        shown = [(float(n), _decimals(n)) for text in texts for n in NUMBER.findall(text.lower())]
+        return all(any(_same(float(v), _decimals(v), s, d) for s, d in shown) for v in NUMBER.findall(said))
+    words = re.sub(r"\s+", "", said).lower()
+    return words[:40] in screen
+
+
+def _decimals(number: str) -> int:
+    mantissa = number.lower().split("e")[0]
+    return len(mantissa.split(".")[1]) if "." in mantissa else 0
+
+
+def _same(spoken: float, spoken_digits: int, shown: float, shown_digits: int) -> bool:
+    """A spoken and a shown number agree to the coarser of their roundings."""
+    digits = min(spoken_digits, shown_digits) if shown_digits else 0
+    return abs(spoken - shown) <= 0.5 * 10 ** -digits + 1e-9 * max(1.0, abs(spoken))
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."

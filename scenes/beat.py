@@ -9,7 +9,7 @@ from manim import DOWN, LEFT, UP, Create, FadeIn, FadeOut, GrowArrow, GrowFromCe
 
 from scenes import theme
 from scenes.holds import hold_encoders
-from scenes.lint import lint_mobjects, smallest_text
+from scenes.lint import lint_mobjects, smallest_text, visible_texts
 from scenes.mobjects.text import label
 from scenes.spec import VisualSpec
 from scenes.trace import BeatTrace
@@ -43,6 +43,8 @@ class BeatScene(Scene):
         self.steps_played = 0
         self.smallest_text: float | None = None  # px at 480p of the smallest value text at any step
         self.last_frame: Any = None  # the last frame as RGBA pixels: the beat's poster, everything on screen
+        self.screen: list[list[str]] = []  # per step, once its animations end: every visible text but the header
+        self.head: VGroup | None = None
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -108,7 +110,7 @@ class BeatScene(Scene):
         beat = BeatTrace.from_json(trace["beat"], trace.get("device", "cpu"), trace.get("torch", ""))
         spec = VisualSpec.from_json(self.job["visual"])
         draft = bool(self.job.get("draft"))
-        head = self.header()
+        head = self.head = self.header()
         self.skipping(draft)
         self.play(Write(head[1]), *[Write(m) for m in (head[0], head[2])], run_time=0.6)
         with speaking_for(spec.kind):
@@ -132,6 +134,8 @@ class BeatScene(Scene):
             for problem in lint_mobjects(list(self.mobjects), f"step {step + 1}: "):
                 if lasting(problem) not in {lasting(p) for p in self.lint_problems}:
                     self.lint_problems.append(problem)  # a problem that lasts is named at its first step only
+            header = set(self.head.get_family()) if self.head is not None else set()
+            self.screen.append([t.text for t in visible_texts(list(self.mobjects)) if t not in header])
             smallest = smallest_text(list(self.mobjects))
             if smallest is not None and (self.smallest_text is None or smallest[0] < self.smallest_text):
                 self.smallest_text = smallest[0]

@@ -28,6 +28,12 @@ def _texts(mobjects: Iterable[Mobject]) -> list[Text]:
     return found
 
 
+def visible_texts(mobjects: Iterable[Mobject]) -> list[Text]:
+    """Every text on screen (annotations too): what a viewer can read in the frame, spaces dropped (Manim's
+    `Text.text`)."""
+    return _texts(mobjects)
+
+
 def _box(m: Mobject) -> tuple[float, float, float, float]:
     (x0, y0, _), (x1, y1, _) = m.get_critical_point((-1, -1, 0)), m.get_critical_point((1, 1, 0))
     return x0, y0, x1, y1
