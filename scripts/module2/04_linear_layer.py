@@ -11,8 +11,18 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Curve, Linear, Show, Title
+
+
+def functional_matches(sizes):
+    """Whether F.linear gives bit for bit what a fresh Linear layer gives on a random (rows, in) input."""
+    rows, n_in, n_out = sizes
+    layer, x = nn.Linear(n_in, n_out), torch.randn(rows, n_in)
+    return torch.equal(layer(x), F.linear(x, layer.weight, layer.bias))
+
+
+INIT_IN, INIT_OUT = 256, 64  # the layer whose first weights the init beat sorts (named on its axes)
 
 lesson = Lesson(
     objectives=[
@@ -26,7 +36,7 @@ lesson = Lesson(
         "nn.Linear(in, out): y = x @ W.T + b",
         "W is (out, in); starts uniform in ±1/sqrt(in)",
         "Only the last axis changes; leading axes ride along",
-        "F.linear and x @ W.T + b give the same numbers",
+        "F.linear is the layer; x @ W.T + b matches to rounding",
         "Queries, keys, values: three Linears on one input",
     ],
     challenge="For nn.Linear(5, 2), predict the weight's shape, the bound of its initial weights, and the "
@@ -74,21 +84,27 @@ def formula(device):
     "Where the first weights come from",
     narration="""Before any training, where do the weights come from? PyTorch draws them uniformly between minus
     and plus one over the square root of the input size. Take a layer with {{ n_in }} inputs and {{ n_out }}
-    outputs, and sort all {{ n_weights }} of its weights. | Sorted uniform samples climb in a straight line,
-    from just above minus {{ bound }} to just below plus {{ bound }}, the value written at the line's end. The
-    bias obeys the same bound. Wider layers start with smaller weights, so their outputs keep a sensible size.""",
-    visual=Curve("fraction", "sorted", labels=["weights, sorted"], x_label="fraction of weights", y_label="weight",
-                 digits=4),
+    outputs. | Sort all {{ n_weights }} of its weights: sorted uniform samples climb in a straight line, from
+    just above minus {{ bound }} to just below plus {{ bound }}, the value written at the line's end. The
+    bias obeys the same bound. Only the input size sets it: more inputs, smaller weights, so each output, a sum
+    over more inputs, keeps about the same spread.""",
+    visual=Curve("fraction", "sorted", labels=[f"all {INIT_IN * INIT_OUT} weights, sorted"],
+                 x_label=f"fraction of the weights of nn.Linear({INIT_IN}, {INIT_OUT})", y_label="weight", digits=4),
     slide=["Default: uniform in [-1/sqrt(in), +1/sqrt(in)]", "(kaiming_uniform_ with a = sqrt(5))",
            "The bias uses the same bound"],
 )
 def init_bounds(device):
-    layer = nn.Linear(256, 64).to(device)
+    layer = nn.Linear(INIT_IN, INIT_OUT).to(device)
     W, b = layer.weight.detach(), layer.bias.detach()
     bound = 1 / math.sqrt(layer.in_features)
     expect(W.abs().max() <= bound and b.abs().max() <= bound, "every weight and bias lies within the bound")
     expect(W.abs().max() > 0.99 * bound, "the weights fill the range")
     expect(abs(W.std() - bound / math.sqrt(3)) < 0.05 * bound, "the spread of a uniform distribution")
+    expect_each([(16, 2), (16, 512), (256, 2), (1024, 64)],
+                lambda io: 0.9 < nn.Linear(*io).weight.abs().max() * math.sqrt(io[0]) <= 1,
+                "the bound is 1/sqrt(in), whatever the output size")
+    expect_each([16, 256, 1024], lambda n: 0.45 < nn.Linear(n, 64)(torch.randn(512, n)).std() < 0.75,
+                "outputs keep about the same spread as the input size grows")
     fraction = torch.linspace(0, 1, 65, device=device)
     return {"fraction": fraction, "sorted": torch.quantile(W.flatten(), fraction), "n_in": layer.in_features,
             "n_out": layer.out_features,
@@ -122,11 +138,13 @@ def batch_tokens(device):
 @lesson.beat(
     "No magic: a matmul",
     narration="""There is no magic inside the guillotine. Rebuild it by hand: x, matrix multiplied by the
-    weight's transpose, plus the bias, broadcast over every row. Functional linear does the same job with no
-    module at all. | Here is the layer's answer, | and here is ours: the same numbers, as torch confirms. A
-    Linear layer is just a weight, a bias, and one matrix multiply.""",
+    weight's transpose, plus the bias, broadcast over every row. Functional linear is the very function the
+    layer calls, with no module at all. | Here is the layer's answer, | and here is ours: the same numbers up
+    to float rounding, as torch's all close confirms. A Linear layer is just a weight, a bias, and one matrix
+    multiply.""",
     visual=Show("y_layer", "y_hand"),
-    slide=["`x @ layer.weight.T + layer.bias`", "`F.linear(x, weight, bias)`", "Same numbers as `layer(x)`"],
+    slide=["`x @ layer.weight.T + layer.bias`", "`F.linear(x, weight, bias)`: exactly `layer(x)`",
+           "The matmul matches to rounding: `allclose`"],
 )
 def by_hand(device):
     layer = nn.Linear(4, 3).to(device)
@@ -137,6 +155,8 @@ def by_hand(device):
         y_fn = F.linear(x, layer.weight, layer.bias)
     expect(torch.allclose(y_layer, y_hand), "Linear equals x @ W.T + b")
     expect(torch.equal(y_layer, y_fn), "nn.Linear is F.linear")
+    expect_each([(64, 300, 100), (8, 17, 5), (1, 1024, 3)], functional_matches,
+                "F.linear gives exactly what the layer gives")
     return {"y_layer": y_layer, "y_hand": y_hand}
 
 
@@ -145,11 +165,11 @@ def by_hand(device):
     narration="""Linear layers are the secret organs of attention. One input x: {{ tokens }} tokens of {{ d }}
     features. | The query is x through its own Linear: what each token is looking for. | The key, through a
     second: what each token offers. | The value, through a third: what each token will hand over. Many models
-    fuse the three into one wide Linear and split its output; torch confirms that gives the very same
-    numbers.""",
+    fuse the three into one Linear with three times the outputs and split its output in three; torch's all
+    close confirms the same numbers.""",
     visual=Linear("x", "Wq", "Wk", "Wv", "q", "k", "v", qkv=True),
     slide=["`q, k, v = to_q(x), to_k(x), to_v(x)`", "Same input, three weights",
-           "Fused: `nn.Linear(d, 3 * d)`, then `chunk(3, -1)`"],
+           "Fused: one Linear, 3 times the outputs; `chunk(3, -1)`"],
 )
 def qkv(device):
     x = torch.randn(3, 4, device=device)
@@ -171,7 +191,7 @@ def qkv(device):
     narration="""The blade is sharp! | A Linear layer computes x times W transposed, plus b. | Its weight is
     stored out by in, and starts uniform within one over the square root of the input size. | Only the last
     axis changes; batch and token axes ride along. | Functional linear and a bare matmul give the same
-    numbers. | And queries, keys and values are three Linear maps of one input.""",
+    numbers, up to rounding. | And queries, keys and values are three Linear maps of one input.""",
     visual=Title(heading="What we sliced", lines=lesson.recap),
     slide=lesson.recap,
 )
