@@ -1,8 +1,10 @@
 """1.1.1 Summoning Your First Tensors: what a tensor is, how to conjure one, and what it knows of itself."""
 
+import math
+
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Show, Title
 
 lesson = Lesson(
@@ -25,6 +27,19 @@ lesson = Lesson(
 )
 
 
+def same_kind(twin, template):
+    """Whether two tensors agree on shape, dtype and device (the _like family's promise)."""
+    return (twin.shape, twin.dtype, twin.device) == (template.shape, template.dtype, template.device)
+
+
+def drawn_twice(seed, draw):
+    """Whether `draw()` gives the very same values after seeding with `seed` twice."""
+    torch.manual_seed(seed)
+    first = draw()
+    torch.manual_seed(seed)
+    return torch.equal(first, draw())
+
+
 
 @lesson.beat(
     "What you will learn",
@@ -41,7 +56,7 @@ def objectives(device):
 
 @lesson.beat(
     "Scalar, vector, matrix, tensor",
-    narration="""Observe the family, apprentices: a scalar is a single number, with {{ lonely.ndim }} axes. |
+    narration="""Observe the family, apprentices: a scalar is a single number, with no axes at all. |
     A vector lines numbers up along {{ vector.ndim }} axis, here {{ vector.numel }} of them. | A matrix has
     rows and columns: {{ matrix.shape }}. | Stack two matrices and you get a {{ cube.shape }} tensor with
     {{ cube.ndim }} axes. Mathematicians define a tensor by how it transforms; to PyTorch it is simply an
@@ -61,27 +76,30 @@ def ranks(device):
 
 @lesson.beat(
     "Why models need tensors",
-    narration="""Why such devotion to grids? Because every model's food is one. | Here is a batch of images:
-    {{ images.shape }}, that is images, colour channels, height and width, {{ images.numel }} numbers in a
-    single object, the product of its sizes. One tensor holds the whole batch, a layer's weights are tensors
-    too, and a GPU can work on every element at once. Data, parameters and gradients: all tensors!""",
-    visual=Show("images"),
+    narration="""Why such devotion to grids? Because every model's food is one. Here is a batch of images:
+    {{ images.shape }}, that is images, colour channels, height and width. | Count them: {{ count.item }}
+    numbers in a single object, the product of its sizes. One tensor holds the whole batch, a layer's weights
+    are tensors too, and a GPU works on many of those numbers in parallel. Data, parameters and gradients: all
+    tensors!""",
+    visual=Show("images", "count", code=False),
     slide=["Images: batch x channels x height x width", "Weights and gradients are tensors too",
            "One object, many numbers, parallel hardware"],
 )
 def image_batch(device):
     images = torch.rand(2, 3, 3, 3, device=device)
-    expect(images.numel() == 2 * 3 * 3 * 3, "numel")
-    conv = torch.nn.Conv2d(3, 8, kernel_size=3)
-    expect(torch.is_tensor(conv.weight), "weights")
-    return {"images": images}
+    count = torch.tensor(images.numel())
+    expect_each([(2, 3, 3, 3), (5,), (4, 1, 7), (1, 3, 28, 28)],
+                lambda shape: torch.rand(shape).numel() == math.prod(shape),
+                "the number of elements is the product of the sizes")
+    expect(torch.is_tensor(torch.nn.Linear(3, 2).weight), "a layer's weights are a tensor too")
+    return {"images": images, "count": count}
 
 
 @lesson.beat(
     "From Python data",
     narration="""The first summoning: torch dot tensor copies a nested list into a new tensor, so editing the
     list afterwards leaves the tensor untouched. | Whole numbers give a {{ counts.shape }} tensor of
-    {{ counts.dtype }}. | Decimals give {{ weights.dtype }}, the working precision of deep learning. The nesting
+    {{ counts.dtype }}. | Decimals give {{ weights.dtype }}, torch's default for decimals. The nesting
     decides the shape, and the values decide the dtype unless you name one yourself.""",
     visual=Show("counts", "weights"),
     slide=["`torch.tensor(data)` copies your data", "Integers become `int64`", "Decimals become `float32`"],
@@ -119,6 +137,11 @@ def filled(device):
     expect(ones.shape == zeros.shape, "same shape")
     expect(ones.dtype == zeros.dtype, "same dtype")
     expect(ones.device == zeros.device, "same device")
+    expect_each([(like, torch.zeros(shape, dtype=dtype, device=device))
+                 for like in (torch.zeros_like, torch.ones_like, torch.rand_like, torch.randn_like)
+                 for shape, dtype in [((2, 3), torch.float16), ((4, 1, 5), torch.bfloat16), ((3,), torch.float64)]],
+                lambda case: same_kind(case[0](case[1]), case[1]),
+                "zeros_like, ones_like, rand_like and randn_like copy shape, dtype and device")
     return {"zeros": zeros, "sevens": sevens, "ones": ones}
 
 
@@ -135,10 +158,18 @@ def filled(device):
 def ranges(device):
     steps = torch.arange(0, 10, 2, device=device)
     expect(steps[-1] < 10, "arange leaves its end out")
+    expect_each([(0, 10, 2), (0, 10, 1), (-5, 5, 3), (3, 30, 9), (0, 1, 1)],
+                lambda c: int(torch.arange(*c).max()) < c[1] and int(torch.arange(*c).max()) + c[2] >= c[1],
+                "with whole-number steps, arange stops just short of its end")
     sneaky = torch.arange(1, 1.3, 0.1, device=device)
     expect(sneaky.numel() == 4, "rounding kept the end 1.3")
     points = torch.linspace(0, 1, 5, device=device)
     expect(points[0] == 0 and points[-1] == 1, "ends kept")
+    expect_each([(s, e, n, d) for s, e, n in [(0, 1, 5), (0.1, 0.7, 7), (-3.3, 2.9, 11), (5, -5, 6)]
+                 for d in (torch.float16, torch.bfloat16, torch.float32, torch.float64)],
+                lambda c: (lambda p: p.numel() == c[2] and p[0] == torch.tensor(c[0], dtype=c[3])
+                           and p[-1] == torch.tensor(c[1], dtype=c[3]))(torch.linspace(*c[:3], dtype=c[3])),
+                "linspace gives n points with both ends included")
     gaps = points.diff()
     expect(torch.allclose(gaps, gaps[0]), "evenly spaced")
     return {"steps": steps, "points": points}
@@ -158,10 +189,17 @@ def chance(device):
     uniform = torch.rand(4, device=device)
     expect(uniform.min() >= 0, "rand: from zero")
     expect(uniform.max() < 1, "rand: below one")
+    expect_each([torch.float16, torch.bfloat16, torch.float32, torch.float64],
+                lambda d: (lambda u: u.min() >= 0 and u.max() < 1)(torch.rand(100_000, dtype=d, device=device)),
+                "rand draws from zero up to, never including, one, in every float dtype")
     normal = torch.randn(4, device=device)
+    expect(bool((normal < 0).any()), "negatives appear")
     dice = torch.randint(1, 7, (4,), device=device)
     expect(dice.dtype == torch.int64, "randint: whole numbers")
     expect(dice.max() < 7, "randint: high left out")
+    expect_each([(1, 7), (0, 2), (-3, 3), (10, 100)],
+                lambda c: (lambda r: r.min() >= c[0] and r.max() < c[1])(torch.randint(*c, (10_000,), device=device)),
+                "randint draws from low up to, never including, high")
     return {"uniform": uniform, "normal": normal, "dice": dice}
 
 
@@ -179,6 +217,11 @@ def seeding(device):
     torch.manual_seed(42)
     again = torch.randn(3, device=device)
     expect(torch.equal(first, again), "same seed, same draws")
+    expect_each([(seed, draw) for seed in (0, 1, 42, 1234)
+                 for draw in (lambda: torch.randn(3, device=device), lambda: torch.rand(5, 2, device=device),
+                              lambda: torch.randint(0, 10, (6,), device=device),
+                              lambda: torch.randn(4, dtype=torch.float16, device=device))],
+                lambda case: drawn_twice(*case), "the same seed gives the very same draws again, exactly")
     return {"first": first, "again": again}
 
 
@@ -212,8 +255,9 @@ def attributes(device):
 def recap(device):
     template = torch.zeros(2, 3, dtype=torch.float64, device=device)
     for twin in (torch.zeros_like(template), torch.ones_like(template), torch.rand_like(template)):
-        same = (twin.shape, twin.dtype, twin.device) == (template.shape, template.dtype, template.device)
-        expect(same, "the _like family copies shape, dtype and device")
+        expect(same_kind(twin, template), "the _like family copies shape, dtype and device")
+    expect_each([torch.tensor(3.0), torch.zeros(2), torch.zeros(2, 3), torch.zeros(1, 2, 3, 4, 5)],
+                lambda t: t.ndim == len(t.shape), "a tensor has any number of axes, one size per axis")
     return {}
 
 
@@ -230,7 +274,10 @@ def recap(device):
 def challenge(device):
     grid = torch.full((3, 3), 7.0, device=device)
     twin = torch.rand_like(grid)
-    expect((twin.shape, twin.dtype, twin.device) == (grid.shape, grid.dtype, grid.device), "it can be done")
+    expect(same_kind(twin, grid), "it can be done")
     refused = capture_error(lambda: torch.rand_like(torch.full((3, 3), 7)))
     expect(refused != "", "rand_like refuses a template of whole numbers")
+    expect_each([torch.int8, torch.uint8, torch.int32, torch.int64],
+                lambda d: capture_error(lambda: torch.rand_like(torch.zeros(3, 3, dtype=d))) != "",
+                "rand_like refuses every integer template")
     return {}
