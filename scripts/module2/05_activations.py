@@ -4,13 +4,14 @@ Why a nonlinearity matters (two stacked Linears collapse into one), ReLU, LeakyR
 SiLU, Tanh and Sigmoid on real inputs, their gradients and the dead ReLU, and Softmax (dim, sum, temperature).
 """
 
+import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Activation, Curve, Show, Softmax, Title
 
 lesson = Lesson(
@@ -43,6 +44,12 @@ def is_affine(f, a, b):
     return torch.allclose(f(a) + f(b), f(a + b) + f(torch.zeros_like(a)), atol=1e-5)
 
 
+def squashed(v):
+    """Whether tanh(v) lies within -1..1 and sigmoid(v) within 0..1, ends included."""
+    t, s = torch.tanh(v), torch.sigmoid(v)
+    return bool((t.abs() <= 1).all() and (s >= 0).all() and (s <= 1).all())
+
+
 @lesson.beat(
     "Activation elixirs",
     narration="""Gather round the bubbling flasks, apprentices! Linear layers alone are dull brutes; it takes an
@@ -60,7 +67,8 @@ def objectives(device):
     "Why a nonlinearity",
     narration="""Why do we need activations at all? Stack two Linear layers with nothing between, and you have
     built, at great expense, one Linear layer: the weights multiply into a single matrix, and the biases fold
-    together. | Here are the stacked layers' outputs, | and the single merged layer's: the same numbers. Slip a
+    together. | Here are the stacked layers' outputs, | and the single merged layer's: the same numbers, up to
+    float rounding. Slip a
     ReLU between them, and no single Linear layer can match it any more. That bend is what lets deep networks
     draw curves.""",
     visual=Show("y_stack", "y_one"),
@@ -86,11 +94,12 @@ def collapse(device):
     narration="""Here is the potion cabinet, each function run by torch from minus {{ lim }} to plus {{ lim }}.
     ReLU: negatives become zero, positives pass untouched. | Leaky ReLU keeps a small slope of {{ slope }} for
     negatives. | GELU: a smooth ReLU, with a little dip below zero. | SiLU, x times sigmoid of x, a close
-    cousin. | Tanh squashes everything between minus one and one. | Sigmoid squashes into zero to one. | And
+    cousin. | Tanh squashes everything into the range minus one to one. | Sigmoid squashes into zero to one;
+    in float32, large inputs round to the very ends, exactly one or zero. | And
     real inputs, {{ z }}, through the first three.""",
     visual=Activation("x", *NAMES, labels=LABELS, inputs="z", outputs=["relu_z", "leaky_z", "gelu_z"]),
     slide=["`nn.ReLU()`, `nn.LeakyReLU(0.1)`, `nn.GELU()`", "`nn.SiLU()`, `nn.Tanh()`, `nn.Sigmoid()`",
-           "Tanh in (-1, 1); Sigmoid in (0, 1)"],
+           "Tanh within ±1, Sigmoid within 0..1, ends included"],
 )
 def cabinet(device):
     cabinet = {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1), "gelu": nn.GELU(), "silu": nn.SiLU(),
@@ -98,8 +107,11 @@ def cabinet(device):
     x = torch.linspace(-4, 4, 161, device=device)
     curves = {name: fn(x) for name, fn in cabinet.items()}
     z = torch.tensor([-2.5, -0.75, 0.5, 2.0], device=device)
-    expect(curves["tanh"].abs().max() < 1, "tanh stays between -1 and 1")
-    expect(bool(((curves["sigmoid"] > 0) & (curves["sigmoid"] < 1)).all()), "sigmoid stays between 0 and 1")
+    expect_each([torch.float32, torch.float16, torch.bfloat16], lambda dt: squashed(x.to(dt) * 30),
+                "tanh stays within -1..1 and sigmoid within 0..1")
+    ends = torch.tensor([10.0, 17.0, -104.0], device=device)
+    expect(torch.tanh(ends[0]) == 1 and torch.sigmoid(ends[1]) == 1 and torch.sigmoid(ends[2]) == 0,
+           "in float32, large inputs round to exactly the ends")
     expect(torch.allclose(curves["silu"], x * torch.sigmoid(x)), "SiLU is x times sigmoid(x)")
     expect(torch.equal(F.relu(z), z.clamp(min=0)), "ReLU zeroes the negatives")
     return {"x": x, **curves, "z": z, "relu_z": F.relu(z), "leaky_z": F.leaky_relu(z, 0.1), "gelu_z": F.gelu(z),
@@ -128,23 +140,23 @@ def gelu_recipes(device):
     same = torch.equal((F.gelu(z) * 100).round(), (F.gelu(z, approximate="tanh") * 100).round())
     expect(same, "at the inputs, both agree to the two decimals shown")
     return {"x": x, "exact": exact, "approx": approx, "z": z, "exact_z": F.gelu(z),
-            "approx_z": F.gelu(z, approximate="tanh"), "gap": f"{gap.item():.4f}"}
+            "approx_z": F.gelu(z, approximate="tanh"), "gap": f"{math.ceil(gap.item() * 1e4) / 1e4:.4f}"}
 
 
 @lesson.beat(
     "Their gradients",
-    narration="""Training runs on gradients, so let autograd measure the slope of each smooth potion. | GELU's
-    rises smoothly and passes one, reaching {{ gelu_end }} at the right edge. | SiLU's follows close behind. |
-    Tanh's peaks at {{ tanh_peak }} in the middle and fades away from it. | Sigmoid's peaks at only {{
-    sigmoid_peak }}. Stack many sigmoids and the gradient can shrink at every layer, one reason ReLU and its
-    kin took over.""",
+    narration="""Training runs on gradients, so let autograd measure the slope of each smooth potion, from minus
+    {{ lim }} to plus {{ lim }}. | GELU's rises smoothly past one, then settles back to {{ gelu_end }} at the
+    right edge. | SiLU's climbs past one too, and ends at {{ silu_end }}. | Tanh's peaks at zero, in the
+    middle, and fades away on both sides. | Sigmoid's peak is only a quarter of Tanh's. Stack many sigmoids
+    and the gradient can shrink at every layer, one reason ReLU and its kin took over.""",
     visual=Curve("x", "d_gelu", "d_silu", "d_tanh", "d_sigmoid", labels=["GELU'", "SiLU'", "Tanh'", "Sigmoid'"],
                  y_label="slope"),
-    slide=["Slopes from `torch.autograd.grad`", "GELU and SiLU: smooth, past one",
-           "Sigmoid's slope is at most 0.25"],
+    slide=["Slopes from `torch.autograd.grad`", "GELU and SiLU: smooth, peaking past one",
+           "Sigmoid's slope is at most a quarter"],
 )
 def gradients(device):
-    x = torch.linspace(-4, 1, 101, device=device, requires_grad=True)
+    x = torch.linspace(-4, 4, 161, device=device, requires_grad=True)
     functions: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
         "relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
     slopes = {}
@@ -153,19 +165,22 @@ def gradients(device):
     s = torch.sigmoid(x.detach())
     expect(torch.allclose(slopes["sigmoid"], s * (1 - s)), "sigmoid's slope is s(1 - s)")
     expect(set(slopes["relu"].unique().tolist()) == {0.0, 1.0}, "ReLU's slope is 0 or 1")
-    expect(slopes["gelu"][-1] > 1 and slopes["sigmoid"].max() <= 0.25, "GELU passes one; sigmoid stays low")
-    return {"x": x.detach(), **{f"d_{n}": g for n, g in slopes.items() if n != "relu"},
-            "gelu_end": round(slopes["gelu"][-1].item(), 2), "tanh_peak": round(slopes["tanh"].max().item(), 2),
-            "sigmoid_peak": round(slopes["sigmoid"].max().item(), 2)}
+    expect(slopes["gelu"].max() > 1 and slopes["silu"].max() > 1, "GELU's and SiLU's slopes pass one")
+    expect(x[slopes["tanh"].argmax()].abs() < 0.05 and x[slopes["sigmoid"].argmax()].abs() < 0.05, "peaks at zero")
+    expect(torch.isclose(slopes["sigmoid"].max(), slopes["tanh"].max() / 4), "sigmoid's peak is a quarter of tanh's")
+    expect(bool((slopes["sigmoid"] <= 0.25).all()), "sigmoid's slope is at most a quarter")
+    return {"x": x.detach(), **{f"d_{n}": g for n, g in slopes.items() if n != "relu"}, "lim": x.max().item(),
+            "gelu_end": round(slopes["gelu"][-1].item(), 2), "silu_end": round(slopes["silu"][-1].item(), 2)}
 
 
 @lesson.beat(
     "The dead ReLU",
     narration="""Now, a tragedy. Suppose a wild update shoves a layer's biases far below zero. Here are its
     inputs to the ReLU for a whole batch: every single one negative. | ReLU zeroes them all, and its slope
-    there is zero, so backward sends exactly zero gradient to the weights. The neuron is dead, and no amount of
-    training will revive it. A Leaky ReLU in its place still passes a gradient, and that is its whole
-    purpose.""",
+    there is zero, so backward sends exactly zero gradient to the weights. If every input it ever sees lands
+    below zero, the neuron is dead: a plain gradient step leaves its weights exactly where they are, and only
+    a change from elsewhere, an upstream layer moving its inputs, momentum, weight decay, can revive it. A
+    Leaky ReLU in its place still passes a gradient, and that is its whole purpose.""",
     visual=Activation("pre", "post", grid=True, labels=["ReLU"]),
     slide=["All inputs negative -> all outputs 0", "Slope 0 -> `weight.grad` is all zeros",
            "LeakyReLU keeps a gradient flowing"],
@@ -181,6 +196,11 @@ def dead_relu(device):
     expect(bool((pre < 0).all()), "every input to the ReLU is negative")
     grad = layer.weight.grad
     expect(grad is not None and bool((grad == 0).all()), "the weights get exactly zero gradient")
+    before = layer.weight.detach().clone()
+    torch.optim.SGD(layer.parameters(), lr=0.1).step()
+    expect(torch.equal(layer.weight, before), "a plain gradient step leaves the dead neuron's weights")
+    torch.optim.SGD(layer.parameters(), lr=0.1, weight_decay=0.1).step()
+    expect(not torch.equal(layer.weight, before), "weight decay still moves them")
     layer.zero_grad()
     F.leaky_relu(layer(x), 0.1).sum().backward()
     grad = layer.weight.grad
@@ -216,14 +236,16 @@ def softmax(device):
     {{ T[1] }}, plain softmax: {{ top_one }}. | At T equals {{ T[2] }}, it runs hot and flat: only {{ top_hot }}.
     Language models sample with exactly this knob.""",
     visual=Softmax("logits", "p_cold", "p_one", "p_hot", temperature="T"),
-    slide=["`F.softmax(logits / T, dim=-1)`", "T < 1 sharpens; T > 1 flattens", "The ranking never changes"],
+    slide=["`F.softmax(logits / T, dim=-1)`", "T < 1 sharpens; T > 1 flattens", "Any T > 0 keeps the ranking"],
 )
 def temperature(device):
     logits = torch.tensor([2.0, 1.0, 0.1, -1.0], device=device)
     T = torch.tensor([0.5, 1.0, 2.0], device=device)
     p_cold, p_one, p_hot = (F.softmax(logits / t, dim=-1) for t in T)
     expect(p_cold.max() > p_one.max() > p_hot.max(), "a lower temperature sharpens the distribution")
-    expect(all(torch.equal(p.argsort(), logits.argsort()) for p in (p_cold, p_hot)), "the ranking never changes")
+    expect_each([0.05, 0.5, 2.0, 10.0],
+                lambda t: torch.equal(F.softmax(logits / t, dim=-1).argsort(), logits.argsort()),
+                "any positive temperature keeps the ranking")
     return {"logits": logits, "T": T, "p_cold": p_cold, "p_one": p_one, "p_hot": p_hot,
             "top_cold": p_cold.max().item(), "top_one": p_one.max().item(), "top_hot": p_hot.max().item()}
 
