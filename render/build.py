@@ -478,7 +478,8 @@ class Build:
         lint = stages.lint_step(beat, work.title, work.out, work.state)
         if self.runner.why(lint):
             stages.write_lint(work.out, beat, {"problems": result.lint, "steps": result.steps,
-                                               "smallest_text": result.smallest_text, "shown": result.shown})
+                                               "smallest_text": result.smallest_text, "shown": result.shown,
+                                               **result.frames})
             self.runner.finish(lint)
         beat_report = work.report.beats[beat.index]
         beat_report.status, beat_report.seconds = "done", result.seconds
@@ -552,7 +553,8 @@ class Build:
             found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
         problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
         more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
-        return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"), work.where(beat))
+        return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"), work.where(beat),
+                        found.get("picture_share"), found.get("first_content"), source.visual.kind)
 
     def record_step(self, work: LessonWork) -> Step:
         """lesson.json, the poster and the subtitles: what pages and decks read, without the joined video."""

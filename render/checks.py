@@ -92,7 +92,7 @@ def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Pool-side dry run of one beat scene (plain data in and out)."""
     from manim import tempconfig
 
-    from render.clips import _plain
+    from render.clips import _plain, frame_facts
     from scenes.beat import BeatScene
 
     # a media folder of its own: Manim caches Text SVGs there, and parallel runs must not share one
@@ -103,7 +103,7 @@ def dry_run_job(job: dict[str, Any]) -> dict[str, Any]:
         scene.render()
     shown = _plain(dict(scene.visual.shown if scene.visual else {}))
     return {"problems": list(scene.lint_problems), "shown": shown, "steps": scene.steps_played,
-            "smallest_text": scene.smallest_text, "screen": scene.screen}
+            "smallest_text": scene.smallest_text, **frame_facts(scene)}
 
 
 def spoken_names(template: str) -> set[str]:
@@ -123,7 +123,10 @@ class BeatLint:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     smallest_text: float | None = None  # px at 480p
-    where: str = ""  # the beat's file:line in its script
+    where: str = ""
+    picture_share: float | None = None  # the largest share of the content area its picture covered (cards too)
+    first_content: float | None = None  # seconds from the beat's start to its first content
+    kind: str = ""  # the visual  # the beat's file:line in its script
 
 
 def text_findings(beat: Any, spoken: str, traced: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -178,10 +181,31 @@ def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict
         problems.append(cue_mismatch(segments, found["steps"]))
     if found.get("screen") is not None:
         problems += unshown(beat.narration, traced, found["screen"])
+    problems += frames_used(beat.visual.kind, found)
     drawn = set(beat.visual.tensors) | set(found["shown"])
     undrawn = sorted(n for n in spoken_names(beat.narration) & set(traced.get("tensors", {})) if n not in drawn)
     warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]
     return problems, warnings
+
+
+# --- frames used ------------------------------------------------------------------------------------------
+
+CARDS = ("Title", "CourseMap", "Terminal")  # a card or a console is its own picture
+MIN_PICTURE_SHARE = 0.3  # of the content area under the title, at the step that draws the most
+MAX_FIRST_CONTENT = 0.3  # seconds from the beat's start to the visual's first animation
+
+
+def frames_used(kind: str, found: dict[str, Any]) -> list[str]:
+    """A picture that leaves most of the frame empty, or a beat that starts on an empty screen."""
+    problems = []
+    share, first = found.get("picture_share"), found.get("first_content")
+    if share is not None and kind not in CARDS and share < MIN_PICTURE_SHARE:
+        problems.append(f"the picture covers {share:.0%} of the frame under the title (at least "
+                        f"{MIN_PICTURE_SHARE:.0%}): draw it larger, or give the beat more to show")
+    if first is not None and first > MAX_FIRST_CONTENT:
+        problems.append(f"the screen stays empty for {first:.1f} s before the first content (at most "
+                        f"{MAX_FIRST_CONTENT} s)")
+    return problems
 
 
 # --- spoken means shown -----------------------------------------------------------------------------------

@@ -375,7 +375,10 @@ def lint(targets: tuple[str, ...], wait: bool, **options: Any) -> None:
     from render.build import lint as run_lint
 
     failed = False
+    modules: dict[str, list[tuple[str, Any]]] = {}
     for entry_id, found in run_lint(select(targets), make_settings(wait=wait, **options)).items():
+        if not isinstance(found, str):
+            modules.setdefault(entry_id.split(".")[0], []).extend((entry_id, b) for b in found)
         if isinstance(found, str):
             click.echo(f"✗ {entry_id}: {found}")
             failed = True
@@ -394,8 +397,28 @@ def lint(targets: tuple[str, ...], wait: bool, **options: Any) -> None:
         for name, text in warnings:
             click.echo(f"    {name}: warning: {text}")
         failed |= bool(problems)
+    for module, beats in modules.items():
+        click.echo(frames_summary(module, beats))
     if failed:
         sys.exit(1)
+
+
+def frames_summary(module: str, beats: list[tuple[str, Any]]) -> str:
+    """Per module: its beats, the smallest share of the frame a picture covers (cards aside) and the longest
+    wait for a beat's first content."""
+    from render.checks import CARDS
+
+    shares = [(b.picture_share, f"{lesson} {b.name}") for lesson, b in beats
+              if b.picture_share is not None and b.kind not in CARDS]
+    firsts = [(b.first_content, f"{lesson} {b.name}") for lesson, b in beats if b.first_content is not None]
+    text = f"module {module}: {plural(len(beats), 'beat')}"
+    if shares:
+        share, where = min(shares)
+        text += f", smallest picture {share:.0%} of the frame ({where})"
+    if firsts:
+        first, where = max(firsts)
+        text += f", first content after at most {first:.2f} s ({where})"
+    return text
 
 
 @main.command()

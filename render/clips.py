@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,13 @@ class ClipResult:
     lint: list[str]
     steps: int = 0
     smallest_text: float | None = None
+    frames: dict[str, Any] = field(default_factory=dict)  # what lint reads: screen, first_content, picture_share
+
+
+def frame_facts(scene: Any) -> dict[str, Any]:
+    """What a beat scene saw of its own frames, for lint: the texts on screen at each step, when the first content
+    came, the largest share of the content area its picture covered."""
+    return {"screen": scene.screen, "first_content": scene.first_content, "picture_share": scene.picture_share}
 
 
 def render_clip(job: ClipJob) -> ClipResult:
@@ -89,6 +96,7 @@ def render_clip(job: ClipJob) -> ClipResult:
             lint = list(scene.lint_problems)
             steps = scene.steps_played
             smallest = scene.smallest_text
+            frames = frame_facts(scene)
             last_frame = scene.last_frame
         output.parent.mkdir(parents=True, exist_ok=True)
         if job.audio:
@@ -100,7 +108,7 @@ def render_clip(job: ClipJob) -> ClipResult:
     finally:
         shutil.rmtree(media, ignore_errors=True)
     return ClipResult(job.key, job.output, time.perf_counter() - started, duration, _plain(shown), os.getpid(), lint,
-                      steps, smallest)
+                      steps, smallest, frames)
 
 
 def usable_folder(folder: str) -> Path | None:

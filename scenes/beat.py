@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from manim import DOWN, LEFT, UP, Create, FadeIn, FadeOut, GrowArrow, GrowFromCenter, Line, Scene, VGroup, Write
+from manim import DL, DOWN, LEFT, UP, UR, Create, FadeIn, FadeOut, GrowArrow, GrowFromCenter, Line, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.holds import hold_encoders
@@ -45,6 +45,9 @@ class BeatScene(Scene):
         self.last_frame: Any = None  # the last frame as RGBA pixels: the beat's poster, everything on screen
         self.screen: list[list[str]] = []  # per step, once its animations end: every visible text but the header
         self.head: VGroup | None = None
+        self.pending: list[Any] = []  # the header's animations, played with the visual's first ones
+        self.first_content: float | None = None  # when the visual's first animation starts, in seconds
+        self.picture_share = 0.0  # the largest share of the content area the visual's picture covers at a step
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
@@ -76,6 +79,9 @@ class BeatScene(Scene):
 
     def play(self, *args: Any, **kwargs: Any) -> None:
         renderer: Any = self.renderer
+        if self.pending:  # the first content comes at once, the header written beside it
+            args, self.pending = (*self.pending, *args), []
+            self.first_content = renderer.time
         start, skipped = renderer.time, renderer._original_skipping_status
         if not self.jump_to_end(args, kwargs):
             super().play(*args, **kwargs)
@@ -112,9 +118,12 @@ class BeatScene(Scene):
         draft = bool(self.job.get("draft"))
         head = self.head = self.header()
         self.skipping(draft)
-        self.play(Write(head[1]), *[Write(m) for m in (head[0], head[2])], run_time=0.6)
+        self.pending = [Write(head[1]), *[Write(m) for m in (head[0], head[2])]]
         with speaking_for(spec.kind):
             self.play_visual(spec, beat, draft)
+        if self.pending:  # a visual that only adds what it draws, or draws nothing
+            self.add(head)
+            self.pending = []
         self.skipping(False)
         timing = self.job.get("timing") or {}
         duration = timing.get("duration")
@@ -136,6 +145,7 @@ class BeatScene(Scene):
                     self.lint_problems.append(problem)  # a problem that lasts is named at its first step only
             header = set(self.head.get_family()) if self.head is not None else set()
             self.screen.append([t.text for t in visible_texts(list(self.mobjects)) if t not in header])
+            self.picture_share = max(self.picture_share, picture_share([m for m in self.mobjects if m not in header]))
             smallest = smallest_text(list(self.mobjects))
             if smallest is not None and (self.smallest_text is None or smallest[0] < self.smallest_text):
                 self.smallest_text = smallest[0]
@@ -150,6 +160,20 @@ class BeatScene(Scene):
         renderer.static_image = None
         renderer.update_frame(self)
         return renderer.get_frame()
+
+
+def picture_share(mobjects: list[Any]) -> float:
+    """How much of the content area (the frame under the title) the visual's picture covers: its bounding box,
+    clipped to the area, over the area."""
+    shown = [m for m in mobjects if m.get_family() and any(p.has_points() for p in m.get_family())]
+    if not shown:
+        return 0.0
+    box = VGroup(*shown)
+    (x0, y0, _), (x1, y1, _) = box.get_corner(DL), box.get_corner(UR)
+    a = CONTENT
+    left, right, bottom, top = a.x - a.width / 2, a.x + a.width / 2, a.y - a.height / 2, a.y + a.height / 2
+    w, h = max(0.0, min(x1, right) - max(x0, left)), max(0.0, min(y1, top) - max(y0, bottom))
+    return round(w * h / (a.width * a.height), 3)
 
 
 def lasting(problem: str) -> str:

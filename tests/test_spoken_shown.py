@@ -70,3 +70,29 @@ def sums(device):
                          "trace": {"beat": traced, "device": "cpu", "torch": ""}, "timing": None})
     problems, _ = picture_findings(beat, check.narration[beat.name], traced, found)
     assert any("segment 2 speaks {{ total }} (110.5), but the screen never shows it" in p for p in problems), problems
+
+
+def test_frames_used_names_a_small_picture_and_a_late_start_but_not_a_card() -> None:
+    from render.checks import frames_used
+
+    assert frames_used("Show", {"picture_share": 0.5, "first_content": 0.0}) == []
+    small = frames_used("Show", {"picture_share": 0.12, "first_content": 0.6})
+    assert [p.split(" (")[0] for p in small] == ["the picture covers 12% of the frame under the title",
+                                                  "the screen stays empty for 0.6 s before the first content"]
+    assert frames_used("Title", {"picture_share": 0.1, "first_content": 0.0}) == []
+    assert frames_used("Show", {}) == []  # a record from before frames were measured
+
+
+@pytest.mark.slow
+def test_a_beat_starts_with_its_content_and_its_header_together() -> None:
+    """The header is written beside the visual's first animation, not before it: no empty screen at the start."""
+    from render.checks import dry_run_job
+
+    beat = {"name": "b", "source": "def b(device):\n    return {}", "modules": {}, "state_dicts": {}, "graph": None,
+            "claims": [], "values": {}, "tensors": {}}
+    job = {"title": "T", "lesson": "L", "visual": {"kind": "Title", "tensors": [], "options": {"lines": ["one"]}},
+           "trace": {"beat": beat, "device": "cpu", "torch": ""}, "timing": None}
+    found = dry_run_job(job)
+    assert found["first_content"] == 0.0
+    assert 0 < found["picture_share"] <= 1.0  # a one-line card covers little: cards are not held to the floor
+    assert found["screen"][0] == ["one"] or "one" in "".join(found["screen"][-1])
