@@ -3,7 +3,7 @@ with split, chunk and unbind."""
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Cat, Index, Mask, Split, Stack, Title
 
 lesson = Lesson(
@@ -23,6 +23,11 @@ lesson = Lesson(
     challenge="Take a batch of images shaped batch, channels, height, width. Chunk it into equal "
     "groups, stack the groups back along a new first axis, and predict the shape before you run it.",
 )
+
+
+def shares(piece, whole):
+    """Whether `piece` reads the storage of `whole` (a view, not a copy)."""
+    return piece.untyped_storage().data_ptr() == whole.untyped_storage().data_ptr()
 
 
 
@@ -57,6 +62,9 @@ def indexing(device):
     expect(row.ndim == grid.ndim - 1, "an integer index drops an axis")
     expect(cell.ndim == 0, "two indices leave a scalar")
     expect(torch.equal(grid[-1], grid[len(grid) - 1]), "negative indices count from the end")
+    expect_each([torch.zeros(5), torch.zeros(3, 4), torch.zeros(2, 3, 4), torch.zeros(1, 2, 1, 3)],
+                lambda t: t[0].ndim == t.ndim - 1 and t[(0,) * t.ndim].ndim == 0,
+                "each integer index drops an axis; one per axis leaves a scalar")
     return {"grid": grid, "row": row, "cell": cell, "i": i, "j": j}
 
 
@@ -81,6 +89,8 @@ def slicing(device):
     patient = grid.clone()
     patient[0:2, 1:3][0, 0] = -1
     expect(patient[0, 1] == -1, "writing into a slice changes the original")
+    expect_each([grid[0:2, 1:3], grid[:, ::2], grid[1:, :], grid[::2, 1::2], grid[-2:, :-1]],
+                lambda piece: shares(piece, grid), "slices, with or without a step, are views of the same storage")
     return {"grid": grid, "block": block, "evens": evens}
 
 
@@ -104,6 +114,9 @@ def masks(device):
     expect(kept.ndim == 1 and kept.numel() == mask.sum(), "a full-shape mask keeps its True cells, flat")
     rows = scores[:, 0] > 0
     expect(scores[rows].shape == (rows.sum(), scores.shape[1]), "a row mask keeps whole rows")
+    expect_each([torch.randn(5), torch.randn(3, 4), torch.randn(2, 3, 4), torch.randn(2, 1, 3, 2)],
+                lambda t: t[t > 0].ndim == 1 and t[t > 0].numel() == int((t > 0).sum()),
+                "a full-shape mask always gives a 1-D result of its True cells")
     return {"scores": scores, "mask": mask, "kept": kept}
 
 
@@ -163,6 +176,10 @@ def split_chunk(device):
     expect(len(torch.arange(6).chunk(4)) == 3, "chunk may hand back fewer pieces than asked")
     base = source.untyped_storage().data_ptr()
     expect(all(p.untyped_storage().data_ptr() == base for p in (p0, p1, p2)), "pieces are views")
+    expect_each([(torch.arange(n).reshape(n // 2, 2) if n % 2 == 0 else torch.arange(n), k, d)
+                 for n in (6, 7, 10) for k in (1, 2, 3) for d in (0, -1)],
+                lambda c: all(shares(p, c[0]) for p in (*c[0].split(c[1], dim=c[2]), *c[0].chunk(c[1], dim=c[2]))),
+                "split and chunk both return views")
     return {"source": source, "p0": p0, "p1": p1, "p2": p2, "size": size, "sizes": sizes}
 
 
@@ -201,6 +218,9 @@ def unbinding(device):
     count = len(rows)
     expect(r0.ndim == grid.ndim - 1, "unbind removes the axis")
     expect(torch.equal(torch.stack(rows), grid), "stack undoes unbind")
+    expect_each([(torch.randn(shape), dim) for shape in [(2, 3), (4, 1, 5), (2, 3, 4)] for dim in (0, 1, -1)],
+                lambda c: torch.equal(torch.stack(c[0].unbind(c[1]), dim=c[1]), c[0]),
+                "stacking along the same axis undoes unbind, element for element")
     return {"grid": grid, "r0": r0, "r1": r1, "count": count}
 
 
