@@ -96,10 +96,28 @@ def note(
 ) -> VGroup:
     """One or more lines of explanation, wrapped at `width` characters, left-aligned; with `max_lines`, a longer
     text ends in an ellipsis there (a traced error message of any length keeps the note legible)."""
-    lines = textwrap.wrap(text, width, max_lines=max_lines, placeholder=" …") or [""]
+    lines = [unbroken(line) for line in textwrap.wrap(bracketed_spaces(text), width, max_lines=max_lines,
+                                                       placeholder=" …")] or [""]
     make = mono if font_mono else label
     group = VGroup(*[make(line, size, color) for line in lines])
     return group.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+
+
+KEEP = "\u2060"  # a space inside brackets while wrapping: "target[0, 0]" stays on one line
+
+
+def bracketed_spaces(text: str) -> str:
+    """`text` with the spaces inside (), [] and {} held together, so a wrap never splits an index or a call."""
+    out, depth = [], 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}" and depth > 0
+        out.append(KEEP if ch == " " and depth else ch)
+    return "".join(out)
+
+
+def unbroken(line: str) -> str:
+    return line.replace(KEEP, " ")
 
 
 def sign(text: str, color: str = theme.TEXT, size: float = theme.BODY_SIZE * 1.2) -> Any:

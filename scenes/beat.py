@@ -51,8 +51,8 @@ class BeatScene(Scene):
         super().__init__(**kwargs)
 
     def header(self) -> VGroup:
-        lesson = label(self.job.get("lesson", ""), theme.CAPTION_SIZE - 4, theme.MUTED)
-        title = label(self.job["title"], theme.TITLE_SIZE, theme.TEXT, weight="BOLD")
+        lesson = label(self.job.get("lesson", "").replace("`", ""), theme.CAPTION_SIZE - 4, theme.MUTED)
+        title = label(self.job["title"].replace("`", ""), theme.TITLE_SIZE, theme.TEXT, weight="BOLD")
         max_w = FRAME_W - 2 * theme.FRAME_MARGIN - 0.4
         for t in (lesson, title):
             if t.width > max_w:

@@ -27,7 +27,8 @@ ROLES = {
 }
 
 # Several inputs of one picture (cat, stack, split pieces), in order.
-SERIES = ["#4cc9f0", "#ffd166", "#c77dff", "#f4a261", "#80ed99", "#ff6b6b"]
+# Six hues far apart on the dark background (no two yellows or oranges: six curves on one plot stay apart).
+SERIES = ["#4cc9f0", "#ffd166", "#c77dff", "#80ed99", "#ff6b6b", "#f1f3f9"]
 
 # The three fields of a stored float (BitFields).
 BIT_FIELDS = {"sign": "#ff6b6b", "exponent": "#4cc9f0", "mantissa": "#ffd166"}

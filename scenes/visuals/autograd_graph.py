@@ -9,9 +9,11 @@ from typing import Any, ClassVar
 from manim import (
     DOWN,
     RIGHT,
+    Arrow,
     Create,
     DashedVMobject,
     FadeIn,
+    GrowArrow,
     Indicate,
     LaggedStart,
     Scene,
@@ -160,7 +162,10 @@ class AutogradGraph(TensorVisual):
                 )
                 for a in edges
             ]
-            scene.play(*flashes, *[a.animate.set_color(theme.ROLES["gradient"]) for a in edges], run_time=0.8)
+            # gradients flow against the forward arrows: each edge gets its own arrow pointing back, beside it
+            back = [Arrow(a.get_end(), a.get_start(), buff=0, color=theme.ROLES["gradient"], stroke_width=3,
+                          max_tip_length_to_length_ratio=0.25).shift(0.14 * normal(a)) for a in edges]
+            scene.play(*flashes, *[GrowArrow(b) for b in back], run_time=0.8)
         grads = VGroup()
         self.shown["grad"] = {}
         for node in graph.nodes:
@@ -191,3 +196,12 @@ class AutogradGraph(TensorVisual):
             *[Indicate(b, color=theme.ROLES["gradient"], scale_factor=1.05) for b in leaf_boxes], run_time=0.6
         )
         yield
+
+
+def normal(arrow: Any) -> Any:
+    """A unit vector across an arrow (to its right when it points right): where its backward twin sits."""
+    import numpy as np
+
+    d = arrow.get_end() - arrow.get_start()
+    n = np.array([d[1], -d[0], 0.0])
+    return n / max(float(np.linalg.norm(n)), 1e-9)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
-from manim import DL, LEFT, RIGHT, UP, UR, FadeIn, FadeOut, Scene, VGroup, Write
+from manim import DL, DOWN, DR, LEFT, RIGHT, UP, UR, Create, FadeIn, FadeOut, Line, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, glow, hide, note, restore, reveal
@@ -25,7 +25,7 @@ MAX_TERMS = 4
 def shape_label(
     a: tuple[int, ...], b: tuple[int, ...], c: tuple[int, ...], op: str
 ) -> tuple[VGroup, list[Any]]:
-    """`(2x3) @ (3x4) -> (2x4)` with the inner dimensions in the colour that fades (they cancel)."""
+    """`(2x3) @ (3x4) -> (2x4)` with the inner dimensions in the summed colour (they cancel)."""
 
     def part(shape: tuple[int, ...], inner_at: int) -> list:
         out = []
@@ -112,7 +112,11 @@ class MatmulSweep(TensorVisual):
         shapes.align_to(np.array([area.x - area.width / 2, 0.0, 0.0]), LEFT)
         self.shape_tag = shapes
         scene.play(Write(shapes), run_time=0.8)
-        scene.play(*[m.animate.set_opacity(0.3) for m in inner], run_time=0.5)
+        # the inner sizes cancel: underlined in their colour, still readable (faded, "(2x3)" read "(2x )")
+        marks = [Line(m.get_corner(DL) + DOWN * 0.06, m.get_corner(DR) + DOWN * 0.06, color=theme.ROLES["summed"],
+                      stroke_width=3) for m in inner]
+        shapes.add(*marks)
+        scene.play(*[Create(mark) for mark in marks], run_time=0.5)
         yield
         for n, index in enumerate(sweeps):
             yield from self.sweep(scene, area, bottom, (a, b, c), index, last=n == len(sweeps) - 1)

@@ -44,7 +44,7 @@ class Title(Visual):
             )
         items.arrange(DOWN, aligned_edge=LEFT, buff=0.35)
         card = VGroup(head, items).arrange(DOWN, aligned_edge=LEFT, buff=0.6)
-        self.area.fit(card)
+        self.area.fit(card, max_scale=1.6)  # a short card reads larger instead of floating small in an empty frame
         if heading:
             scene.play(Write(head), run_time=0.8)
             yield
