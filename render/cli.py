@@ -125,6 +125,7 @@ def main() -> None:
 
     \b
     render module1            build module 1 (also: 1, m1, a lesson id 1.1.2 or slug)
+    render course             build every module of the course (also: render all)
     render list               modules and lessons, and which have scripts
     render status module1     what would be redone and why
     render check              the tools and devices this machine has

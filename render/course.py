@@ -91,9 +91,13 @@ class Course:
         raise UnknownName(f"unknown lesson {name!r}; valid lessons: {valid}")
 
     def select(self, names: tuple[str, ...] | list[str]) -> list[LessonEntry]:
-        """Lessons named on the command line: modules expand to their lessons, in course order."""
+        """Lessons named on the command line: modules expand to their lessons, `course` (or `all`) to every lesson
+        of every module, in course order."""
         chosen: list[LessonEntry] = []
         for name in names:
+            if name.strip().lower() in WHOLE_COURSE:
+                chosen.extend(lesson for module in self.modules for lesson in module.lessons if lesson not in chosen)
+                continue
             try:
                 found: tuple[LessonEntry, ...] = self.module(name).lessons
             except UnknownName as module_error:
@@ -103,6 +107,9 @@ class Course:
                     raise UnknownName(f"{module_error}\n{lesson_error}") from None
             chosen.extend(lesson for lesson in found if lesson not in chosen)
         return chosen
+
+
+WHOLE_COURSE = ("course", "all")
 
 
 def load_course(path: Path = SCRIPTS / "course.toml") -> Course:

@@ -51,3 +51,10 @@ def test_unknown_names_list_the_valid_ones(course) -> None:
         course.select(["module7"])
     with pytest.raises(UnknownName, match="1.1.1 \\(01-introduction-to-tensors\\)"):
         course.lesson("no-such-lesson")
+
+
+@pytest.mark.parametrize("name", ["course", "all", "Course"])
+def test_course_names_every_lesson_of_every_module_once_in_order(course, name: str) -> None:
+    every = [lesson.id for module in course.modules for lesson in module.lessons]
+    assert [lesson.id for lesson in course.select([name])] == every
+    assert [lesson.id for lesson in course.select(["1.2.1", name])] == ["1.2.1"] + [i for i in every if i != "1.2.1"]
