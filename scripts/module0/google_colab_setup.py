@@ -6,18 +6,20 @@ are built from documented behaviour (Colab's FAQ, the `google.colab.drive` helpe
 T4), with the parts that differ per session written as "...". Claims the render machine can check go
 through `expect`."""
 
+import io
+
 import torch
 
 from render.lesson import Lesson, expect
 from scenes.vocabulary import Terminal, Title
 
 COLAB = "expected on Colab"
-T4_MEMORY_MIB = 15360  # what nvidia-smi reports for the 16 GB Tesla T4 of Colab's free tier
-MAX_HOURS = 12  # Colab's FAQ: a notebook runs for at most 12 hours (less on the free tier, and when idle)
+T4_MEMORY_MIB = 15360  # the memory.total nvidia-smi reports for a 16 GB Tesla T4, the GPU Colab's free tier often gives
+MAX_HOURS = 12  # Colab's FAQ: on the free tier a notebook runs for at most 12 hours, often less; paid plans allow more
 
 lesson = Lesson(
     objectives=[
-        "The GPU runtime: a free GPU in the cloud",
+        "The GPU runtime: a GPU in the cloud",
         "!nvidia-smi, and torch already installed",
         "Mount Google Drive to keep your work",
         "Session limits: save checkpoints often",
@@ -53,9 +55,9 @@ def objectives(device):
 @lesson.beat(
     "The GPU runtime",
     narration="""A new notebook runs on a cpu. Open the Runtime menu, choose Change runtime type, and pick a
-    GPU; the free tier usually offers a Tesla T4. | In a cell, an exclamation mark runs a shell command. Ask
-    nvidia-smi for the card's name and memory: a T4, with {{ memory }} mebibytes, about {{ gigabytes }}
-    gigabytes for your tensors.""",
+    GPU; on the free tier it is often a Tesla T4, but what you get varies. | In a cell, an exclamation mark
+    runs a shell command. Ask nvidia-smi for the card's name and memory: a T4 reports {{ memory }}
+    mebibytes in all. The driver and CUDA keep some of it, so your tensors get a little less.""",
     visual=Terminal(session="session", system="colab"),
     slide=["Runtime, then Change runtime type, then GPU", "`!` runs a shell command in a cell",
            "`!nvidia-smi`: which GPU you got"],
@@ -65,13 +67,13 @@ def gpu_runtime(device):
         ("!nvidia-smi --query-gpu=name,memory.total --format=csv",
          f"name, memory.total [MiB]\nTesla T4, {T4_MEMORY_MIB} MiB"),
     ])
-    return {"session": session, "memory": T4_MEMORY_MIB, "gigabytes": round(T4_MEMORY_MIB * 2**20 / 1e9)}
+    return {"session": session, "memory": T4_MEMORY_MIB}
 
 
 @lesson.beat(
     "torch is already here",
-    narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it, and cuda is
-    available answers True. | get device name names the card. Colab's torch version may differ from the
+    narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it on a GPU
+    runtime, and cuda is available answers True. | get device name names the card. Colab's torch version may differ from the
     {{ version }} this course ran with; if a lesson behaves oddly, pip install that version in a cell and
     restart the runtime.""",
     visual=Terminal(session="session", system="colab"),
@@ -90,8 +92,8 @@ def torch_ready(device):
     "Tensors on the GPU",
     narration="""Now put the borrowed GPU to work. | Pick the device once, at the top of your notebook: cuda when
     it is available, else the cpu, so the same notebook still runs without a GPU. | Create tensors on that
-    device, and their repr says where they live: cuda, card number zero. Every lesson of this course runs
-    this way in Colab.""",
+    device, and their repr says where they live: cuda, card number zero. Each lesson's notebook opens with
+    such a cell, so in Colab its code runs on the GPU.""",
     visual=Terminal(session="session", system="colab"),
     slide=["`device = 'cuda' if torch.cuda.is_available() else 'cpu'`", "`torch.ones(2, device=device)`",
            "`device='cuda:0'` in the repr"],
@@ -108,8 +110,9 @@ def on_gpu(device):
 @lesson.beat(
     "Mounting Google Drive",
     narration="""The runtime's disk is wiped when the session ends. Your Drive is not. | drive dot mount asks
-    your permission once, then puts your Drive at slash content slash drive. | Save there, and your files
-    survive: here, a small tensor saved with torch dot save, which prints nothing when it succeeds.""",
+    for your permission, then puts your Drive at slash content slash drive. | Save under My Drive, and your
+    files survive the session: here, a small tensor saved with torch dot save, which returns nothing, so the
+    cell prints nothing when it succeeds.""",
     visual=Terminal(session="session", system="colab"),
     slide=["`from google.colab import drive`", "`drive.mount('/content/drive')`",
            "Save under `/content/drive/MyDrive`"],
@@ -119,19 +122,22 @@ def drive(device):
         ("from google.colab import drive\ndrive.mount('/content/drive')", "Mounted at /content/drive"),
         ("torch.save(torch.ones(3), '/content/drive/MyDrive/lab.pt')", ""),
     ])
-    saved = torch.ones(3)
-    expect(saved.shape == (3,), "torch.ones(3) is a three-element tensor")
+    buffer = io.BytesIO()
+    expect(torch.save(torch.ones(3), buffer) is None, "torch.save returns None: the cell shows no output")
+    expect(torch.equal(torch.load(io.BytesIO(buffer.getvalue())), torch.ones(3)), "the saved tensor loads back")
     return {"session": session}
 
 
 @lesson.beat(
     "Session limits",
-    narration="""Now the dark side of free power. | A session ends when you leave it idle, and after at most
-    {{ hours }} hours, even if you are busy; on the free tier often sooner, and a GPU is not always available.
-    So checkpoint as you go: save the model's state to Drive every epoch, and a disconnected session costs
-    you one epoch, not a night of training.""",
-    visual=Terminal(session="session", system="colab"),
-    slide=["Idle sessions are disconnected", "A time limit, even when busy",
+    narration="""Now the dark side of free power: no session lasts forever. Colab disconnects idle
+    notebooks, and a GPU is not always available. | So checkpoint as you go: save the model's state to Drive
+    every epoch, and a lost session costs you only the epoch in progress, not a night of training. | And
+    even a busy session ends: Colab's FAQ says that on the free tier a notebook runs for at most
+    {{ hours }} hours, often less. Paid plans can run longer, but not forever.""",
+    visual=Terminal(session="session", system="colab",
+                    caption=f"Colab's FAQ: free tier, at most {MAX_HOURS} hours a session, often less"),
+    slide=["Idle sessions are disconnected", "Free tier: a time limit, even when busy",
            "Checkpoint to Drive every epoch"],
 )
 def limits(device):
@@ -143,6 +149,11 @@ def limits(device):
     model = torch.nn.Linear(2, 1)
     state = model.state_dict()
     expect(set(state) == {"weight", "bias"}, "a state dict holds the model's parameters by name")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    restored = torch.nn.Linear(2, 1)
+    restored.load_state_dict(torch.load(io.BytesIO(buffer.getvalue())))
+    expect(all(torch.equal(restored.state_dict()[k], state[k]) for k in state), "a checkpoint restores the weights")
     return {"session": expected([(cell, output)]), "hours": MAX_HOURS}
 
 
