@@ -45,7 +45,7 @@ lesson = Lesson(
         "Modules and nn.Parameter attributes register; tensors don't",
         "model(x) runs hooks; model.forward(x) skips the model's own",
         "named_parameters() lists them; numel() counts them",
-        "register_buffer: never trained; saved unless persistent=False",
+        "Buffers: never trained; saved unless persistent=False",
         "model.to(device) moves parameters and buffers in place",
     ],
     challenge="Build a module with a learnable scale of 3 values and a buffer called shift; predict its "
@@ -128,13 +128,11 @@ def registration(device):
 
 @lesson.beat(
     "model(x), not model.forward(x)",
-    narration="""Now, a trap for the unwary. You could run forward directly, but call the model itself
-    instead: calling goes through nn dot Module's machinery: the pre hooks, then forward, then the forward
-    hooks. Here the brain has one of each, and its first layer has a forward hook of its own. | Brain of x
-    gives these numbers: the pre hook fires, then the layer's hook inside forward, then the brain's forward
-    hook. | Brain dot forward of x gives the very same numbers, yet the brain's own hooks stay silent: after
-    both calls its forward hook fired {{ hooks }} time. The layer's hook still fired, because forward calls
-    the layer. Whatever you attach to the model itself sees only calls to the model, so always call it.""",
+    narration="""A trap for the unwary. Calling the model runs nn dot Module's machinery: pre hooks, then
+    forward, then forward hooks. This brain has one of each, and its first layer a hook of its own. | Brain
+    of x gives these numbers: pre hook, layer hook, brain hook. | Brain dot forward of x gives the same
+    numbers, yet the brain's own hooks stay silent: its forward hook fired {{ hooks }} time in all. The
+    layer's hook still fired, since forward calls the layer. So always call the model.""",
     visual=Show("y_call", "y_forward"),
     slide=["`model(x)`: pre-hooks, `forward`, forward hooks", "`model.forward(x)` skips the model's own hooks",
            "Same numbers; always call the model"],

@@ -82,12 +82,12 @@ def formula(device):
 
 @lesson.beat(
     "Where the first weights come from",
-    narration="""Before any training, where do the weights come from? PyTorch draws them uniformly between minus
-    and plus one over the square root of the input size. Take a layer with {{ n_in }} inputs and {{ n_out }}
+    narration="""Where do the first weights come from? PyTorch draws them uniformly between minus and plus one
+    over the square root of the input size. Take a layer with {{ n_in }} inputs and {{ n_out }}
     outputs. | Sort all {{ n_weights }} of its weights: sorted uniform samples climb in a straight line, from
     just above minus {{ bound }} to just below plus {{ bound }}, the value written at the line's end. The
-    bias obeys the same bound. Only the input size sets it: more inputs, smaller weights, so each output, a sum
-    over more inputs, keeps about the same spread.""",
+    bias obeys the same bound. More inputs, smaller weights, so each output, a sum over more inputs, keeps
+    about the same spread.""",
     visual=Curve("fraction", "sorted", labels=[f"all {INIT_IN * INIT_OUT} weights, sorted"],
                  x_label=f"fraction of the weights of nn.Linear({INIT_IN}, {INIT_OUT})", y_label="weight", digits=4),
     slide=["Default: uniform in [-1/sqrt(in), +1/sqrt(in)]", "(kaiming_uniform_ with a = sqrt(5))",

@@ -94,8 +94,8 @@ def collapse(device):
     narration="""Here is the potion cabinet, each function run by torch from minus {{ lim }} to plus {{ lim }}.
     ReLU: negatives become zero, positives pass untouched. | Leaky ReLU keeps a small slope of {{ slope }} for
     negatives. | GELU: a smooth ReLU, with a little dip below zero. | SiLU, x times sigmoid of x, a close
-    cousin. | Tanh squashes everything into the range minus one to one. | Sigmoid squashes into zero to one;
-    in float32, large inputs round to the very ends, exactly one or zero. | And
+    cousin. | Tanh squashes into minus one to one. | Sigmoid squashes into zero to one; in float32, large
+    inputs round to the very ends. | And
     real inputs, {{ z }}, through the first three.""",
     visual=Activation("x", *NAMES, labels=LABELS, inputs="z", outputs=["relu_z", "leaky_z", "gelu_z"]),
     slide=["`nn.ReLU()`, `nn.LeakyReLU(0.1)`, `nn.GELU()`", "`nn.SiLU()`, `nn.Tanh()`, `nn.Sigmoid()`",
@@ -177,10 +177,9 @@ def gradients(device):
     "The dead ReLU",
     narration="""Now, a tragedy. Suppose a wild update shoves a layer's biases far below zero. Here are its
     inputs to the ReLU for a whole batch: every single one negative. | ReLU zeroes them all, and its slope
-    there is zero, so backward sends exactly zero gradient to the weights. If every input it ever sees lands
-    below zero, the neuron is dead: a plain gradient step leaves its weights exactly where they are, and only
-    a change from elsewhere, an upstream layer moving its inputs, momentum, weight decay, can revive it. A
-    Leaky ReLU in its place still passes a gradient, and that is its whole purpose.""",
+    there is zero, so backward sends exactly zero gradient to the weights. If every input lands below zero,
+    the neuron is dead: plain gradient steps leave it where it is, and only a change from elsewhere, an
+    upstream layer, momentum or weight decay, can revive it. A Leaky ReLU still passes a gradient.""",
     visual=Activation("pre", "post", grid=True, labels=["ReLU"]),
     slide=["All inputs negative -> all outputs 0", "Slope 0 -> `weight.grad` is all zeros",
            "LeakyReLU keeps a gradient flowing"],
