@@ -583,7 +583,9 @@ class Build:
         return [b.duration for b in work.beats]
 
     def write_record(self, work: LessonWork, narrated: bool) -> dict[str, Any]:
-        """The poster (the second beat's last frame), lesson.json and, when narrated, the subtitles."""
+        """The poster (the second beat's last frame), lesson.json, when narrated the subtitles, and the upload-ready
+        description (with chapters) and thumbnail (the title card's frame)."""
+        from render import publish
         from render.files import write_bytes
         from render.subtitles import write_subtitles
 
@@ -597,8 +599,10 @@ class Build:
             write_subtitles(cues, work.out / "lesson.vtt", work.out / "lesson.srt", end=sum(durations))
         key_beat = work.beats[1] if len(work.beats) > 1 else work.beats[0]  # each clip's last frame is beside it
         write_bytes(work.out / "poster.png", (work.out / "beats" / f"{key_beat.stem}.png").read_bytes())
-        stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated, self.settings.draft).write(
-            work.out / "lesson.json")
+        record = stages.lesson_record(work.entry, work.lesson, work.trace, work.beats, narrated, self.settings.draft)
+        record.write(work.out / "lesson.json")
+        publish.write_description(record, work.out / "description.txt")
+        publish.write_thumbnail(work.out / "beats" / f"{work.beats[0].stem}.png", work.out / "thumbnail.png")
         return {}
 
     def assemble(self, work: LessonWork, narrated: bool) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from scenes.typed_code import typed_code
 RECORDINGS = ROOT / "assets" / "recordings"
 NARRATION_CODE = ("render.narrate",)
 CLIP_CODE = ("scenes.beat", "render.clips", "render.audio")
-VIDEO_CODE = ("render.video", "render.audio", "render.subtitles", "render.records", "scenes.typed_code")
+VIDEO_CODE = ("render.video", "render.audio", "render.subtitles", "render.records", "scenes.typed_code",
+              "render.publish")
 DECK_FILES = ("templates", "render/decks.py", "scenes/theme.py", "assets/deck", "package-lock.json")
 PAGE_FILES = ("templates", "render/page.py", "scenes/theme.py", "scripts/course.toml", "assets/lab")
 
@@ -242,7 +243,8 @@ def record_inputs(entry: LessonEntry, beats: list[BeatWork], lesson: Lesson, sta
 
 
 def record_outputs(narrated: bool) -> list[str]:
-    return ["poster.png", "lesson.json"] + (["lesson.vtt", "lesson.srt"] if narrated else [])
+    return ["poster.png", "lesson.json", "description.txt", "thumbnail.png"] + (
+        ["lesson.vtt", "lesson.srt"] if narrated else [])
 
 
 def video_inputs(beats: list[BeatWork], state: StateFile, preview: bool = False) -> dict[str, Any]:
