@@ -9,8 +9,19 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Curve, Embedding, Show, Title
+
+TABLE = (1000, 64)  # the fresh table whose weights the init beat sorts, and how many quantiles it reads
+QUANTILES = 49
+
+
+def one_hot_exact(case):
+    """Whether one_hot(idx) @ weight equals weight[idx] bit for bit, for a (vocab, dim, dtype) table."""
+    vocab, dim, dtype = case
+    weight, idx = torch.randn(vocab, dim).to(dtype), torch.randint(0, vocab, (37,))
+    return torch.equal(F.one_hot(idx, vocab).to(dtype) @ weight, weight[idx])
+
 
 lesson = Lesson(
     objectives=[
@@ -52,7 +63,8 @@ def objectives(device):
     narration="""Behold nn dot Embedding: a table of {{ vocab }} rows, one per token, each {{ dim }} numbers
     wide. We feed it the indices {{ idx }}. | Each index simply picks its own row of the weight, | and the
     picked rows, in order, form the output, shaped {{ out.shape }}. | Now the same thing as algebra: the one
-    hot matrix of the indices, times the weight, gives exactly those rows: torch dot equal says {{ same }}.""",
+    hot matrix of the indices, made float, times the weight, gives exactly those rows: torch dot equal says
+    {{ same }}.""",
     visual=Embedding("idx", "weight", "out", "one_hot", equal="same"),
     slide=["`emb = nn.Embedding(vocab, dim)`", "`emb(idx)` is `emb.weight[idx]`",
            "`F.one_hot(idx, vocab).float() @ emb.weight`: same rows"],
@@ -62,9 +74,11 @@ def lookup(device):
     idx = torch.tensor([3, 1, 5, 3], device=device)
     with torch.no_grad():
         out = emb(idx)
-        one_hot = F.one_hot(idx, num_classes=emb.num_embeddings)
-        same = torch.equal(one_hot.float() @ emb.weight, out)
+        one_hot = F.one_hot(idx, num_classes=emb.num_embeddings).float()
+        same = torch.equal(one_hot @ emb.weight, out)
     expect(same, "one_hot(idx) @ weight equals the lookup")
+    expect_each([(6, 4, torch.float32), (1000, 64, torch.float32), (50, 300, torch.float16), (50, 8, torch.bfloat16)],
+                one_hot_exact, "the one-hot product gives exactly the looked-up rows")
     expect(torch.equal(out, emb.weight[idx]), "the lookup is weight[idx]")
     expect(torch.equal(out[0], out[3]), "the same index gives the same row")
     return {"idx": idx, "weight": emb.weight.detach(), "out": out, "one_hot": one_hot, "same": same,
@@ -104,26 +118,27 @@ def from_scratch(device):
 @lesson.beat(
     "How the chips are born",
     narration="""Where do the first vectors come from? Unlike Linear, nn dot Embedding draws every weight from a
-    standard normal distribution. Take a fresh table of {{ n_weights }} weights, read {{ n_points }} of their
-    quantiles, and set each beside the matching quantile of a true standard normal. | The curve is the
+    standard normal distribution. Take a fresh table of {{ vocab }} by {{ dim }} weights, read {{ n_points }} of
+    their quantiles, and set each beside the matching quantile of a true standard normal. | The curve is the
     straight diagonal, weight equals quantile: the weights really are standard normal. The real table has
     mean {{ mean }} and standard deviation {{ std }}, close to zero and one.""",
-    visual=Curve("normal", "sorted", labels=["weights, sorted"], x_label="N(0, 1) quantile",
-                 y_label="weight, sorted"),
+    visual=Curve("normal", "sorted", labels=["weights, sorted"], x_label=f"{QUANTILES} quantiles of N(0, 1)",
+                 y_label=f"nn.Embedding{TABLE} weight, sorted"),
     slide=["Default init: `nn.init.normal_(weight)`, N(0, 1)", "Mean near 0, standard deviation near 1",
            "No 1/sqrt(fan_in) scaling, unlike Linear"],
 )
 def initialisation(device):
-    emb = nn.Embedding(1000, 64, device=device)
+    emb = nn.Embedding(*TABLE, device=device)
     W = emb.weight.detach()
-    fraction = torch.linspace(0.01, 0.99, 49, device=device)
+    fraction = torch.linspace(0.01, 0.99, QUANTILES, device=device)
     normal = torch.distributions.Normal(0.0, 1.0).icdf(fraction.cpu()).to(device)
     sorted_w = torch.quantile(W.flatten(), fraction)
     expect(abs(W.mean().item()) < 0.02, "the mean is near 0")
     expect(abs(W.std().item() - 1) < 0.02, "the standard deviation is near 1")
     expect(torch.allclose(sorted_w, normal, atol=0.06), "the sorted weights follow N(0, 1) quantiles")
     mean = round(W.mean().item(), 3) + 0.0  # + 0.0: a tiny negative mean is spoken "zero", not "minus zero"
-    return {"sorted": sorted_w, "normal": normal, "n_weights": W.numel(), "n_points": fraction.numel(),
+    return {"sorted": sorted_w, "normal": normal, "vocab": emb.num_embeddings, "dim": emb.embedding_dim,
+            "n_points": fraction.numel(),
             "mean": f"{mean:.3f}", "std": f"{W.std().item():.3f}"}
 
 
