@@ -3,7 +3,7 @@ transpose, permute, squeeze, unsqueeze, expand, repeat, flatten), and know when 
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Expand, MemoryStrip, Reshape, Show, Squeeze, Title, Transpose
 
 lesson = Lesson(
@@ -27,6 +27,14 @@ lesson = Lesson(
 )
 
 
+def decoded_shape(width, height):
+    """The shape of an RGB image decoded by PIL and read through NumPy into torch."""
+    import numpy as np
+    from PIL import Image
+
+    return tuple(torch.tensor(np.array(Image.new("RGB", (width, height)))).shape)
+
+
 
 @lesson.beat(
     "What you will learn",
@@ -43,10 +51,10 @@ def objectives(device):
 
 @lesson.beat(
     "reshape: same numbers, new form",
-    narration="""Our specimen: a vector of {{ flat.numel }} numbers, counting from {{ flat.values[0] }}.
-    Reshape it into {{ grid.shape }} and the numbers flow in order, filling each row before the next, so the
-    first row reads {{ grid.values[0] }}. Nothing is added or lost; the element count must match, and a minus
-    one lets torch work out one size for you.""",
+    narration="""Our specimen: a vector of {{ flat.numel }} numbers, counting from {{ flat.values[0] }}. |
+    Reshape reads them one after another, in row-major order. | Then it pours them into
+    {{ grid.shape }}, filling each row before the next, so the first row reads {{ grid.values[0] }}. Nothing
+    is added or lost; the element count must match, and a minus one lets torch work out one size for you.""",
     visual=Reshape("flat", "grid", op="reshape"),
     slide=["`t.reshape(2, -1)`: same elements, new shape", "Rows fill in row-major order",
            "`-1` means: work this size out"],
@@ -84,12 +92,13 @@ def viewing(device):
     "transpose and contiguity",
     narration="""Our specimen: a {{ grid.shape }} grid with strides {{ grid.stride }}. | transpose swaps two
     axes, giving {{ flipped.shape }}. No number moves in memory; only the strides swap, to
-    {{ flipped.stride }}, so the result is no longer contiguous: reading it row by row jumps around memory. |
-    Ask it for a view and torch refuses with this error. reshape, or contiguous followed by view, makes a
-    fresh copy and succeeds.""",
+    {{ flipped.stride }}, so this result is no longer contiguous: reading it row by row jumps around memory. |
+    Ask view to flatten it and torch refuses with this error: the two axes' strides no longer line up, so
+    no single stride can walk them. reshape, or contiguous followed by view, makes a fresh copy and
+    succeeds.""",
     visual=Transpose("grid", "flipped", op="transpose", error="error"),
-    slide=["`t.transpose(0, 1)` swaps axes and strides", "The result is not contiguous",
-           "`view` fails; `reshape` copies when needed"],
+    slide=["`t.transpose(0, 1)` swaps axes and strides", "Here the result is not contiguous",
+           "`view(6)` must merge the axes: it fails", "`reshape` copies when it must"],
 )
 def transposing(device):
     grid = torch.arange(6, device=device).reshape(2, 3)
@@ -97,8 +106,10 @@ def transposing(device):
     expect(flipped.data_ptr() == grid.data_ptr(), "no number moves")
     expect(flipped.stride() == grid.stride()[::-1], "the strides swap")
     expect(not flipped.is_contiguous(), "the result is not contiguous")
+    expect(torch.zeros(1, 3).t().is_contiguous(), "not always: a transpose around a size-1 axis stays contiguous")
     error = capture_error(lambda: flipped.view(6))
     expect(error != "", "view refuses")
+    expect(flipped.view(3, 1, 2).shape == (3, 1, 2), "a view that merges nothing still works")
     copy = flipped.reshape(6)
     expect(copy.data_ptr() != grid.data_ptr(), "reshape makes a fresh copy")
     expect(torch.equal(copy, flipped.contiguous().view(6)), "as contiguous then view does")
@@ -107,16 +118,18 @@ def transposing(device):
 
 @lesson.beat(
     "permute: an image batch",
-    narration="""A real experiment. Image files load as batch, height, width and channels: {{ images.shape }}.
-    | But convolution layers demand batch, channels, height, width, so permute reorders every axis at once,
-    and we get {{ chw.shape }}. Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the
-    pixels stay where they were.""",
+    narration="""A real experiment. PIL and NumPy hold a decoded image as height, width and channels; stack
+    a few and the batch reads batch, height, width, channels: {{ images.shape }}. | But convolution layers
+    want batch, channels, height, width, so permute reorders every axis at once, and we get {{ chw.shape }}.
+    Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the pixels stay where they
+    were.""",
     visual=Transpose("images", "chw", op="permute"),
     slide=["`permute(0, 3, 1, 2)`: NHWC to NCHW", "Any order of all the axes",
            "Strides change, memory stays"],
 )
 def permuting(device):
     images = torch.rand(1, 2, 2, 3, device=device)
+    expect(decoded_shape(4, 5) == (5, 4, 3), "PIL and NumPy give height, width, channels")
     chw = images.permute(0, 3, 1, 2)
     expect(chw.data_ptr() == images.data_ptr(), "the pixels stay where they were")
     expect(chw.stride() == tuple(images.stride()[i] for i in (0, 3, 1, 2)), "only the strides change")
@@ -129,11 +142,13 @@ def permuting(device):
 @lesson.beat(
     "unsqueeze and squeeze",
     narration="""A single image enters as {{ image.shape }}, but models expect a batch. | unsqueeze at
-    position zero summons a new axis of size one: {{ batch.shape }}, | the same numbers wearing a batch
-    costume. squeeze banishes size-one axes again and returns the original shape. Use them whenever shapes
-    differ only by those lonely axes.""",
+    position zero summons a new axis of size one, in front. | Now it is {{ batch.shape }}, the same numbers
+    wearing a batch costume. squeeze at position zero banishes that axis and returns the original shape. But
+    a bare squeeze banishes every size-one axis it finds: a batch of one grayscale image would lose its channel
+    axis too. Name the axis you mean!""",
     visual=Squeeze("image", "batch", op="unsqueeze"),
-    slide=["`t.unsqueeze(0)` adds a size-1 axis", "`t.squeeze()` removes size-1 axes", "A batch of one"],
+    slide=["`t.unsqueeze(0)` adds a size-1 axis", "`t.squeeze(0)` removes that axis again",
+           "`t.squeeze()` removes every size-1 axis"],
 )
 def squeezing(device):
     image = torch.rand(3, 2, 2, device=device)
@@ -141,7 +156,12 @@ def squeezing(device):
     back = batch.squeeze(0)
     expect(batch.shape == (1, *image.shape), "unsqueeze adds a size-one axis")
     expect(torch.equal(batch[0], image), "the same numbers")
-    expect(back.shape == image.shape, "squeeze returns the original shape")
+    expect(back.shape == image.shape, "squeeze(0) returns the original shape")
+    expect(torch.rand(1, 28, 28).unsqueeze(0).squeeze().shape == (28, 28),
+           "a bare squeeze also drops a grayscale image's channel axis")
+    expect_each([(3, 2, 2), (1, 28, 28), (5, 1), (1,), (2, 1, 1, 4)],
+                lambda shape: torch.zeros(shape).unsqueeze(0).squeeze(0).shape == shape,
+                "squeeze(0) undoes unsqueeze(0) for every shape")
     return {"image": image, "batch": batch, "back": back}
 
 
@@ -172,23 +192,27 @@ def expanding(device):
 
 @lesson.beat(
     "flatten for a linear layer",
-    narration="""Before a linear layer can judge our images, each one must become a flat vector. | flatten
+    narration="""Before a linear layer can judge our grayscale images, each must become a flat vector. | flatten
     with a start_dim of {{ start }} keeps the batch axis and merges everything after it, reading the values
     in row-major order, the last axis fastest. | So {{ images.shape }} becomes {{ flat.shape }}:
     {{ per_image }} numbers per image, exactly as reshape would arrange them. For a contiguous tensor like this
     one, that order is also the order in memory.""",
     visual=Reshape("images", "flat", op="flatten"),
-    slide=["`t.flatten(start_dim=1)` keeps the batch", "Channels, height, width merge into one",
+    slide=["`t.flatten(start_dim=1)` keeps the batch", "Height and width merge into one",
            "Row-major order, the same as reshape"],
 )
 def flattening(device):
-    images = torch.arange(24, device=device).reshape(2, 3, 2, 2)
+    images = torch.arange(12, device=device).reshape(2, 2, 3)
     start = 1
     flat = images.flatten(start_dim=start)
     per_image = flat.shape[start]
     expect(torch.equal(flat, images.reshape(2, -1)), "flatten arranges them as reshape does")
+    expect_each([torch.randn(2, 3, 4), torch.randn(2, 3, 4).transpose(1, 2),
+                 torch.randn(3, 1, 2, 5).permute(0, 3, 1, 2)],
+                lambda t: torch.equal(t.flatten(1), t.reshape(t.shape[0], -1)),
+                "flatten reads in the same order as reshape, contiguous or not")
     expect(images.is_contiguous() and flat.data_ptr() == images.data_ptr(), "here that is memory order")
-    swapped = images.transpose(2, 3)
+    swapped = images.transpose(1, 2)
     expect(not torch.equal(swapped.flatten(1), flat), "a transposed tensor reads in its own index order")
     return {"images": images, "flat": flat, "per_image": per_image, "start": start}
 
