@@ -291,7 +291,7 @@ def test_every_module1_script_gives_a_standalone_prelude() -> None:
         if not entry.scripted:
             continue
         prelude = notebook.script_prelude(entry.script)
-        defined = set(dir(builtins)) | {"device", "expect", "capture_error", "show"}
+        defined = set(dir(builtins)) | {"device", "expect", "expect_each", "capture_error", "show"}
         for node in ast.walk(ast.parse(prelude)):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
