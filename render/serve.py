@@ -148,6 +148,7 @@ class LiveState:
     joining: str = ""  # the lesson folder whose video is being joined again
     building: bool = False  # a rebuild runs: pages show the last good build meanwhile
     saved: float = 0.0  # when the edit being rebuilt was noticed (perf_counter)
+    said_draft: bool = False  # whether the console was told a draft leaves decks to a full render
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def publish(self, **update: Any) -> None:
@@ -297,7 +298,8 @@ def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say
             pool: Executor | None = None) -> bool:
     """Two builds: first what the pages show (videos, lesson pages, the course page), where open pages reload
     once a lesson's page is written and swap its video in place once joined; then the decks, handouts and
-    notebooks, after which open decks reload. A failure shows its error (and the result is False)."""
+    notebooks, after which open decks reload (not in a draft: the fastest loop leaves them to a full render). A
+    failure shows its error (and the result is False)."""
     from render.hashing import forget_files
 
     forget_files()
@@ -313,6 +315,11 @@ def rebuild(entries: list[LessonEntry], settings: Settings, live: LiveState, say
     scope = "video" if pages.published else "all"  # the lesson pages are new already: their videos follow
     live.publish(error="", version=live.version + 1, scope=scope, joining="", building=False)
     rest = tuple(p for p in settings.only if p not in ("video", "page"))
+    if rest and settings.draft:  # the fast loop: decks, handouts and notebooks wait for a full render
+        if not live.said_draft:
+            say("draft: decks, handouts and notebooks stay as the last full render made them")
+            live.said_draft = True
+        return True
     if rest:
         later = build_once(entries, replace(settings, only=(*rest, "page")), live, say, pool)
         if later is None:

@@ -167,6 +167,8 @@ def test_draft_beats_are_one_still_per_step_and_marked_on_the_page(project: Proj
         project.edit(project.script(), "And one more each.", "And one more for each.")
         page.wait_for_selector("text=And one more for each.", timeout=WAIT_MS)
         browser.close()
+    # the fastest loop leaves decks, handouts and notebooks to a full render
+    assert not any((project.lesson_dir() / name).exists() for name in ("deck.pptx", "handout.pdf", "lesson.ipynb"))
 
 
 def get(url: str) -> tuple[int, str]:
