@@ -25,7 +25,7 @@ lesson = Lesson(
         "One virtual environment per project",
         "nvidia-smi answers first: no driver, no CUDA",
         "torch.version.cuda and .hip name the build",
-        "check_lab.py exits 0 when the lab is ready",
+        "check_lab.py exits 0 when it finds no problem",
     ],
     challenge="Create a fresh environment, install torch, run check_lab.py, and explain each line it prints.",
 )
@@ -71,14 +71,16 @@ def objectives(device):
     "A virtual environment",
     narration="""One project, one environment: no potion contaminates another. | We create one with Python's
     own venv module; it prints nothing when all is well. | Activating it puts its Python first on the path.
-    | And which python proves it: the interpreter now lives inside lab env. The tools uv and poetry make
-    the same kind of folder, and also lock your versions.""",
+    | And which python proves it: the interpreter now lives inside lab env. uv venv makes the same kind of
+    folder. To pin exact versions, a project needs a lock file: poetry writes one, and so does uv lock.""",
     visual=Terminal(session="session", system="bash"),
-    slide=["`python -m venv lab-env`", "`source lab-env/bin/activate`", "`uv venv` or `poetry install` also work"],
+    slide=["`python -m venv lab-env`", "`source lab-env/bin/activate`",
+           "`uv venv` makes one too; poetry and `uv lock` pin versions"],
 )
 def venv(device):
     with tempfile.TemporaryDirectory(prefix="lab-") as home:
         session = bash_session(["python -m venv lab-env", "source lab-env/bin/activate", "which python"], home)
+        expect(session[0][1] == "" and session[1][1] == "", "creating and activating the venv print nothing")
         inside = session[2][1].strip()
         expect(inside == str(Path(home) / "lab-env" / "bin" / "python"), "the activated python is the venv's")
     return {"session": session}
@@ -88,9 +90,10 @@ def venv(device):
     "Is there an NVIDIA driver?",
     narration="""Before any torch, ask the driver. The command nvidia-smi comes with the NVIDIA driver, and
     asks it which GPUs it sees. {% if gpus %}| Here it answers: {{ gpus }}. The driver is alive, and the
-    CUDA build of torch can use it.{% else %}| On this machine bash answers: command not found. No NVIDIA
-    driver, so no CUDA here. On a GPU machine the same query prints the card's name, the driver's version and
-    its memory.{% endif %}""",
+    CUDA build of torch can use it.{% elif missing %}| On this machine bash answers: command not found. No
+    nvidia-smi means no NVIDIA driver installed, so no CUDA here. On a GPU machine the same query prints the
+    card's name, the driver's version and its memory.{% else %}| Here it fails: the driver is missing or
+    broken, and CUDA waits until it is fixed.{% endif %}""",
     visual=Terminal(session="session", system="bash"),
     slide=["`nvidia-smi` ships with the driver", "No driver: no CUDA, whatever torch you install",
            "Query name, driver and memory as CSV"],
@@ -98,19 +101,24 @@ def venv(device):
 def nvidia_smi(device):
     query = "nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader"
     session = bash_session([query], lab_folder())
-    found = "command not found" not in session[0][1] and "failed" not in session[0][1].lower()
-    gpus = session[0][1].strip().replace("\n", "; ") if found else ""
-    return {"session": session, "gpus": gpus}
+    answer = session[0][1]
+    missing = "command not found" in answer
+    found = not missing and "failed" not in answer.lower() and bool(answer.strip())
+    gpus = answer.strip().replace("\n", "; ") if found else ""
+    expect(found or not torch.cuda.is_available(), "where nvidia-smi finds no GPU, torch sees no CUDA device")
+    return {"session": session, "gpus": gpus, "missing": missing}
 
 
 @lesson.beat(
     "Installing torch",
-    narration="""pip install torch fetches the build for your system. On Linux, the default wheel from the
-    Python package index is built with CUDA; the PyTorch index also offers ROCm wheels for AMD cards, and
-    CPU-only wheels. | pip show tells you which torch you have: version {{ version }}. | And torch says
-    what it was built for: torch dot version dot cuda says {{ cuda }}, and dot hip says {{ hip }}. {% if
-    build == "CPU only" %}Neither, so this is a CPU-only build.{% else %}So this is a {{ build }}
-    build.{% endif %}""",
+    narration="""On a Linux PC, says PyTorch's install page, pip install torch gets a build with CUDA.
+    PyTorch's own index also has ROCm wheels for AMD cards, and CPU-only ones. |
+    pip show names your torch: version {{ version }}. {% if cpu_tag %}The plus cpu marks a CPU-only wheel, as
+    PyTorch's own index names them; the package index refuses a plus in a version, so this is not its
+    default wheel.{% elif tag %}The plus tag marks a wheel from PyTorch's own index.{% endif %} | And torch
+    says what it was built for: version dot cuda says {{ cuda }}, and dot hip says {{ hip }}. {% if
+    build == "CPU only" %}Neither: a CPU-only build.{% elif hip != "None" %}So this is a ROCm build.{% else %}So
+    this is a CUDA build.{% endif %}""",
     visual=Terminal(session="session", system="bash"),
     slide=["`pip install torch`", "AMD: the ROCm wheels from PyTorch's index",
            "`torch.version.cuda`, `torch.version.hip`"],
@@ -120,23 +128,26 @@ def install(device):
         ["pip show torch | head -n 2", 'python -c "import torch; print(torch.version.cuda, torch.version.hip)"'],
         lab_folder(),
     )
+    tag = session[0][1].split("Version: ")[1].strip().partition("+")[2]  # the wheel's local tag: cpu, cu126, ...
     cuda, hip = torch.version.cuda, torch.version.hip
     build = f"ROCm {hip}" if hip else (f"CUDA {cuda}" if cuda else "CPU only")
     expect(session[1][1].split() == [str(cuda), str(hip)], "torch reports its own CUDA and HIP versions")
     expect("+cpu" not in torch.__version__ or cuda is None, "a +cpu wheel carries no CUDA")
     expect(cuda is not None or not torch.cuda.is_available(), "without a CUDA or ROCm build, cuda is unavailable")
-    return {"session": session, "version": torch.__version__, "cuda": str(cuda), "hip": str(hip), "build": build}
+    return {"session": session, "version": torch.__version__, "cuda": str(cuda), "hip": str(hip), "build": build,
+            "tag": tag, "cpu_tag": tag == "cpu"}
 
 
 @lesson.beat(
     "The lab check, for real",
     narration="""Now the moment of truth: the lab check, run on this very machine while the lesson was made. |
-    It reports Python {{ python }}, torch {{ version }}, a {{ build }} build, and each device multiplying two
-    {{ size }} by {{ size }} matrices: the cpu took {{ cpu_ms }} milliseconds, and its answer checked out. |
-    The exit status is {{ code }}: {% if problem %}something is off, and the hint says what.{% else %}all
-    good.{% endif %} Zero means ready; anything else means: read the hints.""",
+    It reports Python {{ python }}, torch {{ version }}, a {{ build }} build, and a {{ size }} by {{ size }}
+    matrix product timed on each device torch can use; {% if only_cpu %}here only the cpu, in
+    {{ cpu_ms }} milliseconds.{% else %}the cpu took {{ cpu_ms }} milliseconds.{% endif %} | The exit status
+    is {{ code }}: {% if problem %}something is off, and the hint says what.{% else %}no problem found.{% endif
+    %} Anything else means: read what it printed.""",
     visual=Terminal(session="session", system="bash"),
-    slide=["`python check_lab.py`", "Versions, build, devices, MPS", "Exit status 0: ready; 1: read the hints"],
+    slide=["`python check_lab.py`", "Versions, build, devices, MPS", "Exit status 0: no problem found"],
 )
 def lab_check(device):
     session = bash_session(["python check_lab.py", "echo $?"], lab_folder())
@@ -146,10 +157,11 @@ def lab_check(device):
     expect((code == 0) == ("Problem:" not in out), "the lab check fails exactly when it prints a problem")
     size = int(re.search(r"(\d+)x\d+ matmul", out).group(1))
     cpu_ms = float(re.search(r"cpu\s+([\d.]+) ms", out).group(1))
+    timed = re.findall(r"^  (\S+)\s+[\d.]+ ms", out, flags=re.MULTILINE)  # one row per device it timed
     return {
         "session": session, "code": code, "python": platform.python_version(), "version": torch.__version__,
         "build": re.search(r"build\s+(.+)", out).group(1), "size": size, "cpu_ms": round(cpu_ms, 1),
-        "problem": "" if code == 0 else out[out.index("Problem:"):],
+        "problem": "" if code == 0 else out[out.index("Problem:"):], "only_cpu": timed == ["cpu"],
     }
 
 
@@ -157,7 +169,7 @@ def lab_check(device):
     "Recap",
     narration="""Your open-source toolkit stands ready! | One virtual environment per project keeps the potions
     apart. | nvidia-smi answers first: without a driver, no CUDA. | torch dot version dot cuda and dot hip
-    name the build you installed. | And the lab check exits with zero when the laboratory is ready.""",
+    name the build you installed. | And the lab check exits with zero when it finds no problem.""",
     visual=Title(heading="What we assembled", lines=lesson.recap),
     slide=lesson.recap,
 )
