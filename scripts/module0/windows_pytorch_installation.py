@@ -14,7 +14,7 @@ from render.lesson import Lesson, expect
 from scenes.vocabulary import Terminal, Title
 
 WINDOWS = "expected on Windows"
-CUDA_TAG = "cu126"  # an example CUDA tag; PyTorch's install selector shows the ones offered for each release
+CUDA_TAG = "cu126"  # an example CUDA tag, not computed: PyTorch's install selector lists the ones each release offers
 INDEX = f"https://download.pytorch.org/whl/{CUDA_TAG}"
 
 lesson = Lesson(
@@ -60,8 +60,8 @@ def objectives(device):
 @lesson.beat(
     "pyenv-win: your Python",
     narration="""pyenv-win keeps several Pythons side by side and lets each folder pick one. Install it from
-    its project page, then pyenv install the version you want; this course ran with Python {{ py }}. |
-    pyenv local pins that version for this folder, quietly. | And python dash dash version confirms it:
+    its project page, then pyenv install the version you want. | pyenv local pins that version for this
+    folder, quietly; this course ran with Python {{ py }}. | And python dash dash version confirms it:
     Python {{ py }}. This window is what we expect on Windows, not a recording.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`pyenv install <version>`", "`pyenv local <version>`: pinned per folder", "`python --version`"],
@@ -75,10 +75,10 @@ def pyenv(device):
 
 @lesson.beat(
     "poetry: one environment per project",
-    narration="""poetry records your project's packages in pyproject dot toml, and locks their exact versions.
-    | poetry init creates that file. | poetry env use creates a virtual environment for the project, with
-    the Python that pyenv chose. Every poetry command now works inside it, so one project's packages never
-    poison another's.""",
+    narration="""poetry records your project's packages in pyproject dot toml, and pins their exact versions
+    in poetry dot lock. | poetry init creates that file. | poetry env use creates a virtual environment for
+    the project, with the Python that pyenv chose. poetry add, install and run now work inside it, so one
+    project's packages never poison another's.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`poetry init`: a pyproject.toml", "`poetry env use python`: the project's environment",
            "`poetry.lock` pins exact versions"],
@@ -95,11 +95,12 @@ def poetry(device):
 
 @lesson.beat(
     "The CUDA wheel, from PyTorch's index",
-    narration="""Here is the secret passage. On Windows, the torch on the Python package index is built for
-    the cpu only; the CUDA builds live on PyTorch's own index. | So we add that index to poetry as a source,
-    with explicit priority: poetry asks it only for packages that name it, and everything else still comes
-    from the package index. | Then we add torch from that source, and poetry installs torch {{ version }},
-    tagged with the index's CUDA version, here {{ tag }}.""",
+    narration="""Here is the secret passage. On Windows, PyTorch's install selector shows it: the torch on
+    the Python package index is built for the cpu only, and the CUDA builds live on PyTorch's own index. | So
+    we add that index to poetry as a source, with explicit priority: poetry asks it only for packages that
+    name it; everything else comes from the package index. | Then we add torch from that source: poetry
+    installs torch {{ version }}, tagged with the index's CUDA version, {{ tag }} in our example. The
+    selector lists each release's tags.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`poetry source add --priority explicit`", "`poetry add --source pytorch-cu126 torch`",
            "Other packages still come from PyPI"],
@@ -110,7 +111,7 @@ def cuda_source(device):
         (f"poetry source add --priority explicit pytorch-{CUDA_TAG} {INDEX}",
          f"Adding source with name pytorch-{CUDA_TAG}."),
         (f"poetry add --source pytorch-{CUDA_TAG} torch",
-         f"Using version ^{base} for torch\n...\n  - Installing torch ({base}+{CUDA_TAG})"),
+         f"Using version ^{base}+{CUDA_TAG} for torch\n...\n  - Installing torch ({base}+{CUDA_TAG})"),
     ])
     return {"session": session, "version": base, "tag": CUDA_TAG}
 
@@ -119,8 +120,8 @@ def cuda_source(device):
     "The CPU-only trap",
     narration="""Now, the trap that has devoured many apprentices. | A plain pip install torch on Windows gives
     you version {{ cpu_version }}, and cuda is available answers False. | Yet nvidia-smi sees your card
-    perfectly well: the driver is fine, the wheel is wrong. | Reinstall from PyTorch's index, and the same
-    question answers {{ cuda_version }} and True. The plus cpu in the version was the clue all along.""",
+    perfectly well: the driver is fine, the wheel is wrong. | Reinstall from PyTorch's CUDA index, and the
+    same question answers {{ cuda_version }} and True. The plus cpu in the version was the clue all along.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`+cpu` in `torch.__version__`: a CPU-only wheel", "`torch.cuda.is_available()` is False",
            "`nvidia-smi` still lists the GPU"],
@@ -141,15 +142,16 @@ def cpu_trap(device):
 @lesson.beat(
     "WSL2: Linux inside Windows",
     narration="""Another door: WSL2 runs a real Linux inside Windows. wsl dash dash install sets it up, with
-    Ubuntu by default. | wsl dash l dash v lists your distributions; version {{ wsl_version }} is the one
-    with GPU support. | Inside it, the Linux torch from the package index uses your card through the Windows
-    driver: do not install a Linux NVIDIA driver inside WSL. Then follow the Linux lesson.""",
+    Ubuntu by default, say Microsoft's docs. | wsl dash l dash v lists your distributions; NVIDIA's guide to
+    CUDA on WSL asks for version {{ wsl_version }}. | Inside it, follow the Linux lesson: the Linux torch
+    from the package index then uses your card through the Windows driver. And, says the same guide, do not
+    install a Linux NVIDIA driver inside WSL.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`wsl --install`: Ubuntu by default", "WSL2 uses the Windows GPU driver",
            "Inside: follow the Linux lesson"],
 )
 def wsl(device):
-    wsl_version = 2
+    wsl_version = 2  # not computed: NVIDIA's CUDA on WSL guide asks for WSL 2
     session = expected([
         ("wsl -l -v", f"  NAME      STATE           VERSION\n* Ubuntu    Running         {wsl_version}"),
         ('wsl python3 -c "import torch; print(torch.cuda.is_available())"', "True"),
