@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import BitFields, DeviceMove, Show, Title
 
 lesson = Lesson(
@@ -36,7 +36,8 @@ def synchronize(device):
 
 
 def time_ms(fn, device, repeats=5):
-    """Median wall time of `fn` in milliseconds, after a warm-up call, waiting for the device to finish."""
+    """Wall times of `repeats` calls of `fn` in milliseconds, after a warm-up call, each waiting for the device
+    to finish."""
     fn()
     synchronize(device)
     runs = []
@@ -45,35 +46,30 @@ def time_ms(fn, device, repeats=5):
         fn()
         synchronize(device)
         runs.append((time.perf_counter() - start) * 1000)
+    return runs
+
+
+def median(runs):
+    """The middle one of an odd number of timings."""
     return sorted(runs)[len(runs) // 2]
 
 
-def gpu_name(device):
-    """The accelerator's own name, for narration."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    return "Apple GPU" if device == "mps" else "cpu"
-
-
-def race(n, cpu_ms, gpu_ms, device):
-    """The timing beat's figures, rounded once, and its claims about them checked."""
-    cpu_ms, gpu_ms = round(cpu_ms, 1), gpu_ms and round(gpu_ms, 2)
-    expect(bool(gpu_ms) == (device != "cpu"), "a GPU figure exactly when a GPU ran, none invented")
-    ratio = verdict = None
-    if gpu_ms:
-        ratio = round(max(cpu_ms, gpu_ms) / min(cpu_ms, gpu_ms))
-        verdict = "faster" if gpu_ms < cpu_ms else "slower"
+def race(n, runs, device):
+    """The timing beat's figures (each device's median run, rounded once), its claims about them checked."""
+    cpu_ms = round(median(runs[0]), 1)
+    gpu_ms = round(median(runs[1]), 2) if len(runs) > 1 else None
+    expect((gpu_ms is not None) == (device != "cpu"), "a GPU figure exactly when a GPU ran, none invented")
+    if gpu_ms is not None:
         expect(tiny_copy_loses(device), "a tiny product gains nothing from the trip to the GPU")
-    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t], device=device)
-    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "gpu": gpu_name(device),
-            "ratio": ratio, "verdict": verdict, "timings": timings}
+    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t is not None])
+    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "runs": torch.tensor(runs), "timings": timings}
 
 
 def tiny_copy_loses(device):
     """An 8x8 product on the CPU against copying it to `device`, multiplying there and copying back."""
     tiny = torch.randn(8, 8)
-    here = time_ms(lambda: tiny @ tiny, "cpu")
-    there = time_ms(lambda: (tiny.to(device) @ tiny.to(device)).cpu(), device)
+    here = median(time_ms(lambda: tiny @ tiny, "cpu"))
+    there = median(time_ms(lambda: (tiny.to(device) @ tiny.to(device)).cpu(), device))
     return there > here
 
 
@@ -93,15 +89,15 @@ def objectives(device):
 
 @lesson.beat(
     "The default dtypes",
-    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}, at
-    {{ size[0] }} bytes each. | Decimals become {{ floats.dtype }}, at {{ size[1] }} bytes. | Truth values
-    become {{ flags.dtype }}, at {{ size[2] }} byte each. | Add a float to the integers and the result is
-    promoted to {{ mixed.dtype }}. But look at the last cell: {{ ints.values[1] }} plus {{ floats.values[0] }}
-    came out as {{ mixed.values[1] }}. float32 cannot hold every whole number that large, so the promotion
-    rounded without a word.""",
-    visual=Show("ints", "floats", "flags", "mixed", digits=1),
+    narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}. |
+    Decimals become {{ floats.dtype }}, torch's default float. | Truth values become {{ flags.dtype }}. | Add a
+    float to the integers and the result takes the float's dtype, here {{ mixed.dtype }}; a float64 or a
+    float16 operand would make it float64 or float16 instead. | Now cast the sum back to whole numbers and look
+    at the last cell: {{ ints.values[1] }} plus {{ floats.values[0] }} came back as {{ back.values[1] }}.
+    float32 cannot hold every whole number that large, so the promotion rounded without a word.""",
+    visual=Show("ints", "floats", "flags", "mixed", "back", digits=1),
     slide=["Integers: `int64`", "Decimals: `float32`", "Comparisons and flags: `bool`",
-           "int + float promotes to float32, which may round"],
+           "int + float takes the float's dtype; float32 may round"],
 )
 def defaults(device):
     ints = torch.tensor([1, 16777217], device=device)
@@ -109,19 +105,23 @@ def defaults(device):
     flags = torch.tensor([True, False], device=device)
     mixed = ints + floats[0]
     expect(mixed.dtype == torch.float32, "promoted")
-    expect(mixed[1].item() != 16777217.5, "rounded")
-    size = [t.itemsize for t in (ints, floats, flags)]
+    expect_each([torch.float16, torch.bfloat16, torch.float32, torch.float64],
+                lambda d: (ints + torch.tensor(0.5, dtype=d, device=device)).dtype == d
+                and (ints + torch.tensor([0.5, 1.5], dtype=d, device=device)).dtype == d,
+                "int + float takes the float's dtype, whichever float it is")
+    back = mixed.to(torch.int64)
+    expect(back[1] != ints[1], "rounded")
     return {"ints": ints, "floats": floats,
-            "flags": flags, "mixed": mixed, "size": size}
+            "flags": flags, "mixed": mixed, "back": back}
 
 
 @lesson.beat(
     "Three ways to store a float",
     narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide
-    exponent and a long mantissa, and stores {{ f32_text }}. | float16 has half the bits and stores
+    exponent and a long mantissa, and comes closest: {{ f32_text }}. | float16 has half the bits and lands on
     {{ f16_text }}: the error already shows in the fifth decimal. | bfloat16 keeps float32's exponent but
-    only a stub of mantissa, and stores {{ bf16_text }}, {{ ratio }} times further off. | The exponent buys
-    range, the mantissa buys precision.""",
+    only a stub of mantissa, and lands on {{ bf16_text }}, further off still. | The exponent buys range, the
+    mantissa buys precision.""",
     visual=BitFields("f32", "f16", "bf16"),
     slide=["Sign, exponent (range), mantissa (precision)", "`float16`: short exponent",
            "`bfloat16`: float32's exponent, short mantissa"],
@@ -136,7 +136,7 @@ def float_bits(device):
     f32_info, bf16_info = torch.finfo(torch.float32), torch.finfo(torch.bfloat16)
     expect(bf16_info.smallest_normal == f32_info.smallest_normal, "bfloat16 keeps float32's exponent range")
     expect(bf16_info.bits == 16 and torch.finfo(torch.float16).bits == 16, "half the bits")
-    return {"f32": f32, "f16": f16, "bf16": bf16, "ratio": round(err_bf / err16),
+    return {"f32": f32, "f16": f16, "bf16": bf16,
             "f32_text": f"{f32.item():.5f}",
             "f16_text": f"{f16.item():.5f}",
             "bf16_text": f"{bf16.item():.5f}"}
@@ -144,21 +144,24 @@ def float_bits(device):
 
 @lesson.beat(
     "Where the small floats lose",
-    narration="""Now we push them to breaking point. | Here is {{ big.item }}, safe in float32. | float16 can
-    hold nothing above {{ f16_max }}, so it becomes {{ big16.item }}. Disaster! | bfloat16 survives the same
-    number, but rounds it to {{ bigbf.item }}. | And its coarse mantissa turns {{ texts[0] }} into
-    {{ texts[1] }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you can, and watch
-    float16 for infinities.""",
+    narration="""Now we push them to breaking point. | Here are {{ big.values }}, safe in float32. | float16
+    holds nothing above {{ f16_max }}: the first fits exactly, the second becomes infinity. Disaster! |
+    bfloat16 survives both, but rounds them to {{ bigbf.values }}. | And its coarse mantissa turns
+    {{ texts[0] }} into {{ texts[1] }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you
+    can, and watch float16 for infinities.""",
     visual=Show("big", "big16", "bigbf", "smallbf"),
     slide=["`float16`: overflows to inf early", "`bfloat16`: huge range, few digits",
            "`torch.finfo(dtype)` tells the limits"],
 )
 def float_limits(device):
-    big = torch.tensor([70000.0], device=device)
+    big = torch.tensor([65504.0, 70000.0], device=device)
     big16, bigbf = big.half(), big.bfloat16()
     f16_max = int(torch.finfo(torch.float16).max)
-    expect(big16.isinf().all(), "float16 overflows")
-    expect(bigbf.isfinite().all(), "bfloat16 survives")
+    expect(big16[0] == f16_max and big16[1].isinf(), "the largest float16 fits exactly; the next overflows")
+    expect_each([65520.0, 70000.0, 1e6, 3e38],
+                lambda v: torch.tensor(v).half().isinf() and torch.tensor(v).bfloat16().isfinite(),
+                "float16 overflows where bfloat16 survives")
+    expect(bigbf.isfinite().all() and not torch.equal(bigbf.float(), big), "bfloat16 survives, rounded")
     small = torch.tensor([1.001], device=device)
     smallbf = small.bfloat16()
     texts = [f"{t.item():.3f}" for t in (small, smallbf)]
@@ -169,31 +172,42 @@ def float_limits(device):
 
 @lesson.beat(
     "Integers",
-    narration="""Integers are exact, until they are not. | An int8 holds at most {{ int8_max }}; add one more
-    and it wraps around to {{ wrapped.item }}, without a word of warning. | Casting floats to an integer type
-    neither rounds nor floors: it truncates towards zero, so {{ decimals.values }} become
-    {{ truncated.values }}.""",
-    visual=Show("wrapped", "truncated"),
-    slide=["`int8` wraps silently past its maximum", "float to int truncates toward zero",
+    narration="""Integers are exact, until they are not. | An int8 holds at most {{ top.item }}. | Add one
+    more and it wraps around to {{ wrapped.item }}, without a word of warning. | Now cast the decimals
+    {{ decimals.values }} to a signed integer type. | The cast neither rounds nor floors: it truncates toward
+    zero, giving {{ truncated.values }}. Unsigned types such as uint8 hold no negatives at all, so keep
+    negative values away from them.""",
+    visual=Show("top", "wrapped", "decimals", "truncated"),
+    slide=["`int8` wraps silently past its maximum", "float to signed int truncates toward zero",
            "`torch.iinfo(dtype)` tells the limits"],
 )
 def integers(device):
     int8 = torch.iinfo(torch.int8)
-    top = torch.tensor([int8.max], dtype=torch.int8)
-    wrapped = top.to(device) + 1
+    top = torch.tensor([int8.max], dtype=torch.int8, device=device)
+    wrapped = top + 1
     expect(wrapped == int8.min, "it wraps to the minimum")
+    expect_each([torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8],
+                lambda d: (torch.tensor([torch.iinfo(d).max], dtype=d, device=device) + 1) == torch.iinfo(d).min,
+                "every integer type wraps past its maximum, silently")
     decimals = torch.tensor([2.7, -2.7], device=device)
     truncated = decimals.to(torch.int64)
     expect((truncated == decimals.trunc()).all(), "toward zero")
-    return {"int8_max": int8.max, "wrapped": wrapped,
+    expect_each([(f, i) for f in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+                 for i in (torch.int8, torch.int16, torch.int32, torch.int64)],
+                lambda c: (lambda x: torch.equal(x.to(c[1]).double(), x.trunc().double()))(
+                    torch.tensor([2.7, -2.7, 0.5, -0.5, 99.9, -99.9], dtype=c[0], device=device)),
+                "casting in-range floats to a signed integer type truncates toward zero")
+    expect(torch.iinfo(torch.uint8).min == 0 and decimals.to(torch.uint8)[1] != truncated[1],
+           "uint8 holds no negatives: -2.7 does not become -2")
+    return {"top": top, "wrapped": wrapped,
             "decimals": decimals, "truncated": truncated}
 
 
 @lesson.beat(
     "Booleans",
     narration="""And bool keeps only truth. | Take these numbers: {{ raw.values }}. | Cast them to bool and
-    every nonzero value becomes True, the half and the negative too: {{ flags.values }}. | Each flag costs
-    {{ size }} byte, and summing flags counts the True ones: {{ count.item }}.""",
+    every nonzero value becomes True, the half and the negative too; only the zero stays False. | Each flag
+    costs {{ size }} byte, and summing flags counts the True ones: {{ count.item }}.""",
     visual=Show("raw", "flags", "count"),
     slide=["Any nonzero becomes `True`", "One byte per flag", "`flags.sum()` counts the True ones"],
 )
@@ -201,6 +215,10 @@ def booleans(device):
     raw = torch.tensor([0.0, 0.5, -3.0, 2.0], device=device)
     flags = raw.to(torch.bool)
     expect(torch.equal(flags, raw != 0), "nonzero is True")
+    expect_each([torch.float16, torch.bfloat16, torch.float64, torch.int8, torch.int64],
+                lambda d: (lambda r: torch.equal(r.to(torch.bool), r != 0))(
+                    torch.tensor([0, 1, -3, 2, 0], device=device).to(d) / (2 if d.is_floating_point else 1)),
+                "in every dtype, exactly the nonzero values become True")
     count = flags.sum()
     expect(count == (raw != 0).sum(), "the sum counts them")
     return {"raw": raw, "flags": flags, "count": count,
@@ -209,39 +227,38 @@ def booleans(device):
 
 @lesson.beat(
     "Converting an embedding table",
-    narration="""A real weapon: an embedding table, one vector per word. | Convert it with to bfloat16 and
-    each number shrinks from {{ size[0] }} bytes to {{ size[1] }}, while the values move only a little, as
-    the two grids show. | For a vocabulary of {{ vocab }} words and width {{ width }}, that is {{ mb[0] }}
-    megabytes in float32 against {{ mb[1] }} in bfloat16. Mwahaha, half the memory!""",
-    visual=Show("table", "half"),
+    narration="""A real weapon: an embedding table, one vector per word. | Here is a small one in float32,
+    {{ table.shape }}. | Convert it with to bfloat16, and the values move only a little, as the two grids
+    show. | But each number shrinks from {{ footprint[0][0] }} bytes to {{ footprint[1][0] }}: for a
+    vocabulary of {{ vocab }} words and width {{ width }}, that is {{ footprint[0][1] }} megabytes in
+    float32 against {{ footprint[1][1] }} in bfloat16. Mwahaha, half the memory!""",
+    visual=Show("table", "bf16", "footprint"),
     slide=["`t.to(torch.bfloat16)` or `t.bfloat16()`", "`t.half()` is float16, not bfloat16",
            "16-bit: half the bytes per number", "Pick the dtype at creation with `dtype=`"],
 )
 def converting(device):
-    table = torch.randn(4, 4, device=device)
-    half = table.to(torch.bfloat16)
-    drift = ((half - table) / table).abs().max()
-    expect(drift < 0.01, "values move a little")
-    size = [t.itemsize for t in (table, half)]
-    expect(size[1] * 2 == size[0], "half the bytes")
+    table = torch.randn(2, 4, device=device)
+    bf16 = table.to(torch.bfloat16)
+    expect(((bf16 - table) / table).abs().max() < 0.01, "values move a little")
     vocab, width = 50257, 768
-    mb = [vocab * width * s // 10**6 for s in size]
-    return {"table": table, "half": half,
-            "size": size, "mb": mb,
-            "vocab": vocab, "width": width}
+    nbytes = torch.tensor([t.element_size() for t in (table, bf16)])
+    footprint = torch.stack([nbytes, nbytes * vocab * width // 10**6], dim=1)
+    expect(nbytes[1] * 2 == nbytes[0], "half the bytes")
+    return {"table": table, "bf16": bf16, "footprint": footprint, "vocab": vocab, "width": width}
 
 
 @lesson.beat(
     "Choosing and moving devices",
     narration="""Now, where shall the arithmetic happen? We ask torch for the best device: cuda on NVIDIA
-    cards, mps on Apple silicon, else the cpu. Here torch answers {{ best }}{% if best != device %}, though
-    this render was told to use {{ device }}{% endif %}. {% if mix_error %}| The to method copies our tensor from
-    {{ x.device }} to {{ moved.device }}. Mix the two in one operation and torch refuses: tensors must share a
-    device.{% else %}| Asked to move our tensor to {{ moved.device }}, where it already lives, the to method hands back
-    the very same tensor, with no copy at all.{% endif %}""",
+    cards, mps on Apple silicon, else the cpu. {% if best == "cpu" %}This machine has no GPU, so torch answers
+    cpu{% else %}Here torch answers {{ best }}{% endif %}{% if best != device %}, though this render was told to
+    use {{ device }}{% endif %}. {% if mix_error %}| The to method copies our tensor from {{ x.device }} to
+    {{ moved.device }}. Mix the two in one operation and torch refuses with an error.{% else %}| Asked to move
+    our tensor to {{ moved.device }}, where it already lives, the to method hands back the very same tensor,
+    with no copy at all. On a machine with a GPU, the same call would copy it into the GPU's memory.{% endif %}""",
     visual=DeviceMove("x", "moved"),
     slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`",
-           "`t.to(device)` copies across devices", "Operands must share a device"],
+           "`t.to(device)` copies across devices", "Keep an operation's tensors on one device"],
 )
 def devices(device):
     if torch.cuda.is_available():
@@ -264,25 +281,26 @@ def devices(device):
 
 @lesson.beat(
     "CPU against GPU",
-    narration="""The decisive experiment: the same matrix product, {{ n }} by {{ n }}, on each device. | The
-    cpu takes {{ cpu_ms }} milliseconds. {% if gpu_ms %}| On the {{ gpu }}, it takes {{ gpu_ms }}
-    milliseconds, about {{ ratio }} times {{ verdict }}. Small tensors gain nothing, though: copying them
-    across costs more than it saves.{% else %}| This render found no GPU, so there is nothing to
+    narration="""The decisive experiment: the same {{ n }} by {{ n }} matrix product, timed several times
+    after a warm-up, on every device this machine has. {% if gpu_ms %}| The first row is the cpu, whose middle
+    run takes {{ cpu_ms }} milliseconds; the second is the GPU, whose middle run takes {{ gpu_ms }}
+    milliseconds, {% if gpu_ms < cpu_ms %}faster{% else %}slower{% endif %} here. | Small tensors gain nothing, though:
+    copying them across costs more than it saves.{% else %}| This machine has no GPU, so there is a single
+    row: the cpu's runs, the middle one {{ cpu_ms }} milliseconds. | With no GPU here there is nothing to
     compare, and we will not invent a figure. Run this lesson on a machine with cuda or mps and this beat
-    measures both. {% endif %}""",
-    visual=Show("timings", caption="milliseconds per product: cpu, then GPU if present"),
-    slide=["Time with `torch.cuda.synchronize()`", "Big products: the GPU usually wins",
-           "Tiny tensors: the copy costs more"],
+    measures both.{% endif %}""",
+    visual=Show("runs", caption="milliseconds per run, one row per device that ran"),
+    slide=["Time several runs after a warm-up; take the middle", "On a GPU, synchronize before reading the clock",
+           "A GPU figure only where a GPU ran"],
 )
 def timing(device):
     n = 1024
     a = torch.randn(n, n)
-    cpu_ms = time_ms(lambda: a @ a, "cpu")
-    gpu_ms = None
+    runs = [time_ms(lambda: a @ a, "cpu")]
     if device != "cpu":
         g = a.to(device)
-        gpu_ms = time_ms(lambda: g @ g, device)
-    return race(n, cpu_ms, gpu_ms, device)
+        runs.append(time_ms(lambda: g @ g, device))
+    return race(n, runs, device)
 
 
 @lesson.beat(
@@ -290,7 +308,7 @@ def timing(device):
     narration="""Your arsenal is assembled! | Integers default to int64 and decimals to float32. | float16
     overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, casts
     truncate, and any nonzero value is True. | Converting float32 to bfloat16 or float16 halves the memory. |
-    And the to method copies tensors across devices: cuda first, then mps, then the cpu.""",
+    And the to method copies tensors across devices; pick cuda first, then mps, then the cpu.""",
     visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
