@@ -202,7 +202,8 @@ def gradients(device):
 def recap(device):
     emb = nn.Embedding(4, 2, padding_idx=0, device=device)
     idx = torch.tensor([1, 3], device=device)
-    expect(torch.equal(emb(idx), F.one_hot(idx, 4).float() @ emb.weight), "a lookup is a one-hot matmul")
+    one_hot = F.one_hot(idx, 4)
+    expect(torch.equal(emb(idx), one_hot.float() @ emb.weight), "a lookup is a one-hot matmul")
     return {}
 
 

@@ -10,10 +10,11 @@ import math
 import torch
 from torch import nn
 
-from render.lesson import Lesson, capture_error, expect
-from scenes.vocabulary import Curve, Embedding, PositionalEncoding, Show, Title
+from render.lesson import Lesson, capture_error, expect, expect_each
+from scenes.vocabulary import Curve, Index, PositionalEncoding, Show, Title
 
 BASE = 10000.0
+WAVE_DIM = 16  # the model width whose wavelengths the curve draws (named on its axis)
 
 lesson = Lesson(
     objectives=[
@@ -28,10 +29,11 @@ lesson = Lesson(
         "PE[p, 2i] = sin(p w_i), PE[p, 2i+1] = cos(p w_i)",
         "w_i = 10000^(-2i/d): wavelengths grow geometrically",
         "x = tok_emb(ids) + PE[:T], or + pos_emb(arange(T))",
+        "In a module, the fixed table is a buffer",
         "PE(p + k) is PE(p) rotated by k w_i, pair by pair",
     ],
     challenge="For d = 8, compute the wavelength of every sin/cos pair and the ratio between neighbours; then "
-    "build the table and check that PE[5] @ PE[7] equals PE[20] @ PE[22].",
+    "build the table and check with torch.allclose that PE[5] @ PE[7] matches PE[20] @ PE[22].",
     seed=8,
 )
 
@@ -51,6 +53,12 @@ def sinusoid_table(positions, dim, device):
     return pe
 
 
+def paper_table(positions, dim):
+    """The table as the paper writes it, p / 10000^(2i/d): the same values as sinusoid_table, rounded apart."""
+    angle = torch.arange(positions).float().unsqueeze(1) / BASE ** (torch.arange(0, dim, 2).float() / dim)
+    return torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1).flatten(1)
+
+
 def rotate_pairs(row, angle):
     """Each (sin, cos) pair of a table row turned by its own angle: the angle-addition formulas."""
     sin, cos = row[0::2], row[1::2]
@@ -65,6 +73,17 @@ def shift_matrix(angle):
     cos, sin = torch.cos(angle), torch.sin(angle)
     blocks = [torch.stack([torch.stack([c, s]), torch.stack([-s, c])]) for c, s in zip(cos, sin, strict=True)]
     return torch.block_diag(*blocks)
+
+
+def keeps_order(attn, x, order, pe=None, attn_mask=None):
+    """Whether self-attention on shuffled tokens still gives the same rows, shuffled: positions `pe` are added
+    after shuffling (they belong to places, not tokens), and the mask stays put."""
+    pe = torch.zeros_like(x[0]) if pe is None else pe
+    with torch.no_grad():
+        out, _ = attn(x + pe, x + pe, x + pe, attn_mask=attn_mask)
+        moved = x[:, order] + pe
+        out_shuffled, _ = attn(moved, moved, moved, attn_mask=attn_mask)
+    return torch.allclose(out_shuffled, out[:, order], atol=1e-3)
 
 
 def order_is_lost(device):
@@ -96,8 +115,8 @@ def objectives(device):
     narration="""Feed {{ t }} tokens through self attention, with no mask and no positional information. Here
     are the outputs, one row per token. | Now shuffle the tokens into the order {{ order }} and run it again:
     the outputs are the very same rows, shuffled the same way. | Torch confirms it. Attention treats a sentence
-    as a bag of tokens: without help, word order simply does not exist. Only a causal mask, which we meet
-    later, breaks the symmetry.""",
+    as a bag of tokens: word order does not exist. Adding positions, the cure we brew next,
+    breaks the symmetry; so does a mask tied to positions, like the causal mask we meet later.""",
     visual=Show("out", "out_shuffled", code=False, caption="shuffled tokens in, the same rows shuffled out"),
     slide=["`attn(x, x, x)` on shuffled tokens", "= the same outputs, shuffled",
            "No mask: permutation-equivariant, order is invisible"],
@@ -110,11 +129,13 @@ def order_lost(device):
     with torch.no_grad():
         out, _ = attn(x, x, x)
         out_shuffled, _ = attn(x[:, order], x[:, order], x[:, order])
-        masked, _ = attn(x, x, x, attn_mask=causal)
-        masked_shuffled, _ = attn(x[:, order], x[:, order], x[:, order], attn_mask=causal)
     expect(torch.allclose(out_shuffled, out[:, order], atol=1e-5), "permuting tokens permutes the outputs")
     expect(not torch.allclose(out_shuffled, out, atol=1e-3), "the shuffled outputs are really in a new order")
-    expect(not torch.allclose(masked_shuffled, masked[:, order], atol=1e-3), "a causal mask breaks the symmetry")
+    pe = sinusoid_table(4, 4, device) * 3
+    local = torch.tensor([[0, 0, 1, 1], [0, 0, 0, 1], [1, 0, 0, 0], [1, 1, 0, 0]], device=device).bool()
+    expect_each([{"attn_mask": causal}, {"attn_mask": local}, {"pe": pe}],
+                lambda case: not keeps_order(attn, x, order, **case),
+                "added positions, a causal mask or another position-tied mask break the symmetry")
     return {"out": out[0], "out_shuffled": out_shuffled[0], "t": x.shape[1], "order": order.tolist()}
 
 
@@ -145,17 +166,17 @@ def table(device):
 @lesson.beat(
     "Geometric wavelengths",
     narration="""How slow do the slow waves get? Pair i has wavelength two pi times {{ base }} to the power
-    two i over d. Here is its log, base ten, for d = {{ dim }}. | A straight line, ending at {{ log_last }}: from
-    {{ first }} to {{ last }} positions, each pair {{ ratio }} times longer than the one before, like clock hands
-    from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi, never reached: even at d = {{
-    wide }} the slowest wave is {{ last_wide }} positions long.""",
-    visual=Curve("pair", "log_wavelength", "log_ceiling", x_label="pair i", y_label="log10 positions",
-                 labels=["log10(2π · 10000^(2i/d))", "log10(2π · 10000)"]),
+    two i over d. Here is its log, base ten, for d equal to {{ dim }}. | A straight line, ending at {{ log_last
+    }}: from {{ first }} positions to ten to the {{ log_last }}, each pair {{ ratio }} times longer than the one
+    before, like clock hands from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi,
+    never reached, however wide the model.""",
+    visual=Curve("pair", "log_wavelength", "log_ceiling", x_label=f"pair i, for d = {WAVE_DIM}",
+                 y_label=f"log10(2π · {BASE:.0f}^(2i/d))", labels=["wavelength", f"ceiling: 2π · {BASE:.0f}"]),
     slide=["Wavelength of pair i: 2 pi 10000^(2i/d)", "A constant ratio between neighbours",
            "From 2 pi up to (almost) 10000 * 2 pi", "Fast waves for fine position, slow for coarse"],
 )
 def wavelengths(device):
-    dim = 16
+    dim = WAVE_DIM
     pair = torch.arange(dim // 2, device=device, dtype=torch.float32)
     wavelength = 2 * math.pi / frequencies(dim, device)
     expect(torch.allclose(wavelength, 2 * math.pi * BASE ** (2 * pair / dim), rtol=1e-4),
@@ -166,26 +187,25 @@ def wavelengths(device):
     steps = log_wavelength[1:] - log_wavelength[:-1]
     expect(torch.allclose(steps, steps[0].expand_as(steps), atol=1e-4), "on a log scale they lie on a line")
     expect(abs(float(wavelength[0]) - 2 * math.pi) < 1e-4, "the fastest wave has wavelength 2 pi")
-    wide = 512
-    slowest = 2 * math.pi / frequencies(wide, device)[-1]
     ceiling = 2 * math.pi * BASE
-    expect(float(wavelength[-1]) < float(slowest) < ceiling, "wider models approach the 10000 * 2 pi ceiling")
+    expect_each([16, 512, 4096], lambda d: float(wavelength[-1]) <= 2 * math.pi / frequencies(d, device)[-1] < ceiling,
+                "wider models approach the 10000 * 2 pi ceiling, never reaching it")
     log_ceiling = torch.full_like(log_wavelength, math.log10(ceiling))
     return {"pair": pair, "log_wavelength": log_wavelength, "log_ceiling": log_ceiling, "base": int(BASE),
-            "dim": dim, "first": f"{wavelength[0].item():.1f}", "last": f"{wavelength[-1].item():.0f}",
-            "log_last": f"{log_wavelength[-1].item():.2f}", "ratio": f"{ratio[0].item():.2f}",
-            "wide": wide, "last_wide": f"{slowest.item():.0f}"}
+            "dim": dim, "first": f"{wavelength[0].item():.1f}",
+            "log_last": f"{log_wavelength[-1].item():.2f}", "ratio": f"{ratio[0].item():.2f}"}
 
 
 @lesson.beat(
     "Adding it to the tokens",
-    narration="""Now inject it. Here is the table again: each token's embedding gets the row for its position
-    added on, same width, no concatenation. | Beside it, a few of its columns as waves, | and here the token at
-    position {{ position }} of the sentence: its embedding plus row {{ position }} of the table gives the vector
-    attention will see. The same word at another position now looks different.""",
+    narration="""Now inject it. Here is the table again: each token's embedding gets its position's row added,
+    same width, no concatenation. | Beside it, a few columns as waves, | and the token at position {{ position
+    }}: its embedding plus row {{ position }} gives the vector attention will see. The same word elsewhere
+    looks different. In a module, keep the table as a buffer: it moves with the model, yet is never trained.
+    The original Transformer also scales the embeddings by the square root of d first.""",
     visual=PositionalEncoding("pe", "token", "x", position=3),
-    slide=["`x = tok_emb(ids) + pe[:T]`", "Same width d: added, not concatenated",
-           "The same word differs by position"],
+    slide=["`x = tok_emb(ids) + pe[:T]`: added, same width", "The same word differs by position",
+           "In a module: `register_buffer('pe', pe)`", "Transformer: `tok_emb(ids) * math.sqrt(d) + pe[:T]`"],
 )
 def add_to_tokens(device):
     pe = sinusoid_table(32, 16, device)
@@ -195,6 +215,13 @@ def add_to_tokens(device):
     with torch.no_grad():
         x = emb(ids) + pe[: len(ids)]
         token = emb.weight[ids[position]]
+    holder = nn.Module()
+    holder.register_buffer("pe", pe, persistent=False)
+    with torch.no_grad():
+        scaled = emb(ids) * math.sqrt(16) + holder.pe[: len(ids)]
+    expect(list(holder.parameters()) == [] and holder.to(torch.float64).pe.dtype == torch.float64,
+           "a buffer: no parameter, yet it follows .to()")
+    expect(scaled.shape == x.shape, "scaling by sqrt(d) keeps the shape")
     expect(x.shape == emb(ids).shape, "adding keeps the width: no concatenation")
     expect(torch.equal(x[position], token + pe[position]), "x[p] is the token's embedding plus pe[p]")
     expect(bool(ids[1] == ids[4]) and not torch.allclose(x[1], x[4]), "the same word at two positions differs")
@@ -203,11 +230,12 @@ def add_to_tokens(device):
 
 @lesson.beat(
     "Learned positions",
-    narration="""Many models, like the GPT family, simply learn the positions: another nn dot Embedding, indexed
-    by position instead of token, with {{ max_len }} rows, one per position it can handle. | Position {{ first }}
-    picks row {{ first }}, | and every other position picks its own row: one vector per position, ready to add
-    to the token embeddings. They train like any weight, but nothing exists past row {{ last_row }}.""",
-    visual=Embedding("positions", "weight", "out"),
+    narration="""Many models, like BERT and the early GPTs, simply learn the positions: another nn dot
+    Embedding, indexed by position instead of token, with {{ max_len }} rows, one per position it can handle.
+    | The positions of a short sentence pick the first rows, one each, | and out comes one vector per
+    position, ready to add to the token embeddings. They train like any weight, but no position past the
+    last row exists.""",
+    visual=Index("weight", "out", index="positions"),
     slide=["`pos_emb = nn.Embedding(max_len, d)`", "`x = tok_emb(ids) + pos_emb(torch.arange(T))`",
            "Learned, but limited to max_len"],
 )
@@ -225,21 +253,21 @@ def learned(device):
     too_far = torch.tensor([pos_emb.num_embeddings], device=device)
     expect(capture_error(lambda: pos_emb(too_far)) != "", "a position past max_len has no row")
     return {"positions": positions, "weight": pos_emb.weight.detach(), "out": out,
-            "max_len": pos_emb.num_embeddings, "first": int(positions[0]), "last_row": pos_emb.num_embeddings - 1}
+            "max_len": pos_emb.num_embeddings}
 
 
 @lesson.beat(
     "Offsets are rotations",
-    narration="""The secret elegance: cut row {{ p }} of the table into {{ pairs }} pairs, a sine beside a
-    cosine. | Each pair turns by {{ k }} times its frequency: these angles, in radians, from any start. |
-    Rotate each pair: here is the result. | And here is row {{ p_k }}, {{ k }} positions later: the
-    same numbers. | One fixed rotation shifts every row by {{ k }}: PE of p plus k is a linear function of
-    PE of p, so dot products depend only on the offset. Rotary embeddings rotate queries and keys this way;
-    more in attention.""",
+    narration="""The secret elegance: cut row p of the table into {{ pairs }} pairs, sine beside cosine. | Each
+    pair turns by {{ k }} times its frequency: these angles, in radians, from any start. |
+    Rotate each pair: here is the result. | And here is row p plus {{ k }}, {{ k }} positions later: the
+    same numbers. | One fixed rotation shifts every row by {{ k }}. Rotations keep lengths and angles, so the
+    dot product of two rows depends only on their offset. Rotary embeddings, RoPE, turn queries and keys
+    this way instead of adding a table.""",
     visual=Show("pe_p", "angle", "rotated", "pe_p_plus_k", code=False, digits=3,
                 caption="rotate each (sin, cos) pair of PE[p] by k w_i: PE[p + k], for every p"),
     slide=["Shift by k = rotate each (sin, cos) pair by k w_i", "`PE[p + k] = R_k @ PE[p]`: one matrix for every p",
-           "PE(p) . PE(p + k) depends only on k", "RoPE rotates queries and keys: coming soon"],
+           "R_k is orthogonal: PE(p) . PE(p + k) depends only on k", "RoPE rotates queries and keys the same way"],
 )
 def rotations(device):
     dim, p, k = 8, 5, 3
@@ -249,18 +277,22 @@ def rotations(device):
     expect(torch.allclose(rotated, pe[p + k], atol=1e-5), "rotating PE[p] by k w_i gives PE[p + k]")
     r_k = shift_matrix(angle)
     expect(torch.allclose(pe[:-k] @ r_k.T, pe[k:], atol=1e-5), "one matrix R_k maps every row p to row p + k")
-    dots = (pe[:-k] * pe[k:]).sum(-1)
-    expect(torch.allclose(dots, dots[0].expand_as(dots), atol=1e-4), "PE(p) . PE(p + k) is the same for every p")
+    eye = torch.eye(dim, device=device)
+    expect(torch.allclose(r_k @ r_k.T, eye, atol=1e-6), "R_k is orthogonal: it keeps lengths and angles")
+    expect_each([1, 3, 7, 12], lambda shift: torch.allclose((pe[:-shift] * pe[shift:]).sum(-1),
+                                                            (pe[0] @ pe[shift]).expand(len(pe) - shift), atol=1e-4),
+                "PE(p) . PE(p + k) is the same for every p")
     pairs = dim // 2
     return {"pe_p": pe[p].reshape(pairs, 2), "angle": angle.reshape(pairs, 1), "rotated": rotated.reshape(pairs, 2),
-            "pe_p_plus_k": pe[p + k].reshape(pairs, 2), "k": k, "p": p, "p_k": p + k, "pairs": pairs}
+            "pe_p_plus_k": pe[p + k].reshape(pairs, 2), "k": k, "pairs": pairs}
 
 
 @lesson.beat(
     "Recap",
     narration="""Order is restored! | Attention alone is blind to order: shuffle the tokens and the outputs
     shuffle too. | The sinusoidal table gives each position sines and cosines, | with wavelengths climbing
-    geometrically. | We add it, or a learned position embedding, to the tokens. | And a shift in position is a
+    geometrically. | We add it, or a learned position embedding, to the tokens. | Inside a module, the fixed
+    table is a buffer. | And a shift in position is a
     rotation of every pair, the seed of rotary embeddings.""",
     visual=Title(heading="What we injected", lines=lesson.recap),
     slide=lesson.recap,
@@ -281,11 +313,12 @@ def recap(device):
 @lesson.beat(
     "Your challenge",
     narration="""Now, apprentice, a trial of waves. | For a model width of {{ dim }}, compute the wavelength of
-    every sine and cosine pair, and the ratio between neighbours. Then build the table and check that row {{ a
-    }} dotted with row {{ b }} equals row {{ c }} dotted with row {{ d }}. Predict why before you run it.""",
+    every sine and cosine pair, and the ratio between neighbours. Then build the table and check, with all
+    close rather than double equals, that row {{ a }} dotted with row {{ b }} matches row {{ c }} dotted with
+    row {{ d }}: rounding can tell them apart. Predict why they match before you run it.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["d = 8: wavelength of each pair", "The ratio between neighbours",
-           "Check `PE[5] @ PE[7] == PE[20] @ PE[22]`"],
+           "`torch.allclose(PE[5] @ PE[7], PE[20] @ PE[22])`"],
 )
 def challenge(device):
     dim, a, c, k = 8, 5, 20, 2
@@ -293,5 +326,10 @@ def challenge(device):
     wavelength = 2 * math.pi / frequencies(dim, device)
     ratio = wavelength[1:] / wavelength[:-1]
     expect(torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-4), "one ratio between neighbours")
-    expect(torch.allclose(pe[a] @ pe[a + k], pe[c] @ pe[c + k], atol=1e-4), "same offset, same dot product")
+    expect(torch.allclose(pe[a] @ pe[a + k], pe[c] @ pe[c + k]), "same offset, same dot product")
+    tables = [sinusoid_table(32, n, "cpu") for n in (8, 16, 64)] + [paper_table(32, n) for n in (8, 16, 64)]
+    expect_each(tables, lambda t: torch.allclose(t[a] @ t[a + k], t[c] @ t[c + k]),
+                "allclose with its default tolerance passes for either construction")
+    paper = paper_table(32, dim)
+    expect(torch.allclose(paper, sinusoid_table(32, dim, "cpu"), atol=1e-5), "the paper's form is the same table")
     return {"dim": dim, "a": a, "b": a + k, "c": c, "d": c + k}
