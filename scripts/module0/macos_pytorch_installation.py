@@ -7,14 +7,14 @@ from documented behaviour with the versions of the trace, and the error messages
 compute functions read them from the test sources of the torch that ran the trace, which record what MPS
 raises. Claims the render machine can check go through `expect`."""
 
-import math
+import platform
 import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Terminal, Title
 
 MACOS = "expected on macOS"
@@ -30,7 +30,7 @@ lesson = Lesson(
         "Use an arm64 Python, not Rosetta",
         "The macOS wheel from PyPI includes MPS",
         "is_built: compiled in; is_available: usable now",
-        "PYTORCH_ENABLE_MPS_FALLBACK=1; float32, not float64",
+        "PYTORCH_ENABLE_MPS_FALLBACK=1; float32 on MPS",
     ],
     challenge="Write a script that picks mps when it is available, else the cpu, and runs a float32 "
     "matrix product there.",
@@ -64,8 +64,9 @@ def objectives(device):
     "Apple silicon, arm64 Python",
     narration="""Open the Terminal, where zsh greets you with its percent prompt. | uname dash m answers
     {{ arch }}: an Apple silicon Mac. | Now ask Python the same question. It must also say {{ arch }}. If it
-    says x86_64, your Python runs under Rosetta, translated from Intel, and torch will never see the GPU.
-    Install an arm64 Python, from python dot org or Homebrew.""",
+    says x86_64, your Python runs under Rosetta, translated from Intel: recent torch releases publish no
+    wheels for Intel Macs, and the lab check flags it. Install an arm64 Python, from python dot org or
+    Homebrew.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too", "x86_64: Rosetta, no MPS"],
 )
@@ -81,8 +82,8 @@ def apple_silicon(device):
 @lesson.beat(
     "Installing torch",
     narration="""On a Mac there is no secret index: the torch on the Python package index already includes
-    MPS. | Create a virtual environment. | Activate it. | And pip install torch brings version
-    {{ version }}. No CUDA on a Mac, so no CUDA tags to choose: one wheel for all.""",
+    MPS. | Create a virtual environment. | Activate it. | pip install torch fetches it; no CUDA on a Mac, so
+    no CUDA tags to choose from. | And torch names its version: {{ version }}, with no plus tag.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`python3 -m venv .venv`", "`source .venv/bin/activate`", "`pip install torch`: MPS included"],
 )
@@ -92,6 +93,7 @@ def install(device):
         ("python3 -m venv .venv", ""),
         ("source .venv/bin/activate", ""),
         ("pip install torch", f"...\nSuccessfully installed ... torch-{base} ..."),
+        ('python -c "import torch; print(torch.__version__)"', base),
     ])
     return {"session": session, "version": base}
 
@@ -100,8 +102,9 @@ def install(device):
     "is_built against is_available",
     narration="""Two questions, two different answers. | is built asks: was this torch compiled with MPS?
     is available asks: can it use MPS right now, on this Mac? On Apple silicon with a recent macOS, both say
-    True. On a macOS too old for MPS, built says True and available says False. This render machine, not a
-    Mac, says {{ built_here }} and {{ available_here }}. | Once available, mps is a device like any other.""",
+    True. On a macOS too old for MPS, built says True and available says False. This render machine, {% if
+    on_mac.value %}a Mac{% else %}not a Mac{% endif %}, says {{ built_here }} and {{ available_here }}. | Once
+    available, you put tensors on it with device equals mps.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`torch.backends.mps.is_built()`: compiled in", "`torch.backends.mps.is_available()`: usable now",
            "`device='mps'`"],
@@ -114,63 +117,68 @@ def mps_status(device):
          "True True"),
         ("python -c \"import torch; print(torch.ones(2, device='mps'))\"", "tensor([1., 1.], device='mps:0')"),
     ])
-    return {"session": session, "built_here": str(mps.is_built()), "available_here": str(mps.is_available())}
+    return {"session": session, "built_here": str(mps.is_built()), "available_here": str(mps.is_available()),
+            "on_mac": platform.system() == "Darwin"}
 
 
 @lesson.beat(
     "Operators MPS lacks",
-    narration="""MPS does not implement every operator yet. | Call one it lacks, like {{ op }}, and torch
-    raises NotImplementedError, and names the operator. | Set the environment variable PYTORCH_ENABLE_MPS_FALLBACK
-    to one, and torch runs that operator on the cpu instead, with a warning. Slower, but alive!""",
+    narration="""MPS does not implement every operator yet. | Call one it lacks, like {{ op }}, which torch's
+    own tests record as missing, and torch raises {{ error }}, naming the operator. | Set the environment
+    variable PYTORCH_ENABLE_MPS_FALLBACK to one before Python starts, and torch runs that operator on the cpu
+    instead, with a warning. Slower, but alive!""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`NotImplementedError` for a missing operator", "`PYTORCH_ENABLE_MPS_FALLBACK=1`",
            "The fallback runs on the CPU: slower"],
 )
 def fallback(device):
     sources = torch_test_sources()
-    ops = re.findall(r"The operator 'aten::([a-z]\w*)' is not currently implemented for the MPS device", sources)
-    op = ops[0]  # the first operator torch's own tests record as missing on MPS
+    ops = re.findall(r"(\w+Error): The operator 'aten::([a-z]\w*)' is not currently implemented for the MPS device",
+                     sources)
+    error, op = ops[0]  # the first operator torch's own tests record as missing on MPS, and the error they record
     expect(hasattr(torch, op), f"torch.{op} exists, so it can be called on the cpu")
     call = f"python -c \"import torch; torch.{op}(torch.rand(3, 3, device='mps'))\""
     session = expected([
-        (call, f"NotImplementedError: The operator 'aten::{op}' is not currently implemented for the MPS device."
+        (call, f"{error}: The operator 'aten::{op}' is not currently implemented for the MPS device."
                " ... set the environment variable `PYTORCH_ENABLE_MPS_FALLBACK=1` to use the CPU as a"
                " fallback for this op."),
         (f"PYTORCH_ENABLE_MPS_FALLBACK=1 {call}",
          f"UserWarning: The operator 'aten::{op}' is not currently supported on the MPS backend and will"
          " fall back to run on the CPU."),
     ])
-    return {"session": session, "op": f"torch dot {op}"}
+    return {"session": session, "op": f"torch.{op}", "error": error}
 
 
 @lesson.beat(
     "No float64 on MPS",
     narration="""And the second beast: MPS has no float64. | Ask for a float64 tensor on mps, and torch refuses
-    with a TypeError. | Use float32 instead. It keeps about {{ digits }} significant decimal digits, plenty
-    for training. And beware: NumPy makes decimal arrays in float64 by default, so convert them with dot
-    float before sending them to mps.""",
+    with a {{ error }}. | Use float32 instead. | torch dot finfo gives its decimal resolution,
+    {{ resolution }}: plenty for training. And beware: NumPy makes decimal arrays in float64 by default, so
+    convert them with dot float before sending them to mps.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["float64 on MPS: `TypeError`", "Use `float32`", "NumPy arrays are float64: `.float()` first"],
 )
 def no_float64(device):
-    message = re.search(r"(Cannot convert a MPS Tensor to float64 dtype as the MPS framework doesn't support "
-                        r"float64)", torch_test_sources()).group(1)
+    error, message = re.search(r"(\w+Error): (Cannot convert a MPS Tensor to float64 dtype as the MPS framework "
+                               r"doesn't support float64)", torch_test_sources()).groups()
+    resolution = torch.finfo(torch.float32).resolution  # float32's decimal resolution, as torch gives it
     session = expected([
-        ("python -c \"import torch; torch.zeros(2, dtype=torch.float64, device='mps')\"", f"TypeError: {message}"),
+        ("python -c \"import torch; torch.zeros(2, dtype=torch.float64, device='mps')\"", f"{error}: {message}"),
         ("python -c \"import torch; print(torch.zeros(2, dtype=torch.float32, device='mps'))\"",
          "tensor([0., 0.], device='mps:0')"),
+        ('python -c "import torch; print(torch.finfo(torch.float32).resolution)"', f"{resolution}"),
     ])
-    digits = round(-math.log10(torch.finfo(torch.float32).resolution))  # torch's decimal resolution: 1e-6
-    expect(torch.from_numpy(np.zeros(2)).dtype == torch.float64, "NumPy's default float is float64")
+    expect_each([np.zeros(2), np.array([0.5, 1.5]), np.linspace(0, 1, 3), np.random.default_rng(0).random(2)],
+                lambda a: torch.from_numpy(a).dtype == torch.float64, "NumPy's decimal arrays are float64 by default")
     expect(torch.zeros(2, dtype=torch.float64).float().dtype == torch.float32, ".float() converts to float32")
-    return {"session": session, "digits": digits}
+    return {"session": session, "resolution": f"{resolution}", "error": error}
 
 
 @lesson.beat(
     "Recap",
     narration="""Your Apple laboratory hums with power! | Use an arm64 Python, never one under Rosetta. | The
     torch on the package index already includes MPS. | is built means compiled in; is available means usable
-    right now. | For a missing operator, set the fallback variable; and use float32, never float64.""",
+    right now. | For a missing operator, set the fallback variable; and on mps, use float32, never float64.""",
     visual=Title(heading="What we assembled", lines=lesson.recap),
     slide=lesson.recap,
 )
