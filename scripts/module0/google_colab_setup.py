@@ -73,9 +73,9 @@ def gpu_runtime(device):
 @lesson.beat(
     "torch is already here",
     narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it on a GPU
-    runtime, and cuda is available answers True. | get device name names the card. Colab's torch version may differ from the
-    {{ version }} this course ran with; if a lesson behaves oddly, pip install that version in a cell and
-    restart the runtime.""",
+    runtime, and cuda is available answers True. | get device name names the card. Colab's torch version
+    may differ from the {{ version }} this course ran with; if a lesson behaves oddly, pip install that
+    version in a cell and restart the runtime.""",
     visual=Terminal(session="session", system="colab"),
     slide=["torch is preinstalled, with CUDA", "`torch.cuda.is_available()`: True",
            "Need our version? `!pip install torch==...`"],

@@ -90,7 +90,7 @@ def venv(device):
     "Is there an NVIDIA driver?",
     narration="""Before any torch, ask the driver. The command nvidia-smi comes with the NVIDIA driver, and
     asks it which GPUs it sees. {% if gpus %}| Here it answers: {{ gpus }}. The driver is alive, and the
-    CUDA build of torch can use it.{% elif missing %}| On this machine bash answers: command not found. No
+    CUDA build of torch can use it.{% elif missing.value %}| On this machine bash answers: command not found. No
     nvidia-smi means no NVIDIA driver installed, so no CUDA here. On a GPU machine the same query prints the
     card's name, the driver's version and its memory.{% else %}| Here it fails: the driver is missing or
     broken, and CUDA waits until it is fixed.{% endif %}""",
@@ -113,7 +113,7 @@ def nvidia_smi(device):
     "Installing torch",
     narration="""On a Linux PC, says PyTorch's install page, pip install torch gets a build with CUDA.
     PyTorch's own index also has ROCm wheels for AMD cards, and CPU-only ones. |
-    pip show names your torch: version {{ version }}. {% if cpu_tag %}The plus cpu marks a CPU-only wheel, as
+    pip show names your torch: version {{ version }}. {% if cpu_tag.value %}The plus cpu marks a CPU-only wheel, as
     PyTorch's own index names them; the package index refuses a plus in a version, so this is not its
     default wheel.{% elif tag %}The plus tag marks a wheel from PyTorch's own index.{% endif %} | And torch
     says what it was built for: version dot cuda says {{ cuda }}, and dot hip says {{ hip }}. {% if
@@ -142,7 +142,7 @@ def install(device):
     "The lab check, for real",
     narration="""Now the moment of truth: the lab check, run on this very machine while the lesson was made. |
     It reports Python {{ python }}, torch {{ version }}, a {{ build }} build, and a {{ size }} by {{ size }}
-    matrix product timed on each device torch can use; {% if only_cpu %}here only the cpu, in
+    matrix product timed on each device torch can use; {% if only_cpu.value %}here only the cpu, in
     {{ cpu_ms }} milliseconds.{% else %}the cpu took {{ cpu_ms }} milliseconds.{% endif %} | The exit status
     is {{ code }}: {% if problem %}something is off, and the hint says what.{% else %}no problem found.{% endif
     %} Anything else means: read what it printed.""",

@@ -71,7 +71,7 @@ def objectives(device):
     narration="""Behold the blueprint, read straight from the course manifest: the modules charted so far.
     Module {{ first }} sets up your laboratory: this map, then one lesson for each of Windows, Linux, macOS
     and Colab. | Module {{ second }} is the core: tensors, their operations, einsum and autograd. | Module
-    {{ third }} builds neural networks with torch dot nn. {% if all_scripted %}Every chip is filled: every
+    {{ third }} builds neural networks with torch dot nn. {% if all_scripted.value %}Every chip is filled: every
     lesson on this map is scripted.{% else %}Filled chips are scripted lessons; outlined ones are
     planned.{% endif %} | And where is it all heading? The course's goal: {{ leads[0] }}, then
     {{ leads[1] }}. Mwahaha!""",
@@ -159,7 +159,7 @@ def study(device):
     "The lab check",
     narration="""Before module one, test your laboratory with check lab dot py, linked from the course page.
     | Run it with your environment's Python. It prints the Python and torch versions, the build, and a
-    small matrix product timed on each device torch can use; {% if only_cpu %}here only the cpu, in
+    small matrix product timed on each device torch can use; {% if only_cpu.value %}here only the cpu, in
     {{ cpu_ms }} milliseconds{% else %}here the cpu took {{ cpu_ms }} milliseconds{% endif %}.
     Its verdict: {{ verdict }} When it finds a problem it knows, it names it and a fix. | Its
     exit status, {{ code }}, tells scripts the same: zero means no problem found.""",
