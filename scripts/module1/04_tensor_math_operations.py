@@ -2,7 +2,7 @@
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Elementwise, InPlace, Reduce, Show, Title
 
 lesson = Lesson(
@@ -18,9 +18,16 @@ lesson = Lesson(
         "max(dim) gives values and indices; argmax the indices",
         "The trailing underscore mutates; it can break autograd",
     ],
-    challenge="Standardise each row of a random matrix with mean and std (keepdim), "
-    "then check with torch.allclose that every row's mean is now zero.",
+    challenge="Standardise each row of a random matrix with mean and std (keepdim), then check with "
+    "torch.allclose and atol=1e-5 that every row's mean is now zero: the default tolerance is too strict.",
 )
+
+
+def standardised_row_means(seed, rows, cols):
+    """The challenge, solved: each row of a seeded random matrix standardised, then each row's mean."""
+    x = torch.randn(rows, cols, generator=torch.Generator().manual_seed(seed))
+    z = (x - x.mean(dim=1, keepdim=True)) / x.std(dim=1, keepdim=True)
+    return z.mean(dim=1)
 
 
 @lesson.beat(
@@ -39,7 +46,7 @@ def opening(device):
 
 @lesson.beat(
     "Cell by cell",
-    narration="""Behold two {{ a.shape }} tensors, a and b, side by side. When we add them, each cell meets
+    narration="""Behold two {{ a.shape }} tensors, `a` and `b`, side by side. When we add them, each cell meets
     only its partner at the very same position. | The top-left pair: {{ a[0][0] }} plus {{ b[0][0] }} gives
     {{ total[0][0] }}. | Next door, {{ a[0][1] }} plus {{ b[0][1] }} gives {{ total[0][1] }}. | Then {{
     a[0][2] }} plus {{ b[0][2] }}, {{ total[0][2] }}. No cell ever peeks at its neighbours. | The second row
@@ -59,7 +66,7 @@ def add_cells(device):
 
 @lesson.beat(
     "Multiply, divide, transform",
-    narration="""The same law rules every operator. Here the star multiplies a by b. | {{ a[0][0] }} times
+    narration="""The same law rules every operator. Here the star multiplies `a` by `b`. | {{ a[0][0] }} times
     {{ b[0][0] }} makes {{ product[0][0] }}. | {{ a[0][1] }} times {{ b[0][1] }} makes {{ product[0][1] }}.
     | {{ a[0][2] }} times {{ b[0][2] }} makes {{ product[0][2] }}. Beware: this star is not matrix
     multiplication; that beast gets its own lesson. | The rest fill in at once. Functions obey the same law:
@@ -99,6 +106,10 @@ def sum_dim(device):
     expect(col_sums.shape == (3,), "summing a 2x3 tensor along dim 0 leaves one total per column")
     expect(x.sum(dim=other).shape == (2,), "summing along dim 1 leaves one total per row")
     expect(x.sum().dim() == 0, "sum with no dim gives a single number")
+    expect_each([((2, 3), 0), ((2, 3), 1), ((4, 1, 5), 1), ((4, 1, 5), -1), ((2, 3, 4), 0)],
+                lambda c: torch.zeros(c[0]).sum(dim=c[1]).shape == tuple(n for i, n in enumerate(c[0])
+                                                                       if i != c[1] % len(c[0])),
+                "the dim you name is the dim that disappears")
     return {"x": x, "col_sums": col_sums, "dim": dim, "other": other}
 
 
@@ -106,12 +117,12 @@ def sum_dim(device):
     "mean and keepdim",
     narration="""Here are two students and their scores. The mean along dim {{ dim }}, with keepdim equals
     True, turns shape {{ scores.shape }} into {{ means.shape }}. | The first student averages {{ means[0][0]
-    }}. | The second, {{ means[1][0] }}. | Without keepdim the result would be a flat vector of shape {{
-    flat.shape }}. With it, the reduced axis stays as size one, so the means line up against the original
-    rows for later arithmetic. Remember this trick; it saves lives in the broadcasting lesson.""",
+    }}. | The second, {{ means[1][0] }}. | Without keepdim the result would be a flat vector, one mean per
+    student. With it, the reduced axis stays as size one, so the means line up against the original rows for
+    later arithmetic. Remember this trick; it saves lives in the broadcasting lesson.""",
     visual=Reduce("scores", "means", op="mean", dim=1, keepdim=True),
     slide=["`x.mean(dim=1)` averages each row", "`keepdim=True` keeps the axis as size 1",
-           "Needs a float dtype"],
+           "Integer tensors refuse: use a float dtype"],
 )
 def mean_keepdim(device):
     scores = torch.tensor([[2.0, 4.0, 6.0, 8.0], [1.0, 2.0, 3.0, 10.0]], device=device)
@@ -121,6 +132,8 @@ def mean_keepdim(device):
     expect(means.shape == (2, 1) and flat.shape == (2,), "keepdim keeps the reduced axis as size one")
     expect(torch.equal(means.squeeze(dim), flat), "with or without keepdim, the means are the same")
     expect(capture_error(lambda: scores.long().mean(dim=dim)) != "", "mean refuses an integer tensor")
+    expect_each([torch.int8, torch.uint8, torch.int32, torch.int64],
+                lambda d: capture_error(lambda: scores.to(d).mean(dim=dim)) != "", "mean refuses every integer dtype")
     return {"scores": scores, "means": means, "flat": flat, "dim": dim}
 
 
@@ -147,6 +160,10 @@ def min_max_std(device):
     expect(torch.allclose(spread**2, squares / (n - 1)), "std divides by the count minus one by default")
     expect(torch.allclose(scores.std(dim=dim, keepdim=True, correction=0) ** 2, squares / n),
            "correction=0 divides by the full count")
+    expect_each([torch.randn(3, 5), torch.randn(2, 40), torch.randn(4, 2, dtype=torch.float64)],
+                lambda t: torch.allclose(t.std(dim=1) ** 2, ((t - t.mean(dim=1, keepdim=True)) ** 2).sum(dim=1)
+                                         / (t.shape[1] - 1)),
+                "std divides by the count minus one by default, whatever the size")
     return {"scores": scores, "spread": spread, "dim": dim}
 
 
@@ -156,8 +173,8 @@ def min_max_std(device):
     classes }} classes. Max along dim {{ dim }} returns two things, the winning values and where they live.
     | The first example's best logit is {{ best[0] }}, at index {{ where[0] }}. | The second's is {{ best[1]
     }}, at index {{ where[1] }}. | The third's is {{ best[2] }}, at index {{ where[2] }}. | Those indices are
-    the predicted classes, and argmax returns the same indices on its own. Every accuracy metric starts with
-    this humble spell. Mwahaha!""",
+    the predicted classes, and argmax returns the same indices on its own, ties included. A classifier's
+    accuracy starts with this humble spell. Mwahaha!""",
     visual=Reduce("logits", "best", "where", op="max", dim=1),
     slide=["`values, indices = x.max(dim=1)`", "`x.argmax(dim=1)`: the indices alone",
            "Predicted class = argmax of the logits"],
@@ -168,6 +185,10 @@ def argmax_winner(device):
     best, where = logits.max(dim=dim)
     n, classes = logits.shape
     expect(torch.equal(where, logits.argmax(dim=dim)), "argmax along dim 1 returns the indices max returns")
+    expect_each([(seed, dtype) for seed in range(20) for dtype in (torch.float32, torch.float16, torch.bfloat16)],
+                lambda c: (lambda t: torch.equal(t.max(dim=1).indices, t.argmax(dim=1)))(
+                    torch.randint(0, 3, (6, 5), generator=torch.Generator().manual_seed(c[0])).to(c[1])),
+                "max and argmax give the same indices, even with ties")
     expect(torch.equal(best, logits.gather(dim, where[:, None]).squeeze(dim)), "each value sits at its index")
     return {"logits": logits, "best": best, "where": where, "dim": dim, "n": n, "classes": classes}
 
@@ -175,10 +196,10 @@ def argmax_winner(device):
 @lesson.beat(
     "The trailing underscore",
     narration="""Every operation so far summoned a brand new tensor. Add an underscore to the name and the
-    operation rewrites the tensor where it stands. Here is t: {{ before.values }}. | After t dot add
-    underscore of {{ step }}, each value grows where it sits: {{ after.values }}. | The data pointer never
-    moved: same storage, no fresh allocation, which is thrifty when memory is scarce. And t plus equals x
-    is in place too.""",
+    operation rewrites the tensor where it stands. Here is t: {{ before.values }}. | Call t dot add
+    underscore, and each value grows where it sits, in the very same cells: no new grid appears. | The data
+    pointer never moved: same storage, no fresh allocation, which is thrifty when memory is scarce. And t plus
+    equals x is in place too.""",
     visual=InPlace("before", "after", op="add_"),
     slide=["`t.add_(x)`, `t.mul_(x)`, `t.zero_()`: in place", "Same storage, no new tensor",
            "`t += x` is in place too"],
@@ -219,14 +240,20 @@ def in_place_autograd(device):
 
 @lesson.beat(
     "Recap and your challenge",
-    narration="""What a brew! | Element-wise operations pair cells at the same position. | Reductions such
-    as sum, mean, min, max and std collapse the dim you name, and keepdim keeps it as size one. | Max
-    along a dim hands back values and indices, and argmax the indices alone. | The trailing underscore
-    mutates in place, but keep it away from tensors autograd needs. | Your challenge: standardise every row
-    of a random matrix using mean and std with keepdim, then check that each row's mean is now zero, up to
-    rounding.""",
+    narration="""What a brew! | Element-wise operations pair cells by position. | Reductions such as sum,
+    mean, min, max and std collapse the dim you name; keepdim keeps it as size one. | Max along a dim gives
+    values and indices, argmax the indices alone. | The trailing underscore mutates in place; keep it away
+    from tensors autograd needs. | Your challenge: standardise each row of a random matrix with mean and std,
+    then check with allclose that every row's mean is zero. Rounding leaves tiny leftovers, so pass the small
+    tolerance on the slide.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
-    slide=[*lesson.recap, "Challenge: standardise each row, check mean zero"],
+    slide=[*lesson.recap, "Challenge: standardise rows; allclose with atol=1e-5"],
 )
 def recap(device):
+    zeros = torch.zeros(4)
+    expect_each([(seed, rows, cols) for seed in range(200) for rows, cols in [(4, 3), (4, 5), (8, 100), (16, 1000)]],
+                lambda c: torch.allclose(standardised_row_means(*c), torch.zeros(c[1]), atol=1e-5),
+                "the challenge's allclose with atol=1e-5 holds")
+    expect(sum(not torch.allclose(standardised_row_means(seed, 4, 5), zeros) for seed in range(100)) > 90,
+           "the default tolerance fails in most seeds")
     return {}
