@@ -95,11 +95,13 @@ def batch_2d(device):
     "LayerNorm on (B, T, D)",
     narration="""Transformers prefer LayerNorm. Here {{ b }} sentences of {{ t }} tokens, each with {{ d }}
     features. | Now the colours run the other way: each token shares statistics only with its own features,
-    never with other tokens or other sentences. | That makes {{ n_stats }} means and variances, one per token.
-    | Each token is normalised on its own, so the batch size no longer matters, even a batch of one.""",
+    never with other tokens. | That makes a {{ mean.shape }} grid of means and variances, one per token. | Each token is
+    normalised on its own, so the batch size no longer matters, even a batch of one. In a Transformer block
+    it sits before each sublayer, pre norm, as most models now do, or after the residual sum, post norm, as
+    the original paper did.""",
     visual=Norm("x", "mean", "var", "y", kind="layer"),
     slide=["`nn.LayerNorm(D)` on `(B, T, D)`", "Statistics per token, over the last axis",
-           "Independent of the batch: fine for a batch of 1"],
+           "Independent of the batch: fine for a batch of 1", "Pre-norm `x + f(ln(x))`; post-norm `ln(x + f(x))`"],
 )
 def layer_norm(device):
     x = torch.randn(2, 3, 4, device=device) * 2 + 1
@@ -109,17 +111,24 @@ def layer_norm(device):
     expected = (x - mean[..., None]) / torch.sqrt(var[..., None] + ln.eps)
     expect(torch.allclose(y, expected, atol=1e-5), "LayerNorm normalises each token over its features")
     expect(torch.allclose(ln(x[:1, :1]).detach(), y[:1, :1], atol=1e-6), "a single token gives the same result")
+    f = nn.Linear(4, 4, device=device)
+    with torch.no_grad():
+        pre, post = x + f(ln(x)), ln(x + f(x))
+    expect(torch.allclose(post.mean(-1), torch.zeros(2, 3, device=device), atol=1e-5)
+           and not torch.allclose(pre.mean(-1), torch.zeros(2, 3, device=device), atol=1e-2),
+           "post-norm's output is normalised; pre-norm leaves the residual sum as it is")
     b, t, d = x.shape
-    return {"x": x, "mean": mean, "var": var, "y": y, "b": b, "t": t, "d": d, "n_stats": mean.numel()}
+    return {"x": x, "mean": mean, "var": var, "y": y, "b": b, "t": t, "d": d}
 
 
 @lesson.beat(
     "BatchNorm on (B, T, D)",
     narration="""The same kind of data, {{ x.shape }}, through BatchNorm one d instead. BatchNorm one d reads
     axis one as the channels, so we transpose to B, D, T, and back afterwards. | Now each colour is one
-    feature, across every token of every sentence. | Just {{ d }} means and {{ d }} variances, one per
-    feature, each pooled over {{ pooled }} values. | So a token's output depends on every other token in the
-    batch: fine for images, awkward for sentences of different lengths.""",
+    feature, across every token of every sentence: {{ pooled }} values each. | Just {{ d }} means and {{ d }}
+    variances, one per feature. | So in training, a token's output depends on every other
+    token in the batch: fine for images, awkward for sentences of different lengths. In eval mode, saved
+    running statistics take over.""",
     visual=Norm("x", "mean", "var", "y", kind="batch", channel=-1),
     slide=["`nn.BatchNorm1d(D)` wants `(N, C, L)`: channels on axis 1",
            "`bn(x.transpose(1, 2)).transpose(1, 2)`", "Statistics per feature, over B and T"],
@@ -130,6 +139,13 @@ def batch_tokens(device):
     y = bn(x.transpose(1, 2)).transpose(1, 2).detach()
     mean, var = x.mean(dim=(0, 1)), x.var(dim=(0, 1), unbiased=False)
     expect(torch.allclose(y, (x - mean) / torch.sqrt(var + bn.eps), atol=1e-5), "per feature, over B and T")
+    other = x.clone()
+    other[1, 2] += 5.0  # change one token of the other sentence
+    for training in (True, False):
+        bn.train(training)
+        first = [bn(v.transpose(1, 2)).transpose(1, 2)[0].detach() for v in (x, other)]
+        expect(training != torch.equal(*first), "in training the first sentence feels the other's token; not in eval")
+    bn.train()
     b, t, d = x.shape
     return {"x": x, "mean": mean, "var": var, "y": y, "d": d, "pooled": b * t}
 
@@ -138,10 +154,10 @@ def batch_tokens(device):
     "LayerNorm from scratch",
     narration="""Let us brew it ourselves. Subtract each token's mean, divide by the square root of its biased
     variance plus eps, then multiply by the weight and add the bias. | Here is torch's LayerNorm, with
-    trained looking weights, | and here is our hand made version on the same input. | The numbers match, as
-    torch confirms. Note the biased variance: divide by the count, not the count minus one; the unbiased one
-    would not match.""",
-    visual=Show("y_torch", "y_scratch", caption="torch and by hand: identical"),
+    trained looking weights, | and here is our hand made version on the same input. | The numbers match up
+    to rounding, as torch's all close confirms. Note the biased variance: divide by the count, not the count
+    minus one; the unbiased one would not match.""",
+    visual=Show("y_torch", "y_scratch", caption="torch and by hand: allclose"),
     slide=["`(x - mean) / torch.sqrt(var + eps)`", "`var(dim=-1, unbiased=False)`: the biased variance",
            "`* weight + bias`"],
 )
@@ -167,8 +183,8 @@ def from_scratch(device):
     "Weight, bias and eps",
     narration="""After normalising, the layer may undo it: the affine weight scales and the bias shifts. They
     start as ones and zeros, so at first the layer is pure normalisation, as in these two tokens. | With a
-    weight of {{ weight }} and a bias of {{ bias }}, every value is stretched and lifted exactly so. |
-    And eps, {{ eps }} by default, rescues a flat token, every value {{ level }}: its variance is zero, yet it
+    weight of {{ weight }} and a bias of {{ bias }}, every value is stretched and lifted just so. |
+    And eps, {{ eps }} by default, rescues a flat token, every value the same: its variance is zero, yet it
     normalises to zeros. | With eps at zero, torch returns {{ no_eps }}: zero over zero, poison.""",
     visual=Show("y_norm", "y_affine", "flat", code=False,
                 caption="a flat token normalises to zeros, not NaN, thanks to eps"),
@@ -192,7 +208,7 @@ def affine_eps(device):
     expect(bool(torch.isfinite(flat).all()) and bool((flat == 0).all()), "a flat row normalises to zeros")
     expect(bool(torch.isnan(flat_no_eps).all()), "with eps = 0 a flat row gives NaN")
     return {"y_norm": y_norm, "y_affine": y_affine, "flat": flat, "weight": f"{weight:g}", "bias": f"{bias:g}",
-            "eps": f"{ln.eps:g}", "level": f"{flat_x[0, 0].item():g}", "no_eps": str(flat_no_eps[0, 0].item())}
+            "eps": f"{ln.eps:g}", "no_eps": str(flat_no_eps[0, 0].item())}
 
 
 @lesson.beat(
