@@ -27,7 +27,7 @@ lesson = Lesson(
     recap=[
         "pyenv-win picks Python, poetry the packages",
         "CUDA wheels come from PyTorch's index",
-        "+cpu and is_available() False: the trap",
+        "is_available() False, GPU listed: the trap",
         "WSL2: Linux, with your Windows GPU driver",
     ],
     challenge="Set up a poetry project whose torch comes from PyTorch's CUDA index, and prove "
@@ -118,10 +118,12 @@ def cuda_source(device):
 
 @lesson.beat(
     "The CPU-only trap",
-    narration="""Now, the trap that has devoured many apprentices. | A plain pip install torch on Windows gives
-    you version {{ cpu_version }}, and cuda is available answers False. | Yet nvidia-smi sees your card
-    perfectly well: the driver is fine, the wheel is wrong. | Reinstall from PyTorch's CUDA index, and the
-    same question answers {{ cuda_version }} and True. The plus cpu in the version was the clue all along.""",
+    narration="""The trap that has devoured many apprentices: a CPU-only torch beside an NVIDIA card. |
+    This torch, {{ cpu_version }}, came from PyTorch's CPU index, as its plus cpu says; cuda is available
+    answers False. A plain pip install on Windows falls in the same trap, since the package index's torch is
+    CPU-only there. | Yet nvidia-smi sees your card perfectly well: the driver is fine, the wheel is wrong. |
+    Reinstall from PyTorch's CUDA index, and the same question answers {{ cuda_version }} and True. False
+    beside a listed card: that is the clue.""",
     visual=Terminal(session="session", system="powershell"),
     slide=["`+cpu` in `torch.__version__`: a CPU-only wheel", "`torch.cuda.is_available()` is False",
            "`nvidia-smi` still lists the GPU"],
@@ -136,6 +138,8 @@ def cpu_trap(device):
     ])
     if "+cpu" in torch.__version__:  # the render machine may itself hold a CPU-only wheel: check the trap on it
         expect(torch.version.cuda is None and not torch.cuda.is_available(), "a +cpu build never sees CUDA")
+    gpu_build = torch.version.cuda is not None or torch.version.hip is not None
+    expect(gpu_build or not torch.cuda.is_available(), "a build without CUDA or ROCm answers False")
     return {"session": session, "cpu_version": f"{base}+cpu", "cuda_version": f"{base}+{CUDA_TAG}"}
 
 
@@ -162,8 +166,8 @@ def wsl(device):
 @lesson.beat(
     "Recap",
     narration="""Your Windows fortress is armed! | pyenv-win picks the Python, and poetry manages each project's
-    packages. | CUDA wheels come from PyTorch's own index, added as an explicit source. | A plus cpu version
-    and cuda is available False: that is the trap. | And WSL2 gives you Linux, with your Windows GPU
+    packages. | CUDA wheels come from PyTorch's own index, added as an explicit source. | cuda is available
+    False while nvidia-smi lists your card: that is the trap. | And WSL2 gives you Linux, with your Windows GPU
     driver.""",
     visual=Title(heading="What we assembled", lines=lesson.recap),
     slide=lesson.recap,
@@ -176,7 +180,7 @@ def recap(device):
     "Your challenge",
     narration="""Your trial, apprentice. | Create a poetry project, add PyTorch's CUDA index as an explicit
     source, and install torch from it. Then prove that cuda is available answers True, and run the lab check.
-    No GPU on your machine? Then prove instead that you can recognise the plus cpu build.""",
+    No GPU on your machine? Then prove instead that you can recognise a CPU-only build.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["A poetry project with PyTorch's CUDA index", "Prove `torch.cuda.is_available()`",
            "Then run `check_lab.py`"],
