@@ -49,7 +49,7 @@ def torch_test_sources():
 
 @lesson.beat(
     "What you will learn",
-    narration="""Apple silicon, apprentices: a GPU hiding inside your laptop, waiting to be awakened. | First,
+    narration="""Apple silicon, apprentices: a GPU hiding inside your Mac, waiting to be awakened. | First,
     make sure your Python speaks arm64. | Then install torch, with the Metal backend, MPS, included. | We
     learn what is built and is available each tell you. | And we tame the two beasts of MPS: missing
     operators, and float64.""",
@@ -68,7 +68,7 @@ def objectives(device):
     wheels for Intel Macs, and the lab check flags it. Install an arm64 Python, from python dot org or
     Homebrew.""",
     visual=Terminal(session="session", system="zsh"),
-    slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too", "x86_64: Rosetta, no MPS"],
+    slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too", "x86_64: Rosetta; install an arm64 Python"],
 )
 def apple_silicon(device):
     arch = "arm64"
