@@ -8,7 +8,7 @@ two extremes.
 import torch
 from torch import nn
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Norm, Show, Title
 
 lesson = Lesson(
@@ -42,14 +42,19 @@ def default_eps():
     return {"default_eps": f"{torch.finfo(torch.float32).eps:.1e}", "ln_eps": f"{nn.LayerNorm(4).eps:.0e}"}
 
 
-def eps_default_ok(device):
-    """nn.RMSNorm() with no eps: None in the module, finfo(dtype).eps in the formula (tiny inputs show it)."""
-    x = torch.randn(3, 4, device=device) * 1e-3
-    norm = nn.RMSNorm(4, device=device)
+def eps_default_ok(case):
+    """nn.RMSNorm() with no eps on tiny inputs of one dtype: None in the module, and the formula computed in
+    float32 (float64 stays float64) with `used`'s machine epsilon, not the input dtype's or LayerNorm's."""
+    dtype, used = case
+    x = (torch.randn(64, 16) * 1e-3).to(dtype)
+    norm = nn.RMSNorm(16, dtype=dtype)
+    wide = torch.float64 if dtype == torch.float64 else torch.float32
     with torch.no_grad():
-        matches = torch.allclose(norm(x), rms_norm(x, norm.weight, torch.finfo(x.dtype).eps), rtol=1e-5, atol=0)
-        differs = not torch.allclose(norm(x), rms_norm(x, norm.weight, 1e-5), rtol=1e-3, atol=0)
-    return norm.eps is None and matches and differs and nn.LayerNorm(4).eps == 1e-5
+        by_hand = lambda eps: (rms_norm(x.to(wide), 1.0, eps).to(dtype) * norm.weight)  # noqa: E731
+        matches = torch.allclose(norm(x), by_hand(torch.finfo(used).eps), rtol=1e-3, atol=0)
+        differs = not torch.allclose(norm(x), by_hand(1e-5), rtol=1e-3, atol=0)
+        not_own = used == dtype or not torch.allclose(norm(x), by_hand(torch.finfo(dtype).eps), rtol=1e-3, atol=0)
+    return norm.eps is None and matches and differs and not_own and nn.LayerNorm(4).eps == 1e-5
 
 
 def grouped_by_hand(x, groups, eps):
@@ -76,7 +81,7 @@ def objectives(device):
     "The RMSNorm formula",
     narration="""RMSNorm never subtracts the mean. Here {{ b }} sentences of {{ t }} tokens with {{ d }} features
     each. | Each token gets one statistic: the mean of its squares, plus a tiny eps, under a square root. |
-    Here are those root mean squares, one per token, {{ n_stats }} in all; the first token's is {{ first_rms
+    Here are those root mean squares, one per token, a {{ rms.shape }} grid; the first token's is {{ first_rms
     }}. | Each value is divided by its token's root mean square. The learned weight starts at ones, so nothing
     else happens: no shift, no bias.""",
     visual=Norm("x", "rms", "y", kind="rms"),
@@ -90,7 +95,7 @@ def formula(device):
     expect(bool((norm.weight == 1).all()), "the weight starts at ones")
     expect(torch.allclose(y, x / rms[..., None], atol=1e-5), "RMSNorm divides by the rms and subtracts no mean")
     b, t, d = x.shape
-    return {"x": x, "rms": rms, "y": y, "b": b, "t": t, "d": d, "n_stats": rms.numel(),
+    return {"x": x, "rms": rms, "y": y, "b": b, "t": t, "d": d,
             "first_rms": f"{rms[0, 0].item():.2f}"}
 
 
@@ -100,12 +105,12 @@ def formula(device):
     last axis, add eps, take the reciprocal square root, multiply, and scale by the weight: two lines of
     code. | Here is torch's nn dot RMSNorm, | and here is our version on the same input. | The numbers match, as
     torch confirms. Llama style models carry this little formula in every block. One trap: leave eps out and
-    torch uses the machine epsilon of the dtype, about {{ default_eps }} for float32, not LayerNorm's {{ ln_eps
-    }}.""",
+    torch uses float32's machine epsilon, about {{ default_eps }}, for float32, float16 and bfloat16 alike, not
+    LayerNorm's {{ ln_eps }}.""",
     visual=Show("y_torch", "y_scratch", stack=True, caption="nn.RMSNorm and by hand: the same"),
     slide=["`ms = x.pow(2).mean(-1, keepdim=True)`", "`x * torch.rsqrt(ms + eps) * weight`",
            "`nn.RMSNorm(d, eps=1e-6)`: the same numbers",
-           "Default `eps=None`: `torch.finfo(x.dtype).eps`"],
+           "Default `eps=None`: float32's eps, 16-bit inputs too"],
 )
 def from_scratch(device):
     x, eps = torch.randn(2, 4, device=device) * 2, 1e-6
@@ -118,7 +123,9 @@ def from_scratch(device):
     same = torch.allclose(y_torch, y_scratch, atol=1e-5)
     expect(same, "by hand = nn.RMSNorm")
     expect(bool((w != 1).any()), "weight not all ones")
-    expect(eps_default_ok(device), "eps=None: finfo eps")
+    expect_each([(torch.float32, torch.float32), (torch.float16, torch.float32), (torch.bfloat16, torch.float32),
+                 (torch.float64, torch.float64)], eps_default_ok,
+                "eps=None: float32's machine epsilon for float32, float16 and bfloat16 inputs")
     values = {"y_torch": y_torch, "y_scratch": y_scratch}
     return values | default_eps()
 
@@ -128,7 +135,7 @@ def from_scratch(device):
     narration="""What does skipping the mean change? On tokens whose features average zero the two agree. So
     shift every feature by {{ shift }}: here are the shifted tokens. | LayerNorm subtracts the mean, so its rows
     are centred again. | RMSNorm keeps the shift: its rows now average {{ rms_means }}. | The saving: one
-    statistic instead of two, and no bias, so {{ rms_params }} parameters instead of {{ ln_params }}.""",
+    statistic instead of two, and no bias, so half of LayerNorm's parameters.""",
     visual=Show("shifted", "y_layer", "y_rms", code=False,
                 caption="LayerNorm centres each row; RMSNorm keeps the shift, with half the parameters"),
     slide=["LayerNorm: subtract mean, divide by std, + bias", "RMSNorm: divide by rms; no mean, no bias",
@@ -151,8 +158,7 @@ def against_layer_norm(device):
     rms_params = sum(p.numel() for p in rms.parameters())
     expect(ln_params == 2 * rms_params and ln.bias is not None, "RMSNorm has no bias: half the parameters")
     rms_means = [f"{m:.2f}" for m in y_rms.mean(-1).tolist()]
-    return {"shifted": shifted, "y_layer": y_layer, "y_rms": y_rms, "shift": shift, "ln_params": ln_params,
-            "rms_params": rms_params, "rms_means": rms_means}
+    return {"shifted": shifted, "y_layer": y_layer, "y_rms": y_rms, "shift": shift, "rms_means": rms_means}
 
 
 @lesson.beat(
@@ -189,8 +195,8 @@ def group_norm(device):
     own group: | that is InstanceNorm. | With a single group, all channels of a sample share one mean and
     variance: | that is LayerNorm over channels, height and width together. | Torch confirms both pairs match,
     to float precision, shown here for the first sample's first row of each channel. The match is for the
-    normalisation only: GroupNorm's affine weight has {{ c }} values, one per channel, while LayerNorm's has
-    {{ ln_weights }}, one per element.""",
+    normalisation only: GroupNorm's affine weight has one value per channel, while LayerNorm's has
+    one per element.""",
     visual=Show("per_channel", "instance_norm", "one_group", "layer_norm", code=False,
                 caption="GroupNorm(C, C) = InstanceNorm2d(C);  GroupNorm(1, C) = LayerNorm over (C, H, W)"),
     slide=["`GroupNorm(C, C)` = `InstanceNorm2d(C)`", "`GroupNorm(1, C)` = LayerNorm over (C, H, W)",
@@ -210,8 +216,7 @@ def extremes(device):
     ln_weight = nn.LayerNorm(x.shape[1:], device=device).weight
     expect(gn_weight.shape == (c,) and ln_weight.shape == x.shape[1:], "the affine weights differ in shape")
     return {"per_channel": per_channel[0, :, 0], "instance_norm": instance_norm[0, :, 0],
-            "one_group": one_group[0, :, 0], "layer_norm": layer_norm[0, :, 0], "c": c,
-            "ln_weights": ln_weight.numel()}
+            "one_group": one_group[0, :, 0], "layer_norm": layer_norm[0, :, 0], "c": c}
 
 
 @lesson.beat(
