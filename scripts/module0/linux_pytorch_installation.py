@@ -89,7 +89,7 @@ def venv(device):
 @lesson.beat(
     "Is there an NVIDIA driver?",
     narration="""Before any torch, ask the driver. The command nvidia-smi comes with the NVIDIA driver, and
-    asks it which GPUs it sees. {% if gpus %}| Here it answers: {{ gpus }}. The driver is alive, and the
+    asks it which cards it sees. {% if gpus %}| Here it answers: {{ gpus }}. The driver is alive, and the
     CUDA build of torch can use it.{% elif missing.value %}| On this machine bash answers: command not found. No
     nvidia-smi means no NVIDIA driver installed, so no CUDA here. On a GPU machine the same query prints the
     card's name, the driver's version and its memory.{% else %}| Here it fails: the driver is missing or
@@ -133,7 +133,8 @@ def install(device):
     build = f"ROCm {hip}" if hip else (f"CUDA {cuda}" if cuda else "CPU only")
     expect(session[1][1].split() == [str(cuda), str(hip)], "torch reports its own CUDA and HIP versions")
     expect("+cpu" not in torch.__version__ or cuda is None, "a +cpu wheel carries no CUDA")
-    expect(cuda is not None or not torch.cuda.is_available(), "without a CUDA or ROCm build, cuda is unavailable")
+    expect(cuda is not None or hip is not None or not torch.cuda.is_available(),
+           "without a CUDA or ROCm build, cuda is unavailable")
     return {"session": session, "version": torch.__version__, "cuda": str(cuda), "hip": str(hip), "build": build,
             "tag": tag, "cpu_tag": tag == "cpu"}
 

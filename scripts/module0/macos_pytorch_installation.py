@@ -68,7 +68,8 @@ def objectives(device):
     wheels for Intel Macs, and the lab check flags it. Install an arm64 Python, from python dot org or
     Homebrew.""",
     visual=Terminal(session="session", system="zsh"),
-    slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too", "x86_64: Rosetta; install an arm64 Python"],
+    slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too",
+           "x86_64: Rosetta; install an arm64 Python"],
 )
 def apple_silicon(device):
     arch = "arm64"
