@@ -96,9 +96,8 @@ def batch_2d(device):
     narration="""Transformers prefer LayerNorm. Here {{ b }} sentences of {{ t }} tokens, each with {{ d }}
     features. | Now the colours run the other way: each token shares statistics only with its own features,
     never with other tokens. | That makes a {{ mean.shape }} grid of means and variances, one per token. | Each token is
-    normalised on its own, so the batch size no longer matters, even a batch of one. In a Transformer block
-    it sits before each sublayer, pre norm, as most models now do, or after the residual sum, post norm, as
-    the original paper did.""",
+    normalised on its own, so the batch size no longer matters. In a Transformer block it sits before each
+    sublayer, pre norm, as most models now do, or after the residual sum, post norm, as the original did.""",
     visual=Norm("x", "mean", "var", "y", kind="layer"),
     slide=["`nn.LayerNorm(D)` on `(B, T, D)`", "Statistics per token, over the last axis",
            "Independent of the batch: fine for a batch of 1", "Pre-norm `x + f(ln(x))`; post-norm `ln(x + f(x))`"],
