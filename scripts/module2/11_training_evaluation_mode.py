@@ -53,7 +53,7 @@ def objectives(device):
 @lesson.beat(
     "One switch for every child",
     narration="""Here is a small network with a BatchNorm and a Dropout inside. Calling eval on the parent walks
-    the whole tree and sets the training flag of every one of its {{ n_modules }} modules to false. The tree
+    the whole tree and sets the training flag of every module in it, itself included, to false. The tree
     marks only the parent eval: no child differs from it. Beware: assigning model dot training by hand flips
     only the parent. | Then the forward pass runs through each child in order, each in its calm personality.""",
     visual=ModuleTree("model", forward=True),
@@ -70,7 +70,7 @@ def switch(device):
     expect(not any(m.training for m in model.modules()), "eval() reaches every submodule")
     with torch.no_grad():
         model(torch.randn(2, 3, device=device))
-    return {"model": model, "n_modules": len(list(model.modules()))}
+    return {"model": model}
 
 
 @lesson.beat(
@@ -128,13 +128,14 @@ def running(device):
 
 @lesson.beat(
     "Eval uses the memory",
-    narration="""After {{ steps }} training batches, switch to eval and feed a new batch of {{ n }} samples. |
-    Every sample is normalised with one pair of statistics per channel, | and they are the running
-    statistics, not this batch's own. | So each sample's output depends only on itself, even for a batch of
+    narration="""After a run of training batches, switch to eval and feed a new batch of {{ n }} samples. |
+    Every sample is normalised with one pair of statistics per channel, then scaled by the weight and
+    shifted by the bias, here still ones and zeros, | and the statistics are the running ones, not this
+    batch's own. | So each sample's output depends only on itself, even for a batch of
     one, where batch statistics would be useless.""",
     visual=Norm("x", "running_mean", "running_var", "y", kind="batch", mode="eval"),
-    slide=["Eval: `(x - running_mean) / sqrt(running_var + eps)`", "One sample's output ignores the others",
-           "Works for a batch of 1"],
+    slide=["Eval: `(x - running_mean) / sqrt(running_var + eps)`", "... `* weight + bias`, as in training",
+           "One sample's output ignores the others, even alone"],
 )
 def eval_mode(device):
     bn = nn.BatchNorm1d(3, device=device)
@@ -148,8 +149,13 @@ def eval_mode(device):
     expected = (x - running_mean) / torch.sqrt(running_var + bn.eps)
     expect(torch.allclose(y, expected, atol=1e-5), "eval mode normalises with the running statistics")
     expect(torch.allclose(bn(x[:1]).detach(), y[:1], atol=1e-6), "a batch of one gives the same row")
-    return {"x": x, "running_mean": running_mean, "running_var": running_var, "y": y, "steps": steps,
-            "n": x.shape[0]}
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 2.0)
+        bn.bias.uniform_(-1.0, 1.0)
+        expect(torch.allclose(bn(x), expected * bn.weight + bn.bias, atol=1e-5), "then * weight + bias")
+        bn.weight.fill_(1.0)
+        bn.bias.zero_()
+    return {"x": x, "running_mean": running_mean, "running_var": running_var, "y": y, "n": x.shape[0]}
 
 
 @lesson.beat(
