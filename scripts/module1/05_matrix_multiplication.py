@@ -1,10 +1,8 @@
 """1.2.2 Matrix Mayhem: Multiply or Perish. mm, matmul, @, bmm, the shape rule, and a glimpse of attention."""
 
-import math
-
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import MatmulSweep, Show, Title
 
 lesson = Lesson(
@@ -27,6 +25,19 @@ lesson = Lesson(
 )
 
 
+def star_and_at_disagree(n):
+    """Two random n x n matrices: `*` and `@` both run, give the same shape and different numbers."""
+    X, Y = torch.randn(n, n), torch.randn(n, n)
+    return (X * Y).shape == (X @ Y).shape and not torch.equal(X * Y, X @ Y)
+
+
+def batch_matches_loop(seed):
+    """A (4, 7, 64) batch times a (64, 32) matrix against a loop over the batch, up to rounding."""
+    gen = torch.Generator().manual_seed(seed)
+    x, W = torch.randn(4, 7, 64, generator=gen), torch.randn(64, 32, generator=gen)
+    return torch.allclose(x @ W, torch.stack([x[i] @ W for i in range(len(x))]), atol=1e-5)
+
+
 @lesson.beat(
     "Matrix Mayhem",
     narration="""Gather round, apprentices: today we unleash the mightiest operation in deep learning,
@@ -42,8 +53,8 @@ def opening(device):
 
 @lesson.beat(
     "Row meets column",
-    narration="""Behold A, shape {{ A.shape }}, and B, shape {{ B.shape }}: the inner sizes cancel, leaving
-    a {{ C.shape }} result. | Each result cell is a row of A swept across a column
+    narration="""Behold `A`, shape {{ A.shape }}, and B, shape {{ B.shape }}: the inner sizes cancel, leaving
+    a {{ C.shape }} result. | Each result cell is a row of `A` swept across a column
     of B, products summed. | Top-left: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }} times {{
     B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, which makes {{ C[0][0] }}. | The first row meets the
     second column: {{ C[0][1] }}. | The second row meets the first column: {{ C[1][0] }}. | And the last
@@ -62,9 +73,9 @@ def row_meets_column(device):
 
 @lesson.beat(
     "The shape rule",
-    narration="""One law governs every product. The inner sizes must match: A has {{ k }} columns, so W must
-    have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives {{
-    Y.shape }}. | Here are A and W. | Each cell still takes a whole row and a whole column: the first gives {{
+    narration="""One law governs every product. The inner sizes must match: `A` has {{ k }} columns, so W
+    must have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives
+    {{ Y.shape }}. | Here are `A` and W. | Each cell still takes a whole row and a whole column: the first gives {{
     Y[0][0] }}, | the next gives {{ Y[0][1] }}, | the third gives {{ Y[0][2] }}, | and the rest at
     once, every cell a sum of {{ k }} products.""",
     visual=MatmulSweep("A", "W", "Y", op="mm"),
@@ -81,12 +92,12 @@ def shape_rule(device):
 
 @lesson.beat(
     "When shapes clash",
-    narration="""Break the law and PyTorch refuses. | Here is A again, {{ A.shape }}. | Multiply A by itself
-    and its {{ cols }} columns meet only {{ rows }} rows. PyTorch cries that mat1 and mat2 shapes cannot be
-    multiplied, and names both shapes. Read them: the last size of the first must equal the first size of
-    the second. Transpose one of them, and A at A transposed gives a {{ fixed.shape }} result.""",
+    narration="""Break the law and PyTorch refuses. | Here is `A` again, {{ A.shape }}. | Multiply `A` by
+    itself and its {{ cols }} columns meet only {{ rows }} rows. PyTorch cries that mat1 and mat2 shapes
+    cannot be multiplied, and for 2-D matrices it names both shapes. Read them: the last size of the first
+    must equal the first size of the second. Transpose one of them, and `A` at `A` transposed works.""",
     visual=Show("A", code=True, error="error"),
-    slide=["Mismatch: `RuntimeError` naming both shapes", "Last size of the first = first size of the second",
+    slide=["2-D mismatch: an error naming both shapes", "Last size of the first = first size of the second",
            "`A @ A.T` works"],
 )
 def shape_error(device):
@@ -95,15 +106,22 @@ def shape_error(device):
     rows, cols = A.shape
     fixed = A @ A.T
     expect("cannot be multiplied (2x3 and 2x3)" in error, "the error names both shapes")
+    expect_each([((2, 3), (2, 3)), ((3, 4), (5, 6)), ((1, 7), (3, 1))],
+                lambda c: f"({c[0][0]}x{c[0][1]} and {c[1][0]}x{c[1][1]})"
+                in capture_error(lambda: torch.randn(*c[0]) @ torch.randn(*c[1])),
+                "a 2-D mismatch names both shapes")
+    expect("2x2x3" not in capture_error(lambda: torch.randn(2, 2, 3) @ torch.randn(2, 2, 3)),
+           "a batched mismatch words it differently")
     return {"A": A, "error": error, "rows": rows, "cols": cols, "fixed": fixed}
 
 
 @lesson.beat(
     "mm, matmul and @",
     narration="""Several incantations, one result: torch dot mm, torch dot matmul, and the at operator. |
-    Here is A, {{ A.shape }}, | then B, {{ B.shape }}, | and here is C, which all three spells agree on. | mm is the
-    strict one: it accepts only 2-D matrices. Hand it a plain vector and it complains that
-    self must be a matrix. matmul and the at sign are flexible: they take vectors and batches.""",
+    Here is `A`, {{ A.shape }}, | then B, {{ B.shape }}, | and here is C, which all three spells agree on. | mm
+    is the strict one: it accepts only 2-D matrices. Hand it a vector first and it complains that self
+    must be a matrix. matmul and the at sign are flexible: they take vectors and
+    batches.""",
     visual=Show("A", "B", "C", error="mm_error"),
     slide=["`torch.mm(A, B)`: 2-D only", "`torch.matmul(A, B)` and `A @ B`: general",
            "Prefer `@` in model code"],
@@ -116,6 +134,11 @@ def three_spellings(device):
     v = torch.tensor([1.0, 2.0], device=device)
     mm_error = capture_error(lambda: torch.mm(v, B))
     expect(mm_error.endswith("self must be a matrix"), "mm refuses a vector")
+    expect(capture_error(lambda: torch.mm(B, v)).endswith("mat2 must be a matrix"), "second, the error says mat2")
+    expect_each([(v, B), (B, v), (B[None], B), (B, B[None])], lambda c: capture_error(lambda: torch.mm(*c)) != "",
+                "mm refuses anything but two 2-D matrices")
+    expect_each([(v, B), (B, v), (B[None], B), (B, B[None])], lambda c: capture_error(lambda: c[0] @ c[1]) == "",
+                "matmul takes vectors and batches")
     return {"A": A, "B": B, "C": C, "mm_error": mm_error}
 
 
@@ -123,7 +146,7 @@ def three_spellings(device):
     "A vector meets a matrix",
     narration="""matmul keeps that promise. A vector of shape {{ v.shape }} at a {{ W.shape }} matrix: matmul
     treats the vector as a single row, multiplies, then drops that row axis, giving shape {{ y.shape }}. |
-    The vector sits where A's rows sat. | {{ v[0] }} times {{ W[0][0] }}, plus {{ v[1] }} times
+    The vector sits where `A`'s rows sat. | {{ v[0] }} times {{ W[0][0] }}, plus {{ v[1] }} times
     {{ W[1][0] }}, plus {{ v[2] }} times {{ W[2][0] }}, makes {{ y[0] }}. | The second column gives {{ y[1]
     }}. Put the vector on the right instead, and matmul treats it as a column.""",
     visual=MatmulSweep("v", "W", "y", op="@"),
@@ -141,12 +164,12 @@ def vector(device):
 
 @lesson.beat(
     "The impostor star",
-    narration="""Now unmask the impostor! Both spells take the same two {{ A.shape }} matrices. | The star
-    multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1] }} is {{ star[0][1] }}. | The matrix product
-    sums along a row and a column instead, so its top-left cell is {{ at[0][0] }}, while the star's is {{
-    star[0][0] }}. | Same shapes, different results. Confuse them and your model computes nonsense without
-    a single error message.""",
-    visual=Show("star", "at", caption="A * B versus A @ B"),
+    narration="""Now unmask the impostor! Both spells take the same two {{ A.shape }} matrices: `A`, |
+    and B. | The star multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1] }} is {{ star[0][1] }}. | The
+    matrix product sums along a row and a column instead, so its top-left cell is {{ at[0][0] }}, while the
+    star's is {{ star[0][0] }}. | Same shapes, different results. Confuse them on square matrices and your
+    model computes nonsense without a single error message.""",
+    visual=Show("A", "B", "star", "at", code=False, caption="A * B versus A @ B"),
     slide=["`A * B`: element-wise (Hadamard) product", "`A @ B`: matrix product",
            "Same shapes, different results"],
 )
@@ -156,6 +179,8 @@ def impostor_star(device):
     star = A * B
     at = A @ B
     expect(star.shape == at.shape and not torch.equal(star, at), "same shapes, different results")
+    expect_each([2, 3, 5, 8], star_and_at_disagree, "on square matrices both run without a word, and disagree")
+    expect(capture_error(lambda: torch.ones(2, 3) @ torch.ones(2, 3)) != "", "non-square ones at least raise")
     return {"A": A, "B": B, "star": star, "at": at}
 
 
@@ -163,7 +188,7 @@ def impostor_star(device):
     "Batches with bmm",
     narration="""Models multiply whole batches. torch dot bmm takes a
     stack of {{ batch }} matrices and a matching stack: shapes {{ A.shape }} and {{ B.shape }} give {{
-    C.shape }}. | First pair: A's first matrix meets B's first. | Its top cell is {{ C[0][0][0] }}, | its
+    C.shape }}. | First pair: `A`'s first matrix meets B's first. | Its top cell is {{ C[0][0][0] }}, | its
     bottom cell {{ C[0][1][0] }}. | Then the second pair, and nothing crosses between pairs: | its top cell is {{
     C[1][0][0] }}, | its bottom cell {{ C[1][1][0] }}. The batch axis is never summed; it simply rides along.""",
     visual=MatmulSweep("A", "B", "C", op="bmm"),
@@ -187,8 +212,8 @@ def batched(device):
     narration="""A language model holds a batch of sentences, each a sequence
     of token vectors. Here x has shape {{ x.shape }}: sentences, tokens, features. | One weight matrix W of
     shape {{ W.shape }} transforms every token at once. | matmul treats all leading axes as batch axes and
-    broadcasts W across them, giving {{ y.shape }}, the same as looping over every sentence. nn dot Linear
-    does this too, with its weight stored transposed: x at W transposed, plus a bias.""",
+    broadcasts W across them, giving {{ y.shape }}: a loop over the sentences agrees, up to rounding. nn dot Linear does this too, with its weight stored transposed: x at W transposed, plus a
+    bias.""",
     visual=Show("x", "W", "y", code=False),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
            "`nn.Linear` computes `x @ weight.T + bias`"],
@@ -199,6 +224,7 @@ def higher_dims(device):
     y = x @ W
     loop = torch.stack([x[i] @ W for i in range(len(x))])
     expect(torch.allclose(y, loop), "same as a loop")
+    expect_each(range(10), batch_matches_loop, "a loop gives the same numbers up to rounding, at other sizes too")
     linear = torch.nn.functional.linear(x, W.T)
     expect(torch.allclose(linear, y), "Linear with weight W.T agrees")
     return {"x": x, "W": W, "y": y}
@@ -210,8 +236,8 @@ def higher_dims(device):
     {{ d }} features, and Q at K transposed gives a {{ raw.shape }} grid. | Rows of Q are queries; columns of K
     transposed are keys. | Query zero against key zero: {{ raw[0][0] }}. | Against key
     one: {{ raw[0][1] }}. | Against key two: {{ raw[0][2] }}. | Row i, column j scores how strongly token i
-    attends to token j. Attention then divides every score by the square root of {{ d }}, that is {{
-    root }}, before a softmax. Mwahahaha!""",
+    attends to token j. Attention then divides every score by the square root of {{ d }} before
+    a softmax. Mwahahaha!""",
     visual=MatmulSweep("Q", "Kt", "raw", op="@"),
     slide=["`scores = Q @ K.T / sqrt(d)`", "Row i: how token i attends to every token",
            "Softmax turns scores into weights (advanced einsum)"],
@@ -222,10 +248,9 @@ def attention_glimpse(device):
     n_tokens, d = Q.shape
     Kt = K.T
     raw = Q @ Kt
-    root = math.sqrt(d)
     expect(all(torch.allclose(raw[i, j], Q[i] @ K[j]) for i in range(3) for j in range(3)),
            "score (i, j) is query i dotted with key j")
-    return {"Q": Q, "Kt": Kt, "raw": raw, "n_tokens": n_tokens, "d": d, "root": root}
+    return {"Q": Q, "Kt": Kt, "raw": raw, "n_tokens": n_tokens, "d": d}
 
 
 @lesson.beat(
