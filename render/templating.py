@@ -62,10 +62,37 @@ class Spoken:
     def __len__(self) -> int:
         return len(self.value) if isinstance(self.value, list) else 1
 
+    def __bool__(self) -> bool:
+        """`{% if flag %}` reads the traced value (False, 0, None, an empty list are false), not the wrapper."""
+        return bool(self.value)
+
+    # `{% if gpu_ms < cpu_ms %}`, `{% if n == 3 %}`: comparisons read the traced values too
+    def __eq__(self, other: object) -> bool:
+        return bool(self.value == _plain(other))
+
+    def __hash__(self) -> int:
+        return hash(repr(self.value))
+
+    def __lt__(self, other: object) -> bool:
+        return bool(self.value < _plain(other))
+
+    def __le__(self, other: object) -> bool:
+        return bool(self.value <= _plain(other))
+
+    def __gt__(self, other: object) -> bool:
+        return bool(self.value > _plain(other))
+
+    def __ge__(self, other: object) -> bool:
+        return bool(self.value >= _plain(other))
+
     def __str__(self) -> str:
         if isinstance(self.value, list):
             return join_spoken([str(Spoken(v, self.digits)) for v in self.value])
         return spoken_number(self.value, self.digits)
+
+
+def _plain(value: object) -> Any:
+    return value.value if isinstance(value, Spoken) else value
 
 
 class TensorView:
