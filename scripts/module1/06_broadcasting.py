@@ -5,7 +5,7 @@ The rules on tiny data, a bias, an outer product, a failure.
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Broadcast, BroadcastFail, Title
 
 lesson = Lesson(
@@ -25,6 +25,38 @@ lesson = Lesson(
     challenge="Invent a few pairs of shapes, predict each broadcast result on paper, "
     "then check your answers with torch.broadcast_shapes.",
 )
+
+
+def by_the_rules(left, right):
+    """The broadcast shape by the lesson's three rules (right-align, pad with ones on the left, sizes equal or one
+    stretching), or None where they say it fails."""
+    n = max(len(left), len(right))
+    left, right = (1,) * (n - len(left)) + tuple(left), (1,) * (n - len(right)) + tuple(right)
+    if any(a != b and 1 not in (a, b) for a, b in zip(left, right, strict=True)):
+        return None
+    return tuple(max(a, b) if 1 not in (a, b) else a * b for a, b in zip(left, right, strict=True))
+
+
+def linear_agrees(seed, n, k, m):
+    """x @ W.T + b against torch.nn.functional.linear on seeded (n, k) inputs and m outputs, up to rounding."""
+    gen = torch.Generator().manual_seed(seed)
+    x, W, b = torch.randn(n, k, generator=gen), torch.randn(m, k, generator=gen), torch.randn(m, generator=gen)
+    return torch.allclose(x @ W.T + b, torch.nn.functional.linear(x, W, b), atol=1e-5)
+
+
+def stretched_without_copy(left, right):
+    """Whether broadcasting tensors of these shapes against each other reads their own memory (no copy)."""
+    pair = torch.randn(left), torch.randn(right)
+    return all(big.data_ptr() == small.data_ptr() for small, big in zip(pair, torch.broadcast_tensors(*pair),
+                                                                          strict=True))
+
+
+def torch_says(left, right):
+    """torch's own broadcast shape, or None where it refuses."""
+    try:
+        return tuple(torch.broadcast_shapes(left, right))
+    except RuntimeError:
+        return None
 
 
 @lesson.beat(
@@ -61,11 +93,11 @@ def scalar(device):
 
 @lesson.beat(
     "Align from the right",
-    narration="""The first rule: write the shapes one above the other, aligned on the right. Here a is {{
-    a.shape }} and b is just {{ b.shape }}: their last axes match. | The second rule: a missing axis is added
-    on the left with size one, so b behaves like a row of shape {{ b_as_row.shape }}. The third rule: a
-    size-one axis stretches to match, so that row repeats down every row of a. | The result is {{ c.shape
-    }}. Its far corner: {{ a[1][2] }} plus {{ b[2] }} gives {{ c[1][2] }}.""",
+    narration="""The first rule: write the shapes one above the other, aligned on the right. Here `a` is {{
+    a.shape }} and `b` is just {{ b.shape }}: their last axes match. | The second rule: a missing axis is added
+    on the left with size one, so `b` behaves like a single row. The third rule: a size-one axis stretches to
+    match, so that row repeats down every row of `a`. | The result is {{ c.shape }}. Its far corner:
+    {{ a[1][2] }} plus {{ b[2] }} gives {{ c[1][2] }}.""",
     visual=Broadcast("a", "b", "c", op="+"),
     slide=["Align shapes on the right", "Missing axes are added on the left, size 1",
            "Size-1 axes stretch to match"],
@@ -76,14 +108,18 @@ def align_right(device):
     c = a + b
     b_as_row = b.unsqueeze(0)
     expect(torch.equal(c, a + b_as_row.expand(2, 3)), "b acts as a 1x3 row repeated down every row of a")
-    return {"a": a, "b": b, "c": c, "b_as_row": b_as_row}
+    expect_each([((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((5,), (2, 1, 5)), ((2, 3), (2,)), ((3, 1), (1, 4)),
+                 ((), (2, 2)), ((6, 1, 2), (6, 2)), ((1,), (0,))],
+                lambda c: by_the_rules(*c) == torch_says(*c),
+                "the three rules give torch's broadcast shape, or its refusal")
+    return {"a": a, "b": b, "c": c}
 
 
 @lesson.beat(
     "Size one stretches",
     narration="""Now a column instead. Here col has shape {{ col.shape }}: {{ col[0][0] }} for the first
     row, {{ col[1][0] }} for the second. | Aligned on the right, its last axis has size one, so it stretches
-    across every column of a. | Each row of a gets its own offset: the far corner is {{ a[1][2] }} plus {{
+    across every column of `a`. | Each row of `a` gets its own offset: the far corner is {{ a[1][2] }} plus {{
     col[1][0] }}, which gives {{ c[1][2] }}. The stretch is an illusion, apprentices: no data is copied.
     PyTorch simply reads the same value again.""",
     visual=Broadcast("a", "col", "c", op="+"),
@@ -124,7 +160,7 @@ def outer_product(device):
     example, and then adds one bias vector of shape {{ bias.shape }}. | Broadcasting stretches that same
     bias down the whole batch, with no loop at all. | Every row's first feature grows by {{ bias[0] }}.
     This is what nn dot Linear computes: x at W transposed, plus b, and torch's own linear function gives
-    the very same numbers.""",
+    the same numbers, up to rounding.""",
     visual=Broadcast("h", "bias", "out", op="+"),
     slide=["`x @ W.T + b`: `(batch, out) + (out,)`", "One bias row, added to every example",
            "What `nn.Linear` computes"],
@@ -136,16 +172,18 @@ def batch_bias(device):
     h = x @ W.T
     out = h + bias
     expect(torch.allclose(out, torch.nn.functional.linear(x, W, bias)), "x @ W.T + b is what nn.Linear computes")
+    expect_each([(seed, n, k, m) for seed in range(10) for n, k, m in [(4, 2, 3), (64, 300, 20)]],
+                lambda c: linear_agrees(*c), "F.linear agrees up to rounding at a larger size too")
     return {"h": h, "bias": bias, "out": out}
 
 
 @lesson.beat(
     "When broadcasting fails",
-    narration="""Not every shape will bow. Here a is {{ a.shape }} and b is {{ b.shape }}. | Aligned on the
-    right, the last axes hold {{ last_a }} and {{ last_b }}. They differ, and neither is one, so the ritual
-    fails. | PyTorch says the size of tensor a, {{ last_a }}, must match the size of tensor b, {{ last_b }},
-    at dimension {{ bad_dim }}. The fix is to decide what you meant, for instance a column of shape {{
-    fixed.shape }}.""",
+    narration="""Not every shape will bow. Here are the shapes of `a` and `b`, one above the other. | Aligned
+    on the right, the last axes hold {{ last_a }} and {{ last_b }}. They differ, and neither is one, so the
+    ritual fails. | PyTorch says the size of tensor `a`, {{ last_a }}, must match the size of tensor `b`,
+    {{ last_b }}, at dimension {{ bad_dim }}. The fix is to decide what you meant, for instance turning `b`
+    into a column, as the slide shows.""",
     visual=BroadcastFail("a", "b", error="error"),
     slide=["`(n, k) + (m,)` fails if k != m and neither is 1", "Sizes must be equal or one",
            "Fix: `b[:, None]` makes a column"],
@@ -209,13 +247,13 @@ def keepdim_rescue(device):
     narration="""The dimensions bowed, apprentices! | Align the shapes on the right. | Each pair of sizes
     must be equal, or one of them must be one. | Missing axes count as size one, added on the left. | A
     size-one axis stretches without copying. | When sizes clash, PyTorch tells you where; when they align by
-    accident, nobody tells you, so use keepdim. | Your challenge: invent a few pairs of shapes, for instance
-    {{ left.shape }} against {{ right.shape }}, predict each result on paper, then check your answers with
-    torch dot broadcast shapes.""",
+    accident, nobody tells you, so use keepdim. | Your challenge: invent a few pairs of shapes, predict each
+    result on paper, then check your answers with torch dot broadcast shapes.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict a broadcast shape, then check"],
 )
 def recap(device):
-    left = torch.zeros(4, 1, 3, device=device)
-    right = torch.zeros(2, 1, device=device)
-    return {"left": left, "right": right}
+    expect_each([((2, 3), (3,)), ((4, 1, 3), (2, 1)), ((3, 1), (1, 4)), ((), (2, 5))],
+                lambda c: stretched_without_copy(*c), "stretching copies nothing")
+    expect(torch.broadcast_shapes((4, 1, 3), (2, 1)) == (4, 2, 3), "the challenge can be checked")
+    return {}
