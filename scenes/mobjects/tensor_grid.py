@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, DashedVMobject, Rectangle, VGroup
+from manim import DOWN, LEFT, PI, RIGHT, UP, DashedVMobject, Rectangle, Text, VGroup, VMobject
 
 from scenes import theme
 from scenes.errors import VisualError
@@ -22,6 +23,11 @@ def kept_indices(n: int, limit: int) -> list[int | None]:
     tail = limit - 1 - head
     return [*range(head), None, *range(n - tail, n)]
 
+
+SLICE_GAP = 0.32  # between the frames of two slices (and a slice and an ellipsis)
+SLICE_PAD = 0.1  # between a slice's cells (with their index labels) and its frame
+TAG_GAP, BADGE_GAP = 0.22, 0.2  # between the body and the shape tag above it, the badge below it
+ROOM_ASPECT = 16 / 9  # the width:height a 3-D grid's slices wrap towards (one row of slices, or two)
 
 ROW_CHARS = 48  # characters of values a grid's row holds: wider values (int64 extremes, complex) get fewer columns
 
@@ -44,11 +50,15 @@ def key(index: tuple[int, ...]) -> str:
 class TensorGrid(VGroup):
     """Cells with values formatted by dtype, index labels on each axis, a shape tag and a dtype/device badge.
 
-    3-D tensors are layered slabs with a depth offset, 4-D tensors a row of those. Large axes keep their
-    first and last indices around an ellipsis instead of shrinking into illegibility.
-    `cells[(i, j, ...)]` is the cell group (box, value) for a logical index; `shown` maps every index
-    drawn to its label, so tests compare the picture with the trace. `axis_labels[axis]` holds the index
-    labels (or axis letters) drawn for that axis.
+    A 3-D tensor is its 2-D slices side by side (wrapping to two rows when one row would be much wider than
+    the screen's shape), each a framed matrix headed by its index (`[1]`, or `B=1` with axis names); a 4-D
+    tensor is a grid of slices, its rows following axis 0 and its columns axis 1 (`[0, 1]`, `B=0 H=1`).
+    Slices never overlap, so every value drawn is visible. Large axes keep their first and last indices
+    around an ellipsis instead of shrinking into illegibility: `max_rows`/`max_cols` in each slice,
+    `max_slabs` slices along a 3-D tensor's axis 0 (a 4-D tensor's axis 1), `max_blocks` along a 4-D
+    tensor's axis 0. `cells[(i, j, ...)]` is the cell group (box, value) for a logical index; `shown` maps
+    every index drawn to its label, so tests compare the picture with the trace. `axis_labels[axis]` holds
+    the index labels (or axis letters, or slice headers) drawn for that axis.
     """
 
     def __init__(
@@ -82,6 +92,7 @@ class TensorGrid(VGroup):
         self.cells: dict[tuple[int, ...], VGroup] = {}
         self.shown: dict[tuple[int, ...], str] = {}
         self.axis_labels: dict[int, list[Any]] = {}
+        self.slice_rows = self.default_slice_rows = 1  # rows of 2-D slices (a 3-D or 4-D tensor has several)
         shape = tensor.shape
         if len(shape) > 4 and tensor.numel:
             raise VisualError("TensorGrid", tensor.name, f"a grid draws up to 4-D tensors; this one is "
@@ -101,24 +112,12 @@ class TensorGrid(VGroup):
             body = self._empty()
         elif len(shape) <= 2:
             body = self._matrix((), max_rows, max_cols, show_indices)
-        elif len(shape) == 3:
-            body = self._slabs((), max_slabs, max_rows, max_cols, show_indices)
         else:
-            blocks = VGroup()
-            for b in kept_indices(shape[0], max_blocks):
-                if b is None:
-                    blocks.add(label(ELLIPSIS, font_size * 1.4, theme.MUTED))
-                    continue
-                block = self._slabs((b,), 2, max_rows, max_cols, show_indices and b == 0)
-                text = f"{axis_names[0]}={b}" if axis_names else f"[{b}]"
-                block_label = label(text, font_size * 0.75, theme.ACCENT if axis_names else theme.MUTED)
-                self.axis_labels.setdefault(0, []).append(block_label.next_to(block, DOWN, buff=0.15))
-                blocks.add(VGroup(block, block_label))
-            body = blocks.arrange(RIGHT, buff=0.45, aligned_edge=DOWN)
+            body = self._slices(max_slabs, max_blocks, max_rows, max_cols, show_indices)
         self.body = body
         self.add(body)
         title = tag if tag is not None else f"{short_name(name or tensor.name)}  {shape_text(shape)}"
-        self.tag = label(title, theme.CAPTION_SIZE, theme.TEXT).next_to(body, UP, buff=0.22)
+        self.tag = label(title, theme.CAPTION_SIZE, theme.TEXT).next_to(body, UP, buff=TAG_GAP)
         self.add(self.tag)
         self.badge = VGroup()
         if show_badge:
@@ -136,7 +135,7 @@ class TensorGrid(VGroup):
                         theme.ROLES["output"] if tensor.is_contiguous else theme.ROLES["error"],
                     )
                 )
-            self.badge = VGroup(*parts).arrange(RIGHT, buff=0.25).next_to(body, DOWN, buff=0.2)
+            self.badge = VGroup(*parts).arrange(RIGHT, buff=0.25).next_to(body, DOWN, buff=BADGE_GAP)
             self.add(self.badge)
         for part in [*(m for labels in self.axis_labels.values() for m in labels), self.badge]:
             for text in part.get_family():
@@ -176,14 +175,9 @@ class TensorGrid(VGroup):
     def _axis_label(self, i: int | None, size: float) -> Any:
         return label(ELLIPSIS if i is None else str(i), size, theme.MUTED)
 
-    def _matrix(
-        self,
-        prefix: tuple[int, ...],
-        max_rows: int,
-        max_cols: int,
-        show_indices: bool,
-        cols_below: bool = False,
-    ) -> VGroup:
+    def _matrix(self, prefix: tuple[int, ...], max_rows: int, max_cols: int, show_indices: bool) -> VGroup:
+        """The 2-D (or 1-D, or 0-D) part of the tensor at `prefix`: cells in rows, column indices above,
+        row indices on the left (and the axis letters, with axis names)."""
         shape = self.tensor.shape[len(prefix) :]
         ndim = len(self.tensor.shape)
         rows: list[int | None] = kept_indices(shape[0], max_rows) if len(shape) == 2 else [0]
@@ -201,21 +195,18 @@ class TensorGrid(VGroup):
                     row.add(self._cell((*prefix, c) if one_row else (*prefix, r, c)))
             grid.add(row.arrange(RIGHT, buff=0.06))
         grid.arrange(DOWN, buff=0.06)
-        self._rows: list[Any] = list(grid)
         if show_indices and shape:
             small = self.font_size * 0.68
             col_labels = VGroup(
-                *[
-                    self._axis_label(c, small).next_to(cell, DOWN if cols_below else UP, buff=0.08)
-                    for c, cell in zip(cols, grid[-1 if cols_below else 0], strict=True)
-                ]
+                *[self._axis_label(c, small).next_to(cell, UP, buff=0.08)
+                  for c, cell in zip(cols, grid[0], strict=True)]
             )
             self.axis_labels.setdefault(ndim - 1, []).extend(col_labels)
             grid.add(col_labels)
             if self.axis_names:
                 letter = label(self.axis_names[-1], small * 1.15, theme.ACCENT)
                 letter.next_to(col_labels, LEFT, buff=0.2)
-                if not one_row and not cols_below:
+                if not one_row:
                     letter.shift(0.05 * UP)
                 self.axis_labels[ndim - 1].append(letter)
                 grid.add(letter)
@@ -236,48 +227,100 @@ class TensorGrid(VGroup):
                     grid.add(letter)
         return grid
 
-    def _slabs(
-        self, prefix: tuple[int, ...], max_slabs: int, max_rows: int, max_cols: int, show_indices: bool
-    ) -> VGroup:
-        """Layered slabs, each one cell up and one cell right of the slab in front of it, so every slab
-        shows its top row and right column; the cells a nearer slab covers are drawn transparent (and
-        are not counted as shown). Depth labels sit above each slab's first cell, column indices under
-        the front slab; an elided depth adds a diagonal ellipsis behind the last slab."""
-        axis = len(prefix)
-        kept = kept_indices(self.tensor.shape[axis], max_slabs)
-        depths = [d for d in kept if d is not None]
-        # in a 4-D block, a gap sets each slab apart, so a back slab's right column and top row do not read
-        # as one more column and row of the slab in front
-        gap = 0.3 if prefix else 0.0
-        step = (self.cell_width + 0.06 + gap) * RIGHT + (self.cell_height + 0.06 + gap / 2) * UP
-        slabs = VGroup()
-        labels = VGroup()
-        for pos in reversed(range(len(depths))):  # back slab first, the front one drawn last (on top)
-            d = depths[pos]
-            slab = self._matrix((*prefix, d), max_rows, max_cols, show_indices and pos == 0, cols_below=True)
-            rows = self._rows
-            slab.shift(pos * step)
-            if pos:
-                for r, row in enumerate(rows):
-                    for c, cell in enumerate(row):
-                        if r >= 1 and c < len(row) - 1:
-                            cell.set_opacity(0)
-                            cell.covered = True  # type: ignore[attr-defined]
-                            for index, drawn in list(self.cells.items()):
-                                if drawn is cell:
-                                    del self.shown[index]
-            slabs.add(slab)
-            text = f"{self.axis_names[axis]}={d}" if self.axis_names else f"[{d}]"
-            depth_label = label(text, self.font_size * 0.62, theme.ACCENT if self.axis_names else theme.MUTED)
-            depth_label.next_to(rows[0][0], UP, buff=0.06)
-            self.axis_labels.setdefault(axis, []).append(depth_label)
-            labels.add(depth_label)
-            if None in kept and pos == len(depths) - 1:
-                dots = label(ELLIPSIS, self.font_size, theme.MUTED).next_to(
-                    depth_label, UP + RIGHT, buff=0.02
-                )
-                labels.add(dots)
-        return VGroup(slabs, labels)
+    def _slice(self, prefix: tuple[int, ...], max_rows: int, max_cols: int, show_indices: bool) -> VGroup:
+        """The 2-D slice at `prefix` (one or two leading indices) as its own framed matrix, headed by its index:
+        `[1]` / `[0, 1]`, or `B=1` / `B=0 H=1` with axis names. Each index of the header is its own text, kept
+        in `axis_labels` of its axis."""
+        matrix = self._matrix(prefix, max_rows, max_cols, show_indices)
+        frame = Rectangle(width=matrix.width + 2 * SLICE_PAD, height=matrix.height + 2 * SLICE_PAD,
+                          stroke_color=theme.PANEL_EDGE, stroke_width=1.5, fill_opacity=0).move_to(matrix)
+        size = self.font_size * 0.8
+        color = theme.ACCENT
+        if self.axis_names:
+            texts = [f"{self.axis_names[a]}={i}" for a, i in enumerate(prefix)]
+        else:
+            texts = [f"[{prefix[0]}]"] if len(prefix) == 1 else [f"[{prefix[0]},", f"{prefix[1]}]"]
+        parts = [label(t, size, color) for t in texts]
+        header = VGroup(*parts).arrange(RIGHT, buff=0.18 if self.axis_names else 0.1, aligned_edge=DOWN)
+        header.next_to(frame, UP, buff=0.08)
+        for axis, part in enumerate(parts):
+            self.axis_labels.setdefault(axis, []).append(part)
+        return VGroup(frame, matrix, header)
+
+    def _dots(self, direction: str) -> VMobject:
+        """The ellipsis standing for elided slices: across (`h`), down (`v`) or both (`d`)."""
+        dots = label(ELLIPSIS, self.font_size * 1.4, theme.MUTED)
+        return dots.rotate({"h": 0.0, "v": PI / 2, "d": -PI / 4}[direction])
+
+    def _slices(self, max_slabs: int, max_blocks: int, max_rows: int, max_cols: int, show_indices: bool) -> VGroup:
+        """A 3-D tensor's slices in a row (or wrapped, when that is nearer the screen's shape), a 4-D tensor's in
+        a grid (rows: axis 0, columns: axis 1), an ellipsis where slices are elided, a gap between frames."""
+        shape = self.tensor.shape
+        items: list[VMobject] = []
+        if len(shape) == 3:
+            for d in kept_indices(shape[0], max_slabs):
+                items.append(self._dots("h") if d is None else self._slice((d,), max_rows, max_cols, show_indices))
+            body = VGroup(*items)
+            self.default_slice_rows = self._wrap(items)
+            self._place(body, self.default_slice_rows, 1.0)
+            return body
+        outer, inner = kept_indices(shape[0], max_blocks), kept_indices(shape[1], max_slabs)
+        for i in outer:
+            for j in inner:
+                if i is None or j is None:
+                    items.append(self._dots("d" if i is None and j is None else "v" if i is None else "h"))
+                else:
+                    items.append(self._slice((i, j), max_rows, max_cols, show_indices))
+        body = VGroup(*items)
+        self.default_slice_rows = self.slice_rows = len(outer)
+        body.arrange_in_grid(rows=len(outer), cols=len(inner), buff=(SLICE_GAP, SLICE_GAP))
+        return body
+
+    def _place(self, body: VGroup, rows: int, scale: float) -> None:
+        """A 3-D tensor's slices in `rows` rows (as many as there are slices: one column, its ellipsis upright)."""
+        items = list(body.submobjects)
+        upright = rows == len(items) > 1
+        for dots in items:
+            if isinstance(dots, Text) and getattr(dots, "upright", False) != upright:
+                dots.rotate(PI / 2 if upright else -PI / 2)
+                dots.upright = upright  # type: ignore[attr-defined]
+        center = body.get_center()
+        gap = SLICE_GAP * scale
+        body.arrange_in_grid(rows=rows, cols=math.ceil(len(items) / rows), buff=(gap, gap)).move_to(center)
+        self.slice_rows = rows
+
+    def arrange_slices(self, rows: int | None = None) -> TensorGrid:
+        """Lay a 3-D grid's slices out again in `rows` rows (1: side by side; as many as there are slices: one
+        column; None: the grid's own choice), the tag above and the badge below, centred where the body was.
+        `largest_arrangement` tries a column of slices for the 3-D grids of a picture. Other grids are left as
+        they are."""
+        if len(self.tensor.shape) != 3 or not self.tensor.numel:
+            return self
+        rows = min(max(1, rows or self.default_slice_rows), len(self.body))
+        if rows == self.slice_rows:
+            return self
+        scale = next(iter(self.cells.values()))[0].width / self.cell_width
+        self._place(self.body, rows, scale)
+        self.tag.next_to(self.body, UP, buff=TAG_GAP * scale)
+        if len(self.badge):
+            self.badge.next_to(self.body, DOWN, buff=BADGE_GAP * scale)
+        return self
+
+    @staticmethod
+    def _wrap(items: list[VMobject]) -> int:
+        """The rows a 3-D tensor's slices take: one, or two when three slices or more (not an ellipsis between
+        the first and last) make one row much wider than the screen's shape."""
+        if len(items) < 3 or (len(items) == 3 and any(isinstance(m, Text) for m in items)):
+            return 1
+
+        def off(rows: int) -> float:
+            cols = math.ceil(len(items) / rows)
+            lines = [items[k : k + cols] for k in range(0, len(items), cols)]
+            w = max(sum(m.width for m in line) + (len(line) - 1) * SLICE_GAP for line in lines)
+            h = sum(max(m.height for m in line) for line in lines) + (rows - 1) * SLICE_GAP
+            return abs(math.log(w / h / ROOM_ASPECT))
+
+        return 2 if off(2) < off(1) else 1
 
     # access ----------------------------------------------------------------------------------------
     def cell(self, *index: int) -> VGroup:

@@ -36,19 +36,40 @@ class Area:
 def largest_arrangement(group: VGroup, area: Area, arrangements: Sequence[Callable[[VGroup], VGroup]],
                         around: Callable[[VGroup], Mobject] | None = None) -> VGroup:
     """Arrange `group` the way (row, column, grid...) that lets it, or the picture `around` builds from it,
-    be drawn largest in `area`; returns the group arranged."""
+    be drawn largest in `area`; returns the group arranged. When the group holds 3-D tensor grids, each
+    arrangement is also tried with their slices standing in a column instead of side by side (the grids'
+    own layout wins a tie)."""
+    from scenes.mobjects.tensor_grid import TensorGrid
+
+    def grids(g: VGroup) -> list[TensorGrid]:
+        return [m for m in g.get_family() if isinstance(m, TensorGrid) and len(m.tensor.shape) == 3]
+
+    def with_slices(arrange: Callable[[VGroup], VGroup], upright: bool) -> Callable[[VGroup], VGroup]:
+        def arranged(g: VGroup) -> VGroup:
+            for grid in grids(g):
+                grid.arrange_slices(len(grid.body) if upright else None)
+            return arrange(g)
+
+        return arranged
+
+    candidates = [with_slices(a, False) for a in arrangements]
+    if any(len(g.body) > 1 for g in grids(group)):
+        candidates += [with_slices(a, True) for a in arrangements]
+
     def scale(arrange: Callable[[VGroup], VGroup]) -> float:
         trial = arrange(group.copy())
         picture = around(trial) if around else trial
         return min(area.width / max(picture.width, 1e-6), area.height / max(picture.height, 1e-6))
 
-    return max(arrangements, key=scale)(group)
+    return max(candidates, key=scale)(group)
 
 
 def grid_cells(shape: Sequence[int], max_rows: int = 6, max_cols: int = 7, max_slabs: int = 3,
                max_blocks: int = 3) -> list[tuple[int, ...]]:
     """The indices a `TensorGrid` of `shape` (with these limits) has a cell for, in row-major order,
-    worked out from the shape alone: what `steps()` counts without drawing."""
+    worked out from the shape alone: what `steps()` counts without drawing. Rows and columns of each 2-D
+    slice keep `max_rows` and `max_cols`; a 3-D tensor keeps `max_slabs` slices along axis 0, a 4-D tensor
+    `max_blocks` along axis 0 and `max_slabs` along axis 1 (the rows and columns of its grid of slices)."""
     from scenes.mobjects.tensor_grid import kept_indices
 
     def kept(n: int, limit: int) -> list[int]:
@@ -62,8 +83,8 @@ def grid_cells(shape: Sequence[int], max_rows: int = 6, max_cols: int = 7, max_s
         axes.insert(0, kept(shape[-2], max_rows))
     if len(shape) == 3:
         axes.insert(0, kept(shape[0], max_slabs))
-    if len(shape) == 4:  # blocks of two-slab stacks
-        axes[:0] = [kept(shape[0], max_blocks), kept(shape[1], 2)]
+    if len(shape) == 4:  # a grid of slices: its rows follow axis 0, its columns axis 1
+        axes[:0] = [kept(shape[0], max_blocks), kept(shape[1], max_slabs)]
     return list(itertools.product(*axes))
 
 

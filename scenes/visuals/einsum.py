@@ -13,7 +13,7 @@ from scenes import theme
 from scenes.anim import appear, note, sign
 from scenes.mobjects.text import mono
 from scenes.trace import shape_text
-from scenes.visuals.base import TensorVisual
+from scenes.visuals.base import TensorVisual, largest_arrangement
 
 MAX_TERMS = 3
 
@@ -28,6 +28,18 @@ def parse_equation(equation: str, n_inputs: int) -> tuple[list[str], str]:
     if "->" not in eq:
         rhs = "".join(sorted(c for c in set(lhs) if c.isalpha() and lhs.count(c) == 1))
     return ins, rhs
+
+
+def one_line(group: VGroup) -> VGroup:
+    """Inputs, arrow and result in one line."""
+    return group.arrange(RIGHT, buff=0.4)
+
+
+def two_lines(group: VGroup) -> VGroup:
+    """The inputs (with their commas) in one line, the arrow and the result centred under them."""
+    inputs, result = VGroup(*group[:-2]).arrange(RIGHT, buff=0.4), VGroup(*group[-2:]).arrange(RIGHT, buff=0.4)
+    VGroup(inputs, result).arrange(DOWN, buff=0.4)
+    return group
 
 
 class Einsum(TensorVisual):
@@ -93,17 +105,22 @@ class Einsum(TensorVisual):
         )
         eq_text.arrange(RIGHT, buff=0.04)
         grids = [
-            self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2)
+            self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2,
+                      show_badge=False)
             for n, letters in zip(in_names, ins, strict=True)
         ]
         rgrid = self.grid(
-            res_name, role="output", axis_names=out or None, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2
+            res_name, role="output", axis_names=out or None, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2,
+            show_badge=False,
         )
         parts = [grids[0]]
         for g in grids[1:]:
             parts += [sign(",", theme.MUTED), g]
         arrow = sign("->", theme.ACCENT)
-        row = VGroup(*parts, arrow, rgrid).arrange(RIGHT, buff=0.4)
+        # 3-D and 4-D grids are rows and grids of slices: one line of them may draw them small; then the inputs
+        # take one line and "-> result" the next (or a 3-D grid's slices stand in a column)
+        row = largest_arrangement(VGroup(*parts, arrow, rgrid), area, [one_line, two_lines],
+                                  around=lambda g: VGroup(eq_text.copy(), g).arrange(DOWN, buff=0.5))
         picture = VGroup(eq_text, row).arrange(DOWN, buff=0.5)
         self.fit(picture, area)
         scene.play(Write(eq_text), run_time=0.8)

@@ -11,7 +11,7 @@ from scenes import theme
 from scenes.anim import appear, fill, flow, note
 from scenes.mobjects.memory_strip import MemoryStrip
 from scenes.trace import shape_text
-from scenes.visuals.base import TensorVisual
+from scenes.visuals.base import TensorVisual, largest_arrangement
 
 
 class Reshape(TensorVisual):
@@ -39,7 +39,9 @@ class Reshape(TensorVisual):
         src, res = self.beat[src_name], self.beat[res_name]
         op = self.option("op", "reshape")
         main, bottom = self.split_area(0.8)
-        sgrid = self.grid(src_name)
+        # a 3-D or 4-D source's slices take the room of its badge: the result's names the dtype and device a
+        # reshape keeps
+        sgrid = self.grid(src_name, show_badge=src.ndim < 3)
         rgrid = self.grid(res_name, role="output")
         order = src.indices()
         strip = MemoryStrip(
@@ -50,7 +52,9 @@ class Reshape(TensorVisual):
         )
         self.shown["order"] = {k: v for k, v in strip.shown.items()}
         arrow = Arrow(LEFT, RIGHT, color=theme.MUTED, buff=0)
-        top = VGroup(sgrid, arrow, rgrid).arrange(RIGHT, buff=theme.GAP)
+        # a 3-D grid's slices side by side may make the row too wide: then they stand in a column
+        top = largest_arrangement(VGroup(sgrid, arrow, rgrid), main, [lambda g: g.arrange(RIGHT, buff=theme.GAP)],
+                                  around=lambda g: VGroup(g, strip.copy()).arrange(DOWN, buff=0.45))
         picture = VGroup(top, strip).arrange(DOWN, buff=0.45)
         self.fit(picture, main)
         shares = res.storage == (src.storage or src_name)
