@@ -8,7 +8,7 @@ label smoothing; BCE takes float targets of the input's shape; the real errors t
 import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Loss, Show, Title
 
 lesson = Lesson(
@@ -76,14 +76,15 @@ def logits_not_probs(device):
 
 @lesson.beat(
     "Class-index targets",
-    narration="""The usual target is a class index per sample: a one dimensional long tensor, {{ n }} indices for
-    {{ n }} samples, no one hot needed. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each
-    index picks its entry. | The loss per sample. | And the mean. The target dtype here is {{ dtype }}, which
-    torch calls long: not floats, and not even int32, which torch refuses too. Every value lies between zero
-    and the number of classes minus one.""",
+    narration="""The usual target is one class index per sample, no one hot needed: {{ n }} indices for {{ n }}
+    samples. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each
+    index picks its entry. | The loss per sample. | And the mean. These targets are int64, which
+    torch calls long; uint8 passes too, but int32 is refused, and float targets mean probabilities, shaped
+    like the logits. Every index lies between zero and the number of classes minus one, or is the ignore
+    index, minus one hundred by default.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
-    slide=["Target: `torch.long` (int64), shape `(N,)`", "int32 or float targets: an error",
-           "Values in `0 .. C-1`", "Logits: `(N, C)`, class axis 1"],
+    slide=["Indices: `torch.long` (or uint8), shape `(N,)`", "int32 indices: an error; floats mean probabilities",
+           "Values in `0 .. C-1`, or `ignore_index` (-100)", "Logits: `(N, C)`, class axis 1"],
 )
 def class_targets(device):
     logits = torch.randn(4, 3, device=device)
@@ -94,20 +95,27 @@ def class_targets(device):
     expect(target.dtype == torch.long and target.shape == logits.shape[:1], "long targets of shape (N,)")
     expect(torch.allclose(per, -logp[torch.arange(4), target]), "each index picks its log-probability")
     expect(torch.long == torch.int64, "long is int64")
-    expect(capture_error(lambda: F.cross_entropy(logits, target.int())) != "", "int32 targets raise an error")
+    expect_each([torch.int32, torch.int16, torch.float32],
+                lambda dt: "Long or Byte" in capture_error(lambda: F.cross_entropy(logits, target.to(dt))),
+                "int32 (and other non-long) index targets raise an error naming Long or Byte")
+    expect(torch.equal(F.cross_entropy(logits, target.to(torch.uint8)), loss), "uint8 indices are accepted")
+    ignored = torch.tensor([2, -100, 1, 2], device=device)
+    expect(torch.allclose(F.cross_entropy(logits, ignored), per[[0, 2, 3]].mean()), "-100 is valid: ignored")
+    soft = logits.softmax(1)
+    expect(capture_error(lambda: F.cross_entropy(logits, soft)) == "", "float targets shaped like the logits work")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "loss": loss,
-            "dtype": str(target.dtype), "n": target.numel()}
+            "n": target.numel()}
 
 
 @lesson.beat(
     "Sequences: the class axis at 1",
-    narration="""A language model gives logits shaped batch, time, classes: {{ shape }}. Cross entropy wants the
+    narration="""A language model gives logits shaped batch, time, classes. Cross entropy wants the
     classes at axis one. Either permute to batch, classes, time, | or flatten to one row per token and
     flatten the targets to match: {{ tokens }} losses in a row. | Both give the same loss per token, as torch
     confirms, and the same mean, {{ loss }}. | Choose whichever reads best.""",
     visual=Show("per_permuted", "per_flat", "loss", code=False,
-                caption="permute(0, 2, 1) or view(-1, C): the same losses"),
-    slide=["`F.cross_entropy(logits.permute(0, 2, 1), y)`", "or `F.cross_entropy(logits.view(-1, C), y.view(-1))`",
+                caption="permute(0, 2, 1) or reshape(-1, C): the same losses"),
+    slide=["`F.cross_entropy(logits.permute(0, 2, 1), y)`", "or flatten: `logits.reshape(-1, C)`, `y.reshape(-1)`",
            "Targets `(B, T)`; logits `(B, C, T)`"],
 )
 def sequences(device):
@@ -120,16 +128,16 @@ def sequences(device):
     expect(torch.allclose(per_permuted.reshape(-1), per_flat), "permute and flatten give the same per-token losses")
     expect(torch.allclose(loss, per_flat.mean()), "and the same mean")
     expect(torch.allclose(loss, F.cross_entropy(logits.reshape(-1, c), target.reshape(-1))), "flatten's mean too")
-    return {"per_permuted": per_permuted, "per_flat": per_flat, "shape": "x".join(map(str, logits.shape)),
-            "loss": loss, "tokens": b * t}
+    return {"per_permuted": per_permuted, "per_flat": per_flat, "loss": loss, "tokens": b * t}
 
 
 @lesson.beat(
     "Soft targets and smoothing",
     narration="""Targets may also be probabilities: a float tensor shaped like the logits, each row summing to
     one. | Label smoothing builds such a row for you: with smoothing {{ eps }}, the true class keeps {{ keep }}
-    and every class gets a share of the rest. | Cross entropy with label smoothing equals cross entropy
-    against that smoothed row, as torch confirms: a cure for overconfident models.""",
+    and every class gets a share of the rest. | Without class weights, cross entropy with label smoothing
+    equals cross entropy against that smoothed row, as torch confirms: a cure for overconfident models. Add
+    class weights and the two part ways.""",
     visual=Show("one_hot", "smoothed", code=False, digits=3,
                 caption="label_smoothing=e is the soft target (1 - e) one_hot + e / C"),
     slide=["Soft targets: float `(N, C)`, rows sum to 1", "`label_smoothing=0.1`",
@@ -144,6 +152,9 @@ def soft_targets(device):
     smooth_loss = F.cross_entropy(logits, target, label_smoothing=eps)
     soft_loss = F.cross_entropy(logits, smoothed)
     expect(torch.allclose(smooth_loss, soft_loss), "label smoothing equals CE against the smoothed row")
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0], device=device)
+    expect(not torch.allclose(F.cross_entropy(logits, target, label_smoothing=eps, weight=w),
+                              F.cross_entropy(logits, smoothed, weight=w)), "with class weights they differ")
     expect(torch.allclose(F.cross_entropy(logits, one_hot), F.cross_entropy(logits, target)), "one-hot = index")
     expect(torch.allclose(smoothed.sum(1), torch.ones(2, device=device)), "each row sums to one")
     return {"one_hot": one_hot, "smoothed": smoothed, "eps": eps, "keep": f"{smoothed[0, 1].item():.3f}"}
@@ -171,10 +182,11 @@ def bce_targets(device):
 
 @lesson.beat(
     "Error: the wrong dtype",
-    narration="""Now the classic curses. Class indices stored as floats, a common slip after loading labels from
-    a file. | Torch refuses, and here is its real message: it names the integer types it accepts, and float is not
-    one. The cure is target dot long, best done once, where the dataset builds its labels.""",
-    visual=Show("float_target", code=False, error="err_dtype"),
+    narration="""Now the classic curses. Logits as before, samples by classes, | and their class indices stored
+    as floats, a common slip after loading labels from a file. | Torch refuses, and here is its real message:
+    it names the integer types it accepts, and float is not one. The cure is target dot long, best done once,
+    where the dataset builds its labels.""",
+    visual=Show("logits", "float_target", code=False, error="err_dtype"),
     slide=["Class indices as float: error", "Fix: `target.long()`"],
 )
 def wrong_dtype(device):
@@ -183,7 +195,7 @@ def wrong_dtype(device):
     err_dtype = capture_error(lambda: F.cross_entropy(logits, float_target))
     expect(err_dtype != "", "float class indices raise an error")
     expect(capture_error(lambda: F.cross_entropy(logits, float_target.long())) == "", "long() fixes it")
-    return {"float_target": float_target, "err_dtype": err_dtype}
+    return {"logits": logits, "float_target": float_target, "err_dtype": err_dtype}
 
 
 @lesson.beat(
