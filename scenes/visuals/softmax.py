@@ -4,6 +4,7 @@ side. Every bar and number is a traced value (exp, the sum and the check are tra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ SLOT = 0.78
 class Softmax(TensorVisual):
     """`Softmax("logits", "probs", exp="e", total="s", check="probs_sum")`: four charts' worth of steps.
     `Softmax("logits", "p_cold", "p_warm", temperature="T")`: one chart per temperature.
-    1-D logits, or a row of 2-D logits (softmax over the last axis)."""
+    1-D logits, or a row of 2-D (or 3-D, 4-D) logits: softmax over the last axis."""
 
     takes: ClassVar[str] = "logits, probs..."
 
@@ -35,7 +36,8 @@ class Softmax(TensorVisual):
         "total": "traced sum of that exp: the divisor (0-D tensor, per-row tensor or number)",
         "check": "traced sum of the probabilities (written as the closing line)",
         "temperature": "traced temperatures, one per probability tensor (the temperature variant)",
-        "row": "the row of 2-D logits to draw (default 0)",
+        "row": "the row of 2-D logits to draw (default 0); of 3-D or 4-D logits, its leading indices "
+               "as a list, e.g. [1, 2] (default all 0)",
         "names": "names under the bars, one per class (default: the indices)",
         "digits": "decimals of the values shown (default 2)",
     }
@@ -56,7 +58,7 @@ class Softmax(TensorVisual):
 
     # data ---------------------------------------------------------------------------------------------
     def row_index(self, name: str) -> tuple[int, ...]:
-        """The prefix selecting the drawn row: () for 1-D, (row,) for 2-D."""
+        """The prefix selecting the drawn row: () for 1-D, (row,) for 2-D, the leading indices for 3-D and 4-D."""
         entry = self.beat[name]
         if entry.ndim == 1:
             return ()
@@ -65,7 +67,15 @@ class Softmax(TensorVisual):
             if not 0 <= row < entry.shape[0]:
                 raise VisualError("Softmax", name, f"row {row} is outside its {entry.shape[0]} rows")
             return (row,)
-        raise VisualError("Softmax", name, f"draws 1-D logits or a row of 2-D ones, got shape {list(entry.shape)}")
+        if entry.ndim <= 4:
+            lead = entry.shape[:-1]
+            raw = self.option("row", [0] * len(lead))
+            index = tuple(int(i) for i in raw) if isinstance(raw, list | tuple) else (int(raw),)
+            if len(index) != len(lead) or not all(0 <= i < n for i, n in zip(index, lead, strict=True)):
+                raise VisualError("Softmax", name, f"row={list(index)} is not a row of its {'x'.join(map(str, lead))} "
+                                  f"leading axes; give {len(lead)} indices")
+            return index
+        raise VisualError("Softmax", name, f"draws 1-D to 4-D logits (a row of them), got shape {list(entry.shape)}")
 
     def bars_of(self, name: str, masked_ok: bool = False) -> tuple[list[float | None], list[str]]:
         """The drawn row of `name`: bar lengths (None for -inf) and the trace's labels, recorded in `shown`."""
@@ -97,10 +107,11 @@ class Softmax(TensorVisual):
         if name in self.beat.tensors:
             entry = self.beat[name]
             row = self.row_index(self.spec.tensors[0])
+            lead = self.beat[self.spec.tensors[0]].shape[: len(row)]
             if entry.numel == 1:
                 idx: tuple[int, ...] = (0,) * entry.ndim
-            elif row and entry.shape[0] == self.beat[self.spec.tensors[0]].shape[0] and entry.numel == entry.shape[0]:
-                idx = (row[0],) + (0,) * (entry.ndim - 1)
+            elif row and tuple(entry.shape[: len(lead)]) == tuple(lead) and entry.numel == math.prod(lead):
+                idx = row + (0,) * (entry.ndim - len(row))  # one per row (with or without keepdim's size-1 axis)
             else:
                 raise VisualError("Softmax", name, f"needs one number (or one per row), got shape {list(entry.shape)}")
             text = entry.label(*idx, digits=self.digits)
@@ -183,7 +194,9 @@ class Softmax(TensorVisual):
 
     def lead(self, logits: str) -> str:
         entry = self.beat[logits]
-        where = f"row {self.row_index(logits)[0]} of {entry.shape[0]}, " if entry.ndim == 2 else ""
+        row = self.row_index(logits)
+        where = (f"row {row[0]} of {entry.shape[0]}, " if entry.ndim == 2 else
+                 f"row [{', '.join(map(str, row))}] of {'x'.join(map(str, entry.shape[:-1]))}, " if row else "")
         return f"softmax over the last axis ({where}{entry.shape[-1]} classes)"
 
     def temperature_text(self, temps: str, k: int, count: int) -> str:
