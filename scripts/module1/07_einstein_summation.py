@@ -5,7 +5,7 @@ The notation, and einsum checked against plain torch calls.
 
 import torch
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Einsum, Title
 
 lesson = Lesson(
@@ -18,13 +18,28 @@ lesson = Lesson(
     recap=[
         "One letter names each axis of each input",
         "Letters after -> are kept, in that order",
-        "Letters missing after -> are multiplied and summed",
+        "Letters missing after -> are summed over",
         "A repeated letter across inputs pairs those axes",
         "One notation for transpose, sums, products, batches",
     ],
     challenge="Multiply each matrix of a stack by its own vector with one einsum, "
     "and check it against torch.bmm on the vectors unsqueezed into columns.",
 )
+
+DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def agree(equation, plain, *shapes, exact=True):
+    """einsum(equation) against the plain torch call on random inputs of `shapes`, for several seeds and every
+    float dtype: bit for bit (`exact`), or up to float32 rounding."""
+    for seed in range(5):
+        gen = torch.Generator().manual_seed(seed)
+        for dtype in DTYPES if exact else (torch.float32,):
+            inputs = [torch.randn(*shape, generator=gen).to(dtype) for shape in shapes]
+            ours, theirs = torch.einsum(equation, *inputs), plain(*inputs)
+            if not (torch.equal(ours, theirs) if exact else torch.allclose(ours, theirs, atol=1e-5)):
+                return False
+    return True
 
 
 @lesson.beat(
@@ -46,7 +61,7 @@ def opening(device):
     narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: A's
     first axis is i, its second is j. | Right of the arrow, the output's axes in the order we want them.
     Every letter survives the arrow, so nothing is summed, and the {{ A.shape }} input becomes {{ T.shape
-    }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly A dot
+    }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly `A` dot
     T.""",
     visual=Einsum("A", "T", equation="ij->ji"),
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
@@ -55,15 +70,17 @@ def transpose(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     T = torch.einsum("ij->ji", A)
     expect(torch.equal(T, A.T), "einsum('ij->ji', A) equals A.T")
+    expect_each([(5, 7), (1, 4), (30, 2)], lambda shape: agree("ij->ji", lambda X: X.T, shape),
+                "exactly A.T, at other sizes and in every float dtype")
     return {"A": A, "T": T}
 
 
 @lesson.beat(
     "A missing letter is summed",
     narration="""Now the second law: any letter that vanishes after the arrow is summed away. Read i j arrow
-    j. | A is {{ A.shape }}, with i on its rows and j on its columns. | The letter i disappears, so we sum
+    j. | `A` is {{ A.shape }}, with i on its rows and j on its columns. | The letter i disappears, so we sum
     down each column, and j survives, leaving {{ col_sums.shape }} numbers. | The first: {{ A[0][0] }} plus
-    {{ A[1][0] }} is {{ col_sums[0] }}. This is A dot sum over dim {{ dim }}, and i j arrow nothing would
+    {{ A[1][0] }} is {{ col_sums[0] }}. This is `A` dot sum over dim {{ dim }}, and i j arrow nothing would
     sum everything into a single number.""",
     visual=Einsum("A", "col_sums", equation="ij->j"),
     slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything",
@@ -75,6 +92,8 @@ def sums(device):
     col_sums = torch.einsum("ij->j", A)
     expect(torch.equal(col_sums, A.sum(dim=dim)), "einsum('ij->j', A) equals A.sum(dim=0)")
     expect(torch.equal(torch.einsum("ij->", A), A.sum()), "einsum('ij->', A) equals A.sum()")
+    expect_each([(17, 23), (2, 50)], lambda shape: agree("ij->j", lambda X: X.sum(dim=0), shape)
+                and agree("ij->", lambda X: X.sum(), shape), "the sums agree at other sizes and dtypes")
     return {"A": A, "col_sums": col_sums, "dim": dim}
 
 
@@ -83,10 +102,10 @@ def sums(device):
     narration="""Two inputs now: i comma i arrow nothing. | When the same letter appears in both inputs,
     those axes are paired: each element of u meets the element of v at the same position. | And i vanishes
     from the output, so the products are summed into a single number. | {{ u[0] }} times {{ v[0] }}, plus {{
-    u[1] }} times {{ v[1] }}, plus {{ u[2] }} times {{ v[2] }}, gives {{ dot.item }}: the dot product,
-    exactly what torch dot dot returns.""",
+    u[1] }} times {{ v[1] }}, plus {{ u[2] }} times {{ v[2] }}, gives {{ dot.item }}: the dot product, what
+    torch dot dot returns too, up to rounding on long float vectors.""",
     visual=Einsum("u", "v", "dot", equation="i,i->"),
-    slide=["`'i,i->'`: multiply pairs, then sum", "Same as `torch.dot(u, v)`",
+    slide=["`'i,i->'`: multiply pairs, then sum", "`torch.dot(u, v)`, up to rounding",
            "A shared letter pairs axes across inputs"],
 )
 def dot(device):
@@ -94,6 +113,9 @@ def dot(device):
     v = torch.tensor([4.0, 5.0, 6.0], device=device)
     dot = torch.einsum("i,i->", u, v)
     expect(torch.equal(dot, torch.dot(u, v)), "einsum('i,i->', u, v) equals torch.dot(u, v)")
+    expect_each([(50,), (1000,)], lambda shape: agree("i,i->", torch.dot, shape, shape, exact=False),
+                "on long random vectors they agree up to rounding")
+    expect(not agree("i,i->", torch.dot, (1000,), (1000,)), "but not always bit for bit")
     return {"u": u, "v": v, "dot": dot}
 
 
@@ -112,6 +134,8 @@ def outer(device):
     v = torch.tensor([10.0, 20.0], device=device)
     outer = torch.einsum("i,j->ij", u, v)
     expect(torch.equal(outer, torch.outer(u, v)), "einsum('i,j->ij', u, v) equals torch.outer(u, v)")
+    expect_each([((50,), (31,)), ((1,), (7,))], lambda c: agree("i,j->ij", torch.outer, *c),
+                "torch.outer exactly, at other sizes and dtypes")
     return {"u": u, "v": v, "outer": outer}
 
 
@@ -120,7 +144,7 @@ def outer(device):
     narration="""Now combine both laws: i k comma k j arrow i j. | The letter k is shared, so A's columns
     pair with B's rows. | And k vanishes, so those products are summed, while i and j survive as the rows
     and columns of the result. | The top-left cell: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }}
-    times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is A at B, and
+    times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is `A` at B, and
     the shape rule is right there in the letters.""",
     visual=Einsum("A", "B", "C", equation="ik,kj->ij"),
     slide=["`'ik,kj->ij'` is `A @ B`", "Shared and missing k: paired and summed", "i and j are kept"],
@@ -130,13 +154,15 @@ def matmul(device):
     B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
     C = torch.einsum("ik,kj->ij", A, B)
     expect(torch.equal(C, A @ B), "einsum('ik,kj->ij', A, B) equals A @ B")
+    expect_each([((17, 23), (23, 9)), ((1, 64), (64, 5))], lambda c: agree("ik,kj->ij", torch.matmul, *c),
+                "A @ B bit for bit, at other sizes and dtypes (on the CPU)")
     return {"A": A, "B": B, "C": C}
 
 
 @lesson.beat(
     "Batched product: bik,bkj->bij",
     narration="""Need a batch? Just add a letter: b i k comma b k j arrow b i j. | b is shared, so each of
-    the {{ batch }} matrices in A meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
+    the {{ batch }} matrices in `A` meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
     also kept, so it is never summed; only k is, giving {{ C.shape }}. | The first cell works out as before,
     {{ C[0][0][0] }}. It equals torch dot bmm, with no unsqueezing and no permuting. Mwahaha, Einstein would
     be proud!""",
@@ -149,18 +175,20 @@ def batched(device):
     batch = A.shape[0]
     C = torch.einsum("bik,bkj->bij", A, B)
     expect(torch.equal(C, torch.bmm(A, B)), "einsum('bik,bkj->bij', A, B) equals torch.bmm(A, B)")
+    expect_each([((3, 5, 7), (3, 7, 4)), ((1, 2, 30), (1, 30, 2))], lambda c: agree("bik,bkj->bij", torch.bmm, *c),
+                "torch.bmm bit for bit, at other sizes and dtypes (on the CPU)")
     return {"A": A, "B": B, "C": C, "batch": batch}
 
 
 @lesson.beat(
     "Why it is powerful",
-    narration="""A real case: a search model embeds {{ n }} queries and {{ n }} documents as vectors of {{ d
-    }} features, and scores each query against its own document. | n and d are shared, so query n meets
-    document n, feature by feature. | d vanishes, so features are summed; n survives: one score per pair,
-    and no dim number to remember. | The first score is {{ scores[0] }}. Attention goes further: it pairs
-    every query with every key, as the next lesson reveals.""",
+    narration="""A real case: a search model embeds queries and documents as vectors, and scores each query
+    against its own document: n d comma n d arrow n. | Here are {{ n }} of each, {{ d }} features wide. n
+    and d are shared, so query n meets document n, feature by feature. | d vanishes, so features are summed;
+    n survives: one score per pair, and no dim number to remember. | The first score is {{ scores[0] }}.
+    Attention goes further: it pairs every query with every key, as the next lesson reveals.""",
     visual=Einsum("q", "k", "scores", equation="nd,nd->n"),
-    slide=["`'nd,nd->n'`: row-wise dot products", "Same as `(q * k).sum(dim=1)`",
+    slide=["`'nd,nd->n'`: row-wise dot products", "`(q * k).sum(dim=1)`, up to rounding",
            "The equation documents every axis"],
 )
 def powerful(device):
@@ -170,6 +198,8 @@ def powerful(device):
     dim = 1
     scores = torch.einsum("nd,nd->n", q, k)
     expect(torch.allclose(scores, (q * k).sum(dim=dim)), "einsum('nd,nd->n') equals (q * k).sum(dim=1)")
+    expect_each([(3, 4), (64, 300)], lambda shape: agree("nd,nd->n", lambda a, b: (a * b).sum(dim=1), shape, shape,
+                                                         exact=False), "up to rounding, at other sizes too")
     expect(torch.allclose(torch.einsum("qd,kd->qk", q, k).diagonal(), scores),
            "the row-wise scores are the diagonal of every query against every key")
     return {"q": q, "k": k, "scores": scores, "n": n, "d": d, "dim": dim}
@@ -178,8 +208,8 @@ def powerful(device):
 @lesson.beat(
     "Recap and your challenge",
     narration="""Behold your new language! | One letter names each axis. | Letters after the arrow are kept,
-    in that order. | Letters missing after the arrow are multiplied and summed. | A letter shared across
-    inputs pairs those axes, and a shared letter that is kept becomes a batch. | Transpose, sums, dot,
+    in that order. | Letters missing after the arrow are summed over. | A letter shared across inputs pairs
+    those axes, multiplying them, and a shared letter that is kept becomes a batch. | Transpose, sums, dot,
     outer, matrix and batched products: one notation for all. | Your challenge: multiply each matrix of a
     stack by its own vector in one einsum, and check it against torch dot bmm.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
