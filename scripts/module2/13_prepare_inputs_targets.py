@@ -80,8 +80,8 @@ def logits_not_probs(device):
     samples. Logits are {{ logits.shape }}, samples by classes. | Log softmax, and each
     index picks its entry. | The loss per sample. | And the mean. These targets are int64, which
     torch calls long; uint8 passes too, but int32 is refused, and float targets mean probabilities, shaped
-    like the logits. Every index lies between zero and the number of classes minus one, or is the ignore
-    index, minus one hundred by default.""",
+    like the logits. Every index lies between zero and the number of classes minus one, or equals the ignore
+    index, and is skipped.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
     slide=["Indices: `torch.long` (or uint8), shape `(N,)`", "int32 indices: an error; floats mean probabilities",
            "Values in `0 .. C-1`, or `ignore_index` (-100)", "Logits: `(N, C)`, class axis 1"],

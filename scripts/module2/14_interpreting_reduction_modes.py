@@ -22,7 +22,7 @@ lesson = Lesson(
     recap=[
         "'none': one loss per target; 'sum'; 'mean'",
         "ignore_index: loss 0, and not counted in the mean",
-        "weight=w: the mean divides by sum of w[target]",
+        "Index targets, weight=w: mean = sum / sum of w[target]",
         "Padding -> -100, then flatten (B*T, C) and (B*T,)",
         "The mean is over real tokens, not all positions",
     ],
@@ -57,16 +57,20 @@ def objectives(device):
     "reduction='none'",
     narration="""Here are {{ n }} samples and {{ c }} classes. | With reduction none, cross entropy takes log
     softmax of each row and picks the target's entry, | and hands back all {{ n }} losses, one per sample,
-    untouched. This is the raw material of every other ritual, and handy for inspecting which samples hurt
-    most or for masking them yourself.""",
+    untouched, shaped like these class-index targets. This is the raw material of every other ritual, and
+    handy for inspecting which samples hurt most or for masking them yourself.""",
     visual=Loss("logits", "target", "per", kind="cross_entropy", reduction="none", logp="logp"),
-    slide=["`reduction='none'`: one loss per target", "Same shape as the target", "Inspect, mask, or weigh them"],
+    slide=["`reduction='none'`: one loss per sample", "Index targets: the target's shape",
+           "Probability targets `(N, C)`: shape `(N,)`", "Inspect, mask, or weigh them"],
 )
 def none(device):
     logits, target = samples(device)
     logp = logits.log_softmax(dim=1)
     per = F.cross_entropy(logits, target, reduction="none")
     expect(per.shape == target.shape, "one loss per target")
+    soft = logits.softmax(1)
+    expect(F.cross_entropy(logits, soft, reduction="none").shape == target.shape != soft.shape,
+           "with probability targets, one loss per sample: not the target's shape")
     expect(torch.allclose(per, -logp[torch.arange(4), target]), "each is minus the target's log-probability")
     n, c = logits.shape
     return {"logits": logits, "target": target, "logp": logp, "per": per, "n": n, "c": c}
@@ -103,11 +107,12 @@ def sum_and_mean(device):
     narration="""Some targets are unworthy: set them to the ignore index, {{ default }} by default. Here
     one of {{ n }} targets is {{ ignored }}. | Its row is greyed; the others pick their log probabilities. | The
     ignored sample's loss is exactly zero. | The sum adds only the counted losses: {{ total }}. | And the mean
-    divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}.""",
+    divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}. Ignore every target and that
+    division is zero over zero: the mean comes back NaN.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
                 total="total", count="counted"),
     slide=["`ignore_index=-100` is the default", "Ignored targets: loss 0, not counted",
-           "mean = sum / number of targets not ignored"],
+           "mean = sum / number of targets not ignored", "All ignored: 0 / 0, the mean is NaN"],
 )
 def ignore(device):
     logits = torch.randn(4, 3, device=device)
@@ -121,6 +126,9 @@ def ignore(device):
     expect(per[2] == 0, "the ignored sample's loss is 0")
     expect(torch.allclose(loss, total / counted), "the mean divides by the non-ignored count")
     expect(not torch.allclose(loss, total / len(target)), "not by all the targets")
+    nothing = torch.full_like(target, -100)
+    expect(bool(torch.isnan(F.cross_entropy(logits, nothing))), "all ignored: the mean is NaN")
+    expect(F.cross_entropy(logits, nothing, reduction="sum") == 0, "while the sum is 0")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
             "counted": int(counted), "n": len(target), "ignored": int(target[2]),
             "default": nn.CrossEntropyLoss().ignore_index}
@@ -130,12 +138,13 @@ def ignore(device):
     "Class weights",
     narration="""Rare classes can be given more weight: here {{ w }}, one per class. | The log probabilities, and
     each target's entry. | Each loss is multiplied by the weight of its target's class. | The weighted losses
-    add up to {{ total }}. | And here is the surprise: the mean divides by the summed weights of the targets,
-    {{ weight_sum }}, not by the {{ n }} samples. The result is a true weighted average.""",
+    add up to {{ total }}. | And here is the surprise: with class-index targets, the mean divides by the
+    summed weights of the targets, {{ weight_sum }}, not by the {{ n }} samples: a true weighted average.
+    Probability targets divide by the samples instead.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", weight="w",
                 total="total", count="weight_sum"),
     slide=["`F.cross_entropy(logits, y, weight=w)`", "Each loss times `w[target]`",
-           "mean = sum / `w[target].sum()`"],
+           "Index targets: mean = sum / `w[target].sum()`", "Probability targets: mean = sum / N"],
 )
 def weights(device):
     logits = torch.randn(4, 3, device=device)
@@ -149,6 +158,10 @@ def weights(device):
     expect(torch.allclose(per, -w[target] * logp[torch.arange(4), target]), "each loss is w[target] * -logp")
     expect(torch.allclose(loss, total / weight_sum), "the weighted mean divides by the summed target weights")
     expect(not torch.allclose(loss, total / len(target)), "not by the number of samples")
+    soft = F.one_hot(target, 3).float() * 0.9 + 0.1 / 3
+    soft_per = F.cross_entropy(logits, soft, weight=w, reduction="none")
+    expect(torch.allclose(F.cross_entropy(logits, soft, weight=w), soft_per.sum() / len(target)),
+           "with probability targets the weighted mean divides by N")
     return {"logits": logits, "target": target, "w": w, "logp": logp, "per": per, "total": total, "loss": loss,
             "weight_sum": weight_sum.item(), "n": len(target)}
 
@@ -159,7 +172,7 @@ def weights(device):
     is padding, marked {{ ignored }} in the targets. | Flatten the targets to one line of {{ positions }}, and
     the logits to one row per token. | Cross entropy with reduction none gives a loss per token, zero at every
     pad. | The mean divides by the {{ real }} real tokens, not all {{ positions }} positions: {{ loss }}. |
-    Exactly what masking by hand gives, as torch confirms.""",
+    The same as masking by hand, as torch confirms.""",
     visual=Show("target", "flat_target", "per", "loss", code=False,
                 caption="mean = sum over real tokens / number of real tokens"),
     slide=["Targets `(B, T)`: padding set to -100", "`F.cross_entropy(logits.view(-1, C), y.view(-1))`",
@@ -186,8 +199,8 @@ def padding(device):
     "Recap",
     narration="""The rituals are complete! | None keeps every loss, sum adds them, mean averages them. | Ignored
     targets cost zero and are left out of the count. | With class weights, the mean divides by the summed
-    weights of the targets. | Padding tokens become ignored targets after flattening, | so the mean runs over
-    the real tokens only.""",
+    weights of the targets. | Padding tokens marked with the ignore index are skipped; flattening only lines
+    them up, | so the mean runs over the real tokens only.""",
     visual=Title(heading="What we performed", lines=lesson.recap),
     slide=lesson.recap,
 )
