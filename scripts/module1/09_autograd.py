@@ -5,7 +5,7 @@ Gradients, the recorded graph, backward, no_grad, detach.
 
 import torch
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, capture_error, expect
 from scenes.vocabulary import AutogradGraph, Show, Title
 
 lesson = Lesson(
@@ -20,12 +20,25 @@ lesson = Lesson(
         "A gradient: how fast the output moves per nudge of an input",
         "requires_grad=True makes PyTorch record operations",
         "Each result's grad_fn links back to its inputs",
-        "backward() walks the graph; leaves get .grad",
+        "backward() fills .grad of leaves that require grad",
         "no_grad() and detach() give tensors with no history",
     ],
     challenge="Build f = (a * b + b) * a from two scalars of your choice, predict both gradients "
     "by hand with the chain rule, then check them with backward().",
 )
+
+
+def replaced_beside_others(device, lr=0.1):
+    """The no_grad pitfall inside a model with another parameter: w replaced by a new tensor made under no_grad,
+    then one more forward and backward. Returns (whether backward ran, the new w's grad)."""
+    w = torch.tensor([1.0, -2.0], device=device, requires_grad=True)
+    b = torch.tensor(0.5, device=device, requires_grad=True)
+    x = torch.tensor([3.0, 4.0], device=device)
+    ((w * x).sum() + b).backward()
+    with torch.no_grad():
+        w = w - lr * w.grad
+    ran = capture_error(lambda: ((w * x).sum() + b).backward()) == ""
+    return ran, w.grad
 
 
 @lesson.beat(
@@ -72,7 +85,7 @@ def what_is_gradient(device):
     plain has requires grad False, and no grad fn at all. | It stands outside the graph, like the tensors
     that no grad and detach will give us later. No ghost, no cost.""",
     visual=AutogradGraph("w", "z", "plain"),
-    slide=["`torch.tensor(..., requires_grad=True)`", "Results of tracked inputs are tracked",
+    slide=["`torch.tensor(..., requires_grad=True)`", "`x * w` is tracked because `w` is",
            "`z.grad_fn`: how to send gradients back"],
 )
 def requires_grad(device):
@@ -90,10 +103,11 @@ def requires_grad(device):
     narration="""Now a tiny model: a prediction y equals w times x plus b, and a squared error against a
     target. With w {{ w.item }} and b {{ b.item }}, the prediction is {{ y.item }} and the loss is {{
     loss.item }}. Each result remembers its maker: walk back from the loss and the grad fn chain reads {{
-    chain }}. | Nothing has flowed back yet: each node only remembers how to send gradients back. At the far
-    end, accumulate grad nodes wait to deposit gradients into the leaves.""",
+    chain[0] }}, {{ chain[1] }}, {{ chain[2] }}, {{ chain[3] }}, and {{ chain[4] }}. | Nothing has flowed
+    back yet: each node only remembers how to send gradients back. At the far end, accumulate grad nodes wait
+    to deposit gradients into the leaves.""",
     visual=AutogradGraph("w", "b", "y", "loss"),
-    slide=["Each result's `grad_fn` points to its inputs'", "Leaves end in `AccumulateGrad`",
+    slide=["Each result's `grad_fn` points to its inputs'", "Leaves that require grad: `AccumulateGrad`",
            "The graph is built as the forward pass runs"],
 )
 def graph(device):
@@ -107,7 +121,8 @@ def graph(device):
     while fn is not None:
         chain.append(type(fn).__name__)
         fn = fn.next_functions[0][0] if fn.next_functions else None
-    expect(chain[-1] == "AccumulateGrad" and w.grad is None, "the chain ends at a leaf; no gradient yet")
+    expect(len(chain) == 5 and chain[-1] == "AccumulateGrad" and w.grad is None,
+           "the chain ends at a leaf; no gradient yet")
     return {"w": w, "b": b, "y": y, "loss": loss, "chain": chain}
 
 
@@ -138,11 +153,11 @@ def backward(device):
 
 @lesson.beat(
     "A real training step",
-    narration="""Now a real model in miniature: linear regression on a batch of {{ n }} examples with {{
-    features }} features. The prediction is X at w plus b, and the mean squared error over the batch is {{
-    loss.item }}. | One backward call fills the weight's gradient, {{ w.grad.values }}, and the bias's, {{
-    b.grad.item }}, each averaged over the whole batch. Every neural network, from this toy to a giant
-    transformer, learns from gradients like these.""",
+    narration="""Now a real model in miniature: linear regression on a small batch of examples. The
+    prediction is X at w plus b, and the mean squared error over the batch is {{ loss.item }}. | One
+    backward call fills the weight's gradient, {{ w.grad.values }}, and the bias's, {{ b.grad.item }}, each
+    averaged over the whole batch. Networks from this toy to a giant transformer learn from gradients like
+    these.""",
     visual=AutogradGraph("w", "b", "loss", backward=True),
     slide=["`pred = X @ w + b`", "`torch.nn.functional.mse_loss(pred, target)`",
            "`loss.backward()` fills `w.grad`, `b.grad`"],
@@ -159,16 +174,16 @@ def training_step(device):
     error = (pred - target).detach()
     expect(torch.allclose(w.grad, 2 * X.T @ error / n), "w.grad is the batch average of 2 * error * x")
     expect(torch.allclose(b.grad, 2 * error.mean()), "b.grad is the batch average of 2 * error")
-    return {"w": w, "b": b, "loss": loss, "n": n, "features": features}
+    return {"w": w, "b": b, "loss": loss}
 
 
 @lesson.beat(
     "torch.no_grad()",
-    narration="""Some work must not be recorded: the weight update itself, and evaluation. Inside a with torch
-    dot no grad block the recorder sleeps, and there we step w down its gradient, in place, with learning
-    rate {{ lr }}. | Before the step, w holds {{ before.values }}. | After it, w holds {{ w.values }}: the
-    same leaf, still requiring grad, ready for the next backward. Optimizers update in place like this.
-    Replace w with a new tensor made under no grad instead, and training quietly stops.""",
+    narration="""Weight updates and evaluation must not be recorded. Inside a with torch dot no grad block the
+    recorder sleeps; there we step w down its gradient, in place, at learning rate {{ lr }}. | Before the step, w holds {{ before.values }}. | After it, {{ w.values }}: the same leaf, still
+    requiring grad. Optimizers update in place like this. Build a new w under no grad instead and it
+    requires no grad: here the next backward raises an error, and in a model with other parameters, that
+    weight silently stops learning.""",
     visual=Show("before", "w"),
     slide=["`with torch.no_grad(): w -= lr * w.grad`", "In place: `w` stays the leaf you train",
            "Use no_grad for updates and evaluation"],
@@ -183,6 +198,9 @@ def no_grad(device):
         replaced = w - lr * w.grad
     expect(w.is_leaf and w.requires_grad and torch.allclose(w, before - lr * x), "w stepped in place")
     expect(not replaced.requires_grad, "a new tensor made under no_grad does not require grad")
+    expect(capture_error(lambda: (replaced * x).sum().backward()) != "", "here the next backward raises")
+    expect(replaced_beside_others(device) == (True, None),
+           "beside another parameter backward runs, and the replaced weight gets no gradient")
     return {"before": before, "w": w, "lr": lr}
 
 
@@ -213,11 +231,20 @@ def detach(device):
     "Recap and your challenge",
     narration="""The ghosts obey, mwahahaha! | A gradient says how fast the output moves when you nudge an
     input. | Requires grad switches on the recorder. | Each result's grad fn links it to its inputs, forming
-    the computational graph. | Backward walks that graph in reverse and fills the grad of every leaf. | No
-    grad and detach give tensors with no history. | Your challenge: build f from two scalars, a times b plus
-    b, all times a; predict both gradients by hand, then check them with backward.""",
+    the computational graph. | Backward walks that graph in reverse and fills the grad of every leaf that
+    requires grad. | No grad and detach give tensors with no history. | Your challenge: build f from two
+    scalars, `a` times `b` plus `b`, all times `a`; predict both gradients by hand, then check them with
+    backward.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict both gradients, then check"],
 )
 def recap(device):
+    w = torch.tensor(2.0, device=device, requires_grad=True)
+    x = torch.tensor(3.0, device=device)
+    (w * x).backward()
+    expect(w.grad is not None and x.grad is None, "only leaves that require grad get a .grad")
+    a = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(5.0, requires_grad=True)
+    ((a * b + b) * a).backward()
+    expect(a.grad == 2 * a * b + b and b.grad == a * a + a, "the challenge's gradients by the chain rule")
     return {}
