@@ -2,7 +2,7 @@
 
 import torch
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import AutogradGraph, InPlace, Show, Split, Title
 
 lesson = Lesson(
@@ -17,7 +17,7 @@ lesson = Lesson(
         "backward() adds into .grad; it never overwrites",
         "Zero with optimizer.zero_grad() after each step",
         "Divide each micro-batch loss by the number of steps",
-        "Equal micro-batches, no BatchNorm: same as one batch",
+        "Equal micro-batches, no BatchNorm: the big batch's gradient",
         "Each micro-batch graph is freed; only .grad remains",
     ],
     challenge="Train the same tiny model twice, once with a large batch and once with accumulated "
@@ -49,6 +49,38 @@ def gradient(X, y, w, scale=1.0):
     w = w.detach().clone().requires_grad_()
     (mse(X, y, w) / scale).backward()
     return w.grad
+
+
+def uneven_gradient(X, y, w, size=3):
+    """Micro-batches of `size` rows (the last one shorter), each mean loss divided by their count, summed."""
+    pieces = list(zip(X.split(size), y.split(size), strict=True))
+    return sum(gradient(xb, yb, w, scale=len(pieces)) for xb, yb in pieces)
+
+
+def batchnorm_agrees(X, y, w, steps, device):
+    """Whether accumulation still equals the large batch when a BatchNorm normalises the inputs first."""
+    norm = torch.nn.BatchNorm1d(X.shape[1]).to(device)
+    pieces = zip(X.chunk(steps), y.chunk(steps), strict=True)
+    accumulated = sum(gradient(norm(xb), yb, w, scale=steps) for xb, yb in pieces)
+    return torch.allclose(gradient(norm(X), y, w), accumulated)
+
+
+def trained(device, scale, lr, optimizer, steps=5, **options):
+    """Weights after `steps` updates of `optimizer` on the batch's loss multiplied by `scale`."""
+    X, y = regression_data(device)
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    opt = optimizer([w], lr=lr, **options)
+    for _ in range(steps):
+        opt.zero_grad()
+        (mse(X, y, w) * scale).backward()
+        opt.step()
+    return w.detach()
+
+
+def lr_division_works(device, optimizer, steps=4, **options):
+    """Gradients `steps` times too large with the learning rate divided by `steps`, against the right gradients."""
+    return torch.allclose(trained(device, steps, 0.01 / steps, optimizer, **options),
+                          trained(device, 1, 0.01, optimizer, **options), atol=1e-6)
 
 
 @lesson.beat(
@@ -95,7 +127,7 @@ def pile_up(device):
     way, the next backward starts from a clean slate. Zero once after each optimizer step, not after every
     backward.""",
     visual=InPlace("before", "after", op="zero_"),
-    slide=["`w.grad.zero_()` clears in place", "`optimizer.zero_grad()` sets `.grad` to None",
+    slide=["`w.grad.zero_()` clears in place", "`optimizer.zero_grad()`: `.grad` None by default",
            "Zero after each optimizer step"],
 )
 def zeroing(device):
@@ -115,7 +147,7 @@ def zeroing(device):
 @lesson.beat(
     "Micro-batches",
     narration="""Now the grand scheme. Our batch has {{ n }} examples, but pretend memory only fits {{ micro
-    }} at a time. | So we chunk the batch into {{ steps }} micro-batches along dim {{ dim }}. Each one runs
+    }} at a time. | So we chunk the batch along dim {{ dim }} into micro-batches of {{ micro }}. Each one runs
     forward and backward on its own, small enough to fit, and we let the gradients pile up. Only after the
     last micro-batch do we take one optimizer step, as if the whole batch had been seen at once.""",
     visual=Split("X", "X0", "X1", "X2", "X3", dim=0, op="chunk"),
@@ -133,12 +165,13 @@ def micro_batches(device):
 
 @lesson.beat(
     "Hoarding equals a big batch",
-    narration="""The proof, apprentices! One backward over all {{ n }} examples with the mean squared error
-    gives the gradient {{ g_big.values }}. | Now {{ steps }} micro-batches, each loss divided by {{ steps
-    }}, each with its own backward, hoarded in the same grad: {{ g_acc.values }}. | The same gradient, up to
-    rounding, with a fraction of the memory per backward call. It holds because the micro-batches are equal
-    in size and the model keeps no batch statistics, as BatchNorm does. Mwahahaha!""",
-    visual=Show("g_big", "g_acc", code=False, caption="large batch vs accumulated micro-batches"),
+    narration="""The proof, apprentices! Two recipes: one backward over the whole batch, and {{ steps }}
+    micro-batches, each loss divided by {{ steps }}, each with its own backward, hoarded in the same grad. |
+    The whole batch's mean squared error gives the gradient {{ g_big.values }}. | The hoard gives
+    {{ g_acc.values }}. | The same gradient, up to rounding, with a fraction of the memory per backward call.
+    It holds because the micro-batches are equal in size and the model keeps no batch statistics, as
+    BatchNorm does. Mwahahaha!""",
+    visual=Show("g_big", "g_acc", caption="large batch vs accumulated micro-batches"),
     slide=["`loss = loss_fn(model(xb), yb) / steps`", "`loss.backward()` for each micro-batch",
            "Equal only for equal-sized micro-batches, no BatchNorm"],
 )
@@ -151,25 +184,22 @@ def emulate(device):
         (mse(xb, yb, w) / steps).backward()
     g_acc = w.grad.clone()
     expect(torch.allclose(g_big, g_acc), "the accumulated gradient equals the large batch's")
-    uneven = sum(gradient(xb, yb, w, scale=3) for xb, yb in zip(X.split(3), y.split(3), strict=True))
-    expect(not torch.allclose(g_big, uneven), "micro-batches of unequal size break the equality")
-    norm = torch.nn.BatchNorm1d(2).to(device)
-    normed = sum(gradient(norm(xb), yb, w, scale=steps) for xb, yb in zip(X.chunk(steps), y.chunk(steps),
-                                                                           strict=True))
-    expect(not torch.allclose(gradient(norm(X), y, w), normed), "batch statistics break the equality")
-    return {"g_big": g_big, "g_acc": g_acc, "n": X.shape[0], "steps": steps}
+    expect(not torch.allclose(g_big, uneven_gradient(X, y, w)), "micro-batches of unequal size break the equality")
+    expect(not batchnorm_agrees(X, y, w, steps, device), "batch statistics break the equality")
+    return {"g_big": g_big, "g_acc": g_acc, "steps": steps}
 
 
 @lesson.beat(
     "Pitfall: forgetting to scale",
-    narration="""A classic blunder: hoarding without dividing each loss by the number of steps. The large
-    batch's gradient is {{ g_big.values }}. | Each micro-batch mean is already an average, so summing {{
-    steps }} of them gives a gradient {{ steps }} times too large: {{ g_unscaled.values }}. | Your learning
-    rate is secretly multiplied, and training may explode. Divide the loss before backward. Dividing the
-    learning rate instead works only for plain SGD: Adam, for one, ignores the gradient's scale.""",
-    visual=Show("g_big", "g_unscaled", code=False, caption="large batch vs unscaled accumulation"),
+    narration="""A classic blunder: hoarding without dividing each loss by the number of steps, as this loop
+    does. | The large batch's gradient is {{ g_big.values }}. | Each micro-batch mean is already an average,
+    so summing {{ steps }} of them gives a gradient {{ steps }} times too large: {{ g_unscaled.values }}. |
+    Your learning rate is secretly multiplied, and training may explode. Divide the loss before backward.
+    Dividing the learning rate instead works for SGD, momentum included, but not with weight decay, and not
+    for Adam, which all but ignores the gradient's scale.""",
+    visual=Show("g_big", "g_unscaled", caption="large batch vs unscaled accumulation"),
     slide=["Unscaled: gradient times the number of steps", "Fix: `loss / steps` before `backward()`",
-           "Dividing the learning rate: plain SGD only"],
+           "Dividing the lr instead: SGD without weight decay"],
 )
 def forgot_scale(device):
     X, y = regression_data(device)
@@ -180,23 +210,23 @@ def forgot_scale(device):
         mse(xb, yb, w).backward()
     g_unscaled = w.grad.clone()
     expect(torch.allclose(g_unscaled, steps * g_big), "unscaled accumulation is steps times too large")
-    moved = []
-    for grad in (g_big, g_unscaled):
-        adam_w = w.detach().clone().requires_grad_()
-        adam_w.grad = grad.clone()
-        torch.optim.Adam([adam_w], lr=0.1).step()
-        moved.append(adam_w.detach())
-    expect(torch.allclose(moved[0], moved[1]), "Adam's first step ignores the gradient's scale")
+    expect_each([0.0, 0.5, 0.9], lambda momentum: lr_division_works(device, torch.optim.SGD, momentum=momentum),
+                "dividing the learning rate repairs SGD, with or without momentum")
+    expect(not lr_division_works(device, torch.optim.SGD, weight_decay=0.5), "but not SGD with weight decay")
+    expect(not lr_division_works(device, torch.optim.Adam), "nor Adam")
+    expect(torch.allclose(trained(device, steps, 0.01, torch.optim.Adam), trained(device, 1, 0.01, torch.optim.Adam),
+                          atol=1e-4), "Adam all but ignores the gradient's scale")
     return {"g_big": g_big, "g_unscaled": g_unscaled, "steps": steps}
 
 
 @lesson.beat(
     "Pitfall: forgetting to zero",
-    narration="""The second blunder: stepping without zeroing. The first step's gradient was {{ g_old.values
-    }}. | After the update, the fresh gradient should be {{ g_true.values }}. | But the old hoard was never
-    cleared, so grad holds their sum, {{ g_stale.values }}. Stale gradients push the weights in yesterday's
-    direction. Zero after every optimizer step; skipping it is a silent bug that raises no error.""",
-    visual=Show("g_old", "g_true", "g_stale", code=False),
+    narration="""The second blunder: stepping without zeroing, as this code does. | The first step's gradient
+    was {{ g_old.values }}. | After the update, the fresh gradient should be {{ g_true.values }}. | But the
+    old hoard was never cleared, so grad holds their sum, {{ g_stale.values }}. Stale gradients push the
+    weights in yesterday's direction. Zero after every optimizer step; skipping it is a silent bug that raises
+    no error.""",
+    visual=Show("g_old", "g_true", "g_stale"),
     slide=["No `zero_grad()`: old gradients leak into new steps", "Silent: no error, just worse training"],
 )
 def forgot_zero(device):
