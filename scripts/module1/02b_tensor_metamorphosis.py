@@ -119,7 +119,7 @@ def transposing(device):
 @lesson.beat(
     "permute: an image batch",
     narration="""A real experiment. PIL and NumPy hold a decoded image as height, width and channels; stack
-    a few and the batch reads batch, height, width, channels: {{ images.shape }}. | But convolution layers
+    images into a batch and it reads batch, height, width, channels: {{ images.shape }}. | But convolution layers
     want batch, channels, height, width, so permute reorders every axis at once, and we get {{ chw.shape }}.
     Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the pixels stay where they
     were.""",

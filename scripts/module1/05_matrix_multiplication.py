@@ -209,11 +209,11 @@ def batched(device):
 
 @lesson.beat(
     "Higher dimensions",
-    narration="""A language model holds a batch of sentences, each a sequence
-    of token vectors. Here x has shape {{ x.shape }}: sentences, tokens, features. | One weight matrix W of
-    shape {{ W.shape }} transforms every token at once. | matmul treats all leading axes as batch axes and
-    broadcasts W across them, giving {{ y.shape }}: a loop over the sentences agrees, up to rounding. nn dot Linear does this too, with its weight stored transposed: x at W transposed, plus a
-    bias.""",
+    narration="""A language model holds a batch of sentences, each a sequence of token vectors. Here x has shape {{
+    x.shape }}: sentences, tokens, features. | One weight matrix W of shape {{ W.shape }} transforms every token at
+    once. | matmul treats all leading axes as batch axes and broadcasts W across them, giving {{ y.shape }}: a loop
+    over the sentences agrees, up to rounding. nn dot Linear does this too, with its weight stored transposed: x at
+    W transposed, plus a bias.""",
     visual=Show("x", "W", "y", code=False),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
            "`nn.Linear` computes `x @ weight.T + bias`"],

@@ -58,7 +58,7 @@ def opening(device):
 
 @lesson.beat(
     "Letters for axes: transpose",
-    narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: A's
+    narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: `A`'s
     first axis is i, its second is j. | Right of the arrow, the output's axes in the order we want them.
     Every letter survives the arrow, so nothing is summed, and the {{ A.shape }} input becomes {{ T.shape
     }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly `A` dot
@@ -141,8 +141,8 @@ def outer(device):
 
 @lesson.beat(
     "Matrix product: ik,kj->ij",
-    narration="""Now combine both laws: i k comma k j arrow i j. | The letter k is shared, so A's columns
-    pair with B's rows. | And k vanishes, so those products are summed, while i and j survive as the rows
+    narration="""Now combine both laws: i k comma k j arrow i j. | The letter k is shared, so `A`'s
+    columns pair with B's rows. | And k vanishes, so those products are summed, while i and j survive as the rows
     and columns of the result. | The top-left cell: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }}
     times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is `A` at B, and
     the shape rule is right there in the letters.""",
@@ -216,4 +216,7 @@ def powerful(device):
     slide=[*lesson.recap, "Challenge: a batch of matrix-vector products"],
 )
 def recap(device):
+    expect_each([((4, 5, 6), (4, 6)), ((8, 16, 32), (8, 32))],
+                lambda c: agree("bij,bj->bi", lambda A, v: torch.bmm(A, v.unsqueeze(-1)).squeeze(-1), *c),
+                "the challenge: einsum and bmm on unsqueezed vectors agree")
     return {}

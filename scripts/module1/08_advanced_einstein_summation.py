@@ -84,7 +84,7 @@ def opening(device):
     everything is summed into a single number: u times M times v. | Every product of u, M and v is added up,
     giving {{ s.item }}, matching the matmul chain u at M at v.""",
     visual=Einsum("u", "M", "v", "s", equation="i,ij,j->"),
-    slide=["`einsum('i,ij,j->', u, M, v)`", "Same as `u @ M @ v`", "Every shared letter pairs axes"],
+    slide=["`einsum('i,ij,j->', u, M, v)`", "Matches `u @ M @ v`, up to rounding", "Every shared letter pairs axes"],
 )
 def three_tensors(device):
     u = torch.tensor([1.0, 2.0], device=device)
@@ -104,7 +104,7 @@ def three_tensors(device):
     happens in one call, giving {{ D.shape }}. | The first cell adds up every path from i to l: {{ D[0][0]
     }}. It matches `A` at B at C, and the letters themselves say which sizes must agree.""",
     visual=Einsum("A", "B", "C", "D", equation="ij,jk,kl->il"),
-    slide=["`einsum('ij,jk,kl->il', A, B, C)`", "Same as `A @ B @ C`"],
+    slide=["`einsum('ij,jk,kl->il', A, B, C)`", "Matches `A @ B @ C`, up to rounding"],
 )
 def chain(device):
     A = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]], device=device)
@@ -126,7 +126,8 @@ def chain(device):
     transpose to write. | The top-left score is {{ raw[0][0] }}, just as Q at K transposed gives. Attention
     then divides every score by the square root of {{ d }} to keep them tame.""",
     visual=Einsum("Q", "K", "raw", equation="qd,kd->qk"),
-    slide=["`einsum('qd,kd->qk', Q, K) / sqrt(d)`", "Same as `Q @ K.T / sqrt(d)`", "No transpose to write"],
+    slide=["`einsum('qd,kd->qk', Q, K) / sqrt(d)`", "Matches `Q @ K.T / sqrt(d)`, up to rounding",
+           "No transpose to write"],
 )
 def attention_scores(device):
     Q, K, _ = projections(device, 3, 4)
@@ -175,7 +176,7 @@ def weighted_values(device):
     weights = torch.tensor([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.25, 0.25, 0.5]], device=device)
     V = torch.tensor([[2.0, 0.0], [0.0, 4.0], [1.0, 1.0]], device=device)
     out = torch.einsum("qk,kd->qd", weights, V)
-    expect(torch.allclose(out, weights @ V), "einsum('qk,kd->qd', weights, V) equals weights @ V")
+    expect(torch.equal(out, weights @ V), "einsum('qk,kd->qd', weights, V) equals weights @ V")
     return {"weights": weights, "V": V, "out": out}
 
 

@@ -134,7 +134,7 @@ def graph(device):
     at rate one, so b dot grad is twice the error, {{ b.grad.item }}. w enters at rate x, so w dot grad is
     {{ b.grad.item }} times {{ x.item }}: {{ w.grad.item }}. The ghosts never lie!""",
     visual=AutogradGraph("w", "b", "x", "target", "y", "loss", backward=True),
-    slide=["`loss.backward()` runs the graph in reverse", "Leaves receive `.grad`",
+    slide=["`loss.backward()` runs the graph in reverse", "Leaves that require grad receive `.grad`",
            "Chain rule: `dloss/dw = dloss/dy * dy/dw`"],
 )
 def backward(device):
@@ -180,10 +180,10 @@ def training_step(device):
 @lesson.beat(
     "torch.no_grad()",
     narration="""Weight updates and evaluation must not be recorded. Inside a with torch dot no grad block the
-    recorder sleeps; there we step w down its gradient, in place, at learning rate {{ lr }}. | Before the step, w holds {{ before.values }}. | After it, {{ w.values }}: the same leaf, still
-    requiring grad. Optimizers update in place like this. Build a new w under no grad instead and it
-    requires no grad: here the next backward raises an error, and in a model with other parameters, that
-    weight silently stops learning.""",
+    recorder sleeps; there we step w down its gradient, in place, at learning rate {{ lr }}. | Before the step, w
+    holds {{ before.values }}. | After it, {{ w.values }}: the same leaf, still requiring grad. Optimizers update in
+    place like this. Build a new w under no grad instead and it requires no grad: here the next backward raises an
+    error, and in a model with other parameters, that weight silently stops learning.""",
     visual=Show("before", "w"),
     slide=["`with torch.no_grad(): w -= lr * w.grad`", "In place: `w` stays the leaf you train",
            "Use no_grad for updates and evaluation"],
