@@ -12,11 +12,6 @@ from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import DeviceMove, ModuleTree, Show, StateDict, Title
 
 
-def dims(t):
-    """A shape as narration says it: `4x3`."""
-    return "x".join(map(str, t.shape))
-
-
 def assigned_order(model):
     """named_parameters' order as the lesson states it: the module's own parameters in the order they were
     assigned, then each submodule's, in the order the submodules were assigned."""
@@ -97,7 +92,7 @@ def anatomy(device):
     narration="""Assign a module or an nn dot Parameter to self, and nn dot Module quietly registers it. This
     lab holds a Linear layer, a learnable gain, and a plain tensor called offset. The tree shows what torch
     registered: the layer and the gain, and no offset anywhere. | So its parameters add up to {{ total }}
-    values: the layer's {{ layer_count }} plus the gain's {{ gain_count }}. The offset's {{ offset_count }}
+    values: the layer's weight and bias plus the gain's {{ gain_count }}. The offset's {{ offset_count }}
     values are invisible. No optimiser will train them, and dot to will leave them behind.""",
     visual=ModuleTree("lab", forward=True),
     slide=["`self.layer = nn.Linear(...)`: registered", "`self.gain = nn.Parameter(...)`: registered",
@@ -158,10 +153,11 @@ def call_vs_forward(device):
     "parameters() and named_parameters()",
     narration="""Parameters hands over every registered parameter; named parameters pairs each with its
     dotted name: a module's own parameters first, like the lab's gain, then each submodule's, in the order
-    the submodules were assigned. | fc1 dot weight, shaped {{ w1_shape }}: one row per output, and
-    beside it fc1 dot bias, one value per output. | fc2 dot weight, shaped {{ w2_shape }}, with fc2 dot bias.
-    Add up every element and this brain holds {{ total }} parameters, the very number an optimiser will tune.""",
-    visual=Show("fc1.weight", "fc2.weight"),
+    the submodules were assigned. | fc1 dot weight: one row per output, one column per input, and beside it
+    fc1 dot bias, one value per output. | fc2 dot weight, built the same way, with fc2 dot bias.
+    | Add up every element and this brain holds {{ total }} parameters, the very number an optimiser will
+    tune.""",
+    visual=Show("fc1.weight", "fc2.weight", "total", digits=1),
     slide=["`model.parameters()`: every registered parameter", "`model.named_parameters()`: with dotted names",
            "`sum(p.numel() for p in model.parameters())`"],
 )
@@ -176,9 +172,8 @@ def parameters(device):
     expect_each([brain, NormBrain(), gained(nn.Linear(3, 2)), gained(Brain())],
                 lambda m: [n for n, _ in m.named_parameters()] == assigned_order(m),
                 "own parameters first, then each submodule's, in the order assigned")
-    return {**named, "total": total,
-            "w1_shape": dims(brain.fc1.weight),
-            "w2_shape": dims(brain.fc2.weight)}
+    expect(brain.fc1.weight.shape == (brain.fc1.out_features, brain.fc1.in_features), "one row per output")
+    return {**named, "total": torch.tensor(total)}
 
 
 @lesson.beat(

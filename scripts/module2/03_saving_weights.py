@@ -60,7 +60,7 @@ def objectives(device):
 @lesson.beat(
     "What a state_dict holds",
     narration="""A model's memory lives in its state dict: an ordered dictionary from dotted names to tensors.
-    Here is our brain with a batch norm layer, as a tree. | Flattened, it gives {{ n_keys }} keys: the weights
+    Here is our brain with a batch norm layer, as a tree. | Flattened, it gives one key per tensor: the weights
     and biases, and the batch norm's buffers, its running mean, running variance and a counter of batches
     seen, {{ seen }} so far. Careful: these tensors share memory with the live model. Clone them if you want a
     snapshot.""",
@@ -76,13 +76,13 @@ def keys(device):
     expect(all(name in state for name in buffers), "buffers are in the state_dict")
     expect(state["fc1.weight"].data_ptr() == model.fc1.weight.data_ptr(), "it shares memory with the model")
     expect(not state["fc1.weight"].requires_grad, "its tensors are detached")
-    return {"model": model, "n_keys": len(state), "seen": state["norm.num_batches_tracked"].item()}
+    return {"model": model, "seen": state["norm.num_batches_tracked"].item()}
 
 
 @lesson.beat(
     "torch.save and torch.load",
-    narration="""Now bottle it. Torch dot save writes the state dict to a file, here {{ size }} bytes: {{ raw }}
-    bytes of numbers, plus names and packaging. Torch dot load, with weights only equals True, reads it back
+    narration="""Now bottle it. Torch dot save writes the state dict to a file: the raw bytes of every number,
+    plus names and packaging. Torch dot load, with weights only equals True, reads it back
     and refuses to run any code smuggled into the file. | A fresh brain is born with its own random values. |
     Load state dict copies each saved tensor into place, and the fresh brain now answers exactly as the
     original did.""",
@@ -113,7 +113,7 @@ def save_load(device):
     "A strict load refuses",
     narration="""Brains change shape as you experiment, and old checkpoints stop fitting. This one was saved
     from the brain with batch norm. | Load it into the plain brain and torch refuses: load state dict is
-    strict by default, and it lists all {{ n_unexpected }} unexpected keys, every batch norm tensor with no home
+    strict by default, and it lists every unexpected key, each batch norm tensor with no home
     to go to. Better a loud error than a half-remembered monster.""",
     visual=StateDict("saved", result="error"),
     slide=["`load_state_dict` is strict by default", "Unexpected keys: saved, but no home",
@@ -125,7 +125,7 @@ def strict_error(device):
     error = capture_error(lambda: plain.load_state_dict(saved))
     unexpected = [k for k in saved if k.startswith("norm.")]
     expect("Unexpected key(s)" in error and all(k in error for k in unexpected), "the error names every key")
-    return {"saved": saved, "error": error, "n_unexpected": len(unexpected)}
+    return {"saved": saved, "error": error}
 
 
 @lesson.beat(
@@ -152,7 +152,7 @@ def strict_false(device):
     expect(mismatch.startswith("RuntimeError") and "size mismatch for 2.weight" in mismatch,
            "strict=False still raises on a shape mismatch")
     return {"saved": saved, "old": old, "new": new, "report": report,
-            "missing": " and ".join(report.missing_keys), "unexpected": " and ".join(report.unexpected_keys)}
+            "missing": ", ".join(report.missing_keys), "unexpected": ", ".join(report.unexpected_keys)}
 
 
 @lesson.beat(
