@@ -264,7 +264,10 @@ def _decimals(number: str) -> int:
 
 
 def _same(spoken: float, spoken_digits: int, shown: float, shown_digits: int) -> bool:
-    """A spoken and a shown number agree to the coarser of their roundings."""
+    """A spoken and a shown number agree to the coarser of their roundings; a spoken decimal needs a shown one
+    (1.73 is not the index label 2)."""
+    if spoken_digits and not shown_digits:
+        return False
     digits = min(spoken_digits, shown_digits) if shown_digits else 0
     return abs(spoken - shown) <= 0.5 * 10 ** -digits + 1e-9 * max(1.0, abs(spoken))
 

@@ -19,6 +19,7 @@ TRACED = {"name": "b", "source": "", "tensors": {}, "modules": {}, "state_dicts"
     ("0.33", ["0.333"], True),  # to the coarser rounding
     ("2", ["2.00"], True),
     ("0.5", ["0.25"], False),
+    ("1.73", ["2"], False),  # an index label is not a spoken decimal
     ("1, 2 and 3", ["1.00", "2.00", "3.00"], True),
     ("1, 2 and 3", ["1.00", "2.00"], False),
     ("2x3", ["(", "2", "x", "3", ")"], True),

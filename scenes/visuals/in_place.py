@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from manim import DOWN, LEFT, FadeIn, Scene, Transform, VGroup, Write
+from manim import DOWN, LEFT, FadeIn, ReplacementTransform, Scene, VGroup, Write
 
 from scenes import theme
 from scenes.anim import appear, glow, note
@@ -60,11 +60,12 @@ class InPlace(TensorVisual):
         bottom.fit(lines)
         scene.play(appear(bgrid), run_time=0.8)
         yield
-        moves = [Transform(bgrid.cells[i][1], agrid.cells[i][1]) for i in bgrid.cells if i in agrid.cells]
+        # the new values replace the old texts (a plain Transform would leave the old strings in the picture)
+        moves = [ReplacementTransform(bgrid.cells[i][1], agrid.cells[i][1]) for i in bgrid.cells if i in agrid.cells]
         scene.play(
             glow([bgrid.cells[i] for i in changed if i in bgrid.cells], theme.ROLES["output"], 0.3),
             *moves,
-            Transform(bgrid.tag, agrid.tag),
+            ReplacementTransform(bgrid.tag, agrid.tag),
             run_time=1.2,
         )
         yield
