@@ -11,6 +11,8 @@ import torch.nn.functional as F  # noqa: N812  (the name every torch user writes
 from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Loss, Show, Title
 
+SMOOTH = 0.1  # the label smoothing the soft-target beat uses (written in its caption)
+
 lesson = Lesson(
     objectives=[
         "Feed logits, not probabilities, to cross-entropy",
@@ -134,19 +136,19 @@ def sequences(device):
 @lesson.beat(
     "Soft targets and smoothing",
     narration="""Targets may also be probabilities: a float tensor shaped like the logits, each row summing to
-    one. | Label smoothing builds such a row for you: with smoothing {{ eps }}, the true class keeps {{ keep }}
-    and every class gets a share of the rest. | Without class weights, cross entropy with label smoothing
-    equals cross entropy against that smoothed row, as torch confirms: a cure for overconfident models. Add
+    one. | Label smoothing builds such a row for you: the true class keeps {{ keep }} and every class gets a
+    share of the rest. | Without class weights, cross entropy with label smoothing {{ eps }} equals cross
+    entropy against that smoothed row, as torch confirms: a cure for overconfident models. Add
     class weights and the two part ways.""",
     visual=Show("one_hot", "smoothed", code=False, digits=3,
-                caption="label_smoothing=e is the soft target (1 - e) one_hot + e / C"),
+                caption=f"label_smoothing={SMOOTH}: the soft target (1 - {SMOOTH}) one_hot + {SMOOTH} / C"),
     slide=["Soft targets: float `(N, C)`, rows sum to 1", "`label_smoothing=0.1`",
            "= soft target `(1 - e) one_hot + e / C`"],
 )
 def soft_targets(device):
     logits = torch.randn(2, 4, device=device)
     target = torch.tensor([1, 3], device=device)
-    eps = 0.1
+    eps = SMOOTH
     one_hot = F.one_hot(target, 4).float()
     smoothed = (1 - eps) * one_hot + eps / 4
     smooth_loss = F.cross_entropy(logits, target, label_smoothing=eps)
