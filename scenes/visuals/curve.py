@@ -56,7 +56,7 @@ class Curve(TensorVisual):
     `Curve("step", "loss")`: y against x; `Curve("loss")`: y against its index; more y names overlay series
     on one pair of axes (all the same length as x)."""
 
-    takes: ClassVar[str] = "x, ys..."
+    takes: ClassVar[str] = "[x], ys..."
 
     options: ClassVar[dict[str, str]] = {
         "x_label": "name of the x axis (default: the x tensor's name, or 'index')",
