@@ -224,7 +224,7 @@ def flag_values(flags, device):
 
 @lesson.beat(
     "Recap",
-    narration="""Both personalities are under control! | Eval and train flip the training flag of every module
+    narration="""Both personalities are under control! | Calling eval or train flips the training flag of every module
     in the tree. | Dropout zeroes and rescales only in training. | BatchNorm's running statistics move by
     momentum in training, | and eval mode normalises with them, the same output every time. | And eval is not no
     grad: for prediction, use both.""",

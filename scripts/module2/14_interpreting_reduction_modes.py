@@ -108,7 +108,7 @@ def sum_and_mean(device):
     one of {{ n }} targets is {{ ignored }}. | Its row is greyed; the others pick their log probabilities. | The
     ignored sample's loss is exactly zero. | The sum adds only the counted losses: {{ total }}. | And the mean
     divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}. Ignore every target and that
-    division is zero over zero: the mean comes back NaN.""",
+    division is zero over zero: the mean comes back as not a number.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
                 total="total", count="counted"),
     slide=["`ignore_index=-100` is the default", "Ignored targets: loss 0, not counted",
