@@ -167,8 +167,8 @@ def table(device):
     "Geometric wavelengths",
     narration="""How slow do the slow waves get? Pair i has wavelength two pi times {{ base }} to the power
     two i over d. Here is its log, base ten, for d equal to {{ dim }}. | A straight line, ending at {{ log_last
-    }}: from {{ first }} positions to ten to the {{ log_last }}, each pair {{ ratio }} times longer than the one
-    before, like clock hands from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi,
+    }}: from two pi positions to ten to the {{ log_last }}, each pair longer than the one before by the same
+    factor, like clock hands from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi,
     never reached, however wide the model.""",
     visual=Curve("pair", "log_wavelength", "log_ceiling", x_label=f"pair i, for d = {WAVE_DIM}",
                  y_label=f"log10(2π · {BASE:.0f}^(2i/d))", labels=["wavelength", f"ceiling: 2π · {BASE:.0f}"]),
@@ -192,8 +192,7 @@ def wavelengths(device):
                 "wider models approach the 10000 * 2 pi ceiling, never reaching it")
     log_ceiling = torch.full_like(log_wavelength, math.log10(ceiling))
     return {"pair": pair, "log_wavelength": log_wavelength, "log_ceiling": log_ceiling, "base": int(BASE),
-            "dim": dim, "first": f"{wavelength[0].item():.1f}",
-            "log_last": f"{log_wavelength[-1].item():.2f}", "ratio": f"{ratio[0].item():.2f}"}
+            "dim": dim, "log_last": f"{log_wavelength[-1].item():.2f}"}
 
 
 @lesson.beat(

@@ -181,8 +181,8 @@ def from_scratch(device):
 @lesson.beat(
     "Weight, bias and eps",
     narration="""After normalising, the layer may undo it: the affine weight scales and the bias shifts. They
-    start as ones and zeros, so at first the layer is pure normalisation, as in these two tokens. | With a
-    weight of {{ weight }} and a bias of {{ bias }}, every value is stretched and lifted just so. |
+    start as ones and zeros, so at first the layer is pure normalisation, as in these two tokens. | Set the
+    weight above one and the bias above zero, and every value is stretched and lifted just so. |
     And eps, {{ eps }} by default, rescues a flat token, every value the same: its variance is zero, yet it
     normalises to zeros. | With eps at zero, torch returns {{ no_eps }}: zero over zero, poison.""",
     visual=Show("y_norm", "y_affine", "flat", code=False,
@@ -206,7 +206,7 @@ def affine_eps(device):
     expect(torch.allclose(y_affine, y_norm * weight + bias, atol=1e-6), "y = x_hat * weight + bias")
     expect(bool(torch.isfinite(flat).all()) and bool((flat == 0).all()), "a flat row normalises to zeros")
     expect(bool(torch.isnan(flat_no_eps).all()), "with eps = 0 a flat row gives NaN")
-    return {"y_norm": y_norm, "y_affine": y_affine, "flat": flat, "weight": f"{weight:g}", "bias": f"{bias:g}",
+    return {"y_norm": y_norm, "y_affine": y_affine, "flat": flat,
             "eps": f"{ln.eps:g}", "no_eps": str(flat_no_eps[0, 0].item())}
 
 
