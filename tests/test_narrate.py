@@ -67,6 +67,9 @@ HEARD = [
     ("Tanh", "tS"),
     ("permute", "mj'u:t"),
     ("uname", "ju:"),
+    ("Eval mode", "'i: v'al"),
+    ("a NaN appears", "n'an"),
+    ("LeakyReLU", "r'El ju:"),
 ]
 
 
