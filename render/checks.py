@@ -179,12 +179,12 @@ def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict
     segments = split_segments(spoken)
     if len(segments) != found["steps"]:
         problems.append(cue_mismatch(segments, found["steps"]))
-    if found.get("screen") is not None:
-        problems += unshown(beat.narration, traced, found["screen"])
-    problems += frames_used(beat.visual.kind, found)
     drawn = set(beat.visual.tensors) | set(found["shown"])
+    if found.get("screen") is not None:
+        problems += unshown(beat.narration, traced, found["screen"], drawn)
     undrawn = sorted(n for n in spoken_names(beat.narration) & set(traced.get("tensors", {})) if n not in drawn)
     warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]
+    warnings += frames_used(beat.visual.kind, found)  # reported for the author to weigh: a scalar is small
     return problems, warnings
 
 
@@ -213,16 +213,23 @@ def frames_used(kind: str, found: dict[str, Any]) -> list[str]:
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
-def unshown(template: str, traced: dict[str, Any], screen: list[list[str]]) -> list[str]:
+COUNTED = re.compile(r"(\w+)\.(numel|ndim)")  # what a viewer counts in a drawn grid: its cells, its axes
+
+
+def unshown(template: str, traced: dict[str, Any], screen: list[list[str]], drawn: set[str] = frozenset()) -> list[str]:
     """What a narration segment speaks (`{{ name }}`: a value, a shape, an error text) that the screen does not
     show once that segment's step has played: segment k starts step k, and `screen[k]` is every text visible when
-    step k's animations end. Each problem names the segment, the value and where the screen does show it."""
+    step k's animations end. Each problem names the segment, the value and where the screen does show it. A
+    drawn tensor's element or axis count (`{{ x.numel }}`) is seen by counting, not read."""
     view = BeatTrace.from_json(traced)
     found: list[str] = []
     for k, segment in enumerate(split_segments(template)):
         if k >= len(screen):
             break  # more segments than steps: the cue mismatch says so
         for expr in dict.fromkeys(re.findall(r"{{\s*(.*?)\s*}}", segment, flags=re.S)):
+            counted = COUNTED.fullmatch(expr)
+            if counted and counted[1] in drawn:
+                continue
             try:
                 said = render_narration("{{ " + expr + " }}", view)
             except Exception:  # noqa: BLE001 (the narration's own check reports a template that fails)

@@ -154,14 +154,19 @@ def expect(condition: Any, claim: str) -> None:
 
 def expect_each(cases: Any, holds: Callable[[Any], Any], claim: str) -> None:
     """Check a general claim ("always", "never", "every", "the same as") on several cases, not only the example on
-    screen: `holds(case)` is the check for one case (other sizes, seeds, dtypes). It is recorded with the number
-    of cases; the first case it fails for fails the beat, named in the message."""
+    screen: `holds(case)` is the check for one case (other sizes, seeds, dtypes); it may draw random numbers, the
+    random state is restored after each case. It is recorded with the number of cases; the first case it fails for
+    fails the beat, named in the message."""
+    import torch
+
     cases = list(cases)
     if not cases:
         raise ClaimFailed(claim, "no cases to check it on")
     for case in cases:
         try:
-            held = bool(holds(case))
+            # the random state is left as it was: the learner's code, which shows no checks, draws the same numbers
+            with torch.random.fork_rng():
+                held = bool(holds(case))
         except Exception as exc:
             raise ClaimFailed(claim, f"checking case {_short(case)} raised {type(exc).__name__}: {exc}") from None
         if not held:

@@ -179,10 +179,10 @@ def write_narration(out: Path, beat: BeatWork, narrated: dict[str, Any]) -> None
 
 def write_lint(out: Path, beat: BeatWork, found: dict[str, Any]) -> None:
     """The lint step's output: layout problems, the number of steps the visual played, the smallest value
-    text (px at 480p) and the values shown."""
+    text (px at 480p), the values shown and what the frames held (texts per step, first content, picture share)."""
     from render.files import write_text
 
-    keep = ("problems", "steps", "smallest_text", "shown")
+    keep = ("problems", "steps", "smallest_text", "shown", "screen", "first_content", "picture_share")
     write_text(out / "beats" / f"{beat.stem}.lint.json", json.dumps({k: found.get(k) for k in keep}, indent=1))
 
 

@@ -39,3 +39,13 @@ def test_checks_are_hidden_from_the_learner_code() -> None:
     source = ("def f(device):\n    x = torch.ones(2)\n    expect_each([1, 2], lambda n: n > 0, 'positive')\n"
               "    return {'x': x}")
     assert typed_code(source) == "x = torch.ones(2)"
+
+
+def test_expect_each_leaves_the_random_state_as_it_was() -> None:
+    """The learner's code shows no checks, so a check that draws random numbers must not move the generator:
+    the numbers after it are the ones the notebook draws."""
+    torch.manual_seed(0)
+    expect_each([1, 2], lambda n: torch.rand(n).max() < 1, "rand stays below one")
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after, torch.rand(3))

@@ -97,3 +97,8 @@ def test_a_beat_starts_with_its_content_and_its_header_together() -> None:
     assert found["first_content"] == 0.0
     assert 0 < found["picture_share"] <= 1.0  # a one-line card covers little: cards are not held to the floor
     assert found["screen"][0] == ["one"] or "one" in "".join(found["screen"][-1])
+
+
+def test_a_drawn_tensors_count_is_seen_by_counting() -> None:
+    assert unshown("Behold {{ total }} numbers.", TRACED, [["1.00", "2.00"]]) != []  # a total is read, not counted
+    assert unshown("Behold {{ x.numel }} numbers in {{ x.ndim }} axes.", TRACED, [["1.00"]], drawn={"x"}) == []
