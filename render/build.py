@@ -34,7 +34,7 @@ from render.pool import RenderPool
 from render.settings import PARTS, Settings
 from render.stages import BeatWork, lesson_dir, state_file
 from render.state import StateFile, build_lock
-from render.steps import Outcome, Runner, Step
+from render.steps import Outcome, Runner, Spent, Step, measured
 
 
 def has_module(name: str) -> bool:
@@ -82,6 +82,7 @@ class BuildReport:
     page: str = "skipped"
     seconds: float = 0.0
     plan: dict[str, list[Outcome]] = field(default_factory=dict)  # lesson id (or "page") -> its steps
+    spent: list[Spent] = field(default_factory=list)  # what each step that ran took (render build --timings)
 
     @property
     def ok(self) -> bool:
@@ -175,6 +176,7 @@ class Build:
         finally:
             self.close()
         report.seconds = time.perf_counter() - started
+        report.spent = list(self.runner.spent)
         return report
 
     def open(self, entry: LessonEntry, report: BuildReport) -> LessonWork:
@@ -387,7 +389,7 @@ class Build:
                 job = None
             if job is not None:
                 kind, step, call = job
-                pending[self.executor.submit(*call)] = (kind, work, beat, step)
+                pending[self.executor.submit(measured, *call)] = (kind, work, beat, step)
                 return
             remaining[work.entry.id] -= 1
             if remaining[work.entry.id] == 0:
@@ -402,7 +404,8 @@ class Build:
             for future in done:
                 kind, work, beat, step = pending.pop(future)
                 try:
-                    result = future.result()
+                    result, seconds, cpu = future.result()
+                    self.runner.took(step.name, seconds, cpu)
                 except Exception as exc:
                     self.beat_failed(work, beat, exc)
                     remaining[work.entry.id] -= 1

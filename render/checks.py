@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,8 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 COUNTED = re.compile(r"(\w+)\.(numel|ndim)")  # what a viewer counts in a drawn grid: its cells, its axes
 
 
-def unshown(template: str, traced: dict[str, Any], screen: list[list[str]], drawn: set[str] = frozenset()) -> list[str]:
+def unshown(template: str, traced: dict[str, Any], screen: list[list[str]],
+            drawn: Collection[str] = frozenset()) -> list[str]:
     """What a narration segment speaks (`{{ name }}`: a value, a shape, an error text) that the screen does not
     show once that segment's step has played: segment k starts step k, and `screen[k]` is every text visible when
     step k's animations end. Each problem names the segment, the value and where the screen does show it. A

@@ -54,7 +54,12 @@ class DefaultGroup(click.Group):
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except Exception:
+        except BaseException:
+            if stop_requested():  # a library turned the Ctrl-C into its own error (asyncio's CancelledError)
+                console.print(stop_message)
+                sys.exit(130)
+            if not isinstance(sys.exc_info()[1], Exception):
+                raise
             import traceback
 
             traceback.print_exc()
@@ -194,8 +199,10 @@ def children() -> list[int]:
 @click.option("--frame-by-frame", is_flag=True,
               help="Encode every held frame as bare Manim does (slower; to compare with the default).")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) when lint finds a problem in any beat of these lessons.")
+@click.option("--timings", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write each phase's wall and CPU seconds (traces, narration, clips, joins, decks) to this JSON.")
 def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bool, frame_by_frame: bool,
-          strict: bool, **options: Any) -> None:
+          strict: bool, timings: Path | None, **options: Any) -> None:
     """Build modules or lessons: traces, narration, beat clips, lesson videos, decks and the course page."""
     from render.build import build as run_build
     from render.progress import RichObserver, summary_table
@@ -212,6 +219,8 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
         report = run_build(entries, settings, observer=observer)
     if stop_requested():  # a step swallowed the interrupt and finished: still an interrupted render
         raise KeyboardInterrupt
+    if timings is not None:
+        write_timings(timings, report, settings)
     console.print(summary_table(report, settings))
     for lesson in report.lessons:
         if lesson.status == "failed":
@@ -229,6 +238,20 @@ def build(targets: tuple[str, ...], force: bool, only: tuple[str, ...], wait: bo
             sys.exit(1)
     if not report.ok:
         sys.exit(1)
+
+
+def write_timings(path: Path, report: Any, settings: Settings) -> None:
+    """The build's phases as JSON: wall, summed and CPU seconds per phase, the build's wall, the video minutes."""
+    import json
+
+    from render.files import write_text
+    from render.stages import lesson_dir
+    from render.steps import phases
+
+    records = [lesson_dir(settings, lesson.entry) / "lesson.json" for lesson in report.lessons]
+    video = sum(float(json.loads(p.read_text()).get("duration", 0.0)) for p in records if p.is_file())
+    write_text(path, json.dumps({"wall": round(report.seconds, 3), "video_minutes": round(video / 60, 2),
+                                 "phases": phases(report.spent)}, indent=1))
 
 
 def plural(n: int, word: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from render.errors import StudioError, ToolMissing
+from render.errors import StudioError, ToolMissing, request_stop, stop_requested
 from render.state import write_text
 from scenes.typed_code import returned_names, typed_code
 
@@ -315,11 +315,16 @@ def run_notebook(nb: Any, folder: Path, timeout: float = 600.0, name: Path | Non
     try:
         with our_signal_handlers():
             client.execute(stderr=subprocess.DEVNULL)  # the kernel's own chatter; cell errors come as messages
-    except Exception as exc:
-        if getattr(client, "_async_cleanup_kernel_future", None) is not None:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # asyncio's CancelledError too: Ctrl-C while the kernel starts cancels its wait
+        if stop_requested() or getattr(client, "_async_cleanup_kernel_future", None) is not None:
             # nbclient's own Ctrl-C/SIGTERM handler ran (it shuts the kernel down, then fails): the user
             # stopped the render; this is not the notebook's failure
+            request_stop()
             raise KeyboardInterrupt from exc
+        if not isinstance(exc, Exception):
+            raise
         _notebook_failure(exc, nb, name, current["index"])
     return nb
 

@@ -9,6 +9,8 @@ and `finish`ed (recorded) around the pool's work by the caller.
 
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +59,43 @@ class Outcome:
         return self.status == "done"
 
 
+@dataclass(frozen=True)
+class Spent:
+    """What one step's work took: wall seconds from `start` (time.monotonic) and CPU seconds, its own and
+    its finished subprocesses'."""
+
+    phase: str  # the step's kind: its name up to the first colon (trace, narrate, clip, video, decks ...)
+    start: float
+    seconds: float
+    cpu: float
+
+
+def cpu_now() -> float:
+    """CPU seconds of this process and of the subprocesses it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(call: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+    """`call(*args)` with the wall and CPU seconds it took where it ran (a pool worker measures its own job)."""
+    wall0, cpu0 = time.monotonic(), cpu_now()
+    value = call(*args)
+    return value, time.monotonic() - wall0, cpu_now() - cpu0
+
+
 class Runner:
-    """Decides, runs, records and explains steps; `dry` decides and explains only."""
+    """Decides, runs, records and explains steps; `dry` decides and explains only. `spent` keeps what each
+    run step's work took, for the per-phase timings of a build."""
 
     def __init__(self, force: bool = False, dry: bool = False):
         self.force = force
         self.dry = dry
         self.log: list[Outcome] = []
+        self.spent: list[Spent] = []
+
+    def took(self, step_name: str, seconds: float, cpu: float) -> None:
+        """Note the work of a step run elsewhere (a pool job), ending now."""
+        self.spent.append(Spent(step_name.split(":")[0], time.monotonic() - seconds, seconds, cpu))
 
     def why(self, step: Step) -> str:
         """'' when the step's record is current, else the reason it must run."""
@@ -95,7 +127,9 @@ class Runner:
         if outcome.status == "cached" or self.dry:
             return outcome
         assert step.action is not None, f"step {step.name} has no action"
-        return self.finish(step, step.action(), outcome.reason)
+        facts, seconds, cpu = measured(step.action)
+        self.took(step.name, seconds, cpu)
+        return self.finish(step, facts, outcome.reason)
 
     def waiting(self, label: str, upstream: str) -> Outcome:
         """A dry run's note for a step whose inputs come from a step that would run first."""
@@ -107,3 +141,19 @@ class Runner:
     def _log(self, outcome: Outcome) -> Outcome:
         self.log.append(outcome)
         return outcome
+
+
+def phases(spent: list[Spent]) -> dict[str, dict[str, float]]:
+    """Per phase: its steps, wall seconds (the time some step of it was running: phases overlap, as a lesson
+    joins while the next one's clips render), the steps' summed seconds and their CPU seconds."""
+    table: dict[str, dict[str, float]] = {}
+    for phase in dict.fromkeys(s.phase for s in spent):
+        mine = sorted((s for s in spent if s.phase == phase), key=lambda s: s.start)
+        wall, reach = 0.0, float("-inf")
+        for s in mine:
+            end = s.start + s.seconds
+            wall += max(0.0, end - max(s.start, reach))
+            reach = max(reach, end)
+        table[phase] = {"steps": len(mine), "wall": round(wall, 3), "work": round(sum(s.seconds for s in mine), 3),
+                        "cpu": round(sum(s.cpu for s in mine), 3)}
+    return table

@@ -16,7 +16,8 @@ from typing import Any
 
 CHECKS = ("expect", "expect_each")
 CAPTURE = "capture_error"
-STUDIO = ("render", "scenes")  # `from render.lesson import expect` inside a beat is machinery too
+MACHINERY = ("render.lesson", "scenes")  # `from render.lesson import expect` inside a beat is hidden with the
+# checks; an import the shown code reads (`from render.course import load_course`) stays
 ERROR_WIDTH = 48  # characters of a traced error written beside the line that raises it
 LINT_COMMENT = re.compile(r"\s*#\s*(noqa|type:\s*ignore|pragma)\b.*$")
 
@@ -93,7 +94,8 @@ def _is_check(stmt: ast.stmt) -> bool:
 def _only_checks(stmt: ast.stmt) -> bool:
     """A check (or an import of the studio's helpers), or a loop or branch that does nothing but check (hidden
     whole)."""
-    if _is_check(stmt) or (isinstance(stmt, ast.ImportFrom) and (stmt.module or "").split(".")[0] in STUDIO):
+    module = stmt.module or "" if isinstance(stmt, ast.ImportFrom) else None
+    if _is_check(stmt) or (module is not None and any(module == m or module.startswith(f"{m}.") for m in MACHINERY)):
         return True
     if isinstance(stmt, ast.For | ast.While | ast.If | ast.With):
         inner = list(stmt.body) + list(getattr(stmt, "orelse", []) or [])

@@ -539,14 +539,16 @@ def test_pptx_hostile_text_and_big_silent_clip(
     for beat, slide in zip(lesson["beats"], slides[1:-1], strict=True):
         assert slide.notes_slide.notes_text_frame.text == beat["narration"]
         assert len(movies(slide)) == 1
-    # the 1080p clip (no audio yet) is embedded as a 720p copy
+    # the 4k clip (no audio yet) is embedded as a 1080p copy; the others as they are, no second encode
     [video] = [p for p in media_parts(slides[-2]) if p.content_type == "video/mp4"]
     embedded = tmp_path / "embedded.mp4"
     embedded.write_bytes(video.blob)
     info = decks.probe(embedded)
-    assert info["height"] == 720 and info["width"] == 1280 and not info["audio"]
-    # a rebuild reuses the 720p copy rather than re-encoding it
-    copies = list((lesson_dir / "pptx-media").glob("*-720p.mp4"))
+    assert info["height"] == 1080 and info["width"] == 1920 and not info["audio"]
+    [first] = [p for p in media_parts(slides[1]) if p.content_type == "video/mp4"]
+    assert first.blob == (lesson_dir / lesson["beats"][0]["clip"]).read_bytes()
+    # a rebuild reuses the 1080p copy rather than re-encoding it
+    copies = list((lesson_dir / "pptx-media").glob("*-1080p.mp4"))
     assert len(copies) == 1
     stamp = copies[0].stat().st_mtime_ns
     decks.write_pptx_deck(lesson, lesson_dir)

@@ -74,8 +74,8 @@ def build_fixture_lesson(lesson_dir: Path, hostile: bool = False, big_silent: bo
     for i, name in enumerate(BEATS):
         clip = lesson_dir / "beats" / f"{i + 1:02d}-{name}.mp4"
         last = i == len(BEATS) - 1
-        if big_silent and last:  # over 720p and without narration yet: re-encoded for PPTX, no audio
-            make_clip(clip, size="1920x1080", seconds=1.0, audio=False, tint=COLOURS[i])
+        if big_silent and last:  # over 1080p and without narration yet: re-encoded for PPTX, no audio
+            make_clip(clip, size="3840x2160", seconds=1.0, audio=False, tint=COLOURS[i])
         else:
             make_clip(clip, tint=COLOURS[i], freq=330 + 110 * i)
         make_poster(clip, clip.with_suffix(".png"), at=0.5)

@@ -477,3 +477,35 @@ def test_build_only_notebooks_runs_and_caches(tmp_path: Path) -> None:
     planned = status([entry], settings).plan[entry.id]
     assert [o.status for o in planned if o.step == "notebook"] == ["cached"]
     assert all(o.status == "cached" for o in planned), planned
+
+
+def test_ctrl_c_while_the_kernel_starts_is_the_interrupt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """nbclient's wait for a starting kernel ends in asyncio's CancelledError when Ctrl-C lands there: after
+    a stop request that is the user's interrupt (exit 130), never a traceback; without one it is not hidden."""
+    import asyncio
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from render import errors
+
+    def cancelled(self: Any, **_: Any) -> None:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(NotebookClient, "execute", cancelled)
+    nb = nbformat.v4.new_notebook()
+    with pytest.raises(asyncio.CancelledError):
+        notebook.run_notebook(nb, tmp_path)
+    def cancelled_by_nbclient(self: Any, **_: Any) -> None:  # its own SIGINT handler ran: ours never saw it
+        self._async_cleanup_kernel_future = object()
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(errors, "_stop_requested", [])
+    monkeypatch.setattr(NotebookClient, "execute", cancelled_by_nbclient)
+    with pytest.raises(KeyboardInterrupt):
+        notebook.run_notebook(nb, tmp_path)
+    assert errors.stop_requested()  # the CLI then says "interrupted" and exits 130
+    monkeypatch.setattr(errors, "_stop_requested", [True])
+    monkeypatch.setattr(NotebookClient, "execute", cancelled)
+    with pytest.raises(KeyboardInterrupt):
+        notebook.run_notebook(nb, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from render.state import StateFile
-from render.steps import Runner, Step
+from render.steps import Runner, Spent, Step, phases
 
 
 def fake_step(tmp_path: Path, calls: list[str], value: str = "a", name: str = "make") -> Step:
@@ -153,3 +153,22 @@ def test_a_preview_join_by_render_serve_is_joined_again_by_the_next_render() -> 
     plain = video_chain_inputs(entry, Settings())
     assert served["settings"] != plain["settings"]
     assert {k: v for k, v in served.items() if k != "settings"} == {k: v for k, v in plain.items() if k != "settings"}
+
+
+def test_the_runner_notes_what_each_run_step_took(tmp_path: Path) -> None:
+    import time
+
+    runner = Runner()
+    runner.run(step := fake_step(tmp_path, [], name="clip:first"))
+    step.state.save()
+    runner.run(fake_step(tmp_path, [], name="clip:first"))  # cached: no work, nothing noted
+    runner.took("narrate:second", seconds=2.0, cpu=1.5)
+    assert [s.phase for s in runner.spent] == ["clip", "narrate"]
+    assert 0 <= runner.spent[0].seconds < 5 and abs(runner.spent[1].start - (time.monotonic() - 2.0)) < 1
+
+
+def test_phases_count_overlapping_steps_once_in_their_wall() -> None:
+    spent = [Spent("clip", 0.0, 10.0, 9.0), Spent("clip", 5.0, 10.0, 9.5), Spent("clip", 20.0, 1.0, 1.0),
+             Spent("video", 12.0, 3.0, 2.0)]
+    assert phases(spent) == {"clip": {"steps": 3, "wall": 16.0, "work": 21.0, "cpu": 19.5},
+                             "video": {"steps": 1, "wall": 3.0, "work": 3.0, "cpu": 2.0}}

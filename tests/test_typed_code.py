@@ -75,4 +75,19 @@ def test_every_lesson_beat_types_as_valid_python_without_checks(entry: object) -
         calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert "expect" not in calls, (beat.name, code)
         assert not any(isinstance(n, ast.Return) for n in tree.body), (beat.name, code)
-        assert "noqa" not in code and "from render" not in code, (beat.name, code)
+        assert "noqa" not in code and "from render.lesson" not in code and "from scenes" not in code, (beat.name, code)
+
+
+def test_an_import_of_the_studio_that_the_code_reads_stays() -> None:
+    """The course map beat reads the studio's manifest: its import is the learner's code (the notebook runs it);
+    the checks' import is machinery and goes."""
+    shown = typed_code('''\
+def blueprint(device):
+    from render.course import load_course
+    from render.lesson import expect
+    from scenes.vocabulary import Show
+    course = load_course()
+    expect(course.modules, "the course has modules")
+    return {"course": course}
+''')
+    assert shown.splitlines() == ["from render.course import load_course", "course = load_course()"]
