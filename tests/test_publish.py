@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urljoin
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from render.publish import MIN_CHAPTER, MIN_CHAPTERS, chapters, description, stamp, write_thumbnail
+from tests.conftest import Project
 
 
 def test_short_beats_join_the_chapter_before_and_the_first_starts_at_zero() -> None:
@@ -50,3 +61,60 @@ def test_thumbnail_is_1280_by_720(tmp_path: Path) -> None:
     write_thumbnail(poster, tmp_path / "thumbnail.png")
     with Image.open(tmp_path / "thumbnail.png") as thumb:
         assert thumb.size == (1280, 720)
+
+
+class Links(HTMLParser):
+    """Every href and src of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [v for k, v in attrs if k in ("href", "src", "poster") and v]
+
+
+def serve(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        time.sleep(0.05)
+    return server, port
+
+
+@pytest.mark.slow
+def test_the_course_folder_served_from_another_path_has_no_broken_link(project: Project, tmp_path: Path) -> None:
+    """The build folder copied as-is under /courses/pytorch/ of a static host: every href and src of every page
+    (course page, lesson page, HTML deck) answers there and stays inside the copy (relative links only)."""
+    project.render("1.1.1", "--voice", "espeak", "--jobs", "2")
+    site = tmp_path / "site"
+    shutil.copytree(project.build, site / "courses" / "pytorch", ignore=shutil.ignore_patterns(".state", ".lock"))
+    pages = sorted((site / "courses" / "pytorch").rglob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "deck.html"} and len(pages) >= 3
+    server, port = serve(site)
+    base = f"http://127.0.0.1:{port}/courses/pytorch/"
+    checked = 0
+    try:
+        for page in pages:
+            url = base + page.relative_to(site / "courses" / "pytorch").as_posix()
+            parser = Links()
+            parser.feed(urllib.request.urlopen(url, timeout=10).read().decode())
+            for link in parser.found:
+                if link.startswith(("https://", "mailto:", "data:", "#")):
+                    continue  # offsite (Colab, the repository) or on the page itself
+                target = urljoin(url, link).split("#")[0]
+                assert target.startswith(base), (page.name, link)
+                with urllib.request.urlopen(target, timeout=10) as answer:
+                    assert answer.status == 200, (page.name, link)
+                checked += 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert checked >= 10, checked
+    print(f"{checked} links of {len(pages)} pages answered")
