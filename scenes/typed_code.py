@@ -119,13 +119,17 @@ def _lambda_body(node: ast.expr) -> ast.expr | None:
 
 
 def _used_after(name: str, fn: ast.FunctionDef | ast.AsyncFunctionDef, stmt: ast.stmt) -> bool:
-    """Whether code after `stmt` (not a check, not the return) reads `name`."""
+    """Whether code after `stmt` (not a check; a returned expression counts, it is shown) reads `name`."""
     end = stmt.end_lineno or stmt.lineno
     for later in _all_statements(fn.body):
-        if later.lineno <= end or _only_checks(later) or isinstance(later, ast.Return):
+        if later.lineno <= end or _only_checks(later):
             continue
+        read: list[ast.AST] = [later]
+        if isinstance(later, ast.Return):  # a returned expression becomes an assignment the learner sees
+            values = later.value.values if isinstance(later.value, ast.Dict) else [later.value]
+            read = [v for v in values if v is not None and not isinstance(v, ast.Name | ast.Constant)]
         if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-               for n in ast.walk(later)):
+               for node in read for n in ast.walk(node)):
             return True
     return False
 
@@ -164,6 +168,7 @@ def _returned(stmt: ast.Return, lines: list[str], errors: dict[str, str], runnab
     if not isinstance(stmt.value, ast.Dict):
         return [] if stmt.value is None else [f"result = {_segment(stmt.value, lines)}"]
     out: list[str] = []
+    assigned: list[tuple[str, ast.expr]] = []
     for key, value in zip(stmt.value.keys, stmt.value.values, strict=True):
         if key is None or isinstance(value, ast.Name | ast.Constant):
             continue
@@ -172,8 +177,22 @@ def _returned(stmt: ast.Return, lines: list[str], errors: dict[str, str], runnab
         if raised is not None:
             out.extend(_raising(_segment(raised, lines), errors.get(name or ""), runnable))
         elif name is not None and name.isidentifier():
-            out.append(f"{name} = {' '.join(_segment(value, lines).split())}")
-    return out
+            assigned.append((name, value))
+    return out + [f"{name} = {' '.join(_segment(value, lines).split())}" for name, value in _unclobbered(assigned)]
+
+
+def _unclobbered(assigned: list[tuple[str, ast.expr]]) -> list[tuple[str, ast.expr]]:
+    """The returned values' assignments in an order where none rebinds a name a later one still reads
+    (`"idx": idx.tolist(), "row": bincount(idx)` assigns `row` first); the written order where none does."""
+    reads = {name: {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} for name, value in assigned}
+    order: list[tuple[str, ast.expr]] = []
+    left = list(assigned)
+    while left:
+        ready = next((item for item in left
+                      if not any(item[0] in reads[other] for other, _ in left if other != item[0])), left[0])
+        order.append(ready)
+        left.remove(ready)
+    return order
 
 
 def _indent(line: str) -> str:

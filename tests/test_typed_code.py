@@ -6,6 +6,7 @@ import ast
 import textwrap
 
 import pytest
+import torch
 
 from render.course import load_course
 from render.lesson import load_lesson
@@ -91,3 +92,30 @@ def blueprint(device):
     return {"course": course}
 ''')
     assert shown.splitlines() == ["from render.course import load_course", "course = load_course()"]
+
+
+def test_returned_values_never_rebind_a_name_a_later_one_reads() -> None:
+    """`"idx": idx.tolist()` written first would turn `idx` into a list before `bincount(idx)` reads it (2.3.1's
+    notebook failed so): the assignment that rebinds comes after every one that reads the name."""
+    shown = typed_code('''\
+def challenge(device):
+    idx = torch.tensor([0, 4, 4, 7], device=device)
+    return {"idx": idx.tolist(), "row": int(torch.bincount(idx).argmax()), "n": len(idx)}
+''')
+    assert shown.splitlines()[1:] == ["row = int(torch.bincount(idx).argmax())", "n = len(idx)", "idx = idx.tolist()"]
+    scope: dict[str, object] = {"torch": torch, "device": "cpu"}
+    exec(shown, scope)  # noqa: S102 (the typed code runs as the notebook runs it)
+    assert (scope["row"], scope["n"], scope["idx"]) == (4, 4, [0, 4, 4, 7])
+
+
+def test_a_captured_error_a_returned_value_reads_keeps_its_name() -> None:
+    """`"complaint": error.split(...)` reads the captured text: the capture stays as written (`except ... as
+    error` would unbind it at the end of the except block: 2.1.2's notebook failed so)."""
+    source = '''\
+def broken(device):
+    error = capture_error(lambda: torch.ones(2) @ torch.ones(3))
+    return {"complaint": error.split(": ", 1)[-1]}
+'''
+    for runnable in (False, True):
+        assert typed_code(source, {}, runnable=runnable).splitlines() == [
+            "error = capture_error(lambda: torch.ones(2) @ torch.ones(3))", 'complaint = error.split(": ", 1)[-1]']

@@ -73,7 +73,7 @@ def gpu_runtime(device):
 @lesson.beat(
     "torch is already here",
     narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it on a GPU
-    runtime, and cuda is available answers True. | get device name names the card. Colab's torch version
+    runtime, and cuda is available answers True. | get device name names the card. | Colab's torch version
     may differ from the {{ version }} this course ran with; if a lesson behaves oddly, pip install that
     version in a cell and restart the runtime.""",
     visual=Terminal(session="session", system="colab"),
@@ -81,11 +81,13 @@ def gpu_runtime(device):
            "Need our version? `!pip install torch==...`"],
 )
 def torch_ready(device):
+    version = torch.__version__.split("+")[0]
     session = expected([
         ("import torch\ntorch.cuda.is_available()", "True"),
         ("torch.cuda.get_device_name(0)", "'Tesla T4'"),
+        (f"!pip install torch=={version}", f"Successfully installed torch-{version}"),
     ])
-    return {"session": session, "version": torch.__version__.split("+")[0]}
+    return {"session": session, "version": version}
 
 
 @lesson.beat(
