@@ -32,13 +32,19 @@ def same_kind(twin, template):
     return (twin.shape, twin.dtype, twin.device) == (template.shape, template.dtype, template.device)
 
 
+def gradient_is_tensor():
+    """Whether a layer's gradient, after a backward pass, is a tensor like its weights."""
+    layer = torch.nn.Linear(3, 2)
+    layer(torch.ones(3)).sum().backward()
+    return torch.is_tensor(layer.weight) and torch.is_tensor(layer.weight.grad)
+
+
 def drawn_twice(seed, draw):
     """Whether `draw()` gives the very same values after seeding with `seed` twice."""
     torch.manual_seed(seed)
     first = draw()
     torch.manual_seed(seed)
     return torch.equal(first, draw())
-
 
 
 @lesson.beat(
@@ -77,7 +83,8 @@ def ranks(device):
 @lesson.beat(
     "Why models need tensors",
     narration="""Why such devotion to grids? Because every model's food is one. Here is a batch of images:
-    {{ images.shape }}, that is images, colour channels, height and width. | Count them: {{ count.item }}
+    {{ images.shape }}, that is images, colour channels, height and width: each row of panels is one image,
+    each panel one colour channel. | Count them: {{ count.item }}
     numbers in a single object, the product of its sizes. One tensor holds the whole batch, a layer's weights
     are tensors too, and a GPU works on many of those numbers in parallel. Data, parameters and gradients: all
     tensors!""",
@@ -87,22 +94,25 @@ def ranks(device):
 )
 def image_batch(device):
     images = torch.rand(2, 3, 3, 3, device=device)
-    count = torch.tensor(images.numel())
+    count = torch.tensor(images.numel(), device=device)
     expect_each([(2, 3, 3, 3), (5,), (4, 1, 7), (1, 3, 28, 28)],
                 lambda shape: torch.rand(shape).numel() == math.prod(shape),
                 "the number of elements is the product of the sizes")
-    expect(torch.is_tensor(torch.nn.Linear(3, 2).weight), "a layer's weights are a tensor too")
+    expect(gradient_is_tensor(), "a layer's weights and their gradients are tensors too")
     return {"images": images, "count": count}
 
 
 @lesson.beat(
     "From Python data",
-    narration="""The first summoning: torch dot tensor copies a nested list into a new tensor, so editing the
-    list afterwards leaves the tensor untouched. | Whole numbers give a {{ counts.shape }} tensor of
-    {{ counts.dtype }}. | Decimals give {{ weights.dtype }}, torch's default for decimals. The nesting
-    decides the shape, and the values decide the dtype unless you name one yourself.""",
-    visual=Show("counts", "weights"),
-    slide=["`torch.tensor(data)` copies your data", "Integers become `int64`", "Decimals become `float32`"],
+    narration="""The first summoning: torch dot tensor copies a nested list into a new tensor of its own. |
+    Whole numbers give a {{ counts.shape }} tensor of {{ counts.dtype }}. Then we change the list's first
+    number, yet counts still starts with {{ counts[0][0] }}: it kept its own copy. | Decimals give
+    {{ weights.dtype }}, torch's default for decimals. | Name a dtype yourself and it wins: the edited list,
+    summoned again as {{ named.dtype }}, now starts with {{ named[0][0] }}. The nesting decides the shape,
+    and the values decide the dtype unless you name one.""",
+    visual=Show("counts", "weights", "named"),
+    slide=["`torch.tensor(data)` copies your data", "Integers become `int64`", "Decimals become `float32`",
+           "`dtype=` names the dtype yourself"],
 )
 def from_data(device):
     rows = [[1, 2], [3, 4]]
@@ -112,20 +122,24 @@ def from_data(device):
     expect(counts.dtype == torch.int64, "ints: int64")
     weights = torch.tensor([0.5, -1.5, 2.0], device=device)
     expect(weights.dtype == torch.float32, "float32")
-    named = torch.tensor(rows, dtype=torch.float16)
+    expect_each([[1, 2.5], [[0.5], [-1.0]], [3.0]],
+                lambda data: torch.tensor(data).dtype == torch.float32, "decimals give float32")
+    named = torch.tensor(rows, dtype=torch.float16, device=device)
     expect(named.dtype == torch.float16, "named dtype wins")
-    return {"counts": counts, "weights": weights}
+    expect(named[0, 0] == rows[0][0] and counts[0, 0] != rows[0][0], "the new summoning sees the edit")
+    return {"counts": counts, "weights": weights, "named": named}
 
 
 @lesson.beat(
     "Filled from the void",
     narration="""No data, no matter: torch dot zeros and torch dot ones conjure a grid of any shape you name.
-    | Here zeros makes a {{ zeros.shape }} grid of blank cells. | torch dot full fills a shape with any value
-    you choose: a {{ sevens.shape }} grid, every cell {{ sevens.item }}. | And ones_like copies a tensor's
-    shape, dtype and device without its values: {{ ones.shape }}, {{ ones.dtype }}, {{ ones.device }}. The
-    whole underscore like family, zeros_like, ones_like, rand_like, works the same way.""",
+    | Here zeros makes a {{ zeros.shape }} grid of zeros, in {{ zeros.dtype }}. | torch dot full fills a shape
+    with any value you choose: a {{ sevens.shape }} grid, every cell {{ sevens.item }}. The fill value sets
+    the dtype: a whole number, so {{ sevens.dtype }}. | And ones_like copies a tensor's shape, dtype and
+    device without its values: {{ ones.shape }}, {{ ones.dtype }}, {{ ones.device }}. The whole underscore
+    like family, zeros_like, ones_like, rand_like, copies those same three.""",
     visual=Show("zeros", "sevens", "ones"),
-    slide=["`torch.zeros(shape)`, `torch.ones(shape)`", "`torch.full(shape, value)`",
+    slide=["`torch.zeros(shape)`, `torch.ones(shape)`", "`torch.full(shape, value)`: the value sets the dtype",
            "`*_like(t)` copies shape, dtype, device"],
 )
 def filled(device):
@@ -134,6 +148,10 @@ def filled(device):
     ones = torch.ones_like(zeros)
     expect(not zeros.any(), "zeros are all zero")
     expect((sevens == 7).all(), "full fills every cell")
+    expect(zeros.dtype == torch.float32, "zeros: float32 by default")
+    expect(sevens.dtype == torch.int64, "a whole fill value gives int64")
+    expect_each([(7, torch.int64), (7.0, torch.float32), (-2, torch.int64), (0.5, torch.float32), (True, torch.bool)],
+                lambda c: torch.full((2, 2), c[0]).dtype == c[1], "full's dtype follows its fill value")
     expect(ones.shape == zeros.shape, "same shape")
     expect(ones.dtype == zeros.dtype, "same dtype")
     expect(ones.device == zeros.device, "same device")
@@ -148,10 +166,11 @@ def filled(device):
 @lesson.beat(
     "Counting with arange and linspace",
     narration="""Now we count. | torch dot arange steps from a start up to, but not including, an end:
-    {{ steps.values }}. With a fractional step, though, rounding can sneak the end back in. | torch dot
-    linspace instead asks how many points you want and spaces them evenly, both ends included:
-    {{ points.values }}. Use arange for whole-number indices and linspace for evenly sampled curves.""",
-    visual=Show("steps", "points"),
+    {{ steps.values }}. | With a fractional step, though, rounding can sneak the end back in: {{ sneaky.values }},
+    the last of them the end itself. | torch dot linspace instead asks how many points you want and spaces
+    them evenly, both ends included: {{ points.values }}. Use arange for whole-number indices and linspace for
+    evenly sampled curves.""",
+    visual=Show("steps", "sneaky", "points"),
     slide=["`arange(start, end, step)`: end left out", "Fractional steps: rounding may keep the end",
            "`linspace(start, end, n)`: n points, ends kept"],
 )
@@ -162,7 +181,7 @@ def ranges(device):
                 lambda c: int(torch.arange(*c).max()) < c[1] and int(torch.arange(*c).max()) + c[2] >= c[1],
                 "with whole-number steps, arange stops just short of its end")
     sneaky = torch.arange(1, 1.3, 0.1, device=device)
-    expect(sneaky.numel() == 4, "rounding kept the end 1.3")
+    expect(sneaky.numel() == 4 and abs(sneaky[-1].item() - 1.3) < 1e-6, "rounding kept the end 1.3")
     points = torch.linspace(0, 1, 5, device=device)
     expect(points[0] == 0 and points[-1] == 1, "ends kept")
     expect_each([(s, e, n, d) for s, e, n in [(0, 1, 5), (0.1, 0.7, 7), (-3.3, 2.9, 11), (5, -5, 6)]
@@ -170,9 +189,8 @@ def ranges(device):
                 lambda c: (lambda p: p.numel() == c[2] and p[0] == torch.tensor(c[0], dtype=c[3])
                            and p[-1] == torch.tensor(c[1], dtype=c[3]))(torch.linspace(*c[:3], dtype=c[3])),
                 "linspace gives n points with both ends included")
-    gaps = points.diff()
-    expect(torch.allclose(gaps, gaps[0]), "evenly spaced")
-    return {"steps": steps, "points": points}
+    expect(torch.allclose(points.diff(), points[1] - points[0]), "evenly spaced")
+    return {"steps": steps, "sneaky": sneaky, "points": points}
 
 
 @lesson.beat(
@@ -189,9 +207,9 @@ def chance(device):
     uniform = torch.rand(4, device=device)
     expect(uniform.min() >= 0, "rand: from zero")
     expect(uniform.max() < 1, "rand: below one")
-    expect_each([torch.float16, torch.bfloat16, torch.float32, torch.float64],
+    expect_each([torch.float32, torch.float64],
                 lambda d: (lambda u: u.min() >= 0 and u.max() < 1)(torch.rand(100_000, dtype=d, device=device)),
-                "rand draws from zero up to, never including, one, in every float dtype")
+                "rand draws from zero up to, never including, one, in float32 and float64")
     normal = torch.randn(4, device=device)
     expect(bool((normal < 0).any()), "negatives appear")
     dice = torch.randint(1, 7, (4,), device=device)
@@ -207,9 +225,9 @@ def chance(device):
     "Chance, tamed",
     narration="""Chaos is fun, but an experiment must be repeatable. | The ritual of manual_seed resets the
     generator, and randn draws {{ first.values }}. | Seed it again with the same number and the very same
-    values return, exactly, every time. Reproducible chaos. Mwahaha!""",
+    values return, exactly, every time on the same device. Reproducible chaos. Mwahaha!""",
     visual=Show("first", "again"),
-    slide=["`torch.manual_seed(s)` resets the generator", "Same seed, same draws"],
+    slide=["`torch.manual_seed(s)` resets the generator", "Same seed, same device: same draws"],
 )
 def seeding(device):
     torch.manual_seed(42)
@@ -228,9 +246,9 @@ def seeding(device):
 @lesson.beat(
     "Interrogating a tensor",
     narration="""Every tensor answers to interrogation. | Take an embedding table, one learned vector per
-    word: {{ table.shape }}, so {{ words }} words of {{ width }} numbers each. Its dtype is {{ table.dtype }},
-    and it lives on {{ table.device }}. Shape says how the numbers are arranged, dtype how each is stored, and
-    device where the arithmetic will happen.""",
+    word: {{ table.shape }}, so {{ words }} words of {{ width }} numbers each. Ask its dtype: {{ table.dtype }}.
+    Ask its device: it lives on {{ table.device }}. Shape says how the numbers are arranged, dtype how each is
+    stored, and device where the arithmetic will happen.""",
     visual=Show("table"),
     slide=["`t.shape`: the size of each axis", "`t.dtype`: how each number is stored",
            "`t.device`: where it lives"],
@@ -238,7 +256,11 @@ def seeding(device):
 def attributes(device):
     table = torch.randn(6, 4, device=device)
     words, width = table.shape
+    kind = table.dtype
+    home = table.device
     expect(table[0].numel() == width, "a row per word")
+    expect(kind == torch.float32, "randn gives float32")
+    expect(home.type == torch.device(device).type, "the table lives on the device it was made on")
     return {"table": table, "words": words, "width": width}
 
 
