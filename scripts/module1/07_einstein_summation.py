@@ -19,7 +19,7 @@ lesson = Lesson(
         "One letter names each axis of each input",
         "Letters after -> are kept, in that order",
         "Letters missing after -> are summed over",
-        "A repeated letter across inputs pairs those axes",
+        "A shared letter pairs axes; kept, it is a batch",
         "One notation for transpose, sums, products, batches",
     ],
     challenge="Multiply each matrix of a stack by its own vector with one einsum, "
@@ -80,8 +80,8 @@ def transpose(device):
     narration="""Now the second law: any letter that vanishes after the arrow is summed away. Read i j arrow
     j. | `A` is {{ A.shape }}, with i on its rows and j on its columns. | The letter i disappears, so we sum
     down each column, and j survives, leaving {{ col_sums.shape }} numbers. | The first: {{ A[0][0] }} plus
-    {{ A[1][0] }} is {{ col_sums[0] }}. This is `A` dot sum over dim {{ dim }}, and i j arrow nothing would
-    sum everything into a single number.""",
+    {{ A[1][0] }} is {{ col_sums[0] }}, then {{ col_sums[1] }} and {{ col_sums[2] }}: just what `A` dot sum over
+    dim {{ dim }} returns.""",
     visual=Einsum("A", "col_sums", equation="ij->j"),
     slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything",
            "Missing letters are summed"],
@@ -144,18 +144,20 @@ def outer(device):
     narration="""Now combine both laws: i k comma k j arrow i j. | The letter k is shared, so `A`'s
     columns pair with B's rows. | And k vanishes, so those products are summed, while i and j survive as the rows
     and columns of the result. | The top-left cell: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }}
-    times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is `A` at B, and
-    the shape rule is right there in the letters.""",
+    times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is `A` at B, up to
+    rounding as with the dot product, and the shape rule is right there in the letters.""",
     visual=Einsum("A", "B", "C", equation="ik,kj->ij"),
-    slide=["`'ik,kj->ij'` is `A @ B`", "Shared and missing k: paired and summed", "i and j are kept"],
+    slide=["`'ik,kj->ij'` is `A @ B`, up to rounding", "Shared and missing k: paired and summed",
+           "i and j are kept"],
 )
 def matmul(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
     C = torch.einsum("ik,kj->ij", A, B)
     expect(torch.equal(C, A @ B), "einsum('ik,kj->ij', A, B) equals A @ B")
-    expect_each([((17, 23), (23, 9)), ((1, 64), (64, 5))], lambda c: agree("ik,kj->ij", torch.matmul, *c),
-                "A @ B bit for bit, at other sizes and dtypes (on the CPU)")
+    expect_each([((17, 23), (23, 9)), ((1, 64), (64, 5)), ((17, 23), (23, 1)), ((1, 1000), (1000, 1))],
+                lambda c: agree("ik,kj->ij", torch.matmul, *c, exact=False),
+                "A @ B up to rounding at other sizes, one-column B included (not always bit for bit there)")
     return {"A": A, "B": B, "C": C}
 
 
@@ -164,8 +166,7 @@ def matmul(device):
     narration="""Need a batch? Just add a letter: b i k comma b k j arrow b i j. | b is shared, so each of
     the {{ batch }} matrices in `A` meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
     also kept, so it is never summed; only k is, giving {{ C.shape }}. | The first cell works out as before,
-    {{ C[0][0][0] }}. It equals torch dot bmm, with no unsqueezing and no permuting. Mwahaha, Einstein would
-    be proud!""",
+    {{ C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
     visual=Einsum("A", "B", "C", equation="bik,bkj->bij"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
@@ -182,11 +183,12 @@ def batched(device):
 
 @lesson.beat(
     "Why it is powerful",
-    narration="""A real case: a search model embeds queries and documents as vectors, and scores each query
-    against its own document: n d comma n d arrow n. | Here are {{ n }} of each, {{ d }} features wide. n
-    and d are shared, so query n meets document n, feature by feature. | d vanishes, so features are summed;
-    n survives: one score per pair, and no dim number to remember. | The first score is {{ scores[0] }}.
-    Attention goes further: it pairs every query with every key, as the next lesson reveals.""",
+    narration="""A real case: a search model embeds queries and documents, and scores each query against its
+    own document: n d comma n d arrow n. | q holds {{ n }} queries, k their {{ n }} documents, {{ d }}
+    features wide. n and d are shared, so query n meets document n, feature by feature. | d vanishes, so
+    features are summed; n survives: one score per pair, and no dim number to remember. | The scores are {{
+    scores[0] }}, {{ scores[1] }} and {{ scores[2] }}. Attention goes further, pairing every query with every
+    key, as the next lesson reveals.""",
     visual=Einsum("q", "k", "scores", equation="nd,nd->n"),
     slide=["`'nd,nd->n'`: row-wise dot products", "`(q * k).sum(dim=1)`, up to rounding",
            "The equation documents every axis"],
@@ -211,7 +213,8 @@ def powerful(device):
     in that order. | Letters missing after the arrow are summed over. | A letter shared across inputs pairs
     those axes, multiplying them, and a shared letter that is kept becomes a batch. | Transpose, sums, dot,
     outer, matrix and batched products: one notation for all. | Your challenge: multiply each matrix of a
-    stack by its own vector in one einsum, and check it against torch dot bmm.""",
+    stack by its own vector in one einsum, no unsqueezing needed, and check it against torch dot bmm, which
+    needs the vectors unsqueezed into columns.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: a batch of matrix-vector products"],
 )
