@@ -22,7 +22,33 @@ def functional_matches(sizes):
     return torch.equal(layer(x), F.linear(x, layer.weight, layer.bias))
 
 
-INIT_IN, INIT_OUT = 256, 64  # the layer whose first weights the init beat sorts (named on its axes)
+def hand_matches(sizes):
+    """Whether x @ W.T + b is close to a fresh Linear layer's output on a random (rows, in) input, with isclose's
+    relative tolerance and a small absolute one (outputs near zero differ in their last bits on big layers)."""
+    rows, n_in, n_out = sizes
+    layer, x = nn.Linear(n_in, n_out), torch.randn(rows, n_in)
+    with torch.no_grad():
+        return torch.isclose(layer(x), x @ layer.weight.T + layer.bias, atol=1e-5).all()
+
+
+def bias_within(n_in):
+    """Whether a fresh Linear layer's bias lies within 1/sqrt(in) and fills most of that range."""
+    bias = nn.Linear(n_in, 512).bias.detach()
+    return 0.9 < bias.abs().max() * math.sqrt(n_in) <= 1
+
+
+def fused_matches(sizes):
+    """Whether one Linear with the three weights stacked, chunked in three, gives the three projections."""
+    rows, d, d_out = sizes
+    x, parts, fused = torch.randn(rows, d), [nn.Linear(d, d_out) for _ in range(3)], nn.Linear(d, 3 * d_out)
+    with torch.no_grad():
+        fused.weight.copy_(torch.cat([p.weight for p in parts]))
+        fused.bias.copy_(torch.cat([p.bias for p in parts]))
+        return all(torch.allclose(f, p(x), atol=1e-6) for f, p in zip(fused(x).chunk(3, dim=-1), parts, strict=True))
+
+
+INIT_SMALL, INIT_BIG, INIT_OUT = 16, 256, 64  # the two layers whose first weights the init beat sorts
+INIT_LABELS = [f"Linear({n}, {INIT_OUT}): ±{1 / math.sqrt(n):g}" for n in (INIT_SMALL, INIT_BIG)]
 
 lesson = Lesson(
     objectives=[
@@ -36,7 +62,7 @@ lesson = Lesson(
         "nn.Linear(in, out): y = x @ W.T + b",
         "W is (out, in); starts uniform in ±1/sqrt(in)",
         "Only the last axis changes; leading axes ride along",
-        "F.linear is the layer; x @ W.T + b matches to rounding",
+        "F.linear is the layer; x @ W.T + b matches up to rounding",
         "Queries, keys, values: three Linears on one input",
     ],
     challenge="For nn.Linear(5, 2), predict the weight's shape, the bound of its initial weights, and the "
@@ -47,7 +73,7 @@ lesson = Lesson(
 
 @lesson.beat(
     "The vector guillotine",
-    narration="""Sharpen the blade, apprentices! Today we meet the workhorse of every network, the Linear layer,
+    narration="""Sharpen the blade, apprentices! Today we meet the workhorse of nearly every network, the Linear layer,
     which slices vectors from one size into another. | We will compute y equals x times W transposed plus b,
     and read the weight's shape, | check where its first weights come from, | swing it across batches of
     tokens, | rebuild it with a bare matrix multiply, | and forge queries, keys and values for attention.""",
@@ -70,12 +96,15 @@ def objectives(device):
 )
 def formula(device):
     layer = nn.Linear(3, 2).to(device)
-    x = torch.randn(2, 3, device=device)
+    x = torch.randn(4, 3, device=device)
     with torch.no_grad():
         y = layer(x)
     W, b = layer.weight.detach(), layer.bias.detach()
     expect(W.shape == (layer.out_features, layer.in_features), "the weight is stored (out, in)")
+    expect(b.shape == (layer.out_features,), "the bias holds one value per output")
     expect(torch.allclose(y, x @ W.T + b), "a Linear layer computes x @ W.T + b")
+    expect(all(torch.allclose(y[:, j], x @ W[j] + b[j]) for j in range(layer.out_features)),
+           "output j is the dot product of each input row with weight row j, plus b[j]")
     batch, n_in = x.shape
     return {"x": x, "W": W, "b": b, "y": y, "batch": batch, "n_in": n_in}
 
@@ -83,32 +112,39 @@ def formula(device):
 @lesson.beat(
     "Where the first weights come from",
     narration="""Where do the first weights come from? PyTorch draws them uniformly between minus and plus one
-    over the square root of the input size. Take a layer with {{ n_in }} inputs and {{ n_out }}
-    outputs. | Sort all {{ n_weights }} of its weights: sorted uniform samples climb in a straight line, from
-    just above minus {{ bound }} to just below plus {{ bound }}, the value written at the line's end. The
-    bias obeys the same bound. More inputs, smaller weights, so each output, a sum over more inputs, keeps
-    about the same spread.""",
-    visual=Curve("fraction", "sorted", labels=[f"all {INIT_IN * INIT_OUT} weights, sorted"],
-                 x_label=f"fraction of the weights of nn.Linear({INIT_IN}, {INIT_OUT})", y_label="weight", digits=4),
+    over the square root of the input size. | Sort the weights of a layer with {{ small_in }} inputs: uniform
+    samples climb in a nearly straight line, from minus to plus {{ small_bound }}, one over the square root of
+    {{ small_in }}. | With {{ big_in }} inputs the range narrows to {{ big_bound }}, and the bias obeys the same
+    bound. More inputs, smaller weights, so each output, a sum over more inputs, keeps about the same spread.""",
+    visual=Curve("fraction", "sorted_small", "sorted_big", labels=INIT_LABELS,
+                 x_label="fraction of the layer's weights, sorted",
+                 y_label="weight: uniform in ±1/sqrt(in)", digits=4),
     slide=["Default: uniform in [-1/sqrt(in), +1/sqrt(in)]", "(kaiming_uniform_ with a = sqrt(5))",
            "The bias uses the same bound"],
 )
 def init_bounds(device):
-    layer = nn.Linear(INIT_IN, INIT_OUT).to(device)
-    W, b = layer.weight.detach(), layer.bias.detach()
-    bound = 1 / math.sqrt(layer.in_features)
-    expect(W.abs().max() <= bound and b.abs().max() <= bound, "every weight and bias lies within the bound")
-    expect(W.abs().max() > 0.99 * bound, "the weights fill the range")
-    expect(abs(W.std() - bound / math.sqrt(3)) < 0.05 * bound, "the spread of a uniform distribution")
+    small = nn.Linear(16, 64).to(device)
+    big = nn.Linear(256, 64).to(device)
+    expect([(m.in_features, m.out_features) for m in (small, big)] == [(INIT_SMALL, INIT_OUT), (INIT_BIG, INIT_OUT)],
+           "the layers are the ones the legend names")
+    bounds = [1 / math.sqrt(layer.in_features) for layer in (small, big)]
+    for layer, bound in zip((small, big), bounds, strict=True):
+        expect(layer.weight.abs().max() <= bound and layer.bias.abs().max() <= bound,
+               "every weight and bias lies within the bound")
+        expect(layer.weight.abs().max() > 0.99 * bound, "the weights fill the range")
+        expect(abs(layer.weight.std() - bound / math.sqrt(3)) < 0.05 * bound, "the spread of a uniform distribution")
     expect_each([(16, 2), (16, 512), (256, 2), (1024, 64)],
                 lambda io: 0.9 < nn.Linear(*io).weight.abs().max() * math.sqrt(io[0]) <= 1,
                 "the bound is 1/sqrt(in), whatever the output size")
-    expect_each([16, 256, 1024], lambda n: 0.45 < nn.Linear(n, 64)(torch.randn(512, n)).std() < 0.75,
-                "outputs keep about the same spread as the input size grows")
+    expect_each([4, 16, 256, 1024], bias_within, "the bias obeys the same bound")
+    expect_each([4, 16, 256, 4096], lambda n: 0.5 < nn.Linear(n, 64)(torch.randn(2048, n)).std() < 0.7,
+                "outputs keep about the same spread whatever the number of inputs")
     fraction = torch.linspace(0, 1, 65, device=device)
-    return {"fraction": fraction, "sorted": torch.quantile(W.flatten(), fraction), "n_in": layer.in_features,
-            "n_out": layer.out_features,
-            "n_weights": W.numel(), "bound": f"{bound:.4f}"}
+    return {"fraction": fraction,
+            "sorted_small": torch.quantile(small.weight.detach().flatten(), fraction),
+            "sorted_big": torch.quantile(big.weight.detach().flatten(), fraction),
+            "small_in": small.in_features, "big_in": big.in_features,
+            "small_bound": f"{bounds[0]:g}", "big_bound": f"{bounds[1]:g}"}
 
 
 @lesson.beat(
@@ -123,13 +159,15 @@ def init_bounds(device):
            "Only the last axis changes"],
 )
 def batch_tokens(device):
-    layer = nn.Linear(4, 3).to(device)
+    layer = nn.Linear(4, 5).to(device)
     x = torch.randn(2, 3, 4, device=device)
     with torch.no_grad():
         y = layer(x)
-        one = layer(x[1, 2])
-    expect(torch.allclose(y[1, 2], one), "each token is transformed on its own")
+        expect(all(torch.allclose(y[i, j], layer(x[i, j]), atol=1e-6) for i in range(2) for j in range(3)),
+               "the same weight transforms each token on its own")
     expect(y.shape[:-1] == x.shape[:-1], "the leading axes ride along")
+    expect_each([(4,), (7, 4), (2, 3, 4), (2, 3, 6, 4)], lambda shape: layer(torch.randn(shape, device=device)).shape
+                == (*shape[:-1], layer.out_features), "Linear changes only the last axis, whatever leads it")
     batch, tokens, n_in = x.shape
     return {"x": x, "W": layer.weight.detach(), "b": layer.bias.detach(), "y": y, "batch": batch,
             "tokens": tokens, "n_in": n_in, "n_out": layer.out_features}
@@ -137,36 +175,38 @@ def batch_tokens(device):
 
 @lesson.beat(
     "No magic: a matmul",
-    narration="""There is no magic inside the guillotine. Rebuild it by hand: x, matrix multiplied by the
-    weight's transpose, plus the bias, broadcast over every row. Functional linear is the very function the
-    layer calls, with no module at all. | Here is the layer's answer, | and here is ours: the same numbers up
-    to float rounding, as torch's all close confirms. A Linear layer is just a weight, a bias, and one matrix
-    multiply.""",
-    visual=Show("y_layer", "y_hand"),
-    slide=["`x @ layer.weight.T + layer.bias`", "`F.linear(x, weight, bias)`: exactly `layer(x)`",
-           "The matmul matches to rounding: `allclose`"],
+    narration="""No magic inside the guillotine: functional linear is the very function the layer's forward
+    calls. Or rebuild it by hand: x, matrix multiplied by the weight's transpose, plus the bias, broadcast over
+    every row. | Here is the layer's answer, | and here is ours: the same numbers. | Compare floats with is
+    close, not equals: on a big layer the two roads add in another order and can differ in the last bits, so
+    allow a small absolute tolerance. Every entry is close: just a weight, a bias and one matrix multiply.""",
+    visual=Show("y_layer", "y_hand", "close"),
+    slide=["`F.linear(x, weight, bias)`: exactly `layer(x)`", "`x @ layer.weight.T + layer.bias`",
+           "Equal up to rounding: `torch.isclose` with a small `atol`"],
 )
 def by_hand(device):
     layer = nn.Linear(4, 3).to(device)
     x = torch.randn(2, 4, device=device)
     with torch.no_grad():
         y_layer = layer(x)
-        y_hand = x @ layer.weight.T + layer.bias
         y_fn = F.linear(x, layer.weight, layer.bias)
-    expect(torch.allclose(y_layer, y_hand), "Linear equals x @ W.T + b")
+        y_hand = x @ layer.weight.T + layer.bias
+    close = y_hand.isclose(y_layer, atol=1e-5)
+    expect(close.all(), "Linear equals x @ W.T + b, up to rounding")
     expect(torch.equal(y_layer, y_fn), "nn.Linear is F.linear")
-    expect_each([(64, 300, 100), (8, 17, 5), (1, 1024, 3)], functional_matches,
+    expect_each([(64, 300, 100), (8, 17, 5), (1, 1024, 3), (32, 768, 768)], functional_matches,
                 "F.linear gives exactly what the layer gives")
-    return {"y_layer": y_layer, "y_hand": y_hand}
+    expect_each([(64, 300, 100), (32, 768, 768), (8, 4096, 512), (2, 4, 3)], hand_matches,
+                "the hand-written matmul is close to the layer's output, with a small absolute tolerance")
+    return {"y_layer": y_layer, "y_hand": y_hand, "close": close}
 
 
 @lesson.beat(
     "Queries, keys and values",
     narration="""Linear layers are the secret organs of attention. One input x: {{ tokens }} tokens of {{ d }}
     features. | The query is x through its own Linear: what each token is looking for. | The key, through a
-    second: what each token offers. | The value, through a third: what each token will hand over. Many models
-    fuse the three into one Linear with three times the outputs and split its output in three; torch's all
-    close confirms the same numbers.""",
+    second: what each token offers. | The value, through a third: what each token will hand over. One input,
+    three weights, three different views of every token.""",
     visual=Linear("x", "Wq", "Wk", "Wv", "q", "k", "v", qkv=True),
     slide=["`q, k, v = to_q(x), to_k(x), to_v(x)`", "Same input, three weights",
            "Fused: one Linear, 3 times the outputs; `chunk(3, -1)`"],
@@ -181,6 +221,8 @@ def qkv(device):
         fq, fk, fv = fused(x).chunk(3, dim=-1)
     expect(torch.allclose(q, x @ to_q.weight.T), "q is x @ Wq.T")
     expect(torch.allclose(fq, q) and torch.allclose(fk, k) and torch.allclose(fv, v), "fused equals separate")
+    expect_each([(3, 4, 2), (16, 64, 64), (128, 768, 768), (8, 512, 64)], fused_matches,
+                "one Linear with the three weights stacked, chunked in three, gives the same projections")
     tokens, d = x.shape
     return {"x": x, "Wq": to_q.weight.detach(), "Wk": to_k.weight.detach(), "Wv": to_v.weight.detach(),
             "q": q, "k": k, "v": v, "tokens": tokens, "d": d}
@@ -190,8 +232,9 @@ def qkv(device):
     "Recap",
     narration="""The blade is sharp! | A Linear layer computes x times W transposed, plus b. | Its weight is
     stored out by in, and starts uniform within one over the square root of the input size. | Only the last
-    axis changes; batch and token axes ride along. | Functional linear and a bare matmul give the same
-    numbers, up to rounding. | And queries, keys and values are three Linear maps of one input.""",
+    axis changes; batch and token axes ride along. | Functional linear gives the layer's own numbers; a bare
+    matmul matches them up to rounding, so compare with is close. | And queries, keys and values are three
+    Linear maps of one input.""",
     visual=Title(heading="What we sliced", lines=lesson.recap),
     slide=lesson.recap,
 )
