@@ -113,11 +113,14 @@ def test_coverage_table_has_every_outline_item(section: str) -> None:
 
 
 def test_registration_counts_what_torch_registered() -> None:
-    """2.1.1: the plain tensor adds nothing to the count; the tree has the gain but no offset."""
+    """2.1.1: the plain tensor adds nothing to the count; the tree has the gain but no offset, and .to(float64)
+    converted the gain but left the offset float32."""
     beat = next(b for b in checked("01_nn_module", False).trace["beats"] if b["name"] == "registration")
-    values, lab = beat["values"], beat["modules"]["lab"]
-    assert values["total"] == values["layer_count"] + values["gain_count"] == lab["parameter_count"]
+    tensors, lab = beat["tensors"], beat["modules"]["lab"]
+    (layer,) = lab["tree"]["children"]
+    assert lab["parameter_count"] == layer["parameter_count"] + len(tensors["gain"]["values"])
     assert "offset" not in lab["parameters"] and "gain" in lab["tree"]["parameters"]
+    assert (tensors["gain"]["dtype"], tensors["offset"]["dtype"]) == ("float64", "float32")
 
 
 def test_plain_list_loses_every_parameter() -> None:
