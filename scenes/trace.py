@@ -43,6 +43,18 @@ def short_name(name: str, limit: int = 16) -> str:
     return f"{name[: limit - 1 - tail]}…{name[len(name) - tail:]}"
 
 
+def sum_of_products(terms: list[list[str]] | list[tuple[str, ...]], times: str, limit: int,
+                    then: str = "") -> str:
+    """A worked sum as a textbook writes it: `1.00×0.50 + (-0.34)×(-0.20) + …`: every negative factor bracketed
+    but the very first (so `+ -0.34` never reads as a typo), at most `limit` terms, then `then` (`+ b`)."""
+    def factor(text: str, first: bool) -> str:
+        return f"({text})" if text.startswith("-") and not first else text
+
+    shown = [times.join(factor(f, i == 0 and k == 0) for k, f in enumerate(term))
+             for i, term in enumerate(terms[:limit])]
+    return " + ".join(shown) + (" + …" if len(terms) > limit else "") + (f" + {factor(then, False)}" if then else "")
+
+
 def shape_text(shape: list[int] | tuple[int, ...]) -> str:
     """`3x4` for a shape, `scalar` for 0-D: the form captions and narration use."""
     return "x".join(str(s) for s in shape) if shape else "scalar"

@@ -128,8 +128,8 @@ def parse_printed(text: str) -> dict[str, dict[str, Any]]:
         elif grad:
             current = blocks[grad.group(1)]["grad"]
         elif value:
-            blocks[value.group(1)] = {"repr": value.group(2)}
-            current = None
+            blocks[value.group(1)] = {"repr": value.group(2), "more": []}
+            current = blocks[value.group(1)]["more"]  # a module's repr goes on over lines
         else:
             assert current is not None, f"unexpected printed line {line!r}"
             current.append(line)
@@ -167,8 +167,15 @@ def assert_printed_is_trace(printed: str, traced: dict[str, Any], unsteady: set[
     raised, printed = "\n".join(lines[:at]), "\n".join(lines[at:])
     blocks = parse_printed(printed)
     assert set(blocks) == set(shown), traced["name"]
-    assert set(shown) <= set(traced["tensors"]) | set(traced["values"]), traced["name"]
+    modules = {**traced.get("modules", {}), **traced.get("state_dicts", {})}
+    assert set(shown) <= set(traced["tensors"]) | set(traced["values"]) | set(modules), traced["name"]
     compared = 0
+    for name, module in traced.get("modules", {}).items():
+        if name in shown:  # printed as torch prints a module: its class, then every leaf module as traced
+            text = "\n".join([blocks[name]["repr"], *blocks[name]["more"]])
+            assert text.startswith(f"{module['class']}("), (name, text)
+            assert all(leaf in text for leaf in leaves(module["tree"])), (name, text)
+            compared += 1
     for name, value in traced["values"].items():
         if name not in shown and name not in unsteady:
             assert isinstance(value, str) and value in raised, (name, value, raised)
@@ -191,6 +198,12 @@ def assert_printed_is_trace(printed: str, traced: dict[str, Any], unsteady: set[
             assert blocks[name]["repr"] in value_reprs(value), (name, blocks[name]["repr"], value)
             compared += 1
     return compared
+
+
+def leaves(tree: dict[str, Any]) -> list[str]:
+    """The reprs of a traced module tree's leaf modules (`Linear(in_features=4, ...)`)."""
+    children = tree.get("children") or []
+    return [tree["repr"]] if not children else [r for child in children for r in leaves(child)]
 
 
 def unsteady_names(first: dict[str, Any], second: dict[str, Any]) -> dict[str, set[str]]:
@@ -375,19 +388,24 @@ def test_a_failing_cell_is_named(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", [e for e in load_course().module("1").lessons if e.scripted], ids=lambda e: e.id)
-def test_module1_notebook_runs_and_prints_the_trace(entry: LessonEntry, tmp_path: Path) -> None:
-    """Every module-1 notebook executes without an error output, and prints its trace's values."""
+@pytest.mark.parametrize("entry", [e for e in load_course().lessons if e.scripted], ids=lambda e: e.id)
+def test_every_notebook_runs_and_prints_the_trace(entry: LessonEntry, tmp_path: Path) -> None:
+    """Every lesson's notebook executes without an error output, a cell per beat with code (module 1 alone was
+    run here once; two module-2 notebooks then failed only in a full build). Module 1's print their trace's
+    values exactly as traced (modules 0 and 2 also print modules, state dicts and load reports, which the
+    trace keeps in other forms)."""
     from render.trace import trace_lesson
 
     lesson = load_lesson(entry.script)
     trace = trace_lesson(lesson, "cpu")
-    unsteady = unsteady_names(trace, trace_lesson(lesson, "cpu"))
     path = notebook.write_notebook(entry, lesson, trace, tmp_path / entry.slug / "lesson.ipynb")
     ran = notebook.execute_notebook(path, timeout=600)
     assert notebook.errors(ran) == []
     printed = notebook.printed(ran)
     assert list(printed) == [b["name"] for b in trace["beats"] if typed_code(b["source"], b["values"]).strip()]
+    if not entry.id.startswith("1."):
+        return
+    unsteady = unsteady_names(trace, trace_lesson(lesson, "cpu"))
     compared = sum(assert_printed_is_trace(printed[b["name"]], b, unsteady[b["name"]]) for b in trace["beats"]
                    if b["name"] in printed)
     assert compared > 0

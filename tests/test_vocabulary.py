@@ -209,3 +209,13 @@ def test_a_code_panel_keeps_its_lines_in_order_across_a_blank_line() -> None:
     bottoms = [line.get_bottom()[1] for line in panel.text]
     assert all(bottoms[i] > tops[i + 1] for i in range(len(tops) - 1)), (tops, bottoms)
     assert panel.text[2].get_fill_opacity() == 0 and panel.panel.height > panel.text.height
+
+
+def test_a_worked_sum_brackets_its_negative_factors() -> None:
+    """`+ -0.34×0.35` reads as a typo (a review of 2.2.1 found it in the Linear picture): every negative factor
+    but the very first is bracketed, in the Linear, MatmulSweep and Einsum worked sums alike."""
+    from scenes.trace import sum_of_products
+
+    terms = [["-1.35", "-0.20"], ["0.50", "0.35"], ["2.00", "-0.34"]]
+    assert sum_of_products(terms, "×", 4, then="-0.10") == "-1.35×(-0.20) + 0.50×0.35 + 2.00×(-0.34) + (-0.10)"
+    assert sum_of_products(terms, "·", 2) == "-1.35·(-0.20) + 0.50·0.35 + …"

@@ -12,7 +12,7 @@ from manim import DOWN, RIGHT, Create, FadeIn, FadeOut, Scene, Underline, VGroup
 from scenes import theme
 from scenes.anim import appear, note, sign
 from scenes.mobjects.text import mono
-from scenes.trace import shape_text
+from scenes.trace import shape_text, sum_of_products
 from scenes.visuals.base import TensorVisual, largest_arrangement
 
 MAX_TERMS = 3
@@ -166,7 +166,7 @@ class Einsum(TensorVisual):
             "result": result,
             "count": math.prod(sizes[c] for c in summed) if summed else 1,
         }
-        body = " + ".join("·".join(f) for f in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
+        body = sum_of_products(terms, "·", MAX_TERMS)
         worked = note(
             f"{res_name}[{','.join(map(str, cell))}] = {body} = {result}",
             theme.ROLES["selected"],

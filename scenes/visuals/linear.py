@@ -14,7 +14,7 @@ from scenes.anim import appear, glow, hide, note, restore, reveal, sign
 from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
-from scenes.trace import shape_text, short_name
+from scenes.trace import shape_text, short_name, sum_of_products
 from scenes.visuals.base import TensorVisual, largest_arrangement
 from scenes.visuals.curve import require
 
@@ -143,8 +143,8 @@ class Linear(TensorVisual):
         bias = self.beat[b].label(j, digits=self.digits) if b else None
         result = self.beat[y].label(*cell, digits=self.digits)
         self.shown["dots"] = [{"cell": list(cell), "terms": terms, "bias": bias, "result": result}]
-        shown = " + ".join(f"{a}×{c}" for a, c in terms[:MAX_TERMS]) + (" + …" if len(terms) > MAX_TERMS else "")
-        text = f"{short_name(y)}[{','.join(map(str, cell))}] = {shown}{' + ' + bias if bias else ''} = {result}"
+        shown = sum_of_products(terms, "×", MAX_TERMS, then=bias or "")
+        text = f"{short_name(y)}[{','.join(map(str, cell))}] = {shown} = {result}"
         grids: list[tuple[Any, list[tuple[int, ...]]]] = [
             (self.grid_of(x), [(*lead, k) for k in range(we.shape[1])]),
             (self.grid_of(w), [(j, k) for k in range(we.shape[1])]),

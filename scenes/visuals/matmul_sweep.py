@@ -15,7 +15,7 @@ from scenes.anim import appear, glow, hide, note, restore, reveal
 from scenes.errors import VisualError
 from scenes.mobjects.tensor_grid import TensorGrid, fitted_cols
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry, broadcast_index, shape_text
+from scenes.trace import TensorEntry, broadcast_index, shape_text, sum_of_products
 from scenes.visuals.base import Area, TensorVisual, grid_cells
 
 STEPPED = 3
@@ -171,9 +171,7 @@ class MatmulSweep(TensorVisual):
             })
             if n >= STEPPED:
                 continue
-            text = " + ".join(f"{x}·{y}" for x, y in terms[:MAX_TERMS]) + (
-                " + …" if len(terms) > MAX_TERMS else ""
-            )
+            text = sum_of_products(terms, "·", MAX_TERMS)
             where = f"{c_name}[{', '.join(map(str, (*batch, *idx)))}]"
             eq = note(
                 f"{where} = {text} = {result}",

@@ -115,7 +115,6 @@ def dot(device):
     expect(torch.equal(dot, torch.dot(u, v)), "einsum('i,i->', u, v) equals torch.dot(u, v)")
     expect_each([(50,), (1000,)], lambda shape: agree("i,i->", torch.dot, shape, shape, exact=False),
                 "on long random vectors they agree up to rounding")
-    expect(not agree("i,i->", torch.dot, (1000,), (1000,)), "but not always bit for bit")
     return {"u": u, "v": v, "dot": dot}
 
 
