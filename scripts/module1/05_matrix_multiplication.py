@@ -15,13 +15,13 @@ lesson = Lesson(
     ],
     recap=[
         "Result cell (i, j) = row i of A dot column j of B",
-        "(n x k) @ (k x m) gives (n x m); the inner k must match",
-        "mm is strictly 2-D; matmul and @ take vectors and batches",
+        "(n, k) @ (k, m) gives (n, m): inner k must match",
+        "mm: 2-D only; matmul and @ take vectors, batches",
         "bmm multiplies a stack of matrices pair by pair",
-        "A * B multiplies cells; A @ B sums products along k",
+        "A * B multiplies cells; A @ B sums along k",
     ],
-    challenge="Build Q and K for a short sentence of your own, compute Q @ K.T, "
-    "and explain which token attends most to which.",
+    challenge="Give four tokens hand-made queries and keys of two features each, compute Q @ K.T, "
+    "and use argmax on each row to find the token each one attends to most.",
 )
 
 
@@ -29,6 +29,12 @@ def star_and_at_disagree(n):
     """Two random n x n matrices: `*` and `@` both run, give the same shape and different numbers."""
     X, Y = torch.randn(n, n), torch.randn(n, n)
     return (X * Y).shape == (X @ Y).shape and not torch.equal(X * Y, X @ Y)
+
+
+def agree_on_2d(dtype):
+    """mm, matmul and @ on two random 2-D matrices of `dtype`: the very same numbers."""
+    X, Y = torch.randn(5, 7).to(dtype), torch.randn(7, 3).to(dtype)
+    return torch.equal(X @ Y, torch.mm(X, Y)) and torch.equal(X @ Y, torch.matmul(X, Y))
 
 
 def batch_matches_loop(seed):
@@ -43,7 +49,7 @@ def batch_matches_loop(seed):
     narration="""Gather round, apprentices: today we unleash the mightiest operation in deep learning,
     matrix multiplication! | We will watch each row sweep across each column, | learn the one
     shape rule that governs them all, | and meet its incantations: mm, matmul, the at sign, and bmm. | We
-    will unmask the impostor star, | and finally glimpse the product that powers attention itself.""",
+    will unmask the impostor star, | and finally glimpse the product that powers attention.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -59,7 +65,7 @@ def opening(device):
     B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, which makes {{ C[0][0] }}. | The first row meets the
     second column: {{ C[0][1] }}. | The second row meets the first column: {{ C[1][0] }}. | And the last
     cell, {{ C[1][1] }}. Check it by hand, I dare you!""",
-    visual=MatmulSweep("A", "B", "C", op="@"),
+    visual=MatmulSweep("A", "B", "C", op="@", digits=1),
     slide=["`C = A @ B`", "`C[i, j]` = row i of A dot column j of B", "Products summed along the inner axis"],
 )
 def row_meets_column(device):
@@ -75,10 +81,10 @@ def row_meets_column(device):
     "The shape rule",
     narration="""One law governs every product. The inner sizes must match: `A` has {{ k }} columns, so W
     must have {{ k }} rows. They cancel, and the outer sizes survive: {{ A.shape }} times {{ W.shape }} gives
-    {{ Y.shape }}. | Here are `A` and W. | Each cell still takes a whole row and a whole column: the first gives {{
+    {{ Y.shape }}. | Here are `A` and W. | Each cell takes a whole row and a whole column: the first gives {{
     Y[0][0] }}, | the next gives {{ Y[0][1] }}, | the third gives {{ Y[0][2] }}, | and the rest at
     once, every cell a sum of {{ k }} products.""",
-    visual=MatmulSweep("A", "W", "Y", op="mm"),
+    visual=MatmulSweep("A", "W", "Y", op="mm", digits=1),
     slide=["`(n, k) @ (k, m)` gives `(n, m)`", "The inner sizes must match", "The outer sizes survive"],
 )
 def shape_rule(device):
@@ -96,7 +102,7 @@ def shape_rule(device):
     itself and its {{ cols }} columns meet only {{ rows }} rows. PyTorch cries that mat1 and mat2 shapes
     cannot be multiplied, and for 2-D matrices it names both shapes. Read them: the last size of the first
     must equal the first size of the second. Transpose one of them, and `A` at `A` transposed works.""",
-    visual=Show("A", code=True, error="error"),
+    visual=Show("A", code=True, error="error", digits=1),
     slide=["2-D mismatch: an error naming both shapes", "Last size of the first = first size of the second",
            "`A @ A.T` works"],
 )
@@ -122,7 +128,7 @@ def shape_error(device):
     is the strict one: it accepts only 2-D matrices. Hand it a vector first and it complains that self
     must be a matrix. matmul and the at sign are flexible: they take vectors and
     batches.""",
-    visual=Show("A", "B", "C", error="mm_error"),
+    visual=Show("A", "B", "C", error="mm_error", digits=1),
     slide=["`torch.mm(A, B)`: 2-D only", "`torch.matmul(A, B)` and `A @ B`: general",
            "Prefer `@` in model code"],
 )
@@ -130,7 +136,10 @@ def three_spellings(device):
     A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
     B = torch.tensor([[0.0, 1.0], [1.0, 0.0]], device=device)
     C = A @ B
-    expect(torch.equal(C, torch.mm(A, B)) and torch.equal(C, torch.matmul(A, B)), "mm, matmul and @ agree")
+    C_mm = torch.mm(A, B)
+    C_matmul = torch.matmul(A, B)
+    expect(torch.equal(C, C_mm) and torch.equal(C, C_matmul), "mm, matmul and @ agree")
+    expect_each([torch.float32, torch.float16, torch.bfloat16], agree_on_2d, "mm, matmul and @ agree, other dtypes too")
     v = torch.tensor([1.0, 2.0], device=device)
     mm_error = capture_error(lambda: torch.mm(v, B))
     expect(mm_error.endswith("self must be a matrix"), "mm refuses a vector")
@@ -146,10 +155,10 @@ def three_spellings(device):
     "A vector meets a matrix",
     narration="""matmul keeps that promise. A vector of shape {{ v.shape }} at a {{ W.shape }} matrix: matmul
     treats the vector as a single row, multiplies, then drops that row axis, giving shape {{ y.shape }}. |
-    The vector sits where `A`'s rows sat. | {{ v[0] }} times {{ W[0][0] }}, plus {{ v[1] }} times
+    The vector stands where a one-row matrix would. | {{ v[0] }} times {{ W[0][0] }}, plus {{ v[1] }} times
     {{ W[1][0] }}, plus {{ v[2] }} times {{ W[2][0] }}, makes {{ y[0] }}. | The second column gives {{ y[1]
-    }}. Put the vector on the right instead, and matmul treats it as a column.""",
-    visual=MatmulSweep("v", "W", "y", op="@"),
+    }}.""",
+    visual=MatmulSweep("v", "W", "y", op="@", digits=1),
     slide=["`v @ W`: `(k,) @ (k, m)` gives `(m,)`", "The vector acts as one row, then the axis goes",
            "`W.T @ v`: a vector on the right acts as a column"],
 )
@@ -167,20 +176,22 @@ def vector(device):
     narration="""Now unmask the impostor! Both spells take the same two {{ A.shape }} matrices: `A`, |
     and B. | The star multiplies cell by cell: {{ A[0][1] }} times {{ B[0][1] }} is {{ star[0][1] }}. | The
     matrix product sums along a row and a column instead, so its top-left cell is {{ at[0][0] }}, while the
-    star's is {{ star[0][0] }}. | Same shapes, different results. Confuse them on square matrices and your
+    star's is {{ star[0][0] }}. | Same shapes, different numbers. Confuse them on square matrices and your
     model computes nonsense without a single error message.""",
-    visual=Show("A", "B", "star", "at", code=False, caption="A * B versus A @ B"),
+    visual=Show("A", "B", "star", "at", code=False, caption="A * B versus A @ B", digits=1),
     slide=["`A * B`: element-wise (Hadamard) product", "`A @ B`: matrix product",
-           "Same shapes, different results"],
+           "Same shapes, usually different numbers"],
 )
 def impostor_star(device):
     A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
     B = torch.tensor([[5.0, 6.0], [7.0, 8.0]], device=device)
     star = A * B
     at = A @ B
-    expect(star.shape == at.shape and not torch.equal(star, at), "same shapes, different results")
+    expect(star.shape == at.shape and not torch.equal(star, at), "same shapes, different numbers")
     expect_each([2, 3, 5, 8], star_and_at_disagree, "on square matrices both run without a word, and disagree")
     expect(capture_error(lambda: torch.ones(2, 3) @ torch.ones(2, 3)) != "", "non-square ones at least raise")
+    expect_each([torch.diag(torch.tensor(d)) for d in ([2.0, 3.0], [1.0, -4.0, 0.5])],
+                lambda D: torch.equal(D * D, D @ D), "usually: diagonal matrices are a special case where both agree")
     return {"A": A, "B": B, "star": star, "at": at}
 
 
@@ -191,14 +202,14 @@ def impostor_star(device):
     C.shape }}. | First pair: `A`'s first matrix meets B's first. | Its top cell is {{ C[0][0][0] }}, | its
     bottom cell {{ C[0][1][0] }}. | Then the second pair, and nothing crosses between pairs: | its top cell is {{
     C[1][0][0] }}, | its bottom cell {{ C[1][1][0] }}. The batch axis is never summed; it simply rides along.""",
-    visual=MatmulSweep("A", "B", "C", op="bmm"),
+    visual=MatmulSweep("A", "B", "C", op="bmm", digits=1),
     slide=["`torch.bmm(A, B)`: `(b, n, k) @ (b, k, m)`", "Gives `(b, n, m)`, one product per slice",
            "The batch sizes must be equal"],
 )
 def batched(device):
     A = torch.tensor([[[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]],
                       [[1.0, 0.0, 2.0], [2.0, 1.0, 0.0]]], device=device)
-    B = torch.tensor([[[1.0], [0.0], [1.0]],
+    B = torch.tensor([[[1.0], [0.0], [2.0]],
                       [[1.0], [2.0], [1.0]]], device=device)
     C = torch.bmm(A, B)
     batch = A.shape[0]
@@ -209,47 +220,54 @@ def batched(device):
 
 @lesson.beat(
     "Higher dimensions",
-    narration="""A language model holds a batch of sentences, each a sequence of token vectors. Here x has shape {{
-    x.shape }}: sentences, tokens, features. | One weight matrix W of shape {{ W.shape }} transforms every token at
-    once. | matmul treats all leading axes as batch axes and broadcasts W across them, giving {{ y.shape }}: a loop
-    over the sentences agrees, up to rounding. nn dot Linear does this too, with its weight stored transposed: x at
-    W transposed, plus a bias.""",
-    visual=Show("x", "W", "y", code=False),
+    narration="""A batch of sentences, each a sequence of token vectors, meets one weight matrix W:
+    one line, y equals x at W, transforms every token. | Here x has shape {{ x.shape }}:
+    sentences, tokens, features. | matmul treats the leading axes as batch axes and broadcasts W across them,
+    giving y, {{ y.shape }}; the loop in the code agrees, up to rounding. nn dot Linear stores its weight as
+    outputs by inputs, our W transposed, and computes x at weight transposed plus a bias: hence W transposed in
+    the code.""",
+    visual=Show("x", "y"),
     slide=["`x @ W` with `x` of shape `(batch, tokens, features)`", "Leading axes are batch axes",
-           "`nn.Linear` computes `x @ weight.T + bias`"],
+           "`nn.Linear`: weight `(out, in)`, `x @ weight.T + bias`"],
 )
 def higher_dims(device):
     x = torch.randn(2, 3, 4, device=device)
     W = torch.randn(4, 2, device=device)
     y = x @ W
-    loop = torch.stack([x[i] @ W for i in range(len(x))])
+    loop = torch.stack([x[0] @ W, x[1] @ W])
     expect(torch.allclose(y, loop), "same as a loop")
     expect_each(range(10), batch_matches_loop, "a loop gives the same numbers up to rounding, at other sizes too")
     linear = torch.nn.functional.linear(x, W.T)
     expect(torch.allclose(linear, y), "Linear with weight W.T agrees")
+    expect_each([(4, 2), (3, 5)], lambda c: torch.nn.Linear(*c).weight.shape == (c[1], c[0]),
+                "nn.Linear(in, out) stores its weight as (out, in)")
     return {"x": x, "W": W, "y": y}
 
 
 @lesson.beat(
     "A glimpse of attention",
     narration="""The crown jewel! In attention, each of {{ n_tokens }} tokens has a query and a key of
-    {{ d }} features, and Q at K transposed gives a {{ raw.shape }} grid. | Rows of Q are queries; columns of K
+    {{ d }} features. Q at K transposed sums the features away, leaving a {{ raw.shape }} grid, tokens by
+    tokens. | Rows of Q are queries; columns of K
     transposed are keys. | Query zero against key zero: {{ raw[0][0] }}. | Against key
     one: {{ raw[0][1] }}. | Against key two: {{ raw[0][2] }}. | Row i, column j scores how strongly token i
-    attends to token j. Attention then divides every score by the square root of {{ d }} before
+    attends to token j. Attention divides every score by the square root of {{ d }} before
     a softmax. Mwahahaha!""",
     visual=MatmulSweep("Q", "Kt", "raw", op="@"),
     slide=["`scores = Q @ K.T / sqrt(d)`", "Row i: how token i attends to every token",
            "Softmax turns scores into weights (advanced einsum)"],
 )
 def attention_glimpse(device):
-    Q = torch.randn(3, 3, device=device)
-    K = torch.randn(3, 3, device=device)
+    Q = torch.randn(3, 4, device=device)
+    K = torch.randn(3, 4, device=device)
     n_tokens, d = Q.shape
     Kt = K.T
     raw = Q @ Kt
-    expect(all(torch.allclose(raw[i, j], Q[i] @ K[j]) for i in range(3) for j in range(3)),
+    expect(all(torch.allclose(raw[i, j], Q[i] @ K[j]) for i in range(n_tokens) for j in range(n_tokens)),
            "score (i, j) is query i dotted with key j")
+    expect(torch.allclose(torch.softmax(raw / d**0.5, dim=-1),
+                          torch.nn.functional.scaled_dot_product_attention(Q, K, torch.eye(n_tokens, device=device)),
+                          atol=1e-6), "attention divides the scores by the square root of d before a softmax")
     return {"Q": Q, "Kt": Kt, "raw": raw, "n_tokens": n_tokens, "d": d}
 
 
@@ -258,8 +276,8 @@ def attention_glimpse(device):
     narration="""Triumph! | Each result cell is a row of the left matrix dotted with a column of the right. |
     The inner sizes must match, and the outer sizes survive. | mm is strictly 2-D, while matmul and the at
     sign take vectors and batches. | bmm multiplies stacks pair by pair. | The star only multiplies
-    cells. | Your challenge: build queries and keys for a short sentence of your
-    own, compute Q at K transposed, and explain which token attends most to which.""",
+    cells. | Your challenge: hand-make queries and keys for a few tokens, compute Q
+    at K transposed, and let argmax name the token each one attends to most.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: your own Q @ K.T, read the scores"],
 )
