@@ -224,6 +224,7 @@ def speakable(text: str, dictionary: dict[str, str] | None = None) -> str:
     `dim=-1` -> "dim minus one". Words in assets/pronunciation.toml, extended by `dictionary`, go first."""
     words, symbols = load_dictionary()
     words = {**words, **(dictionary or {})}
+    words = {**{k.capitalize(): v[:1].upper() + v[1:] for k, v in words.items() if k.islower()}, **words}  # "Einsum"
     out = re.sub(r"`([aA])`", LETTER_A, text)  # a tensor named a, written `a`: the letter, not the article
     out = out.replace("\\|", "|").replace("|", " ").replace("`", "")
     if words:

@@ -70,6 +70,7 @@ HEARD = [
     ("Eval mode", "'i: v'al"),
     ("a NaN appears", "n'an"),
     ("LeakyReLU", "r'El ju:"),
+    ("Einsum sums the products.", "'aIn s'Vm"),  # a lower-case entry serves the word at a sentence's start too
 ]
 
 
