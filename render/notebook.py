@@ -238,7 +238,11 @@ def build_notebook(entry: Any, lesson: Any, trace: dict[str, Any]) -> Any:
             text += "\n\n" + _bullets(beat.bullets)
         cells.append(v4.new_markdown_cell(text, id=f"beat-{number}-text"))
         code = beat_cell(traced, lesson.seed + number - 1)
-        if code:
+        if code and beat.name == "challenge":  # its code is the answer: folded, so the learner tries first
+            cells[-1].source += "\n\n*One solution is in the folded cell below: try it yourself first.*"
+            cells.append(v4.new_code_cell(code, id=f"beat-{number}", metadata={
+                "studio": {"beat": beat.name}, "jupyter": {"source_hidden": True}}))
+        elif code:
             cells.append(v4.new_code_cell(code, id=f"beat-{number}", metadata={"studio": {"beat": beat.name}}))
     if lesson.recap:
         cells.append(v4.new_markdown_cell("## Recap\n\n" + _bullets(lesson.recap), id="recap"))

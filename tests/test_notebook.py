@@ -527,3 +527,19 @@ def test_ctrl_c_while_the_kernel_starts_is_the_interrupt(monkeypatch: pytest.Mon
     monkeypatch.setattr(NotebookClient, "execute", cancelled)
     with pytest.raises(KeyboardInterrupt):
         notebook.run_notebook(nb, tmp_path)
+
+
+def test_a_challenge_beats_code_is_folded_in_the_notebook() -> None:
+    """A beat named `challenge` computes the answer: its cell is folded (Jupyter's source_hidden) under a line
+    asking the learner to try first; every other beat's code is open."""
+    from render.trace import trace_lesson
+
+    entry = load_course().lesson("2.2.2")
+    lesson = load_lesson(entry.script)
+    nb = notebook.build_notebook(entry, lesson, trace_lesson(lesson, "cpu"))
+    beats = {c.metadata["studio"]["beat"]: (i, c) for i, c in enumerate(nb.cells)
+             if c.get("metadata", {}).get("studio", {}).get("beat")}
+    index, cell = beats.pop("challenge")
+    assert cell.metadata["jupyter"] == {"source_hidden": True}
+    assert nb.cells[index - 1].source.endswith("try it yourself first.*")
+    assert beats and all("jupyter" not in c.metadata for _, c in beats.values())
