@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ def short_name(name: str, limit: int = 16) -> str:
     return f"{name[: limit - 1 - tail]}…{name[len(name) - tail:]}"
 
 
-def sum_of_products(terms: list[list[str]] | list[tuple[str, ...]], times: str, limit: int,
+def sum_of_products(terms: Sequence[Sequence[str]], times: str, limit: int,
                     then: str = "") -> str:
     """A worked sum as a textbook writes it: `1.00×0.50 + (-0.34)×(-0.20) + …`: every negative factor bracketed
     but the very first (so `+ -0.34` never reads as a typo), at most `limit` terms, then `then` (`+ b`)."""
