@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import copy_project, timed  # noqa: E402
+from bench_build import children_cpu, copy_project, timed  # noqa: E402
 
 PHASES = {  # step kind -> the phase it is reported in
     "trace": "traces", "narrate": "narration", "clip": "clips", "record": "joins", "video": "joins",
@@ -55,8 +57,12 @@ def main() -> None:
         timings = Path(tmp) / "timings.json"
         command = [sys.executable, "-m", "render.cli", "build", *args.targets, "--quality", args.quality,
                    "--voice", args.voice, "--jobs", str(args.jobs)]
-        wall, cpu, _ = timed([*command, "--timings", str(timings)], root, env)
-        noop, _, _ = timed(command, root, env)
+        cpu0, t0 = children_cpu(), time.perf_counter()
+        full = subprocess.run([*command, "--timings", str(timings)], cwd=root, env=env, capture_output=True, text=True)
+        wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
+        if full.returncode != 0:  # the phases are still written: report them, and the failures
+            print(f"render failed (exit {full.returncode}):\n{full.stdout[-3000:]}\n{full.stderr[-2000:]}")
+        noop, _, _ = timed(command, root, env) if full.returncode == 0 else (float("nan"), 0.0, None)
         report = json.loads(timings.read_text())
         phases = by_phase(report["phases"])
         print(f"course: {' '.join(args.targets)}  quality: {args.quality}  voice: {args.voice}  jobs: {args.jobs}  "
