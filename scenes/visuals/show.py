@@ -16,6 +16,8 @@ from scenes.mobjects.text import label
 from scenes.typed_code import typed_code
 from scenes.visuals.base import Area, Visual, largest_arrangement
 
+GROW = 1.5  # small grids are drawn larger, up to this, to use the frame (reviews found 1x2 grids on 55% of it)
+
 
 class Show(Visual):
     """Code first, then each tensor in turn, then an optional caption and an optional error torch raised."""
@@ -59,7 +61,7 @@ class Show(Visual):
             layout = VGroup(layout, text).arrange(DOWN, buff=0.4)
         if error is not None:
             layout = VGroup(layout, error).arrange(DOWN, buff=0.4)
-        tensors_area.fit(layout, max_scale=1.0)
+        tensors_area.fit(layout, max_scale=GROW)
         if code is not None:
             self.shown["code"] = code.lines
             scene.play(FadeIn(code, shift=0.2 * RIGHT), run_time=0.8)
@@ -98,9 +100,10 @@ class Show(Visual):
             rest = Area(0, 0, area.width - code_w - gap, area.height)
             trial = self.arrange(grids.copy(), rest)
             return (min(1.0, code_w / code.width, area.height / code.height),
-                    min(1.0, rest.width / max(trial.width, 1e-6), rest.height / max(trial.height, 1e-6)))
+                    min(GROW, rest.width / max(trial.width, 1e-6), rest.height / max(trial.height, 1e-6)))
 
-        fraction = max((0.3, 0.38, 0.46, 0.54, 0.6), key=lambda f: min(scales(f)))
+        # both as large as they can be; of equals, the one whose grids are drawn largest
+        fraction = max((0.3, 0.38, 0.46, 0.54, 0.6), key=lambda f: (min(scales(f)), scales(f)[1]))
         code.scale(scales(fraction)[0])
         left = area.x - area.width / 2
         code.move_to((left + code.width / 2, area.y, 0.0))
