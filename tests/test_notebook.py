@@ -329,7 +329,11 @@ def test_parse_printed_reads_show_output() -> None:
     blocks = parse_printed(text)
     assert blocks["x"]["shape"] == "(2,)" and blocks["x"]["facts"] == ["float32", "cpu", "requires_grad"]
     assert blocks["x"]["body"] == ["tensor([1., 2.])"] and blocks["x"]["grad"] == ["tensor([2., 2.])"]
-    assert blocks["n"] == {"repr": "3"} and math.isnan(_restore("nan"))
+    assert blocks["n"] == {"repr": "3", "more": []} and math.isnan(_restore("nan"))
+    module = parse_printed("net = Sequential(\n  (0): Linear(in_features=2, out_features=1, bias=True)\n)\nk = 1\n")
+    assert module["net"] == {"repr": "Sequential(", "more": ["  (0): Linear(in_features=2, out_features=1, bias=True)",
+                                                            ")"]}
+    assert module["k"] == {"repr": "1", "more": []}
 
 
 # --------------------------------------------------------------------------------------------- executed
