@@ -54,11 +54,11 @@ class DefaultGroup(click.Group):
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except BaseException:
+        except BaseException as exc:
             if stop_requested():  # a library turned the Ctrl-C into its own error (asyncio's CancelledError)
                 console.print(stop_message)
                 sys.exit(130)
-            if not isinstance(sys.exc_info()[1], Exception):
+            if not isinstance(exc, Exception):
                 raise
             import traceback
 
