@@ -548,7 +548,7 @@ class Build:
 
     def findings(self, work: LessonWork, beat: BeatWork, found: dict[str, Any] | None = None) -> Any:
         """What lint finds in a beat: its dry run's facts (`found`, else its lint record) and its narration."""
-        from render.checks import BeatLint, picture_findings, text_findings
+        from render.checks import BeatLint, code_findings, picture_findings, script_helpers, text_findings
 
         assert work.lesson is not None
         source = work.lesson.beats[beat.index]
@@ -556,6 +556,8 @@ class Build:
             found = json.loads((work.out / "beats" / f"{beat.stem}.lint.json").read_text())
         problems, warnings = text_findings(source, beat.text, beat.trace["beat"])
         more, warned = picture_findings(source, beat.text, beat.trace["beat"], found)
+        if work.lesson.script is not None:
+            more += code_findings(source, beat.trace["beat"], script_helpers(work.lesson.script))
         return BeatLint(beat.name, problems + more, warnings + warned, found.get("smallest_text"), work.where(beat),
                         found.get("picture_share"), found.get("first_content"), source.visual.kind)
 

@@ -63,6 +63,7 @@ def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: st
     lesson = load_lesson(script)
     trace = trace_lesson(lesson, device)
     check = LessonCheck(lesson, trace)
+    helpers = script_helpers(script) if lint else {}
     for beat, beat_json in zip(lesson.beats, trace["beats"], strict=True):
         view = BeatTrace.from_json(beat_json, trace["device"], trace["torch"])
         check.narration[beat.name] = render_narration(beat.narration, view)
@@ -70,7 +71,7 @@ def check_lesson(script: Path, device: str = "cpu", lint: bool = True, title: st
         check.segments[beat.name] = split_segments(check.narration[beat.name])
         if lint:
             problems, shown, steps = dry_run(beat, beat_json, trace, title or script.stem)
-            check.lint[beat.name] = problems
+            check.lint[beat.name] = problems + code_findings(beat, beat_json, helpers)
             check.shown[beat.name] = shown
             check.steps[beat.name] = steps
     return check
@@ -187,6 +188,46 @@ def picture_findings(beat: Any, spoken: str, traced: dict[str, Any], found: dict
     warnings = [f"narration speaks {n}, which the visual never draws" for n in undrawn]
     warnings += frames_used(beat.visual.kind, found)  # reported for the author to weigh: a scalar is small
     return problems, warnings
+
+
+# --- code panels ------------------------------------------------------------------------------------------
+
+
+def script_helpers(script: Path) -> dict[str, int]:
+    """The script's own functions and classes that are not beats (a beat's code may call them): name -> line."""
+    import ast
+
+    from render.notebook import _is_beat, _names_lesson
+
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    return {node.name: node.lineno for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and not _is_beat(node) and not _names_lesson(node)}
+
+
+def shows_code(beat: Any) -> bool:
+    """Whether the beat's video draws its code in a panel (Show does, unless told `code=False`)."""
+    options = getattr(beat.visual, "options", {}) or {}
+    return beat.visual.kind == "Show" and bool(options.get("code", True))
+
+
+def code_findings(beat: Any, traced: dict[str, Any], helpers: dict[str, int]) -> list[str]:
+    """A code panel that calls one of the script's helpers without showing it: the learner cannot type it."""
+    import ast
+
+    from scenes.typed_code import typed_code
+
+    if not helpers or not shows_code(beat):
+        return []
+    try:
+        tree = ast.parse(typed_code(traced.get("source", ""), traced.get("values", {})))
+    except SyntaxError:
+        return []
+    defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    called = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return [f"the code panel calls `{name}` (the script's helper at line {helpers[name]}) without showing it: the "
+            "learner cannot type it; write its torch code in the beat, or define it there"
+            for name in sorted((called & set(helpers)) - defined)]
 
 
 # --- frames used ------------------------------------------------------------------------------------------

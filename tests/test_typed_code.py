@@ -119,3 +119,50 @@ def broken(device):
     for runnable in (False, True):
         assert typed_code(source, {}, runnable=runnable).splitlines() == [
             "error = capture_error(lambda: torch.ones(2) @ torch.ones(3))", 'complaint = error.split(": ", 1)[-1]']
+
+
+def test_lint_names_a_helper_the_code_panel_calls_but_never_shows(tmp_path: object) -> None:
+    """A code panel is code the learner types: a call to one of the script's own helpers that the panel does
+    not define is a lint problem naming the helper and its line; a panel that defines it, or a beat whose
+    visual draws no code, is not."""
+    from pathlib import Path
+
+    from render.checks import code_findings, script_helpers
+
+    script = Path(str(tmp_path)) / "helpers_lesson.py"
+    script.write_text(textwrap.dedent('''\
+        import torch
+        from render.lesson import Lesson
+        from scenes.vocabulary import Show
+
+        lesson = Lesson(objectives=["Count"], recap=["Counted"])
+
+
+        def count(m):
+            return sum(p.numel() for p in m.parameters())
+
+
+        @lesson.beat("Counted", narration="There are {{ n }} parameters.", visual=Show("n"))
+        def counted(device):
+            n = count(torch.nn.Linear(2, 3))
+            return {"n": n}
+
+
+        @lesson.beat("Not drawn", narration="There are {{ n }} parameters.", visual=Show("n", code=False))
+        def quiet(device):
+            return {"n": count(torch.nn.Linear(2, 3))}
+
+
+        @lesson.beat("Defined", narration="There are {{ n }} parameters.", visual=Show("n"))
+        def defined(device):
+            def count(m):
+                return sum(p.numel() for p in m.parameters())
+            return {"n": count(torch.nn.Linear(2, 3))}
+        '''))
+    lesson = load_lesson(script)
+    helpers = script_helpers(script)
+    assert helpers == {"count": 8}, helpers
+    found = {b.name: code_findings(b, {"source": b.source, "values": {}}, helpers) for b in lesson.beats}
+    assert found["quiet"] == [] and found["defined"] == []
+    (problem,) = found["counted"]
+    assert "calls `count` (the script's helper at line 8) without showing it" in problem
