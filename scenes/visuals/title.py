@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Mobject, Scene, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Scene, VGroup, VMobject, Write
 
 from scenes import theme
 from scenes.anim import note
@@ -57,7 +57,7 @@ class Title(Visual):
                 RIGHT, buff=0.25, aligned_edge=UP))
         return items.arrange(DOWN, aligned_edge=LEFT, buff=0.35) if lines else items
 
-    def scale_for(self, head: Mobject, items: VGroup) -> tuple[float, int]:
+    def scale_for(self, head: VMobject, items: VGroup) -> tuple[float, int]:
         """How large the card with these items would be drawn (fewer wrapped lines win a tie)."""
         card = VGroup(head.copy(), items.copy()).arrange(DOWN, aligned_edge=LEFT, buff=0.6)
         scale = min(MAX_SCALE, self.area.width / max(card.width, 1e-6), self.area.height / max(card.height, 1e-6))
