@@ -34,6 +34,23 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     return "0." + "0" * digits if text == "-0." + "0" * digits else text
 
 
+MAX_DIGITS = 6  # decimals a grid of tiny values may grow to
+
+
+def legible_digits(values: Sequence[Any], dtype: str, digits: int) -> int:
+    """The decimals that keep a float tensor readable: `digits`, or more (up to MAX_DIGITS) when every value
+    would read 0.00 though some are not zero (an optimiser's second moment), so its largest shows two
+    significant digits."""
+    if dtype in INT_DTYPES or dtype == "bool":
+        return digits
+    sizes = [abs(float(v)) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+             and math.isfinite(v)]
+    largest = max(sizes, default=0.0)
+    if largest == 0.0 or largest >= 0.5 * 10.0 ** -digits:
+        return digits
+    return min(MAX_DIGITS, max(digits, 1 - math.floor(math.log10(largest))))
+
+
 def short_name(name: str, limit: int = 16) -> str:
     """A traced name as a picture writes it: whole up to `limit` characters, else its start and end around an
     ellipsis (`scores_of_t…block`), so a long name does not shrink the picture it labels."""

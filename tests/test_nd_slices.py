@@ -220,3 +220,25 @@ def test_slices_laid_out_again_stay_apart(rows: int) -> None:
     assert box(grid.tag)[1] > box(grid.body)[3] and box(grid.badge)[3] < box(grid.body)[1]
     tops = sorted({round(grid.cell(d, 0, 0).get_center()[1], 3) for d in range(3)})
     assert len(tops) == rows
+
+
+def test_a_grid_of_tiny_values_shows_their_digits_not_zeros() -> None:
+    """Adam's second moment after one step is about 1e-5: at two decimals every cell would read 0.00. The grid
+    takes the decimals that show its largest value to two significant digits; a grid with one ordinary value
+    keeps the two decimals asked for."""
+    import torch
+
+    from render.trace import describe_tensor
+    from scenes.mobjects.tensor_grid import TensorGrid
+
+    def grid_of(t: Any) -> TensorGrid:
+        return TensorGrid(TensorEntry.from_json("v", json.loads(json.dumps(describe_tensor(t, {}, "v")))))
+
+    tiny = grid_of(torch.tensor([[3.2e-5, -1.1e-6], [0.0, 2.5e-5]]))
+    assert tiny.digits == 6
+    assert tiny.shown[(0, 0)] == "0.000032" and tiny.shown[(1, 0)] == "0.000000"
+    assert all(label != "0.00" for label in tiny.shown.values())
+    assert grid_of(torch.tensor([0.004, 0.001])).shown[(0,)] == "0.0040"
+    ordinary = grid_of(torch.tensor([0.5, 3.2e-5]))
+    assert ordinary.digits == 2 and ordinary.shown[(1,)] == "0.00"
+    assert grid_of(torch.zeros(3)).shown[(0,)] == "0.00"

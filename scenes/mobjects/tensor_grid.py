@@ -10,7 +10,7 @@ from manim import DOWN, LEFT, PI, RIGHT, UP, DashedVMobject, Rectangle, Text, VG
 from scenes import theme
 from scenes.errors import VisualError
 from scenes.mobjects.text import label
-from scenes.trace import TensorEntry, format_number, shape_text, short_name
+from scenes.trace import TensorEntry, format_number, legible_digits, shape_text, short_name
 
 ELLIPSIS = "…"
 
@@ -86,6 +86,7 @@ class TensorGrid(VGroup):
         self.tensor = tensor
         self.role = role
         self.role_color: str = theme.ROLES.get(role, role)
+        digits = legible_digits(tensor.flat()[:4096], tensor.dtype, digits) if not tensor.no_data else digits
         self.digits = digits
         self.font_size = font_size
         self.axis_names = axis_names
