@@ -17,6 +17,7 @@ from manim import (
     FadeIn,
     LaggedStart,
     Mobject,
+    Rectangle,
     Scene,
     Transform,
     VGroup,
@@ -123,6 +124,14 @@ def unbroken(line: str) -> str:
 def sign(text: str, color: str = theme.TEXT, size: float = theme.BODY_SIZE * 1.2) -> Any:
     """An operator between tensors: `+`, `@`, `=`, an arrow."""
     return label(text, size, color)
+
+
+def separator(color: str = theme.MUTED, size: float = theme.BODY_SIZE * 1.4) -> Any:
+    """A comma between tensors, sitting on the line through their middles as a comma sits on a baseline (a
+    comma centred on the middle reads as an apostrophe)."""
+    comma = label(",", size, color)
+    strut = Rectangle(width=comma.width, height=2 * comma.height + 0.02, stroke_opacity=0, fill_opacity=0)
+    return VGroup(strut, comma.next_to(strut.get_center(), DOWN, buff=0.02))  # its top on the middle
 
 
 def show_at(scene: Scene, *mobs: Mobject) -> None:

@@ -205,7 +205,7 @@ class TensorGrid(VGroup):
             self.axis_labels.setdefault(ndim - 1, []).extend(col_labels)
             grid.add(col_labels)
             if self.axis_names:
-                letter = label(self.axis_names[-1], small * 1.15, theme.ACCENT)
+                letter = label(self.axis_names[-1], self.font_size * 0.9, theme.ACCENT)  # a letter the lesson names
                 letter.next_to(col_labels, LEFT, buff=0.2)
                 if not one_row:
                     letter.shift(0.05 * UP)
@@ -221,7 +221,7 @@ class TensorGrid(VGroup):
                 self.axis_labels.setdefault(ndim - 2, []).extend(row_labels)
                 grid.add(row_labels)
                 if self.axis_names:
-                    letter = label(self.axis_names[-2], small * 1.15, theme.ACCENT)
+                    letter = label(self.axis_names[-2], self.font_size * 0.9, theme.ACCENT)
                     letter.next_to(row_labels, UP, buff=0.12).align_to(row_labels, RIGHT)
                     letter.shift(0.32 * LEFT)
                     self.axis_labels[ndim - 2].append(letter)

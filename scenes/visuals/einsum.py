@@ -10,7 +10,7 @@ from typing import ClassVar
 from manim import DOWN, RIGHT, Create, FadeIn, FadeOut, Scene, Underline, VGroup, Write
 
 from scenes import theme
-from scenes.anim import appear, note, sign
+from scenes.anim import appear, note, separator, sign
 from scenes.mobjects.text import mono
 from scenes.trace import shape_text, sum_of_products
 from scenes.visuals.base import TensorVisual, largest_arrangement
@@ -89,21 +89,11 @@ class Einsum(TensorVisual):
             for c, n in zip(letters, self.beat[name].shape, strict=True):
                 sizes[c] = n
         area, bottom = self.split_area(0.9)
-        eq_text = VGroup(
-            *[
-                mono(
-                    ch,
-                    theme.TITLE_SIZE,
-                    theme.ROLES["summed"]
-                    if ch in summed
-                    else theme.ROLES["free"]
-                    if ch.isalpha()
-                    else theme.TEXT,
-                )
-                for ch in equation.replace(" ", "")
-            ]
-        )
-        eq_text.arrange(RIGHT, buff=0.04)
+        letters_typed = equation.replace(" ", "")
+        eq_text = mono(letters_typed, theme.TITLE_SIZE, theme.TEXT)  # one text: commas sit on the baseline
+        for ch, glyph in zip(letters_typed, eq_text, strict=True):
+            glyph.set_color(theme.ROLES["summed"] if ch in summed else theme.ROLES["free"] if ch.isalpha()
+                            else theme.TEXT)
         grids = [
             self.grid(n, axis_names=letters, max_rows=4, max_cols=4, max_slabs=2, max_blocks=2,
                       show_badge=False)
@@ -115,7 +105,7 @@ class Einsum(TensorVisual):
         )
         parts = [grids[0]]
         for g in grids[1:]:
-            parts += [sign(",", theme.MUTED), g]
+            parts += [separator(), g]
         arrow = sign("->", theme.ACCENT)
         # 3-D and 4-D grids are rows and grids of slices: one line of them may draw them small; then the inputs
         # take one line and "-> result" the next (or a 3-D grid's slices stand in a column)
@@ -167,8 +157,9 @@ class Einsum(TensorVisual):
             "count": math.prod(sizes[c] for c in summed) if summed else 1,
         }
         body = sum_of_products(terms, "·", MAX_TERMS)
+        where = f"[{','.join(map(str, cell))}]" if cell else ""  # a scalar result is written bare: dot, not dot[]
         worked = note(
-            f"{res_name}[{','.join(map(str, cell))}] = {body} = {result}",
+            f"{res_name}{where} = {body} = {result}",
             theme.ROLES["selected"],
             font_mono=True,
             width=90,
