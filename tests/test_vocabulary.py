@@ -219,3 +219,14 @@ def test_a_worked_sum_brackets_its_negative_factors() -> None:
     terms = [["-1.35", "-0.20"], ["0.50", "0.35"], ["2.00", "-0.34"]]
     assert sum_of_products(terms, "×", 4, then="-0.10") == "-1.35×(-0.20) + 0.50×0.35 + 2.00×(-0.34) + (-0.10)"
     assert sum_of_products(terms, "·", 2) == "-1.35·(-0.20) + 0.50·0.35 + …"
+
+
+def test_einsum_works_a_moved_cell_for_a_pure_reordering() -> None:
+    """`ij->ji` moves A[1,0] to T[0,1]: the worked cell is the first that moved, not [0,0], which stays put; a
+    product or a sum keeps the first cell."""
+    from scenes.visuals.einsum import Einsum
+
+    assert Einsum.worked_cell(["ij"], "ji", {"i": 2, "j": 3}, []) == (0, 1)
+    assert Einsum.worked_cell(["bij"], "bji", {"b": 2, "i": 1, "j": 1}, []) == (0, 0, 0)  # nothing can move
+    assert Einsum.worked_cell(["ik", "kj"], "ij", {"i": 2, "k": 2, "j": 2}, ["k"]) == (0, 0)
+    assert Einsum.worked_cell(["ij"], "j", {"i": 2, "j": 3}, ["i"]) == (0,)

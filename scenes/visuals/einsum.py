@@ -139,7 +139,7 @@ class Einsum(TensorVisual):
         )
         scene.play(FadeIn(arrow), appear(rgrid), run_time=0.9)
         yield
-        cell = tuple(0 for _ in out)
+        cell = self.worked_cell(ins, out, sizes, summed)
         assign = dict(zip(out, cell, strict=True))
         terms = []
         for combo in itertools.product(*[range(sizes[c]) for c in summed]):
@@ -157,6 +157,8 @@ class Einsum(TensorVisual):
             "count": math.prod(sizes[c] for c in summed) if summed else 1,
         }
         body = sum_of_products(terms, "·", MAX_TERMS)
+        if not summed and len(ins) == 1:  # a pure reordering: the cell's source, so the move is seen
+            body = f"{in_names[0]}[{','.join(str(assign[c]) for c in ins[0])}]"
         where = f"[{','.join(map(str, cell))}]" if cell else ""  # a scalar result is written bare: dot, not dot[]
         worked = note(
             f"{res_name}{where} = {body} = {result}",
@@ -167,3 +169,16 @@ class Einsum(TensorVisual):
         bottom.fit(worked)
         scene.play(FadeOut(explain), FadeIn(worked), run_time=0.6)
         yield
+
+    @staticmethod
+    def worked_cell(ins: list[str], out: str, sizes: dict[str, int], summed: list[str]) -> tuple[int, ...]:
+        """The result cell the last step works out: the first one, or for a pure reordering of one input
+        (`ij->ji`) the first cell that moved, so the picture shows a move rather than [0,0] staying put."""
+        first = tuple(0 for _ in out)
+        if summed or len(ins) != 1:
+            return first
+        for cell in itertools.product(*[range(sizes[c]) for c in out]):
+            assign = dict(zip(out, cell, strict=True))
+            if tuple(assign[c] for c in ins[0]) != cell:
+                return cell
+        return first
