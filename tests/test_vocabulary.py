@@ -230,3 +230,42 @@ def test_einsum_works_a_moved_cell_for_a_pure_reordering() -> None:
     assert Einsum.worked_cell(["bij"], "bji", {"b": 2, "i": 1, "j": 1}, []) == (0, 0, 0)  # nothing can move
     assert Einsum.worked_cell(["ik", "kj"], "ij", {"i": 2, "k": 2, "j": 2}, ["k"]) == (0, 0)
     assert Einsum.worked_cell(["ij"], "j", {"i": 2, "j": 3}, ["i"]) == (0,)
+
+
+def test_a_show_caption_writes_traced_values() -> None:
+    """`caption="total {{ total }} from {{ count }} rows"` is filled from the trace (a one-element tensor as its
+    grid labels it, a returned number as it is), so a caption's number is computed; a name the beat did not
+    return is refused naming it."""
+    import json
+
+    import torch
+    from manim import tempconfig
+
+    from render.checks import DRY_RUN
+    from render.lesson import Lesson
+    from render.trace import trace_beat
+    from scenes.beat import BeatScene
+    from scenes.errors import VisualError
+    from scenes.vocabulary import Show
+
+    def dry(caption: str) -> dict:
+        lesson = Lesson()
+        visual = Show("x", code=False, caption=caption)
+
+        def rows(device: str) -> dict:
+            x = torch.tensor([[1.5, 2.0], [3.0, 4.25]], device=device)
+            return {"x": x, "total": x.sum(), "count": x.shape[0]}
+
+        lesson.beat("rows", narration="a | b", visual=visual)(rows)
+        data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
+        job = {"title": "Rows", "lesson": "Captions", "visual": visual.to_json(),
+               "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
+        with tempconfig(DRY_RUN):
+            scene = BeatScene(job)
+            scene.render()
+        assert scene.visual is not None
+        return dict(scene.visual.shown)
+
+    assert dry("total {{ total }} from {{count}} rows")["caption"] == "total 10.75 from 2 rows"
+    with pytest.raises(VisualError, match="mean"):
+        dry("the mean is {{ mean }}")

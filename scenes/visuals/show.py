@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from scenes.errors import VisualError
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.tensor_grid import TensorGrid
 from scenes.mobjects.text import label
+from scenes.trace import format_number
 from scenes.typed_code import typed_code
 from scenes.visuals.base import Area, Visual, largest_arrangement
 
@@ -25,7 +27,7 @@ class Show(Visual):
     takes: ClassVar[str] = "[tensors...]"
 
     options: ClassVar[dict[str, str]] = {
-        "caption": "a line of text under the grids, its own step",
+        "caption": "a line of text under the grids, its own step; `{{ name }}` in it writes a traced value",
         "code": "False: no code panel (default True: the beat's source on the left, its own step)",
         "stack": "True: grids one above the other (default: the arrangement that draws them largest)",
         "digits": "decimals shown for floats (default 2)",
@@ -49,6 +51,7 @@ class Show(Visual):
             parts.append((name, grid))
         caption = self.option("caption")
         if caption:
+            caption = self.filled(str(caption))
             text = label(caption, theme.CAPTION_SIZE, theme.MUTED)
             self.shown["caption"] = caption
         error = self.error_text()
@@ -118,3 +121,18 @@ class Show(Visual):
             if len(grids) >= 3:
                 arrangements.append(lambda g: g.arrange_in_grid(cols=2, buff=(0.7, 0.5)))
         return largest_arrangement(grids, area, arrangements)
+
+    def filled(self, caption: str) -> str:
+        """The caption with each `{{ name }}` replaced by the trace's value: a returned value, or a one-element
+        tensor as its grid would label it (so a caption's number is computed, never typed)."""
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in self.beat.tensors and self.beat[name].numel == 1:
+                entry = self.beat[name]
+                return entry.label(*[0] * entry.ndim, digits=self.option("digits", 2))
+            if name in self.beat.values:
+                v = self.beat.values[name]
+                return format_number(v, "float32", self.option("digits", 2)) if isinstance(v, float) else str(v)
+            self.refuse(None, f"the caption names {{{{ {name} }}}}, which the beat neither returned as a value "
+                        f"nor as a one-element tensor; it returned {sorted([*self.beat.values, *self.beat.tensors])}")
+        return re.sub(r"\{\{\s*(\w+)\s*\}\}", value, caption)
