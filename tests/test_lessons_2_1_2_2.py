@@ -126,9 +126,9 @@ def test_registration_counts_what_torch_registered() -> None:
 def test_plain_list_loses_every_parameter() -> None:
     """2.1.2: the same three layers count zero in a list and all their parameters in a ModuleList."""
     beat = next(b for b in checked("02_compose_modules", False).trace["beats"] if b["name"] == "module_list")
-    assert beat["values"]["lost"] == 0
-    assert beat["values"]["kept"] == beat["modules"]["fixed"]["parameter_count"] > 0
-    assert "empty parameter list" in beat["values"]["complaint"]
+    assert beat["tensors"]["lost"]["values"] == 0
+    assert beat["tensors"]["kept"]["values"] == beat["modules"]["fixed"]["parameter_count"] > 0
+    assert "empty parameter list" in beat["values"]["error"]
 
 
 def test_saved_file_size_is_real_and_strict_report_names_keys() -> None:

@@ -8,7 +8,7 @@ import torch
 from _models import forward_order
 from torch import nn
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import ModuleTree, Show, Title
 
 lesson = Lesson(
@@ -37,9 +37,24 @@ def count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def stack(device):
+def stack(dtype=torch.float32):
     """The running example: 4 features in, 8 hidden, 3 out."""
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(dtype)
+
+
+def slice_matches(dtype):
+    """Whether model[2](model[:2](x)) is exactly model(x) for a fresh model and batch in this dtype."""
+    model, x = stack(dtype), torch.randn(5, 4, dtype=dtype)
+    return torch.equal(model[2](model[:2](x)), model(x))
+
+
+def left_behind(dtype):
+    """Whether .to(dtype) converts a ModuleList's layers but leaves a plain list's behind."""
+    listed, plain = nn.Module(), nn.Module()
+    listed.layers = nn.ModuleList([nn.Linear(4, 4)])
+    plain.layers = [nn.Linear(4, 4)]
+    listed.to(dtype), plain.to(dtype)
+    return listed.layers[0].weight.dtype == dtype and plain.layers[0].weight.dtype == torch.float32
 
 
 @lesson.beat(
@@ -67,14 +82,15 @@ def objectives(device):
            "Children are named `0`, `1`, `2`"],
 )
 def sequential(device):
-    model = stack(device)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
     x = torch.randn(2, 4, device=device)
-    order, y = forward_order(model, x)
-    expect(order == ["", "0", "1", "2"], "the layers ran in the order listed")
+    y = model(x)
+    total = sum(p.numel() for p in model.parameters())
+    expect(forward_order(model, x)[0] == ["", "0", "1", "2"], "the layers ran in the order listed")
     expect(torch.equal(y, model[2](model[1](model[0](x)))), "Sequential chains its layers")
-    first, last = model[0], model[-1]
-    return {"model": model, "n_in": first.in_features, "hidden": first.out_features, "n_out": last.out_features,
-            "total": count(model)}
+    expect([name for name, _ in model.named_children()] == ["0", "1", "2"], "children are named by position")
+    return {"model": model, "n_in": model[0].in_features, "hidden": model[0].out_features,
+            "n_out": model[2].out_features, "total": total}
 
 
 @lesson.beat(
@@ -89,47 +105,55 @@ def sequential(device):
            "`model[2](model[:2](x))` equals `model(x)`"],
 )
 def indexing(device):
-    model = stack(device)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).to(device)
     x = torch.randn(2, 4, device=device)
     body = model[:2]
     hidden = body(x)
     y = model[2](hidden)
+    expect(model[0] is body[0] and isinstance(model[0], nn.Linear), "model[0] is the first Linear itself")
     expect(isinstance(body, nn.Sequential), "a slice is a Sequential")
-    expect(body[0] is model[0], "of the same layers, not copies")
+    expect(all(body[i] is model[i] for i in range(2)), "of the same layers, not copies")
     expect(torch.equal(y, model(x)), "slice then last layer = model")
-    return {"hidden": hidden.detach(), "y": y.detach()}
+    expect_each([torch.float16, torch.bfloat16, torch.float64], lambda dtype: slice_matches(dtype),
+                "the slice and the last layer give exactly the model's output in other dtypes too")
+    return {"hidden": hidden, "y": y}
 
 
 @lesson.beat(
     "ModuleList, not a list",
-    narration="""Need a flexible number of layers? A plain Python list looks innocent, but nn dot Module
-    cannot see inside it. Kept in a list, the layers register {{ lost }} parameters, and an
-    optimiser handed them refuses with a value error about an empty parameter list. Wrap the same layers in nn dot
-    ModuleList instead and the tree shows them all, {{ kept }} parameters. | Your forward loops over them
-    like any list, and the hooks saw each layer run in turn.""",
-    visual=ModuleTree("fixed", forward=True),
+    narration="""Need a flexible number of layers? This tower keeps its Linear layers in whatever container
+    it is handed, and forward loops over them like any list. We build it with a plain Python list, and again
+    with nn dot ModuleList. | In the plain list, nn dot Module cannot see the layers: {{ lost.item }}
+    parameters. | In the ModuleList, all {{ kept.item }} are registered. | Hand the plain list's parameters
+    to an optimiser, and it refuses: an empty parameter list. The layers still run, but nothing will train,
+    save or move them.""",
+    visual=Show("lost", "kept", error="error"),
     slide=["`self.layers = [...]`: invisible to torch", "`nn.ModuleList([...])`: registered",
            "Loop over it in `forward` like a list"],
 )
 def module_list(device):
     class Tower(nn.Module):
-        def __init__(self, wrap):
+        def __init__(self, box):
             super().__init__()
-            self.layers = wrap([nn.Linear(4, 4) for _ in range(3)])
+            self.layers = box(nn.Linear(4, 4) for _ in range(3))
 
         def forward(self, x):
             for layer in self.layers:
                 x = torch.relu(layer(x))
             return x
 
-    broken, fixed = Tower(list).to(device), Tower(nn.ModuleList).to(device)
-    fixed(torch.randn(2, 4, device=device))
-    error = capture_error(lambda: torch.optim.SGD(broken.parameters(), lr=0.1))
-    expect(count(broken) == 0 and error.startswith("ValueError"), "a plain list loses its parameters: a ValueError")
+    broken = Tower(list).to(device)
+    fixed = Tower(nn.ModuleList).to(device)
+    lost = torch.tensor(sum(p.numel() for p in broken.parameters()))
+    kept = torch.tensor(sum(p.numel() for p in fixed.parameters()))
+    error = capture_error(lambda: torch.optim.SGD(broken.parameters()))
+    expect(lost == 0 and error.startswith("ValueError"), "a plain list loses its parameters: a ValueError")
     expect("empty parameter list" in error, "the optimiser complains of an empty parameter list")
-    expect(count(fixed) == sum(count(layer) for layer in fixed.layers), "ModuleList registers every layer")
-    return {"fixed": fixed, "lost": count(broken), "kept": count(fixed),
-            "complaint": error.split(": ", 1)[-1]}
+    expect(kept == sum(count(layer) for layer in fixed.layers), "ModuleList registers every layer")
+    expect(list(broken.state_dict()) == [] and len(broken.layers) == 3, "the layers exist, but nothing is saved")
+    expect(broken(torch.ones(1, 4, device=device)).shape == (1, 4), "the plain list still runs in forward")
+    expect_each([torch.float64, torch.float16, torch.bfloat16], left_behind, ".to() leaves a plain list's layers behind")
+    return {"lost": lost, "kept": kept, "error": error, "fixed": fixed}
 
 
 @lesson.beat(
@@ -137,8 +161,8 @@ def module_list(device):
     narration="""When layers deserve names rather than positions, reach for nn dot ModuleDict: a dictionary
     that registers its values. This creature has one body and two heads, classify and score, and forward picks a head
     by key. | Asked for the score head, the hooks saw the body run, then only the score head; the classify
-    head slept through it all. Both heads still sit in the state dict, as heads dot classify and heads dot
-    score.""",
+    head slept through it all. Yet both heads stay registered under their keys, so both are counted in the
+    parameters and saved in the state dict.""",
     visual=ModuleTree("model", forward=True),
     slide=["`nn.ModuleDict({'classify': ..., 'score': ...})`", "`self.heads[name](x)`: pick a layer by key",
            "Keys appear in names: `heads.score.weight`"],
@@ -154,9 +178,11 @@ def module_dict(device):
             return self.heads[head](torch.relu(self.body(x)))
 
     model = TwoHeads().to(device)
-    order, _ = forward_order(model, torch.randn(2, 4, device=device), "score")
-    expect(order == ["", "body", "heads.score"], "only the chosen head ran")
-    expect("heads.classify.weight" in model.state_dict(), "both heads are registered")
+    x = torch.randn(2, 4, device=device)
+    y = model(x, "score")
+    expect(forward_order(model, x, "score")[0] == ["", "body", "heads.score"], "only the chosen head ran")
+    expect({"heads.classify.weight", "heads.score.weight"} <= set(model.state_dict()), "both heads are saved")
+    expect(count(model) == count(model.body) + count(model.heads), "both heads are counted")
     expect(list(model.heads.keys()) == ["classify", "score"], "the heads are classify and score")
     return {"model": model}
 
@@ -183,16 +209,17 @@ def nesting(device):
         def forward(self, x):
             x = self.inp(x)
             for block in self.blocks:
-                x = x + block(x)
+                x = block(x)
             return self.head(x)
 
     model = Monster().to(device)
-    order, _ = forward_order(model, torch.randn(2, 4, device=device))
-    registered = [name for name, _ in model.named_modules()]
-    expect(registered[:3] == ["", "inp", "head"], "the tree follows assignment order")
-    expect(order[1:3] == ["inp", "blocks.0"] and order[-1] == "head", "forward sets the running order")
+    x = torch.randn(2, 4, device=device)
+    y = model(x)
+    expect([name for name, _ in model.named_modules()][:3] == ["", "inp", "head"], "the tree follows assignment order")
+    expect(forward_order(model, x)[0] == ["", "inp", "blocks.0", "blocks.0.0", "blocks.0.1", "blocks.1", "blocks.1.0",
+                                          "blocks.1.1", "head"], "forward sets the running order")
     expect("blocks.1.0.weight" in dict(model.named_parameters()), "names join with dots")
-    return {"model": model, "total": count(model)}
+    return {"model": model, "total": sum(p.numel() for p in model.parameters())}
 
 
 @lesson.beat(
@@ -205,8 +232,7 @@ def nesting(device):
     slide=lesson.recap,
 )
 def recap(device):
-    model = stack(device)
-    expect(list(dict(model.named_children())) == ["0", "1", "2"], "Sequential names children by position")
+    expect(list(dict(stack().named_children())) == ["0", "1", "2"], "Sequential names children by position")
     return {}
 
 
@@ -226,4 +252,5 @@ def challenge(device):
     seq = nn.Sequential(nn.Linear(*pairs[0]), nn.ReLU(), nn.Linear(*pairs[1]), nn.ReLU(), nn.Linear(*pairs[2]))
     listed = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
     expect(count(seq.to(device)) == count(listed.to(device)), "it can be done")
+    expect(f"{len(pairs)} Linear layers" in lesson.challenge, "the card asks for as many layers as we check")
     return {"layers": len(pairs)}
