@@ -26,7 +26,8 @@ lesson = Lesson(
         "Pause, type along, then use the decks",
         "check_lab.py finds the usual setup problems",
     ],
-    challenge="Run check_lab.py on your machine, then watch the setup lesson for your system.",
+    challenge="Run check_lab.py on your machine, then watch the setup lesson for your system: Windows, Linux, "
+    "macOS or Colab.",
 )
 
 
@@ -69,8 +70,8 @@ def objectives(device):
 @lesson.beat(
     "The master blueprint",
     narration="""Behold the blueprint, read straight from the course manifest: the modules charted so far.
-    Module {{ first }} sets up your laboratory: this map, then one lesson for each of Windows, Linux, macOS
-    and Colab. | Module {{ second }} is the core: tensors, their operations, einsum and autograd. | Module
+    Module {{ first }} sets up your laboratory: this map, then {{ setups }} setup lessons, one for each
+    system. | Module {{ second }} is the core: tensors, their operations, einsum and autograd. | Module
     {{ third }} builds neural networks with torch dot nn. {% if all_scripted.value %}Every chip is filled: every
     lesson on this map is scripted.{% else %}Filled chips are scripted lessons; outlined ones are
     planned.{% endif %} | And where is it all heading? The course's goal: {{ leads[0] }}, then
@@ -96,7 +97,7 @@ def blueprint(device):
     core = " ".join(s.title for s in course.modules[1].sections).lower()
     expect(all(word in core for word in ("tensor", "einsum", "autograd")), "module 1 teaches tensors, einsum, autograd")
     return {
-        "course": modules, "leads": manifest["leads"], "here": here,
+        "course": modules, "leads": manifest["leads"], "here": here, "setups": len(setup),
         "first": first, "second": second, "third": third,
         "all_scripted": all(x.scripted for x in course.lessons),
     }
@@ -106,12 +107,12 @@ def blueprint(device):
     "How a lesson is made",
     narration="""A lesson is a script of beats: one idea each, with narration, a computation, a picture and
     a slide. The code on the left ran to make this beat, as you would type it; only the checks of my claims
-    are hidden. | torch computed this {{ x.shape }} tensor on the {{ device }}. | And this one holds each
-    row's sum: {{ y.values }}. Numbers like these are never typed by hand. The setup lessons' windows from
-    systems that cannot run here are typed from documentation, and say so: expected, not captured.""",
+    are hidden. | torch computed this {{ x.shape }} tensor on `device`, which each notebook sets for your
+    machine: here the {{ device }}. | And this one holds each row's sum: {{ y.values }}. Numbers like these are never
+    typed into the narration by hand: they are read from the run.""",
     visual=Show("x", "y"),
     slide=["A beat: narration, computation, picture, slide", "The code shown is the code that ran",
-           "Typed output is labelled: expected, not captured"],
+           "Numbers in the narration come from the run"],
 )
 def anatomy(device):
     x = torch.arange(6, device=device).reshape(2, 3)
@@ -123,27 +124,30 @@ def anatomy(device):
 @lesson.beat(
     "Pause and type along",
     narration="""The videos are made to be paused. | Type the code yourself, in a terminal or a notebook,
-    and check that your torch prints what ours printed. This session ran for real while the lesson was
-    rendered: a two by three tensor, the same numbers you saw a moment ago. Each chapter of a video is one
-    beat, and the subtitles follow the narration.""",
-    visual=Terminal(session="session", system="bash"),
-    slide=["Pause, type, compare", "One chapter per beat", "Subtitles on the course page"],
+    and check that your torch prints what ours printed. This command ran for real while the lesson was
+    rendered, and printed the same numbers you saw a moment ago. | Its badge says so: {{ origin }}, with the
+    torch that ran it. A window from a system that cannot run here is typed from its documentation, and
+    says so: expected, not captured.""",
+    visual=Terminal(session="session", system="bash",
+                    caption="Another system's window: typed from documentation, marked expected"),
+    slide=["Pause, type, compare", "Captured: it ran while the lesson was made",
+           "Expected: typed from documentation"],
 )
 def type_along(device):
     code = "import torch; print(torch.arange(6).reshape(2, 3))"
     session = bash_session([f'python -c "{code}"'], lab_folder())
     expect(session[0][1] == f"{torch.arange(6).reshape(2, 3)}\n", "the terminal shows what torch prints")
-    return {"session": session}
+    return {"session": session, "origin": session[0][2]}
 
 
 @lesson.beat(
     "Videos and decks",
-    narration="""On the course page, each rendered lesson comes in several forms. | The video, with chapters
-    and subtitles. | An HTML deck for your browser: a slide for each beat, with its code, to revise at your
-    own pace. | A PowerPoint deck, for teaching the lesson to your own band of rebels. | And a notebook,
+    narration="""On the course page, each rendered lesson comes in several forms. | The video, with a chapter
+    for each beat, and subtitles. | An HTML deck for your browser: a slide for each beat, with its code, to
+    revise at your own pace. | A PowerPoint deck, for teaching the lesson to your own band of rebels. | And a notebook,
     with each beat's code to run yourself, in Jupyter or in Colab.""",
     visual=Title(heading="Ways to study", lines=[
-        "The video: chapters and subtitles",
+        "The video: a chapter per beat, subtitles",
         "The HTML deck: a slide per beat, in the browser",
         "The PowerPoint deck: teach it yourself",
         "The notebook: run each beat's code",
@@ -173,10 +177,10 @@ def lab_check(device):
     code = int(session[1][1])
     expect((code == 0) == ("Problem:" not in out), "the lab check fails exactly when it prints a problem")
     expect(f"torch    {torch.__version__}" in out, "the lab check reports the torch that is installed")
-    cpu_ms = float(re.search(r"cpu\s+([\d.]+) ms", out).group(1))
+    cpu_ms = re.search(r"cpu\s+([\d.]+) ms", out).group(1)  # as printed, so the voice says what the screen shows
     timed = re.findall(r"^  (\S+)\s+[\d.]+ ms", out, flags=re.MULTILINE)  # one row per device it timed
     verdict = out.strip().splitlines()[-1]
-    return {"session": session, "cpu_ms": round(cpu_ms, 1), "verdict": verdict, "code": code,
+    return {"session": session, "cpu_ms": cpu_ms, "verdict": verdict, "code": code,
             "only_cpu": timed == ["cpu"]}
 
 
