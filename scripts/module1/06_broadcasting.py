@@ -6,14 +6,14 @@ The rules on tiny data, a bias, an outer product, a failure.
 import torch
 
 from render.lesson import Lesson, capture_error, expect, expect_each
-from scenes.vocabulary import Broadcast, BroadcastFail, Title
+from scenes.vocabulary import Broadcast, BroadcastFail, Show, Title
 
 lesson = Lesson(
     objectives=[
         "Line shapes up from the right",
         "Stretch size-one axes; add missing axes on the left",
-        "Add a bias to a whole batch, build an outer product",
-        "Read a broadcasting error and fix it",
+        "Build an outer product, add a bias to a whole batch",
+        "Read a broadcasting error, fix it, check the shape first",
     ],
     recap=[
         "Align shapes on the right",
@@ -51,6 +51,12 @@ def stretched_without_copy(left, right):
                                                                           strict=True))
 
 
+def outer_agrees(n, m, dtype):
+    """Whether broadcasting a column against a row gives torch.outer's table, bit for bit, on random vectors."""
+    u, v = torch.randn(n).to(dtype), torch.randn(m).to(dtype)
+    return torch.equal(u[:, None] * v[None, :], torch.outer(u, v))
+
+
 def torch_says(left, right):
     """torch's own broadcast shape, or None where it refuses."""
     try:
@@ -61,11 +67,11 @@ def torch_says(left, right):
 
 @lesson.beat(
     "When Dimensions Bow to You",
-    narration="""Apprentices, today mismatched shapes shall kneel before us! Broadcasting lets PyTorch
-    combine tensors of different shapes without copying a single number. | We learn its rules on data so
-    tiny you can verify every cell: align from the right, | stretch the size-one axes, add missing axes on
-    the left. | Then we add a bias to a batch and forge an outer product. | Finally we read a failure aloud,
-    and unmask a silent one.""",
+    narration="""Apprentices, today mismatched shapes shall kneel before us! Broadcasting combines tensors
+    of different shapes without copying a single number. | We learn its rules on data so tiny you can check
+    every cell: align from the right, | stretch the size-one axes, add missing axes on
+    the left. | Then we forge an outer product and add a bias to a batch. | Finally we read a failure aloud,
+    fix it, and unmask a silent one.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
 )
@@ -78,8 +84,8 @@ def opening(device):
     narration="""The simplest broadcast of all: a {{ x.shape }} tensor plus a lone scalar holding {{ s.item
     }}. | The scalar has no axes, so every axis is missing: PyTorch treats it as size one along each of them
     and stretches its single value over every cell. | {{ x[0][0] }} becomes {{ y[0][0] }}, and the far
-    corner, {{ x[1][2] }}, becomes {{ y[1][2] }}. You have been broadcasting since your very first tensor,
-    without knowing it!""",
+    corner, {{ x[1][2] }}, becomes {{ y[1][2] }}. You have been broadcasting since your very first
+    tensor, without knowing it!""",
     visual=Broadcast("x", "s", "y", op="+"),
     slide=["`x + s`: the scalar meets every cell", "A scalar has shape `()`: no axes"],
 )
@@ -93,7 +99,7 @@ def scalar(device):
 
 @lesson.beat(
     "Align from the right",
-    narration="""The first rule: write the shapes one above the other, aligned on the right. Here `a` is {{
+    narration="""The first rule: align the shapes on the right. Here `a` is {{
     a.shape }} and `b` is just {{ b.shape }}: their last axes match. | The second rule: a missing axis is added
     on the left with size one, so `b` behaves like a single row. The third rule: a size-one axis stretches to
     match, so that row repeats down every row of `a`. | The result is {{ c.shape }}. Its far corner:
@@ -117,11 +123,11 @@ def align_right(device):
 
 @lesson.beat(
     "Size one stretches",
-    narration="""Now a column instead. Here col has shape {{ col.shape }}: {{ col[0][0] }} for the first
-    row, {{ col[1][0] }} for the second. | Aligned on the right, its last axis has size one, so it stretches
+    narration="""Now a column: col has shape {{ col.shape }}, {{ col[0][0] }} for the first
+    row, {{ col[1][0] }} for the second. | Right-aligned, its last axis has size one, so it stretches
     across every column of `a`. | Each row of `a` gets its own offset: the far corner is {{ a[1][2] }} plus {{
-    col[1][0] }}, which gives {{ c[1][2] }}. The stretch is an illusion, apprentices: no data is copied.
-    PyTorch simply reads the same value again.""",
+    col[1][0] }}, which gives {{ c[1][2] }}. The stretch is an illusion, apprentices: nothing is copied,
+    PyTorch reads the same value again.""",
     visual=Broadcast("a", "col", "c", op="+"),
     slide=["`(n, k) + (n, 1)` gives `(n, k)`", "The column stretches across columns", "No copy is made"],
 )
@@ -138,29 +144,31 @@ def size_one(device):
 
 @lesson.beat(
     "An outer product for free",
-    narration="""Combine both tricks and witness a marvel! A column of shape {{ u.shape }} times a row of
-    shape {{ v.shape }}. | The column stretches right, the row stretches down, | and every pair meets: a {{
-    table.shape }} multiplication table. In the far corner, {{ u[2][0] }} times {{ v[0][3] }} gives {{
-    table[2][3] }}. The table equals torch dot outer of the two vectors. Mwahaha, a whole table from two
-    tiny vectors!""",
-    visual=Broadcast("u", "v", "table", op="*"),
+    narration="""Combine both tricks and witness a marvel! Two vectors become a column of shape {{ col.shape
+    }} times a row of shape {{ row.shape }}. | The column stretches right, the row stretches down, | and every
+    pair meets: a {{ table.shape }} multiplication table. In the far corner, {{ col[2][0] }} times {{ row[0][3]
+    }} gives {{ table[2][3] }}. Mwahaha, a whole table from two tiny vectors!""",
+    visual=Broadcast("col", "row", "table", op="*"),
     slide=["`u[:, None] * v[None, :]`", "`(n, 1) * (1, m)` gives `(n, m)`", "Same as `torch.outer(u, v)`"],
 )
 def outer_product(device):
-    u = torch.tensor([1, 2, 3], device=device).unsqueeze(1)
-    v = torch.tensor([1, 2, 3, 4], device=device).unsqueeze(0)
-    table = u * v
-    expect(torch.equal(table, torch.outer(u.flatten(), v.flatten())), "u * v equals torch.outer")
-    return {"u": u, "v": v, "table": table}
+    u = torch.tensor([1, 2, 3], device=device)
+    v = torch.tensor([1, 2, 3, 4], device=device)
+    col = u[:, None]
+    row = v[None, :]
+    table = col * row
+    expect(torch.equal(table, torch.outer(u, v)), "u[:, None] * v[None, :] equals torch.outer(u, v)")
+    expect_each([(n, m, dt) for n, m in [(3, 4), (1, 5), (7, 2)] for dt in (torch.float32, torch.float16,
+                 torch.bfloat16)], lambda c: outer_agrees(*c), "the same as torch.outer, for floats too")
+    return {"col": col, "row": row, "table": table}
 
 
 @lesson.beat(
     "A bias for the whole batch",
-    narration="""Now a real model. A linear layer computes a batch of {{ h.shape }} activations, one row per
-    example, and then adds one bias vector of shape {{ bias.shape }}. | Broadcasting stretches that same
-    bias down the whole batch, with no loop at all. | Every row's first feature grows by {{ bias[0] }}.
-    This is what nn dot Linear computes: x at W transposed, plus b, and torch's own linear function gives
-    the same numbers, up to rounding.""",
+    narration="""Now a real model. A linear layer first multiplies its inputs by its weights, giving h: a
+    batch of {{ h.shape }} activations, one row per example. Then it adds a bias of shape {{ bias.shape }}. |
+    Broadcasting stretches that bias down the whole batch, with no loop. | Every row's first feature grows by
+    {{ bias[0] }}: the bias step of every nn dot Linear layer, one addition for the whole batch.""",
     visual=Broadcast("h", "bias", "out", op="+"),
     slide=["`x @ W.T + b`: `(batch, out) + (out,)`", "One bias row, added to every example",
            "What `nn.Linear` computes"],
@@ -179,11 +187,10 @@ def batch_bias(device):
 
 @lesson.beat(
     "When broadcasting fails",
-    narration="""Not every shape will bow. Here are the shapes of `a` and `b`, one above the other. | Aligned
+    narration="""Not every shape will bow. Here are the shapes of `a` and `b`. | Aligned
     on the right, the last axes hold {{ last_a }} and {{ last_b }}. They differ, and neither is one, so the
     ritual fails. | PyTorch says the size of tensor `a`, {{ last_a }}, must match the size of tensor `b`,
-    {{ last_b }}, at dimension {{ bad_dim }}. The fix is to decide what you meant, for instance turning `b`
-    into a column, as the slide shows.""",
+    {{ last_b }}, at dimension {{ bad_dim }}. Do not force the shapes: decide what you meant.""",
     visual=BroadcastFail("a", "b", error="error"),
     slide=["`(n, k) + (m,)` fails if k != m and neither is 1", "Sizes must be equal or one",
            "Fix: `b[:, None]` makes a column"],
@@ -203,11 +210,33 @@ def broadcast_fails(device):
 
 
 @lesson.beat(
+    "Fix it, check the shape",
+    narration="""Say each value of `b` belongs to a row of `a`. Indexing with None adds an axis, and torch dot
+    broadcast shapes predicts the result's shape before any sum is computed. | `b` is now a column of shape
+    {{ col.shape }}. | It stretches across, and the sum has the predicted shape, {{ c.shape }}, with {{
+    c[1][2] }} in the far corner.""",
+    visual=Show("col", "c"),
+    slide=["`b[:, None]`: a new axis, `(m,)` becomes `(m, 1)`", "`torch.broadcast_shapes`: the shape, no compute",
+           "`(2, 3) + (2, 1)` gives `(2, 3)`"],
+)
+def fix_shape(device):
+    a = torch.tensor([[1, 2, 3], [4, 5, 6]], device=device)
+    b = torch.tensor([10, 20], device=device)
+    col = b[:, None]
+    shape = torch.broadcast_shapes(a.shape, col.shape)
+    c = a + col
+    expect(col.shape == (b.shape[0], 1), "indexing with None makes b a column")
+    expect(c.shape == shape, "broadcast_shapes predicted the sum's shape")
+    expect(torch.equal(c, a + torch.stack([b, b, b], dim=1)), "each row of a gets its own value of b")
+    return {"col": col, "c": c}
+
+
+@lesson.beat(
     "The silent trap",
     narration="""The most dangerous broadcast raises no error at all. We want to subtract each row's mean
     from a square {{ x.shape }} matrix, but we forgot keepdim: the means have shape {{ flat_means.shape }}. |
     Aligned on the right, that vector becomes a row and stretches down, so each mean meets a column, not
-    its own row. | The first row should come out centred on zero; instead it reads {{ wrong.values[0] }}.
+    its own row. | The first row should be centred on zero; instead it reads {{ wrong.values[0] }}.
     Wrong numbers, and not a whisper of an error.""",
     visual=Broadcast("x", "flat_means", "wrong", op="-"),
     slide=["`x - x.mean(dim=1)`: wrong on square inputs", "The means line up with columns",
@@ -227,8 +256,8 @@ def silent_trap(device):
     "keepdim to the rescue",
     narration="""Now with keepdim. The means keep their reduced axis: shape {{ means.shape }}, a column. |
     Its size-one axis stretches across, so every row meets its own mean. | Every row is centred: the first
-    reads {{ centred.values[0] }}, and each row now sums to zero. Before you trust a broadcast, check the
-    shapes: torch dot broadcast shapes predicts the result without computing anything.""",
+    reads {{ centred.values[0] }}, and each row now sums to zero. Before you trust a broadcast, check its
+    shapes, as we did for the fix.""",
     visual=Broadcast("x", "means", "centred", op="-"),
     slide=["`x - x.mean(dim=1, keepdim=True)`: right", "`(n, n) - (n, 1)`: each row its own mean",
            "Check shapes: `torch.broadcast_shapes`"],
@@ -247,8 +276,8 @@ def keepdim_rescue(device):
     narration="""The dimensions bowed, apprentices! | Align the shapes on the right. | Each pair of sizes
     must be equal, or one of them must be one. | Missing axes count as size one, added on the left. | A
     size-one axis stretches without copying. | When sizes clash, PyTorch tells you where; when they align by
-    accident, nobody tells you, so use keepdim. | Your challenge: invent a few pairs of shapes, predict each
-    result on paper, then check your answers with torch dot broadcast shapes.""",
+    accident, nobody tells you, so use keepdim. | Your challenge: invent pairs of shapes, predict each
+    result, then check them with torch dot broadcast shapes.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
     slide=[*lesson.recap, "Challenge: predict a broadcast shape, then check"],
 )
