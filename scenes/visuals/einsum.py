@@ -51,6 +51,8 @@ class Einsum(TensorVisual):
 
     options: ClassVar[dict[str, str]] = {
         "equation": "the einsum equation, e.g. 'ik,kj->ij' (required)",
+        "same_as": "the torch call the result is checked against, e.g. 'A.sum(dim=0)' (written with `same`)",
+        "same": "name of a traced value: the check's result (torch.equal, allclose), written after `same_as`",
     }
 
     def validate(self) -> None:
@@ -166,6 +168,13 @@ class Einsum(TensorVisual):
             font_mono=True,
             width=90,
         )
+        same_as = self.option("same_as")
+        if same_as:  # the torch call the einsum is, as the narration says it, with the trace's own verdict
+            check = self.option("same")
+            verdict = f": {self.text_value(check)}" if check else ""
+            self.shown["same_as"] = f"{same_as}{verdict}"
+            worked = VGroup(worked, note(f"{res_name} equals {same_as}{verdict}", theme.TEXT, font_mono=True,
+                                         width=90)).arrange(DOWN, buff=0.15)
         bottom.fit(worked)
         scene.play(FadeOut(explain), FadeIn(worked), run_time=0.6)
         yield

@@ -63,16 +63,17 @@ def opening(device):
     Every letter survives the arrow, so nothing is summed, and the {{ A.shape }} input becomes {{ T.shape
     }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly `A` dot
     T.""",
-    visual=Einsum("A", "T", equation="ij->ji"),
+    visual=Einsum("A", "T", equation="ij->ji", same_as="A.T", same="same"),
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
 )
 def transpose(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     T = torch.einsum("ij->ji", A)
-    expect(torch.equal(T, A.T), "einsum('ij->ji', A) equals A.T")
+    same = torch.equal(T, A.T)
+    expect(same, "einsum('ij->ji', A) equals A.T")
     expect_each([(5, 7), (1, 4), (30, 2)], lambda shape: agree("ij->ji", lambda X: X.T, shape),
                 "exactly A.T, at other sizes and in every float dtype")
-    return {"A": A, "T": T}
+    return {"A": A, "T": T, "same": same}
 
 
 @lesson.beat(
@@ -82,7 +83,7 @@ def transpose(device):
     down each column, and j survives, leaving {{ col_sums.shape }} numbers. | The first: {{ A[0][0] }} plus
     {{ A[1][0] }} is {{ col_sums[0] }}, then {{ col_sums[1] }} and {{ col_sums[2] }}: just what `A` dot sum over
     dim {{ dim }} returns.""",
-    visual=Einsum("A", "col_sums", equation="ij->j"),
+    visual=Einsum("A", "col_sums", equation="ij->j", same_as="A.sum(dim=0)", same="same"),
     slide=["`'ij->j'`: sum over i, like `A.sum(dim=0)`", "`'ij->'`: sum everything",
            "Missing letters are summed"],
 )
@@ -90,11 +91,12 @@ def sums(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     dim = 0
     col_sums = torch.einsum("ij->j", A)
-    expect(torch.equal(col_sums, A.sum(dim=dim)), "einsum('ij->j', A) equals A.sum(dim=0)")
+    same = torch.equal(col_sums, A.sum(dim=dim))
+    expect(same, "einsum('ij->j', A) equals A.sum(dim=0)")
     expect(torch.equal(torch.einsum("ij->", A), A.sum()), "einsum('ij->', A) equals A.sum()")
     expect_each([(17, 23), (2, 50)], lambda shape: agree("ij->j", lambda X: X.sum(dim=0), shape)
                 and agree("ij->", lambda X: X.sum(), shape), "the sums agree at other sizes and dtypes")
-    return {"A": A, "col_sums": col_sums, "dim": dim}
+    return {"A": A, "col_sums": col_sums, "dim": dim, "same": same}
 
 
 @lesson.beat(
@@ -104,7 +106,7 @@ def sums(device):
     from the output, so the products are summed into a single number. | {{ u[0] }} times {{ v[0] }}, plus {{
     u[1] }} times {{ v[1] }}, plus {{ u[2] }} times {{ v[2] }}, gives {{ dot.item }}: the dot product, what
     torch dot dot returns too, up to rounding on long float vectors.""",
-    visual=Einsum("u", "v", "dot", equation="i,i->"),
+    visual=Einsum("u", "v", "dot", equation="i,i->", same_as="torch.dot(u, v)", same="same"),
     slide=["`'i,i->'`: multiply pairs, then sum", "`torch.dot(u, v)`, up to rounding",
            "A shared letter pairs axes across inputs"],
 )
@@ -112,10 +114,11 @@ def dot(device):
     u = torch.tensor([1.0, 2.0, 3.0], device=device)
     v = torch.tensor([4.0, 5.0, 6.0], device=device)
     dot = torch.einsum("i,i->", u, v)
-    expect(torch.equal(dot, torch.dot(u, v)), "einsum('i,i->', u, v) equals torch.dot(u, v)")
+    same = torch.equal(dot, torch.dot(u, v))
+    expect(same, "einsum('i,i->', u, v) equals torch.dot(u, v)")
     expect_each([(50,), (1000,)], lambda shape: agree("i,i->", torch.dot, shape, shape, exact=False),
                 "on long random vectors they agree up to rounding")
-    return {"u": u, "v": v, "dot": dot}
+    return {"u": u, "v": v, "dot": dot, "same": same}
 
 
 @lesson.beat(
@@ -125,17 +128,18 @@ def dot(device):
     every element of v, in a {{ outer.shape }} table. | The first cell is {{ u[0] }} times {{ v[0] }}, {{
     outer[0][0] }}, and the bottom-right is {{ u[2] }} times {{ v[1] }}, {{ outer[2][1] }}. It equals torch
     dot outer, with no broadcasting tricks needed!""",
-    visual=Einsum("u", "v", "outer", equation="i,j->ij"),
+    visual=Einsum("u", "v", "outer", equation="i,j->ij", same_as="torch.outer(u, v)", same="same"),
     slide=["`'i,j->ij'`: every pair, nothing summed", "Same as `torch.outer(u, v)`"],
 )
 def outer(device):
     u = torch.tensor([1.0, 2.0, 3.0], device=device)
     v = torch.tensor([10.0, 20.0], device=device)
     outer = torch.einsum("i,j->ij", u, v)
-    expect(torch.equal(outer, torch.outer(u, v)), "einsum('i,j->ij', u, v) equals torch.outer(u, v)")
+    same = torch.equal(outer, torch.outer(u, v))
+    expect(same, "einsum('i,j->ij', u, v) equals torch.outer(u, v)")
     expect_each([((50,), (31,)), ((1,), (7,))], lambda c: agree("i,j->ij", torch.outer, *c),
                 "torch.outer exactly, at other sizes and dtypes")
-    return {"u": u, "v": v, "outer": outer}
+    return {"u": u, "v": v, "outer": outer, "same": same}
 
 
 @lesson.beat(
@@ -145,7 +149,7 @@ def outer(device):
     and columns of the result. | The top-left cell: {{ A[0][0] }} times {{ B[0][0] }}, plus {{ A[0][1] }}
     times {{ B[1][0] }}, plus {{ A[0][2] }} times {{ B[2][0] }}, makes {{ C[0][0] }}. That is `A` at B, up to
     rounding as with the dot product, and the shape rule is right there in the letters.""",
-    visual=Einsum("A", "B", "C", equation="ik,kj->ij"),
+    visual=Einsum("A", "B", "C", equation="ik,kj->ij", same_as="A @ B", same="same"),
     slide=["`'ik,kj->ij'` is `A @ B`, up to rounding", "Shared and missing k: paired and summed",
            "i and j are kept"],
 )
@@ -153,11 +157,12 @@ def matmul(device):
     A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
     B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], device=device)
     C = torch.einsum("ik,kj->ij", A, B)
-    expect(torch.equal(C, A @ B), "einsum('ik,kj->ij', A, B) equals A @ B")
+    same = torch.equal(C, A @ B)
+    expect(same, "einsum('ik,kj->ij', A, B) equals A @ B")
     expect_each([((17, 23), (23, 9)), ((1, 64), (64, 5)), ((17, 23), (23, 1)), ((1, 1000), (1000, 1))],
                 lambda c: agree("ik,kj->ij", torch.matmul, *c, exact=False),
                 "A @ B up to rounding at other sizes, one-column B included (not always bit for bit there)")
-    return {"A": A, "B": B, "C": C}
+    return {"A": A, "B": B, "C": C, "same": same}
 
 
 @lesson.beat(
@@ -166,7 +171,7 @@ def matmul(device):
     the {{ batch }} matrices in `A` meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
     also kept, so it is never summed; only k is, giving {{ C.shape }}. | The first cell works out as before,
     {{ C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
-    visual=Einsum("A", "B", "C", equation="bik,bkj->bij"),
+    visual=Einsum("A", "B", "C", equation="bik,bkj->bij", same_as="torch.bmm(A, B)", same="same"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
 def batched(device):
@@ -174,10 +179,11 @@ def batched(device):
     B = torch.tensor([[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], [[2.0, 0.0, 1.0], [0.0, 2.0, 1.0]]], device=device)
     batch = A.shape[0]
     C = torch.einsum("bik,bkj->bij", A, B)
-    expect(torch.equal(C, torch.bmm(A, B)), "einsum('bik,bkj->bij', A, B) equals torch.bmm(A, B)")
+    same = torch.equal(C, torch.bmm(A, B))
+    expect(same, "einsum('bik,bkj->bij', A, B) equals torch.bmm(A, B)")
     expect_each([((3, 5, 7), (3, 7, 4)), ((1, 2, 30), (1, 30, 2))], lambda c: agree("bik,bkj->bij", torch.bmm, *c),
                 "torch.bmm bit for bit, at other sizes and dtypes (on the CPU)")
-    return {"A": A, "B": B, "C": C, "batch": batch}
+    return {"A": A, "B": B, "C": C, "batch": batch, "same": same}
 
 
 @lesson.beat(
