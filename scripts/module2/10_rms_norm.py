@@ -27,7 +27,8 @@ lesson = Lesson(
         "G = C: InstanceNorm; G = 1: LayerNorm over C, H, W",
     ],
     challenge="For x = torch.randn(2, 6, 4, 4), build nn.GroupNorm(3, 6) and reproduce its output by hand with "
-    "reshape, mean and var; then predict which GroupNorm equals nn.InstanceNorm2d(6) and check it.",
+    "reshape, mean and the biased var (unbiased=False); then predict which GroupNorm equals nn.InstanceNorm2d(6) "
+    "and check it.",
     seed=10,
 )
 
@@ -50,6 +51,15 @@ def eps_default_ok(case):
         differs = not torch.allclose(norm(x), by_hand(1e-5), rtol=1e-3, atol=0)
         not_own = used == dtype or not torch.allclose(norm(x), by_hand(torch.finfo(dtype).eps), rtol=1e-3, atol=0)
     return norm.eps is None and matches and differs and not_own and nn.LayerNorm(4).eps == 1e-5
+
+
+def same_eps_agree(case):
+    """LayerNorm and RMSNorm, both with eps=1e-6, on zero-mean tokens of one size and scale."""
+    n, d, scale = case
+    x = torch.randn(n, d) * scale
+    x = x - x.mean(-1, keepdim=True)
+    with torch.no_grad():
+        return torch.allclose(nn.LayerNorm(d, eps=1e-6)(x), nn.RMSNorm(d, eps=1e-6)(x), atol=1e-4)
 
 
 def grouped_by_hand(x, groups, eps):
@@ -102,7 +112,8 @@ def formula(device):
     torch confirms. Llama style models carry this little formula in every block. One trap: leave eps out and
     torch uses float32's machine epsilon, for float32, float16 and bfloat16 alike, far smaller than
     LayerNorm's default.""",
-    visual=Show("y_torch", "y_scratch", stack=True, caption="nn.RMSNorm and by hand: the same"),
+    visual=Show("y_torch", "y_scratch", stack=True,
+                caption="eps=None: float32's eps, 16-bit too"),
     slide=["`ms = x.pow(2).mean(-1, keepdim=True)`", "`x * torch.rsqrt(ms + eps) * weight`",
            "`nn.RMSNorm(d, eps=1e-6)`: the same numbers",
            "Default `eps=None`: float32's eps, 16-bit inputs too"],
@@ -127,10 +138,10 @@ def from_scratch(device):
 
 @lesson.beat(
     "RMSNorm against LayerNorm",
-    narration="""What does skipping the mean change? On tokens whose features average zero the two agree. So
-    shift every feature by {{ shift }}: here are the shifted tokens. | LayerNorm subtracts the mean, so its rows
-    are centred again. | RMSNorm keeps the shift: its rows stay far from a zero mean. | The saving: one
-    statistic instead of two, and no bias, so half of LayerNorm's parameters.""",
+    narration="""What does skipping the mean change? With the same eps, on tokens whose features average zero,
+    the two agree. So shift every feature by {{ shift }}: here are the shifted tokens. | LayerNorm subtracts the
+    mean, so its rows are centred again. | RMSNorm keeps the shift: its rows stay far from a zero mean. | The
+    saving: one statistic instead of two, and no bias, so half of LayerNorm's parameters.""",
     visual=Show("shifted", "y_layer", "y_rms", code=False,
                 caption="LayerNorm centres each row; RMSNorm keeps the shift, with half the parameters"),
     slide=["LayerNorm: subtract mean, divide by std, + bias", "RMSNorm: divide by rms; no mean, no bias",
@@ -144,6 +155,8 @@ def against_layer_norm(device):
     centred = centred - centred.mean(-1, keepdim=True)
     shift = 3.0
     shifted = centred + shift
+    expect_each([(2, 4, 1.0), (5, 16, 1e-2), (3, 64, 10.0), (4, 8, 1e-3)], same_eps_agree,
+                "with the same eps, LayerNorm and RMSNorm agree on zero-mean tokens")
     with torch.no_grad():
         expect(torch.allclose(ln(centred), rms(centred), atol=1e-4), "on zero-mean tokens they agree")
         y_layer, y_rms = ln(shifted), rms(shifted)
@@ -244,16 +257,19 @@ def recap(device):
 @lesson.beat(
     "Your challenge",
     narration="""Now, apprentice, mix a tonic of your own. | Take images shaped {{ shape }} and a GroupNorm with
-    {{ groups }} groups. Reproduce its output by hand with reshape, mean and variance. Then predict which
-    GroupNorm equals InstanceNorm for these {{ c }} channels, and let torch taste both brews.""",
+    {{ groups }} groups. Reproduce its output by hand with reshape, mean and the biased variance. Then predict
+    which GroupNorm equals InstanceNorm for these {{ c }} channels, and let torch taste both brews.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
-    slide=["x: (2, 6, 4, 4), `nn.GroupNorm(3, 6)`", "Reproduce it with reshape, mean, var",
+    slide=["x: (2, 6, 4, 4), `nn.GroupNorm(3, 6)`", "Reproduce it with reshape, mean, `var(unbiased=False)`",
            "Which GroupNorm is `InstanceNorm2d(6)`?"],
 )
 def challenge(device):
     x = torch.randn(2, 6, 4, 4, device=device)
     gn = nn.GroupNorm(3, 6, device=device)
     expect(torch.allclose(gn(x).detach(), grouped_by_hand(x, gn.num_groups, gn.eps), atol=1e-5), "GroupNorm by hand")
+    g = x.reshape(2, 3, -1)
+    unbiased = ((g - g.mean(-1, keepdim=True)) / torch.sqrt(g.var(-1, keepdim=True) + gn.eps)).reshape_as(x)
+    expect(not torch.allclose(gn(x).detach(), unbiased, atol=1e-3), "the default (unbiased) var does not match")
     c = gn.num_channels
     expect(torch.allclose(nn.GroupNorm(c, c, affine=False, device=device)(x),
                           nn.InstanceNorm2d(c, device=device)(x), atol=1e-5), "GroupNorm(C, C) is InstanceNorm2d")
