@@ -23,6 +23,27 @@ def one_hot_exact(case):
     return torch.equal(F.one_hot(idx, vocab).to(dtype) @ weight, weight[idx])
 
 
+def unpadded(counts, padding_idx):
+    """How often each row was looked up, the padding row's count set to zero."""
+    counts = counts.clone()
+    counts[padding_idx] = 0
+    return counts
+
+
+def pad_row_stays_zero(optimizer):
+    """Whether a few steps of this optimizer (momentum and weight decay on where it has them) leave an
+    embedding's padding row at zero while the other rows move."""
+    emb = nn.Embedding(6, 3, padding_idx=0)
+    options = {"momentum": 0.9} if optimizer is torch.optim.SGD else {}
+    opt = optimizer(emb.parameters(), lr=0.1, weight_decay=0.1, **options)
+    before = emb.weight.detach().clone()
+    for _ in range(3):
+        opt.zero_grad()
+        emb(torch.tensor([0, 2, 0, 5])).pow(2).sum().backward()
+        opt.step()
+    return bool((emb.weight[0] == 0).all()) and not torch.equal(emb.weight[2], before[2])
+
+
 lesson = Lesson(
     objectives=[
         "See a lookup as a row selection: one_hot(idx) @ W",
@@ -62,21 +83,22 @@ def objectives(device):
     "A lookup is a row selection",
     narration="""Behold nn dot Embedding: a table of {{ vocab }} rows, one per token, each {{ dim }} numbers
     wide. We feed it the indices {{ idx }}. | Each index simply picks its own row of the weight, | and the
-    picked rows, in order, form the output, shaped {{ out.shape }}. | Now the same thing as algebra: the one
-    hot matrix of the indices, made float, times the weight, gives exactly those rows: torch dot equal says
-    {{ same }}.""",
+    picked rows, in order, form the output, shaped {{ out.shape }}: one row per index, each {{ dim }} wide. |
+    Now the same thing as algebra: the one hot matrix of the indices, made float, times the weight, gives
+    exactly those rows: torch dot equal says {{ same }}.""",
     visual=Embedding("idx", "weight", "out", "one_hot", equal="same"),
     slide=["`emb = nn.Embedding(vocab, dim)`", "`emb(idx)` is `emb.weight[idx]`",
            "`F.one_hot(idx, vocab).float() @ emb.weight`: same rows"],
 )
 def lookup(device):
-    emb = nn.Embedding(6, 4, device=device)
+    emb = nn.Embedding(6, 3, device=device)
     idx = torch.tensor([3, 1, 5, 3], device=device)
     with torch.no_grad():
         out = emb(idx)
         one_hot = F.one_hot(idx, num_classes=emb.num_embeddings).float()
         same = torch.equal(one_hot @ emb.weight, out)
     expect(same, "one_hot(idx) @ weight equals the lookup")
+    expect(out.shape == (*idx.shape, emb.embedding_dim), "the output is one row of dim numbers per index")
     expect_each([(6, 4, torch.float32), (1000, 64, torch.float32), (50, 300, torch.float16), (50, 8, torch.bfloat16)],
                 one_hot_exact, "the one-hot product gives exactly the looked-up rows")
     expect(torch.equal(out, emb.weight[idx]), "the lookup is weight[idx]")
@@ -90,8 +112,8 @@ def lookup(device):
     narration="""No magic lurks inside. Our from scratch embedding is one learnable parameter, a vocab by dim
     table drawn from randn, and one line of indexing; nn dot Embedding loads the very same weights. | Here is
     nn dot Embedding's answer for a few tokens, | and here is our hand made table, indexed by the same
-    tokens. | Identical numbers, as torch confirms. The functional embedding does the same job with no module
-    at all.""",
+    tokens. | Identical numbers, as torch confirms. And the code's last line, F dot embedding, does the same lookup
+    with no module at all.""",
     visual=Show("out_torch", "out_scratch", caption="nn.Embedding and the scratch table: identical"),
     slide=["`self.weight = nn.Parameter(torch.randn(vocab, dim))`", "`forward`: `return self.weight[idx]`",
            "`F.embedding(idx, weight)`: the same lookup"],
@@ -117,12 +139,14 @@ def from_scratch(device):
 
 @lesson.beat(
     "How the chips are born",
-    narration="""Where do the first vectors come from? Unlike Linear, nn dot Embedding draws every weight from a
-    standard normal distribution. Take a fresh table of {{ vocab }} by {{ dim }} weights, read {{ n_points }} of
-    their quantiles, and set each beside the matching quantile of a true standard normal. | The curve is the
-    straight diagonal, weight equals quantile: the weights really are standard normal. Its mean and
-    standard deviation sit close to zero and one.""",
-    visual=Curve("normal", "sorted", labels=["weights, sorted"], x_label=f"{QUANTILES} quantiles of N(0, 1)",
+    narration="""Where do the first vectors come from? Unlike Linear, nn dot Embedding draws its weights
+    from a standard normal, with no scaling by the width. Take a fresh {{ vocab }} by {{ dim }} table and set
+    {{ n_points }} quantiles of its weights beside the same quantiles of a true standard normal. | First the
+    diagonal, weight equals quantile: a perfect standard normal. | Then the weights, drawn on top, hide it:
+    centred on zero with a slope of one, they really are standard normal, mean zero and standard deviation
+    one.""",
+    visual=Curve("normal", "diagonal", "sorted", labels=["N(0, 1) itself", "weights, sorted"],
+                 x_label=f"{QUANTILES} quantiles of N(0, 1)",
                  y_label=f"nn.Embedding{TABLE} weight, sorted"),
     slide=["Default init: `nn.init.normal_(weight)`, N(0, 1)", "Mean near 0, standard deviation near 1",
            "No 1/sqrt(fan_in) scaling, unlike Linear"],
@@ -136,8 +160,14 @@ def initialisation(device):
     expect(abs(W.mean().item()) < 0.02, "the mean is near 0")
     expect(abs(W.std().item() - 1) < 0.02, "the standard deviation is near 1")
     expect(torch.allclose(sorted_w, normal, atol=0.06), "the sorted weights follow N(0, 1) quantiles")
-    return {"sorted": sorted_w, "normal": normal, "vocab": emb.num_embeddings, "dim": emb.embedding_dim,
-            "n_points": fraction.numel()}
+    expect_each([(64, 1000), (512, 10), (4, 4)],
+                lambda shape: nn.Linear(*shape).weight.abs().max() <= shape[0] ** -0.5,
+                "Linear, unlike Embedding, scales its initial weights by the width: within 1/sqrt(in_features)")
+    expect_each([(100, 16), (1000, 64), (50, 512)],
+                lambda shape: abs(nn.Embedding(*shape).weight.std().item() - 1) < 0.2,
+                "Embedding's initial weights have standard deviation one whatever the width")
+    return {"sorted": sorted_w, "normal": normal, "diagonal": normal.clone(), "vocab": emb.num_embeddings,
+            "dim": emb.embedding_dim, "n_points": fraction.numel()}
 
 
 @lesson.beat(
@@ -165,7 +195,7 @@ def padding(device):
     narration="""Now train it. We look up {{ idx }}, sum the output and call backward. Here are the
     indices, | and the weight's gradient. Rows never looked up get exactly zero. Index {{ twice }} appeared
     twice, so every entry of its row holds {{ count }}. | And the padding row gets no gradient at all, even
-    though we looked it up: padding index rows never learn.""",
+    though we looked it up: no gradient step, with SGD or Adam, ever moves it from zero.""",
     visual=Show("idx", "grad", code=False, caption="weight.grad: used rows only; the padding row stays zero"),
     slide=["Only the rows looked up receive gradient", "Repeated indices add their gradients",
            "`padding_idx`'s row gets no gradient"],
@@ -175,16 +205,13 @@ def gradients(device):
     idx = torch.tensor([4, 1, 4, 0], device=device)
     emb(idx).sum().backward()
     grad = emb.weight.grad
-    assert grad is not None  # backward filled it (narrows the type)
-    used = torch.zeros(6, dtype=torch.bool, device=device)
-    used[idx] = True
-    used[emb.padding_idx] = False
-    expect(bool((grad[~used] == 0).all()), "unused rows and the padding row get zero gradient")
-    expect(bool((grad[1] == 1).all()), "a row used once gets ones")
-    expect(bool((grad[4] == 2).all()), "a row used twice gets twos")
     counts = torch.bincount(idx, minlength=emb.num_embeddings)
+    expect(torch.equal(grad, unpadded(counts, emb.padding_idx)[:, None].expand_as(grad).float()),
+           "each row's gradient is how often it was looked up; unused rows and the padding row get zero")
+    expect(bool((grad[1] == 1).all()) and bool((grad[4] == 2).all()), "a row used once gets ones, twice twos")
+    expect_each([torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW], pad_row_stays_zero,
+                "no optimizer step moves the padding row, weight decay and momentum included")
     twice = int(counts.argmax())
-    expect(torch.equal(grad[twice], torch.full_like(grad[twice], float(counts[twice]))), "row = its count")
     return {"idx": idx, "grad": grad, "twice": twice, "count": int(counts[twice])}
 
 
@@ -219,7 +246,6 @@ def challenge(device):
     idx = torch.tensor([0, 4, 4, 7], device=device)
     emb(idx).sum().backward()
     grad = emb.weight.grad
-    assert grad is not None  # backward filled it (narrows the type)
     nonzero = grad.abs().sum(dim=1).nonzero().flatten().tolist()
     expect(nonzero == [4, 7], "only rows 4 and 7 get gradient")
     return {"vocab": emb.num_embeddings, "dim": emb.embedding_dim, "pad": emb.padding_idx,
