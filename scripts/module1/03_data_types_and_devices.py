@@ -28,52 +28,6 @@ lesson = Lesson(
 )
 
 
-def synchronize(device):
-    if device == "cuda":
-        torch.cuda.synchronize()
-    elif device == "mps":
-        torch.mps.synchronize()
-
-
-def time_ms(fn, device, repeats=5):
-    """Wall times of `repeats` calls of `fn` in milliseconds, after a warm-up call, each waiting for the device
-    to finish."""
-    fn()
-    synchronize(device)
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        runs.append((time.perf_counter() - start) * 1000)
-    return runs
-
-
-def median(runs):
-    """The middle one of an odd number of timings."""
-    return sorted(runs)[len(runs) // 2]
-
-
-def race(n, runs, device):
-    """The timing beat's figures (each device's median run, rounded once), its claims about them checked."""
-    cpu_ms = round(median(runs[0]), 1)
-    gpu_ms = round(median(runs[1]), 2) if len(runs) > 1 else None
-    expect((gpu_ms is not None) == (device != "cpu"), "a GPU figure exactly when a GPU ran, none invented")
-    if gpu_ms is not None:
-        expect(tiny_copy_loses(device), "a tiny product gains nothing from the trip to the GPU")
-    timings = torch.tensor([t for t in (cpu_ms, gpu_ms) if t is not None])
-    return {"n": n, "cpu_ms": cpu_ms, "gpu_ms": gpu_ms, "runs": torch.tensor(runs), "timings": timings}
-
-
-def tiny_copy_loses(device):
-    """An 8x8 product on the CPU against copying it to `device`, multiplying there and copying back."""
-    tiny = torch.randn(8, 8)
-    here = median(time_ms(lambda: tiny @ tiny, "cpu"))
-    there = median(time_ms(lambda: (tiny.to(device) @ tiny.to(device)).cpu(), device))
-    return there > here
-
-
-
 @lesson.beat(
     "What you will learn",
     narration="""Every archmage chooses spell components with care, and so shall you. | We meet the default
@@ -91,10 +45,10 @@ def objectives(device):
     "The default dtypes",
     narration="""torch reads your data and picks a dtype. | Whole numbers become {{ ints.dtype }}. |
     Decimals become {{ floats.dtype }}, torch's default float. | Truth values become {{ flags.dtype }}. | Add a
-    float to the integers and the result takes the float's dtype, here {{ mixed.dtype }}; a float64 or a
-    float16 operand would make it float64 or float16 instead. | Now cast the sum back to whole numbers and look
-    at the last cell: {{ ints.values[1] }} plus {{ floats.values[0] }} came back as {{ back.values[1] }}.
-    float32 cannot hold every whole number that large, so the promotion rounded without a word.""",
+    float to the integers and the result takes the float's dtype, here {{ mixed.dtype }}. | Cast the sum back
+    to whole numbers, and look at the last cell: {{ ints.values[1] }} plus {{ floats.values[0] }} came back as
+    {{ back.values[1] }}. float32 cannot hold every whole number that large, so the promotion rounded without
+    a word.""",
     visual=Show("ints", "floats", "flags", "mixed", "back", digits=1),
     slide=["Integers: `int64`", "Decimals: `float32`", "Comparisons and flags: `bool`",
            "int + float takes the float's dtype; float32 may round"],
@@ -118,10 +72,10 @@ def defaults(device):
 @lesson.beat(
     "Three ways to store a float",
     narration="""Let us dissect one humble number in three formats. | float32 spends its bits on a wide
-    exponent and a long mantissa, and comes closest: {{ f32_text }}. | float16 has half the bits and lands on
-    {{ f16_text }}: the error already shows in the fifth decimal. | bfloat16 keeps float32's exponent but
-    only a stub of mantissa, and lands on {{ bf16_text }}, further off still. | The exponent buys range, the
-    mantissa buys precision.""",
+    exponent and a long mantissa, and comes closest: to five decimals, {{ f32_text }}. | float16 has half the
+    bits and lands on {{ f16_text }}: the error already shows in the fifth decimal. | bfloat16 keeps float32's
+    exponent but only a stub of mantissa, and lands on {{ bf16_text }}, further off still. | The exponent buys
+    range, the mantissa buys precision.""",
     visual=BitFields("f32", "f16", "bf16"),
     slide=["Sign, exponent (range), mantissa (precision)", "`float16`: short exponent",
            "`bfloat16`: float32's exponent, short mantissa"],
@@ -130,12 +84,11 @@ def float_bits(device):
     f32 = torch.tensor([0.1], device=device)
     f16 = f32.to(torch.float16)
     bf16 = f32.to(torch.bfloat16)
-    err16, err_bf = (abs(t.item() - 0.1) for t in (f16, bf16))
-    expect(1e-5 <= err16 < 1e-4, "float16's error on 0.1 is in the fifth decimal")
-    expect(err_bf > err16, "bfloat16 is further off")
-    f32_info, bf16_info = torch.finfo(torch.float32), torch.finfo(torch.bfloat16)
-    expect(bf16_info.smallest_normal == f32_info.smallest_normal, "bfloat16 keeps float32's exponent range")
-    expect(bf16_info.bits == 16 and torch.finfo(torch.float16).bits == 16, "half the bits")
+    expect(1e-5 <= abs(f16.item() - 0.1) < 1e-4, "float16's error on 0.1 is in the fifth decimal")
+    expect(abs(bf16.item() - 0.1) > abs(f16.item() - 0.1), "bfloat16 is further off")
+    expect(torch.finfo(torch.bfloat16).smallest_normal == torch.finfo(torch.float32).smallest_normal,
+           "bfloat16 keeps float32's exponent range")
+    expect(torch.finfo(torch.bfloat16).bits == 16 and torch.finfo(torch.float16).bits == 16, "half the bits")
     return {"f32": f32, "f16": f16, "bf16": bf16,
             "f32_text": f"{f32.item():.5f}",
             "f16_text": f"{f16.item():.5f}",
@@ -146,10 +99,11 @@ def float_bits(device):
     "Where the small floats lose",
     narration="""Now we push them to breaking point. | Here are {{ big.values }}, safe in float32. | float16
     holds nothing above {{ f16_max }}: the first fits exactly, the second becomes infinity. Disaster! |
-    bfloat16 survives both, but rounds them to {{ bigbf.values }}. | And its coarse mantissa turns
-    {{ texts[0] }} into {{ texts[1] }}. So float16 overflows while bfloat16 blurs: train in bfloat16 when you
-    can, and watch float16 for infinities.""",
-    visual=Show("big", "big16", "bigbf", "smallbf"),
+    bfloat16 survives both, but rounds them to {{ bigbf.values }}. | And its mantissa is so short it cannot
+    hold every whole number: take {{ whole.item }}. | In bfloat16 it becomes {{ wholebf.item }}:
+    every whole number up to that fits; here the gaps begin. So float16 overflows while bfloat16 blurs:
+    for mixed precision, prefer bfloat16 where your hardware has it, and watch float16 for infinities.""",
+    visual=Show("big", "big16", "bigbf", "whole", "wholebf"),
     slide=["`float16`: overflows to inf early", "`bfloat16`: huge range, few digits",
            "`torch.finfo(dtype)` tells the limits"],
 )
@@ -162,12 +116,16 @@ def float_limits(device):
                 lambda v: torch.tensor(v).half().isinf() and torch.tensor(v).bfloat16().isfinite(),
                 "float16 overflows where bfloat16 survives")
     expect(bigbf.isfinite().all() and not torch.equal(bigbf.float(), big), "bfloat16 survives, rounded")
-    small = torch.tensor([1.001], device=device)
-    smallbf = small.bfloat16()
-    texts = [f"{t.item():.3f}" for t in (small, smallbf)]
+    whole = torch.tensor([257.0], device=device)
+    wholebf = whole.bfloat16()
+    expect(wholebf.item() == whole.item() - 1, "257 becomes 256")
+    expect_each(range(int(wholebf.item()) + 1), lambda i: torch.tensor(float(i)).bfloat16().item() == i,
+                "bfloat16 holds every whole number up to 256 exactly")
+    expect_each([torch.float32, torch.float16, torch.bfloat16],
+                lambda d: torch.tensor(257.0).to(d).item() == (256 if d == torch.bfloat16 else 257),
+                "257 is the first whole number bfloat16 cannot hold (float16 and float32 can)")
     return {"big": big, "big16": big16, "bigbf": bigbf,
-            "smallbf": smallbf, "f16_max": f16_max,
-            "texts": texts}
+            "whole": whole, "wholebf": wholebf, "f16_max": f16_max}
 
 
 @lesson.beat(
@@ -175,8 +133,8 @@ def float_limits(device):
     narration="""Integers are exact, until they are not. | An int8 holds at most {{ top.item }}. | Add one
     more and it wraps around to {{ wrapped.item }}, without a word of warning. | Now cast the decimals
     {{ decimals.values }} to a signed integer type. | The cast neither rounds nor floors: it truncates toward
-    zero, giving {{ truncated.values }}. Unsigned types such as uint8 hold no negatives at all, so keep
-    negative values away from them.""",
+    zero, giving {{ truncated.values }}. Unsigned types such as uint8 hold no negatives at all: keep
+    negatives away from them.""",
     visual=Show("top", "wrapped", "decimals", "truncated"),
     slide=["`int8` wraps silently past its maximum", "float to signed int truncates toward zero",
            "`torch.iinfo(dtype)` tells the limits"],
@@ -228,37 +186,38 @@ def booleans(device):
 @lesson.beat(
     "Converting an embedding table",
     narration="""A real weapon: an embedding table, one vector per word. | Here is a small one in float32,
-    {{ table.shape }}. | Convert it with to bfloat16, and the values move only a little, as the two grids
-    show. | But each number shrinks from {{ footprint[0][0] }} bytes to {{ footprint[1][0] }}: for a
-    vocabulary of {{ vocab }} words and width {{ width }}, that is {{ footprint[0][1] }} megabytes in
-    float32 against {{ footprint[1][1] }} in bfloat16. Mwahaha, half the memory!""",
-    visual=Show("table", "bf16", "footprint"),
+    {{ table.shape }}. | Convert it with dot to, passing torch.bfloat16, and the values move only a little, as
+    the two grids show. | But each number shrinks from {{ nbytes.values[0] }} bytes to {{ nbytes.values[1] }}.
+    | For a vocabulary of {{ vocab }} words and width {{ width }}, that is {{ megabytes.values[0] }} megabytes
+    in float32 against {{ megabytes.values[1] }} in bfloat16. Mwahaha, half the memory!""",
+    visual=Show("table", "bf16", "nbytes", "megabytes"),
     slide=["`t.to(torch.bfloat16)` or `t.bfloat16()`", "`t.half()` is float16, not bfloat16",
            "16-bit: half the bytes per number", "Pick the dtype at creation with `dtype=`"],
 )
 def converting(device):
-    table = torch.randn(2, 4, device=device)
+    table = torch.randn(2, 3, device=device)
     bf16 = table.to(torch.bfloat16)
     expect(((bf16 - table) / table).abs().max() < 0.01, "values move a little")
+    expect_each([torch.randn(64, 64, generator=torch.Generator().manual_seed(s)) * 10.0 ** s for s in (-3, 0, 3)],
+                lambda t: ((t.bfloat16().float() - t) / t).abs().max() <= 2 ** -8,
+                "bfloat16 moves any float32 (in its normal range) by at most 1 part in 256")
     vocab, width = 50257, 768
-    nbytes = torch.tensor([t.element_size() for t in (table, bf16)])
-    footprint = torch.stack([nbytes, nbytes * vocab * width // 10**6], dim=1)
+    sizes = [table.itemsize, bf16.itemsize]
+    nbytes = torch.tensor(sizes)
+    megabytes = nbytes * vocab * width // 10**6
     expect(nbytes[1] * 2 == nbytes[0], "half the bytes")
-    return {"table": table, "bf16": bf16, "footprint": footprint, "vocab": vocab, "width": width}
+    return {"table": table, "bf16": bf16, "nbytes": nbytes, "megabytes": megabytes, "vocab": vocab, "width": width}
 
 
 @lesson.beat(
-    "Choosing and moving devices",
+    "Choosing a device",
     narration="""Now, where shall the arithmetic happen? We ask torch for the best device: cuda on NVIDIA
-    cards, mps on Apple silicon, else the cpu. {% if best == "cpu" %}This machine has no GPU, so torch answers
-    cpu{% else %}Here torch answers {{ best }}{% endif %}{% if best != device %}, though this render was told to
-    use {{ device }}{% endif %}. {% if mix_error %}| The to method copies our tensor from {{ x.device }} to
-    {{ moved.device }}. Mix the two in one operation and torch refuses with an error.{% else %}| Asked to move
-    our tensor to {{ moved.device }}, where it already lives, the to method hands back the very same tensor,
-    with no copy at all. On a machine with a GPU, the same call would copy it into the GPU's memory.{% endif %}""",
-    visual=DeviceMove("x", "moved"),
+    cards, mps on Apple silicon, else the cpu. {% if best == "cpu" %}This machine has no GPU, so best is
+    cpu.{% else %}Here the answer is {{ best }}.{% endif %} | Create a tensor with device equals best, and it is
+    born there: its badge reads {{ x.device }}.""",
+    visual=Show("x"),
     slide=["`torch.cuda.is_available()`", "`torch.backends.mps.is_available()`",
-           "`t.to(device)` copies across devices", "Keep an operation's tensors on one device"],
+           "`torch.arange(4, device=best)`: born on that device"],
 )
 def devices(device):
     if torch.cuda.is_available():
@@ -267,58 +226,85 @@ def devices(device):
         best = "mps"
     else:
         best = "cpu"
+    x = torch.arange(4, device=best)
+    expect(x.device.type == best, "created on the chosen device")
+    return {"x": x, "best": best}
+
+
+@lesson.beat(
+    "Moving a tensor",
+    narration="""A tensor made without a device lands on the cpu. | {% if moved.device != x.device %}Dot to
+    copies it into the GPU's memory; x itself stays on the cpu, so keep both operands of an operation on the
+    same device.{% else %}Asked to move it to the cpu, where it already lives, dot to hands back the very same
+    tensor, with no copy at all. With a GPU, the same call would copy it into the GPU's memory.{% endif %}""",
+    visual=DeviceMove("x", "moved"),
+    slide=["`t.to(device)` copies across devices", "Already there: the same tensor, no copy",
+           "Keep an operation's tensors on one device"],
+)
+def moving(device):
     x = torch.arange(4)
-    moved = x.to(best)
-    mix_error = ""
-    if moved.device != x.device:
-        mix_error = capture_error(lambda: x + moved)
-        expect(mix_error != "", "tensors on two devices do not mix")
-        expect(moved.data_ptr() != x.data_ptr(), "to copies across devices")
-    else:
-        expect(moved is x, "to the same device: the very same tensor")
-    return {"x": x, "moved": moved, "best": best, "mix_error": mix_error}
+    moved = x.to(device)
+    expect(x.device.type == "cpu", "a tensor made without a device lands on the cpu")
+    expect(moved is x if moved.device == x.device else moved.data_ptr() != x.data_ptr(),
+           "to the same device: the very same tensor; to another: a copy")
+    expect(moved.device == x.device or capture_error(lambda: x + moved) != "", "tensors on two devices do not mix")
+    return {"x": x, "moved": moved}
 
 
 @lesson.beat(
     "CPU against GPU",
-    narration="""The decisive experiment: the same {{ n }} by {{ n }} matrix product, timed several times
-    after a warm-up, on every device this machine has. {% if gpu_ms %}| The first row is the cpu, whose middle
-    run takes {{ cpu_ms }} milliseconds; the second is the GPU, whose middle run takes {{ gpu_ms }}
-    milliseconds, {% if gpu_ms < cpu_ms %}faster{% else %}slower{% endif %} here. | Small tensors gain nothing, though:
-    copying them across costs more than it saves.{% else %}| This machine has no GPU, so there is a single
-    row: the cpu's runs, the middle one {{ cpu_ms }} milliseconds. | With no GPU here there is nothing to
-    compare, and we will not invent a figure. Run this lesson on a machine with cuda or mps and this beat
-    measures both.{% endif %}""",
-    visual=Show("runs", caption="milliseconds per run, one row per device that ran"),
-    slide=["Time several runs after a warm-up; take the middle", "On a GPU, synchronize before reading the clock",
+    narration="""The decisive experiment: the same {{ n }} by {{ n }} matrix product on every device this
+    machine has. The first run is a warm-up, and the clock stops only once the device has finished. |
+    {% if middle.numel > 1 %}Five timed runs per device, in milliseconds: the first row is the cpu, the second
+    the GPU.{% else %}This machine has no GPU, so there is a single row: the cpu's five timed runs, in
+    milliseconds.{% endif %} | The median, the middle run, is {{ middle.values[0] }} milliseconds on the
+    cpu{% if middle.numel > 1 %} against {{ middle.values[1] }} on the GPU, {% if middle.values[1] <
+    middle.values[0] %}faster{% else %}slower{% endif %} here{% endif %}. | {% if middle.numel > 1 %}A GPU
+    works asynchronously: without the synchronize, the clock would stop before the product was
+    done.{% else %}With no GPU here, we invent no figure: on a machine with cuda or mps, this beat measures
+    both.{% endif %}""",
+    visual=Show("runs", "middle", caption="milliseconds per run, one row per device that ran"),
+    slide=["Time several runs after a warm-up; take the median", "On a GPU, synchronize before reading the clock",
            "A GPU figure only where a GPU ran"],
 )
 def timing(device):
     n = 1024
     a = torch.randn(n, n)
-    runs = [time_ms(lambda: a @ a, "cpu")]
-    if device != "cpu":
-        g = a.to(device)
-        runs.append(time_ms(lambda: g @ g, device))
-    return race(n, runs, device)
+    places = ["cpu"] if device == "cpu" else ["cpu", device]
+    times = []
+    for place in places:
+        m = a.to(place)
+        row = []
+        for _ in range(6):  # the first run is a warm-up
+            start = time.perf_counter()
+            m @ m
+            if place != "cpu":
+                torch.accelerator.synchronize()
+            row.append((time.perf_counter() - start) * 1000)
+        times.append(row[1:])
+    runs = torch.tensor(times)
+    middle = runs.median(dim=1).values
+    expect(runs.shape == (len(places), 5) and (runs > 0).all(), "five timed runs per device that ran, none invented")
+    expect(torch.equal(middle, runs.sort(dim=1).values[:, 2]), "the median is the middle of the five runs")
+    return {"n": n, "runs": runs, "middle": middle}
 
 
 @lesson.beat(
     "Recap",
     narration="""Your arsenal is assembled! | Integers default to int64 and decimals to float32. | float16
-    overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, casts
-    truncate, and any nonzero value is True. | Converting float32 to bfloat16 or float16 halves the memory. |
-    And the to method copies tensors across devices; pick cuda first, then mps, then the cpu.""",
+    overflows early, while bfloat16 keeps the range and sacrifices digits. | Small integers wrap, float to
+    integer casts truncate, and any nonzero value is True. | Converting float32 to bfloat16 or float16 halves
+    the memory. | And dot to copies tensors across devices; pick cuda first, then mps, then the cpu.""",
     visual=Title(heading="What we conjured", lines=lesson.recap),
     slide=lesson.recap,
 )
 def recap(device):
     expect(torch.tensor([1]).dtype == torch.int64 and torch.tensor([1.0]).dtype == torch.float32, "defaults")
-    f16, bf16 = torch.finfo(torch.float16), torch.finfo(torch.bfloat16)
-    expect(f16.max < bf16.max and f16.eps < bf16.eps, "bfloat16: more range, fewer digits")
-    x = torch.ones(4, device=device)
-    expect(x.to(torch.bfloat16).element_size() * 2 == x.element_size(), "16-bit halves the memory")
-    expect(x.to(torch.float16).element_size() * 2 == x.element_size(), "for float16 too")
+    expect(torch.finfo(torch.float16).max < torch.finfo(torch.bfloat16).max
+           and torch.finfo(torch.float16).eps < torch.finfo(torch.bfloat16).eps, "bfloat16: more range, fewer digits")
+    expect_each([torch.bfloat16, torch.float16],
+                lambda d: torch.ones(4, device=device).to(d).element_size() * 2 == torch.ones(4).element_size(),
+                "converting float32 to bfloat16 or float16 halves the memory")
     return {}
 
 
@@ -333,6 +319,26 @@ def recap(device):
            "Synchronize before you stop the clock"],
 )
 def challenge(device):
-    a = torch.randn(8, 8, device=device, dtype=torch.bfloat16)
-    expect(capture_error(lambda: a @ a) == "", "bfloat16 products run on this device")
-    return {}
+    def best_device():
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+
+    where = best_device()
+    a = torch.randn(1024, 1024, device=where)
+    ms = []
+    for dtype in (torch.float32, torch.bfloat16):
+        m = a.to(dtype)
+        m @ m  # warm-up
+        if where != "cpu":
+            torch.accelerator.synchronize()
+        start = time.perf_counter()
+        for _ in range(5):
+            m @ m
+        if where != "cpu":
+            torch.accelerator.synchronize()  # wait for the GPU before stopping the clock
+        ms.append((time.perf_counter() - start) * 1000 / 5)  # milliseconds per product
+    expect(where in ("cuda", "mps", "cpu") and all(t > 0 for t in ms), "both dtypes timed on the best device")
+    return {"where": where, "ms": ms}
