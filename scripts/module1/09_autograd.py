@@ -20,7 +20,7 @@ lesson = Lesson(
         "A gradient: how fast the output moves per nudge of an input",
         "requires_grad=True makes PyTorch record operations",
         "Each result's grad_fn links back to its inputs",
-        "backward() fills .grad of leaves that require grad",
+        "backward() adds into .grad of the leaves it reaches",
         "no_grad() and detach() give tensors with no history",
     ],
     challenge="Build f = (a * b + b) * a from two scalars of your choice, predict both gradients "
@@ -80,11 +80,11 @@ def what_is_gradient(device):
 @lesson.beat(
     "requires_grad starts the recorder",
     narration="""Autograd only haunts tensors that ask for it. Here w was created with requires grad equals
-    True, and x was not. Multiply them: the result z inherits the flag, and carries a grad fn called {{ z_fn
-    }}, a note saying how to send gradients back. | Multiply x by itself instead, and nothing is recorded:
-    plain has requires grad False, and no grad fn at all. | It stands outside the graph, like the tensors
+    True. Multiply it by a plain input x: the result z inherits the flag, and carries a grad fn called {{ z_fn
+    }}, a note saying how to send gradients back. | x itself never asked, and x times x, plain, records
+    nothing: both have requires grad False, and no grad fn at all. | Each stands outside the graph, like the tensors
     that no grad and detach will give us later. No ghost, no cost.""",
-    visual=AutogradGraph("w", "z", "plain"),
+    visual=AutogradGraph("x", "w", "z", "plain"),
     slide=["`torch.tensor(..., requires_grad=True)`", "`x * w` is tracked because `w` is",
            "`z.grad_fn`: how to send gradients back"],
 )
@@ -152,9 +152,10 @@ def backward(device):
 
 
 @lesson.beat(
-    "A real training step",
-    narration="""Now a real model in miniature: linear regression on a small batch of examples. The
-    prediction is X at w plus b, and the mean squared error over the batch is {{ loss.item }}. | One
+    "Gradients of a real model",
+    narration="""Now a real model in miniature: linear regression on a small batch of examples. A
+    matrix-vector product of the batch with w, plus b, gives the predictions, and the mean squared error over
+    the batch is {{ loss.item }}. | One
     backward call fills the weight's gradient, {{ w.grad.values }}, and the bias's, {{ b.grad.item }}, each
     averaged over the whole batch. Networks from this toy to a giant transformer learn from gradients like
     these.""",
@@ -179,12 +180,13 @@ def training_step(device):
 
 @lesson.beat(
     "torch.no_grad()",
-    narration="""Weight updates and evaluation must not be recorded. Inside a with torch dot no grad block the
-    recorder sleeps; there we step w down its gradient, in place, at learning rate {{ lr }}. | Before the step, w
-    holds {{ before.values }}. | After it, {{ w.values }}: the same leaf, still requiring grad. Optimizers update in
-    place like this. Build a new w under no grad instead and it requires no grad: here the next backward raises an
-    error, and in a model with other parameters, that weight silently stops learning.""",
-    visual=Show("before", "w"),
+    narration="""Weight updates must not be recorded, and evaluation need not be. Inside a with torch dot no
+    grad block the recorder sleeps; there we step w down its gradient, in place, at learning rate {{ lr }}. |
+    Before the step, w holds {{ before.values }}. | After it, {{ w.values }}: the same leaf, still requiring
+    grad. Optimizers update in place like this. | Build a new tensor under no grad instead, w new: it requires
+    no grad, so its next backward raises this error. Beside other parameters nothing raises: the weight
+    stops learning.""",
+    visual=Show("before", "w", error="error"),
     slide=["`with torch.no_grad(): w -= lr * w.grad`", "In place: `w` stays the leaf you train",
            "Use no_grad for updates and evaluation"],
 )
@@ -195,13 +197,16 @@ def no_grad(device):
     before, lr = w.detach().clone(), 0.1
     with torch.no_grad():
         w -= lr * w.grad
-        replaced = w - lr * w.grad
+        w_new = w - lr * w.grad
+    error = capture_error(lambda: (w_new * x).sum().backward())
     expect(w.is_leaf and w.requires_grad and torch.allclose(w, before - lr * x), "w stepped in place")
-    expect(not replaced.requires_grad, "a new tensor made under no_grad does not require grad")
-    expect(capture_error(lambda: (replaced * x).sum().backward()) != "", "here the next backward raises")
+    expect(not w_new.requires_grad and w_new.grad_fn is None, "a new tensor made under no_grad does not require grad")
+    expect(error != "", "its next backward raises")
     expect(replaced_beside_others(device) == (True, None),
            "beside another parameter backward runs, and the replaced weight gets no gradient")
-    return {"before": before, "w": w, "lr": lr}
+    expect(capture_error(lambda: torch.ones(2, device=device, requires_grad=True).sub_(1)).startswith(
+        "RuntimeError: a leaf Variable"), "outside no_grad, an in-place update of a leaf that requires grad raises")
+    return {"before": before, "w": w, "lr": lr, "error": error}
 
 
 @lesson.beat(
@@ -231,8 +236,8 @@ def detach(device):
     "Recap and your challenge",
     narration="""The ghosts obey, mwahahaha! | A gradient says how fast the output moves when you nudge an
     input. | Requires grad switches on the recorder. | Each result's grad fn links it to its inputs, forming
-    the computational graph. | Backward walks that graph in reverse and fills the grad of every leaf that
-    requires grad. | No grad and detach give tensors with no history. | Your challenge: build f from two
+    the computational graph. | Backward walks that graph in reverse and adds into the grad of each leaf it
+    reaches that requires grad. | No grad and detach give tensors with no history. | Your challenge: build f from two
     scalars, `a` times `b` plus `b`, all times `a`; predict both gradients by hand, then check them with
     backward.""",
     visual=Title(heading="Recap", lines=[*lesson.recap, "Challenge: " + lesson.challenge]),
@@ -243,6 +248,11 @@ def recap(device):
     x = torch.tensor(3.0, device=device)
     (w * x).backward()
     expect(w.grad is not None and x.grad is None, "only leaves that require grad get a .grad")
+    unused = torch.tensor(1.0, device=device, requires_grad=True)
+    y = w * x
+    y.backward()
+    expect(unused.grad is None, "a leaf the output does not depend on gets no .grad")
+    expect(w.grad == 2 * x, "a second backward adds into .grad")
     a = torch.tensor(2.0, requires_grad=True)
     b = torch.tensor(5.0, requires_grad=True)
     ((a * b + b) * a).backward()
