@@ -30,13 +30,42 @@ lesson = Lesson(
         "drive.mount keeps files past the session",
         "Sessions end: checkpoint to Drive",
     ],
-    challenge="In a Colab notebook with a GPU runtime, train a tiny model for a few steps, save a checkpoint "
-    "to Drive, restart the runtime, and load it back.",
+    challenge="In a Colab notebook with a GPU runtime, save a tensor made on the GPU to Drive with torch.save, "
+    "restart the runtime, mount Drive again, and load it back with torch.load: is it unchanged?",
 )
 
 
 def expected(pairs):
     return [[cell, output, COLAB] for cell, output in pairs]
+
+
+def resumes_exactly(keep_optimizer):
+    """Whether training resumed from a checkpoint (the model's state, and the optimizer's if `keep_optimizer`)
+    takes the same next Adam step as training that never stopped. Its random draws do not leak out."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        x, y = torch.randn(8, 2), torch.randn(8, 1)
+        model = torch.nn.Linear(2, 1)
+        opt = torch.optim.Adam(model.parameters(), lr=0.1)
+
+        def step(m, o):
+            o.zero_grad()
+            ((m(x) - y) ** 2).mean().backward()
+            o.step()
+
+        for _ in range(3):
+            step(model, opt)
+        buffer = io.BytesIO()
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
+        step(model, opt)  # the session that never stopped
+        checkpoint = torch.load(io.BytesIO(buffer.getvalue()))
+        again = torch.nn.Linear(2, 1)
+        again.load_state_dict(checkpoint["model"])
+        opt_again = torch.optim.Adam(again.parameters(), lr=0.1)
+        if keep_optimizer:
+            opt_again.load_state_dict(checkpoint["opt"])
+        step(again, opt_again)  # the new session, resumed from the checkpoint
+        return torch.equal(model.weight, again.weight) and torch.equal(model.bias, again.bias)
 
 
 @lesson.beat(
@@ -54,11 +83,13 @@ def objectives(device):
 
 @lesson.beat(
     "The GPU runtime",
-    narration="""A new notebook runs on a cpu. Open the Runtime menu, choose Change runtime type, and pick a
-    GPU; on the free tier it is often a Tesla T4, but what you get varies. | In a cell, an exclamation mark
-    runs a shell command. Ask nvidia-smi for the card's name and memory: a T4 reports {{ memory }}
-    mebibytes in all. The driver and CUDA keep some of it, so your tensors get a little less.""",
-    visual=Terminal(session="session", system="colab"),
+    narration="""A new notebook runs on a cpu, so we switched this one to a GPU runtime. | In a cell, an
+    exclamation mark runs a shell command. Ask nvidia-smi for the card's name and memory: here a Tesla T4,
+    with {{ memory }} mebibytes in all. The driver and CUDA keep some of it, so your tensors get a little
+    less. | To switch: open the Runtime menu, choose Change runtime type, and pick a GPU. On the free tier
+    it is often a T4, but what you get varies.""",
+    visual=Terminal(session="session", system="colab",
+                    caption="Runtime menu > Change runtime type > a GPU"),
     slide=["Runtime, then Change runtime type, then GPU", "`!` runs a shell command in a cell",
            "`!nvidia-smi`: which GPU you got"],
 )
@@ -73,9 +104,9 @@ def gpu_runtime(device):
 @lesson.beat(
     "torch is already here",
     narration="""No installation needed: Colab ships with torch, built for CUDA. | Import it on a GPU
-    runtime, and cuda is available answers True. | get device name names the card. | Colab's torch version
-    may differ from the {{ version }} this course ran with; if a lesson behaves oddly, pip install that
-    version in a cell and restart the runtime.""",
+    runtime, and cuda is available answers True. | And torch dot cuda dot get device name names the card. |
+    Colab's torch version may differ from the {{ version }} this course ran with; if a lesson behaves oddly,
+    pip install that version in a cell, then restart the runtime so the new torch is imported.""",
     visual=Terminal(session="session", system="colab"),
     slide=["torch is preinstalled, with CUDA", "`torch.cuda.is_available()`: True",
            "Need our version? `!pip install torch==...`"],
@@ -85,7 +116,7 @@ def torch_ready(device):
     session = expected([
         ("import torch\ntorch.cuda.is_available()", "True"),
         ("torch.cuda.get_device_name(0)", "'Tesla T4'"),
-        (f"!pip install torch=={version}", f"Successfully installed torch-{version}"),
+        (f"!pip install torch=={version}", f"...\nSuccessfully installed ... torch-{version} ..."),
     ])
     return {"session": session, "version": version}
 
@@ -133,8 +164,9 @@ def drive(device):
 @lesson.beat(
     "Session limits",
     narration="""Now the dark side of free power: no session lasts forever. Colab disconnects idle
-    notebooks, and a GPU is not always available. | So checkpoint as you go: save the model's state to Drive
-    every epoch, and a lost session costs you only the epoch in progress, not a night of training. | And
+    notebooks, and a GPU is not always available. | So checkpoint as you go: every epoch, save the model's
+    state and the optimizer's to Drive, and a lost session costs you only the epoch in progress, not a night
+    of training. | And
     even a busy session ends: Colab's FAQ says that on the free tier a notebook runs for at most
     {{ hours }} hours, often less. Paid plans can run longer, but not forever.""",
     visual=Terminal(session="session", system="colab",
@@ -144,8 +176,9 @@ def drive(device):
 )
 def limits(device):
     cell = ("for epoch in range(3):\n"
-            "    train_one_epoch(model)\n"
-            "    torch.save(model.state_dict(), f'/content/drive/MyDrive/ckpt{epoch}.pt')\n"
+            "    ...  # train one epoch\n"
+            "    state = {'model': model.state_dict(), 'opt': opt.state_dict()}\n"
+            "    torch.save(state, f'/content/drive/MyDrive/ckpt{epoch}.pt')\n"
             "    print('saved', epoch)")
     output = "\n".join(f"saved {epoch}" for epoch in range(3))
     model = torch.nn.Linear(2, 1)
@@ -156,6 +189,8 @@ def limits(device):
     restored = torch.nn.Linear(2, 1)
     restored.load_state_dict(torch.load(io.BytesIO(buffer.getvalue())))
     expect(all(torch.equal(restored.state_dict()[k], state[k]) for k in state), "a checkpoint restores the weights")
+    expect(resumes_exactly(keep_optimizer=True) and not resumes_exactly(keep_optimizer=False),
+           "with Adam, resuming exactly needs the optimizer's state too, not only the model's")
     return {"session": expected([(cell, output)]), "hours": MAX_HOURS}
 
 
@@ -173,11 +208,11 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Your trial, apprentice. | In a Colab notebook with a GPU runtime, train a tiny model for a few
-    steps, and save a checkpoint to your Drive. Then restart the runtime, mount Drive again, and load the
-    checkpoint back. If the weights return unchanged, you have cheated death. Mwahaha!""",
+    narration="""Your trial, apprentice. | In a Colab notebook with a GPU runtime, make a tensor on the GPU
+    and save it to your Drive with torch dot save. Then restart the runtime, mount Drive again, and load it
+    back with torch dot load. If it returns unchanged, you have cheated death. Mwahaha!""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
-    slide=["Train a tiny model on a Colab GPU", "Checkpoint it to Drive", "Restart, reload, compare"],
+    slide=["Save a GPU tensor to Drive", "Restart the runtime, mount Drive again", "`torch.load` it back, compare"],
 )
 def challenge(device):
     return {}
