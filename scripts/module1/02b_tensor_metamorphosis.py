@@ -27,12 +27,12 @@ lesson = Lesson(
 )
 
 
-def decoded_shape(width, height):
-    """The shape of an RGB image decoded by PIL and read through NumPy into torch."""
+def decoded_shape(width, height, mode="RGB"):
+    """The shape of an image (RGB by default) decoded by PIL and read through NumPy into torch."""
     import numpy as np
     from PIL import Image
 
-    return tuple(torch.tensor(np.array(Image.new("RGB", (width, height)))).shape)
+    return tuple(torch.tensor(np.array(Image.new(mode, (width, height)))).shape)
 
 
 
@@ -70,11 +70,12 @@ def reshaping(device):
 
 @lesson.beat(
     "view: the shared storage",
-    narration="""Now a darker secret: beneath every tensor lies a flat strip of storage. | base reads it in
-    order, {{ base.numel }} numbers in a row. | viewed reads the very same cells as a {{ viewed.shape }} grid,
-    so when we wrote into the view, the base changed too: its first element is now {{ base.values[0] }}. |
-    One storage, two ways of reading it: that is why views are free, and why writing through them is
-    dangerous.""",
+    narration="""A darker secret: beneath every tensor lies a flat strip of storage. Ours came from arange,
+    yet its first cell reads {{ base.values[0] }}. Who did this? | base reads the strip in order,
+    {{ base.numel }} numbers in a row. | viewed reads the very same cells as a {{ viewed.shape }} grid. We wrote
+    {{ viewed.values[0][0] }} into the view's first cell, and the base changed too. | One storage, two
+    readings, each with its own strides in the note: that is why views are free, and why writing through them
+    is dangerous.""",
     visual=MemoryStrip("base", "viewed"),
     slide=["`t.view(shape)` shares storage", "Writes through a view change the base", "No copy, no cost"],
 )
@@ -85,6 +86,7 @@ def viewing(device):
     ptr = viewed.untyped_storage().data_ptr()
     expect(ptr == base.untyped_storage().data_ptr(), "the view shares the base's storage")
     expect(base[0] == 100, "writing through the view changed the base")
+    expect(torch.equal(base[1:], torch.arange(1, 6, device=device)), "the rest still counts up from arange")
     return {"base": base, "viewed": viewed}
 
 
@@ -118,7 +120,7 @@ def transposing(device):
 
 @lesson.beat(
     "permute: an image batch",
-    narration="""A real experiment. PIL and NumPy hold a decoded image as height, width and channels; stack
+    narration="""PIL and NumPy hold a decoded colour image as height, width and channels; stack
     images into a batch and it reads batch, height, width, channels: {{ images.shape }}. | But convolution layers
     want batch, channels, height, width, so permute reorders every axis at once, and we get {{ chw.shape }}.
     Like transpose, it only rewrites the strides, now {{ chw.stride }}, so the pixels stay where they
@@ -129,7 +131,8 @@ def transposing(device):
 )
 def permuting(device):
     images = torch.rand(1, 2, 2, 3, device=device)
-    expect(decoded_shape(4, 5) == (5, 4, 3), "PIL and NumPy give height, width, channels")
+    expect(decoded_shape(4, 5) == (5, 4, 3), "PIL and NumPy give a colour image as height, width, channels")
+    expect(decoded_shape(4, 5, "L") == (5, 4), "a grayscale one has no channel axis at all")
     chw = images.permute(0, 3, 1, 2)
     expect(chw.data_ptr() == images.data_ptr(), "the pixels stay where they were")
     expect(chw.stride() == tuple(images.stride()[i] for i in (0, 3, 1, 2)), "only the strides change")
@@ -140,29 +143,46 @@ def permuting(device):
 
 
 @lesson.beat(
-    "unsqueeze and squeeze",
+    "unsqueeze: a batch of one",
     narration="""A single image enters as {{ image.shape }}, but models expect a batch. | unsqueeze at
-    position zero summons a new axis of size one, in front. | Now it is {{ batch.shape }}, the same numbers
-    wearing a batch costume. squeeze at position zero banishes that axis and returns the original shape. But
-    a bare squeeze banishes every size-one axis it finds: a batch of one grayscale image would lose its channel
-    axis too. Name the axis you mean!""",
+    position zero summons a new axis of size one, in front. | Now it is {{ batch.shape }}: the same
+    {{ image.numel }} numbers, in the same order and the same memory, as the caption says, wearing a batch costume.""",
     visual=Squeeze("image", "batch", op="unsqueeze"),
-    slide=["`t.unsqueeze(0)` adds a size-1 axis", "`t.squeeze(0)` removes that axis again",
-           "`t.squeeze()` removes every size-1 axis"],
+    slide=["`t.unsqueeze(0)` adds a size-1 axis in front", "Same numbers, same memory",
+           "`t[None]` does the same"],
 )
 def squeezing(device):
     image = torch.rand(3, 2, 2, device=device)
     batch = image.unsqueeze(0)
-    back = batch.squeeze(0)
     expect(batch.shape == (1, *image.shape), "unsqueeze adds a size-one axis")
     expect(torch.equal(batch[0], image), "the same numbers")
-    expect(back.shape == image.shape, "squeeze(0) returns the original shape")
-    expect(torch.rand(1, 28, 28).unsqueeze(0).squeeze().shape == (28, 28),
-           "a bare squeeze also drops a grayscale image's channel axis")
+    expect(batch.data_ptr() == image.data_ptr(), "the same memory")
+    expect(torch.equal(image[None], batch), "indexing with None does the same")
+    return {"image": image, "batch": batch}
+
+
+@lesson.beat(
+    "squeeze: name the axis",
+    narration="""Now banish. A batch of one grayscale image, {{ gray.shape }}: the batch axis and the
+    channel axis both have size one. | A bare squeeze, with no axis named, banishes every size-one axis it
+    finds: both of them. | We are left with {{ squeezed.shape }}. The channel axis is gone too, and a
+    convolution would now refuse this image. squeeze at position zero would have removed only the batch.
+    Name the axis you mean!""",
+    visual=Squeeze("gray", "squeezed", op="squeeze"),
+    slide=["`t.squeeze()` removes every size-1 axis", "`t.squeeze(0)` removes only axis 0",
+           "Name the axis you mean"],
+)
+def bare_squeeze(device):
+    gray = torch.rand(1, 1, 2, 2, device=device)
+    squeezed = gray.squeeze()
+    expect(squeezed.shape == (2, 2), "a bare squeeze drops every size-one axis")
+    expect(gray.squeeze(0).shape == (1, 2, 2), "squeeze(0) drops only the batch axis")
+    conv = torch.nn.Conv2d(1, 4, kernel_size=1).to(device)
+    expect(capture_error(lambda: conv(squeezed)) != "", "a convolution refuses the squeezed image")
     expect_each([(3, 2, 2), (1, 28, 28), (5, 1), (1,), (2, 1, 1, 4)],
                 lambda shape: torch.zeros(shape).unsqueeze(0).squeeze(0).shape == shape,
                 "squeeze(0) undoes unsqueeze(0) for every shape")
-    return {"image": image, "batch": batch, "back": back}
+    return {"gray": gray, "squeezed": squeezed}
 
 
 @lesson.beat(
@@ -185,7 +205,10 @@ def expanding(device):
     expect(expanded.stride()[0] == 0 and expanded_storage == bias.numel(), "expand stores nothing new")
     expect(repeated_storage == repeated.numel(), "repeat stores every copy")
     expect(torch.equal(expanded, repeated), "both read the same values")
-    expect(capture_error(lambda: bias.expand(2, 3).add_(1)) != "", "an expanded tensor refuses writes")
+    expect(capture_error(lambda: bias.expand(2, 3).add_(1)) != "", "an in-place op on an expanded tensor is refused")
+    ghost = bias.clone().expand(2, 3)
+    ghost[0, 0] = 9
+    expect(ghost[1, 0] == 9, "but an indexed write goes through, into every row at once: never write")
     return {"bias": bias, "expanded": expanded, "repeated": repeated,
             "expanded_storage": expanded_storage, "repeated_storage": repeated_storage}
 
@@ -222,7 +245,8 @@ def flattening(device):
     narration="""Behold the transformer's favourite trick! | Each of {{ tokens }} tokens carries {{ width }}
     features. | view splits those features into {{ heads_n }} heads of {{ head_dim }}, and transpose brings
     heads to the front: {{ heads.shape }}, heads, tokens, features. That transpose leaves the tensor
-    non-contiguous, so view cannot merge its axes as they stand: reshape, or contiguous first, can. Mwahaha!""",
+    non-contiguous, so the last line's view cannot merge its axes, and torch says so beside it. reshape,
+    or contiguous first, can: they copy. Mwahaha!""",
     visual=Show("x", "heads"),
     slide=["`x.view(tokens, heads, head_dim)`", "`.transpose(0, 1)`: heads first",
            "Not contiguous now: merge with `reshape`"],
@@ -235,9 +259,11 @@ def attention_heads(device):
     expect(not heads.is_contiguous(), "not contiguous")
     failed = capture_error(lambda: heads.view(-1))
     expect(failed != "", "view cannot merge the axes")
+    expect(torch.equal(heads.reshape(-1), heads.contiguous().view(-1)), "reshape, or contiguous first, can")
+    expect(heads.reshape(-1).data_ptr() != x.data_ptr(), "they copy")
     return {"x": x, "heads": heads, "tokens": tokens,
             "width": width, "heads_n": heads_n,
-            "head_dim": head_dim}
+            "head_dim": head_dim, "failed": failed}
 
 
 @lesson.beat(
