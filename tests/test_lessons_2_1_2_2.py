@@ -134,8 +134,8 @@ def test_plain_list_loses_every_parameter() -> None:
 def test_saved_file_size_is_real_and_strict_report_names_keys() -> None:
     """2.1.3: the file holds at least the raw bytes of every tensor; strict=False reports both key kinds."""
     beats = {b["name"]: b for b in checked("03_saving_weights", False).trace["beats"]}
-    values = beats["save_load"]["values"]
-    assert values["size"] > values["raw"] > 0
+    tensors = beats["save_load"]["tensors"]
+    assert tensors["size"]["values"] > tensors["raw"]["values"] > 0
     report = beats["strict_false"]["values"]["report"]
     assert report["missing_keys"] and report["unexpected_keys"]
 

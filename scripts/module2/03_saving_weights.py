@@ -12,7 +12,7 @@ import torch
 from _models import Brain, NormBrain
 from torch import nn
 
-from render.lesson import Lesson, capture_error, expect
+from render.lesson import Lesson, capture_error, expect, expect_each
 from scenes.vocabulary import Show, StateDict, Title
 
 lesson = Lesson(
@@ -44,6 +44,30 @@ def save_and_load(obj, **load_options):
         return torch.load(path, weights_only=True, **load_options), path.stat().st_size
 
 
+def resumes(keep_optimiser):
+    """Whether two Adam steps, stopped after the first and resumed from a checkpoint (with the optimiser's
+    state, or with a fresh Adam), land on exactly the weights of two steps run straight through."""
+    x = torch.randn(16, 3)
+
+    def step(model, opt):
+        opt.zero_grad()
+        model(x).pow(2).sum().backward()
+        opt.step()
+
+    straight = Brain()
+    opt = torch.optim.Adam(straight.parameters(), lr=0.01)
+    step(straight, opt)
+    checkpoint, _ = save_and_load({"model": straight.state_dict(), "optim": opt.state_dict()})
+    step(straight, opt)
+    resumed = Brain()
+    opt2 = torch.optim.Adam(resumed.parameters(), lr=0.01)
+    resumed.load_state_dict(checkpoint["model"])
+    if keep_optimiser:
+        opt2.load_state_dict(checkpoint["optim"])
+    step(resumed, opt2)
+    return all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters(), strict=True))
+
+
 @lesson.beat(
     "Preserving memories",
     narration="""Apprentices, a monster that forgets everything at sunrise is no monster at all! Today we bottle
@@ -61,8 +85,8 @@ def objectives(device):
     "What a state_dict holds",
     narration="""A model's memory lives in its state dict: an ordered dictionary from dotted names to tensors.
     Here is our brain with a batch norm layer, as a tree. | Flattened, it gives one key per tensor: the weights
-    and biases, and the batch norm's buffers, its running mean, running variance and a counter of batches
-    seen, {{ seen }} so far. Careful: these tensors share memory with the live model. Clone them if you want a
+    and biases, and the batch norm's buffers: its running mean, running variance and a counter of batches
+    seen. Careful: these tensors share memory with the live model. Clone them if you want a
     snapshot.""",
     visual=StateDict("model"),
     slide=["`model.state_dict()`: name -> tensor", "Parameters and persistent buffers",
@@ -76,37 +100,62 @@ def keys(device):
     expect(all(name in state for name in buffers), "buffers are in the state_dict")
     expect(state["fc1.weight"].data_ptr() == model.fc1.weight.data_ptr(), "it shares memory with the model")
     expect(not state["fc1.weight"].requires_grad, "its tensors are detached")
-    return {"model": model, "seen": state["norm.num_batches_tracked"].item()}
+    expect(list(state) == [name for name, _ in model.named_parameters()][:2] + ["norm.weight", "norm.bias",
+           "norm.running_mean", "norm.running_var", "norm.num_batches_tracked", "fc2.weight", "fc2.bias"],
+           "one key per parameter and buffer, module by module")
+    return {"model": model}
 
 
 @lesson.beat(
     "torch.save and torch.load",
-    narration="""Now bottle it. Torch dot save writes the state dict to a file: the raw bytes of every number,
-    plus names and packaging. Torch dot load, with weights only equals True, reads it back
-    and refuses to run any code smuggled into the file. | A fresh brain is born with its own random values. |
-    Load state dict copies each saved tensor into place, and the fresh brain now answers exactly as the
-    original did.""",
-    visual=StateDict("loaded", into="fresh", model="original"),
+    narration="""Now bottle it. Torch dot save writes the state dict to a real file, and torch dot load, with
+    weights only equals True, reads it back as a dictionary of tensors. Save the whole module instead, and
+    that load refuses: the file holds pickled code, and weights only will not run it. | Our file is
+    {{ size.item }} bytes. | The numbers themselves are only {{ raw.item }} bytes: the rest is names and
+    zip packaging.""",
+    visual=Show("size", "raw"),
     slide=["`torch.save(model.state_dict(), path)`", "`torch.load(path, weights_only=True)`",
-           "`fresh.load_state_dict(state)`"],
+           "A pickled whole module is refused"],
 )
 def save_load(device):
+    model = Brain().to(device)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "brain.pt"
+        torch.save(model.state_dict(), path)
+        size = torch.tensor(path.stat().st_size)
+        loaded = torch.load(path, weights_only=True)
+        torch.save(model, path)  # the whole module, pickled
+        refused = capture_error(lambda: torch.load(path, weights_only=True))
+    raw = torch.tensor(sum(t.numel() * t.element_size() for t in loaded.values()))
+    expect(refused.startswith("UnpicklingError: Weights only load failed"), "weights_only=True refuses a pickled module")
+    expect(list(loaded) == list(model.state_dict()) and all(torch.equal(loaded[k], v)
+           for k, v in model.state_dict().items()), "it reads back the same tensors")
+    expect(size > raw, "the file holds every value, plus names and packaging")
+    return {"size": size, "raw": raw, "refused": refused}
+
+
+@lesson.beat(
+    "load_state_dict",
+    narration="""Loaded from the file, the state dict holds the original brain's tensors. | A fresh brain is
+    born with its own random values. | Load state dict copies each saved tensor into place, and the fresh
+    brain now answers exactly as the original did: its memories restored, its old random values gone.""",
+    visual=StateDict("loaded", into="fresh", model="original"),
+    slide=["`state = torch.load(path, weights_only=True)`", "`fresh.load_state_dict(state)`",
+           "Every value copied into place"],
+)
+def restore(device):
     original = Brain().to(device)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "brain.pt"
         torch.save(original.state_dict(), path)
-        size = path.stat().st_size
         loaded = torch.load(path, weights_only=True)
-        torch.save(original, path)  # a whole pickled module: code, not just tensors
-        refused = capture_error(lambda: torch.load(path, weights_only=True))
-    expect("Weights only load failed" in refused, "weights_only=True refuses a pickled object")
     fresh = Brain().to(device)
+    expect(not torch.equal(fresh.fc1.weight, original.fc1.weight), "the fresh brain starts with its own values")
     fresh.load_state_dict(loaded)
     x = torch.randn(4, 3, device=device)
-    expect(torch.equal(fresh.eval()(x), original.eval()(x)), "the fresh brain answers as the original")
-    raw = sum(t.numel() * t.element_size() for t in loaded.values())
-    expect(size > raw, "the file holds every value, plus names and packaging")
-    return {"loaded": loaded, "fresh": fresh, "original": original, "size": size, "raw": raw}
+    expect(torch.equal(fresh(x), original(x)), "the fresh brain answers as the original")
+    expect(all(torch.equal(v, loaded[k]) for k, v in fresh.state_dict().items()), "every value copied into place")
+    return {"loaded": loaded, "fresh": fresh, "original": original}
 
 
 @lesson.beat(
@@ -182,24 +231,33 @@ def map_location(device):
 
 @lesson.beat(
     "The optimiser's memories",
-    narration="""Models are not the only ones with memories. Adam keeps running averages for every parameter,
-    and its own state dict holds them, keyed by parameter number, beside its settings. Save both in one
-    checkpoint and training resumes where it stopped. | Here, the first parameter's average gradient, | and its
-    average squared gradient. Lose these, and Adam restarts cold.""",
-    visual=Show("exp_avg", "exp_avg_sq"),
+    narration="""Models are not the only ones with memories. Adam keeps two running averages for every
+    parameter, and its own state dict holds them, keyed by parameter number, beside its settings. Save both
+    state dicts in one checkpoint, and training resumes where it stopped. | Here, after one step, the first
+    parameter's average gradient: a tenth of its gradient. | And its average squared
+    gradient, a thousandth of its square: tiny numbers, but lose them, and Adam restarts cold.""",
+    visual=Show("exp_avg", "exp_avg_sq", digits=4),
     slide=["`opt.state_dict()`: per-parameter state + settings", "Adam: `exp_avg`, `exp_avg_sq`, `step`",
            "Save `{'model': ..., 'optim': ...}` together"],
 )
 def optimizer_state(device):
     model = Brain().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    model(torch.randn(4, 3, device=device)).pow(2).mean().backward()
+    model(torch.randn(16, 3, device=device)).pow(2).sum().backward()
     opt.step()
-    ckpt = {"model": model.state_dict(), "optim": opt.state_dict()}
-    loaded, _ = save_and_load(ckpt)
+    path = Path(tempfile.mkdtemp()) / "ckpt.pt"
+    torch.save({"model": model.state_dict(), "optim": opt.state_dict()}, path)
+    loaded = torch.load(path, weights_only=True)
     first = loaded["optim"]["state"][0]
     expect(sorted(first) == ["exp_avg", "exp_avg_sq", "step"], "Adam's state")
-    expect(torch.equal(first["exp_avg"], opt.state[model.fc1.weight]["exp_avg"]), "keyed by parameter")
+    expect(list(loaded["optim"]["state"]) == [0, 1, 2, 3], "keyed by parameter number")
+    expect(torch.equal(first["exp_avg"], opt.state[model.fc1.weight]["exp_avg"]), "the first is fc1's weight")
+    expect(torch.allclose(first["exp_avg"], 0.1 * model.fc1.weight.grad)
+           and torch.allclose(first["exp_avg_sq"], 0.001 * model.fc1.weight.grad**2),
+           "after one step: a tenth of the gradient, a thousandth of its square")
+    expect_each([True, False], lambda keep: resumes(keep) == keep,
+                "with the optimiser's state, training resumes exactly; without it, it does not")
+    expect(opt.param_groups[0]["betas"] == (0.9, 0.999), "the default betas: a tenth and a thousandth are new")
     return {"exp_avg": first["exp_avg"], "exp_avg_sq": first["exp_avg_sq"]}
 
 
@@ -233,10 +291,12 @@ def recap(device):
 def challenge(device):
     model = Brain().to(device)
     original = model.fc1.weight.detach().clone()
-    loaded, _ = save_and_load(model.state_dict())
-    with torch.no_grad():
-        model.fc1.weight[0, 0] += 1
-    model.load_state_dict(loaded)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "brain.pt"
+        torch.save(model.state_dict(), path)
+        with torch.no_grad():
+            model.fc1.weight[0, 0] += 1
+        model.load_state_dict(torch.load(path, weights_only=True))
     expect(torch.equal(model.fc1.weight, original), "it can be done")
     kept = model.state_dict()
     with torch.no_grad():
