@@ -5,10 +5,12 @@ running statistics update with momentum and eval uses them; the classic bug of p
 eval() is not no_grad() (nor inference_mode).
 """
 
+import copy
+
 import torch
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Dropout, ModuleTree, Norm, Show, Title
 
 lesson = Lesson(
@@ -37,6 +39,21 @@ def small_net(device):
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Dropout(0.5)).to(device)
 
 
+def assigned_by_hand(model):
+    """Whether `model.training = False` leaves every submodule below the parent in training mode."""
+    model.training = False
+    return all(m.training for m in model.modules() if m is not model)
+
+
+def affine_applies(bn, x, normalised):
+    """Whether a copy of eval-mode `bn` with a non-trivial weight and bias gives normalised * weight + bias."""
+    bn = copy.deepcopy(bn)
+    with torch.no_grad():
+        bn.weight.copy_(torch.linspace(0.5, 2.0, bn.num_features))
+        bn.bias.copy_(torch.linspace(-1.0, 1.0, bn.num_features))
+        return torch.allclose(bn(x), normalised * bn.weight + bn.bias, atol=1e-5)
+
+
 @lesson.beat(
     "Split personalities",
     narration="""Apprentices, some of our creatures have two personalities: a wild one for training and a calm
@@ -58,14 +75,13 @@ def objectives(device):
     only the parent. | Then the forward pass runs through each child in order, each in its calm personality.""",
     visual=ModuleTree("model", forward=True),
     slide=["`model.eval()` = `model.train(False)`", "Recurses: every submodule's `.training` flips",
-           "`model.train()` switches them all back"],
+           "`model.training = False` flips only the parent", "`model.train()` switches them all back"],
 )
 def switch(device):
     model = small_net(device)
     expect(all(m.training for m in model.modules()), "modules start in training mode")
-    by_hand = small_net(device)
-    by_hand.training = False
-    expect(all(m.training for m in by_hand.children()), "assigning .training flips only the parent")
+    expect_each([small_net, lambda d: nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout()))],
+                lambda make: assigned_by_hand(make(device)), "assigning .training flips only the parent")
     model.eval()
     expect(not any(m.training for m in model.modules()), "eval() reaches every submodule")
     with torch.no_grad():
@@ -149,12 +165,8 @@ def eval_mode(device):
     expected = (x - running_mean) / torch.sqrt(running_var + bn.eps)
     expect(torch.allclose(y, expected, atol=1e-5), "eval mode normalises with the running statistics")
     expect(torch.allclose(bn(x[:1]).detach(), y[:1], atol=1e-6), "a batch of one gives the same row")
-    with torch.no_grad():
-        bn.weight.uniform_(0.5, 2.0)
-        bn.bias.uniform_(-1.0, 1.0)
-        expect(torch.allclose(bn(x), expected * bn.weight + bn.bias, atol=1e-5), "then * weight + bias")
-        bn.weight.fill_(1.0)
-        bn.bias.zero_()
+    expect(bool((bn.weight == 1).all() and (bn.bias == 0).all()), "the weight and bias are still ones and zeros")
+    expect(affine_applies(bn, x, expected), "then * weight + bias")
     return {"x": x, "running_mean": running_mean, "running_var": running_var, "y": y, "n": x.shape[0]}
 
 
@@ -192,34 +204,27 @@ def classic_bug(device):
     "eval() is not no_grad()",
     narration="""A dangerous confusion: eval changes how layers behave, but autograd still records every step.
     Here are three predictions: after eval alone, under no grad, and under inference mode. | Does each output
-    require grad? After eval alone, {{ eval_grad }}; under no grad, {{ no_grad }}; under inference mode, {{
-    inference }}. | For fast, memory light prediction use both: eval for the layers, and no grad or inference
-    mode for autograd.""",
+    require grad? After eval alone, {{ requires_grad.values[0] }}; under no grad, {{ requires_grad.values[1] }};
+    under inference mode, {{ requires_grad.values[2] }}. | For fast, memory light prediction use both: eval for
+    the layers, and no grad or inference mode for autograd.""",
     visual=Show("requires_grad", caption="eval() | no_grad() | inference_mode()"),
     slide=["`eval()`: layer behaviour; autograd still on", "`torch.no_grad()` / `torch.inference_mode()`: no graph",
            "Prediction: `model.eval()` and `inference_mode()`"],
 )
 def not_no_grad(device):
-    model = small_net(device).eval()
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4),
+                          nn.Dropout(0.5)).to(device).eval()
     x = torch.randn(2, 3, device=device)
     eval_only = model(x)
     with torch.no_grad():
         no_grad = model(x)
     with torch.inference_mode():
         inference = model(x)
-    outs = [eval_only, no_grad, inference]
-    flags = [y.requires_grad for y in outs]
-    expected = [True, False, False]
-    expect(flags == expected, "eval() records")
-    is_inf = inference.is_inference()
-    expect(is_inf, "an inference tensor")
-    return flag_values(flags, device)
-
-
-def flag_values(flags, device):
-    """The requires_grad flags as a traced grid, and as words for the narration."""
-    return {"requires_grad": torch.tensor(flags, device=device), "eval_grad": str(flags[0]),
-            "no_grad": str(flags[1]), "inference": str(flags[2])}
+    flags = [y.requires_grad for y in (eval_only, no_grad, inference)]
+    requires_grad = torch.tensor(flags, device=device)
+    expect(flags == [True, False, False], "eval() records; no_grad and inference_mode do not")
+    expect(inference.is_inference() and not no_grad.is_inference(), "only inference_mode makes inference tensors")
+    return {"requires_grad": requires_grad}
 
 
 @lesson.beat(
@@ -255,6 +260,4 @@ def challenge(device):
     model.eval()
     c, d = model(x), model(x)
     expect(not torch.equal(a, b) and torch.equal(c, d) and c.requires_grad, "train differs, eval matches")
-    linear, dropout = model[0], model[2]
-    assert isinstance(linear, nn.Linear) and isinstance(dropout, nn.Dropout)  # narrows the types
-    return {"width": linear.out_features, "p": dropout.p}
+    return {"width": model[0].out_features, "p": model[2].p}
