@@ -97,23 +97,36 @@ def note(
 ) -> VGroup:
     """One or more lines of explanation, wrapped at `width` characters, left-aligned; with `max_lines`, a longer
     text ends in an ellipsis there (a traced error message of any length keeps the note legible)."""
-    lines = [unbroken(line) for line in textwrap.wrap(bracketed_spaces(text), width, max_lines=max_lines,
-                                                       placeholder=" …")] or [""]
+    lines = wrapped(text, width, max_lines)
     make = mono if font_mono else label
     group = VGroup(*[make(line, size, color) for line in lines])
     return group.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
 
 
+def wrapped(text: str, width: int, max_lines: int | None = None) -> list[str]:
+    """The lines `note` draws: wrapped at `width` characters, a short bracketed group never split."""
+    return [unbroken(line) for line in textwrap.wrap(bracketed_spaces(text), width, max_lines=max_lines,
+                                                     placeholder=" …")] or [""]
+
+
 KEEP = "\u2060"  # a space inside brackets while wrapping: "target[0, 0]" stays on one line
 
 
-def bracketed_spaces(text: str) -> str:
-    """`text` with the spaces inside (), [] and {} held together, so a wrap never splits an index or a call."""
-    out, depth = [], 0
-    for ch in text:
-        depth += ch in "([{"
-        depth -= ch in ")]}" and depth > 0
-        out.append(KEEP if ch == " " and depth else ch)
+HELD = 24  # characters of a bracketed group kept on one line; a longer one (a parenthetical) wraps as prose
+
+
+def bracketed_spaces(text: str, held: int = HELD) -> str:
+    """`text` with the spaces inside short (), [] and {} groups held together, so a wrap never splits an index
+    or a call; a long bracketed clause wraps between its words, never inside one."""
+    out = list(text)
+    opened: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            opened.append(i)
+        elif ch in ")]}" and opened:
+            start = opened.pop()
+            if i - start + 1 <= held:
+                out[start:i] = [KEEP if c == " " else c for c in out[start:i]]
     return "".join(out)
 
 

@@ -269,3 +269,17 @@ def test_a_show_caption_writes_traced_values() -> None:
     assert dry("total {{ total }} from {{count}} rows")["caption"] == "total 10.75 from 2 rows"
     with pytest.raises(VisualError, match="mean"):
         dry("the mean is {{ mean }}")
+
+
+def test_a_note_keeps_an_index_whole_and_wraps_a_long_parenthetical_between_words() -> None:
+    """`target[0, 0]` never wraps inside its brackets; a traced error's long bracketed clause wraps between its
+    words (a 480p review read "at least one dim / ension")."""
+    from scenes.anim import wrapped
+
+    short = wrapped("the value at target[0, 0] is the class index we want to see", 20)
+    assert any("target[0, 0]" in line for line in short), short
+    error = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
+             "across two contiguous subspaces). Use .reshape(...) instead.")
+    lines = wrapped(error, 48)
+    words = set(error.replace("(", " ").replace(")", " ").split())
+    assert all(set(line.replace("(", " ").replace(")", " ").split()) <= words for line in lines), lines
