@@ -14,6 +14,8 @@ import torch
 from render.lesson import Lesson, expect
 from scenes.vocabulary import Terminal, Title
 
+VENV_PACKAGE = "Debian, Ubuntu: sudo apt install python3-venv, if venv asks for it"
+
 lesson = Lesson(
     objectives=[
         "A virtual environment: venv, uv or poetry",
@@ -69,17 +71,20 @@ def objectives(device):
 
 @lesson.beat(
     "A virtual environment",
-    narration="""One project, one environment: no potion contaminates another. | We create one with Python's
-    own venv module; it prints nothing when all is well. | Activating it puts its Python first on the path.
-    | And which python proves it: the interpreter now lives inside lab env. uv venv makes the same kind of
-    folder. To pin exact versions, a project needs a lock file: poetry writes one, and so does uv lock.""",
-    visual=Terminal(session="session", system="bash"),
-    slide=["`python -m venv lab-env`", "`source lab-env/bin/activate`",
-           "`uv venv` makes one too; poetry and `uv lock` pin versions"],
+    narration="""One project, one environment: no potion contaminates another. | Python's venv module makes
+    one, called as python3, since Debian and Ubuntu have no plain python by default. It prints nothing when
+    all is well. | Activating it puts its Python first on the path. | which python proves it: inside, plain
+    python is the environment's own. uv venv makes the same kind of folder; poetry and uv lock pin exact
+    versions in a lock file. | On Debian and Ubuntu, venv is a separate package: if asked, install python3
+    dash venv with apt.""",
+    visual=Terminal(session="session", system="bash", caption=VENV_PACKAGE),
+    slide=["`python3 -m venv lab-env`", "`source lab-env/bin/activate`",
+           "`uv venv` makes one too; poetry and `uv lock` pin versions",
+           "Debian, Ubuntu: `sudo apt install python3-venv`"],
 )
 def venv(device):
     with tempfile.TemporaryDirectory(prefix="lab-") as home:
-        session = bash_session(["python -m venv lab-env", "source lab-env/bin/activate", "which python"], home)
+        session = bash_session(["python3 -m venv lab-env", "source lab-env/bin/activate", "which python"], home)
         expect(session[0][1] == "" and session[1][1] == "", "creating and activating the venv print nothing")
         inside = session[2][1].strip()
         expect(inside == str(Path(home) / "lab-env" / "bin" / "python"), "the activated python is the venv's")
@@ -88,12 +93,12 @@ def venv(device):
 
 @lesson.beat(
     "Is there an NVIDIA driver?",
-    narration="""Before any torch, ask the driver. The command nvidia-smi comes with the NVIDIA driver, and
-    asks it which cards it sees. {% if gpus %}| Here it answers: {{ gpus }}. The driver is alive, and the
-    CUDA build of torch can use it.{% elif missing.value %}| On this machine bash answers: command not found. No
-    nvidia-smi means no NVIDIA driver installed, so no CUDA here. On a GPU machine the same query prints the
-    card's name, the driver's version and its memory.{% else %}| Here it fails: the driver is missing or
-    broken, and CUDA waits until it is fixed.{% endif %}""",
+    narration="""Before any torch, ask the driver. | The command nvidia-smi comes with the NVIDIA driver, and
+    asks it which cards it sees. {% if gpus %}Here it answers: {{ gpus }}. The driver is alive, and the
+    CUDA build of torch can use it.{% elif missing.value %}On this machine bash answers: command not found. No
+    nvidia-smi usually means no NVIDIA driver installed, and torch finds no CUDA here. On a GPU machine the
+    same query prints the card's name, the driver's version and its memory.{% else %}Here it fails: the
+    driver is missing or broken, and CUDA waits until it is fixed.{% endif %}""",
     visual=Terminal(session="session", system="bash"),
     slide=["`nvidia-smi` ships with the driver", "No driver: no CUDA, whatever torch you install",
            "Query name, driver and memory as CSV"],
@@ -111,10 +116,10 @@ def nvidia_smi(device):
 
 @lesson.beat(
     "Installing torch",
-    narration="""On a Linux PC, says PyTorch's install page, pip install torch gets a build with CUDA.
-    PyTorch's own index also has ROCm wheels for AMD cards, and CPU-only ones. |
-    pip show names your torch: version {{ version }}. {% if cpu_tag.value %}The plus cpu marks a CPU-only wheel, as
-    PyTorch's own index names them; the package index refuses a plus in a version, so this is not its
+    narration="""On a Linux PC, says PyTorch's install page, pip install torch gets a build with CUDA. |
+    PyTorch's own index also has ROCm wheels for AMD cards, and CPU-only ones. pip show names your torch:
+    version {{ version }}. {% if cpu_tag.value %}The plus cpu marks a CPU-only wheel, as PyTorch's own index
+    names them; the package index refuses a plus in a version, so this is not its
     default wheel.{% elif tag %}The plus tag marks a wheel from PyTorch's own index.{% endif %} | And torch
     says what it was built for: version dot cuda says {{ cuda }}, and dot hip says {{ hip }}. {% if
     build == "CPU only" %}Neither: a CPU-only build.{% elif hip != "None" %}So this is a ROCm build.{% else %}So
@@ -157,11 +162,11 @@ def lab_check(device):
     expect(f"torch    {torch.__version__}" in out, "the lab check reports the torch that is installed")
     expect((code == 0) == ("Problem:" not in out), "the lab check fails exactly when it prints a problem")
     size = int(re.search(r"(\d+)x\d+ matmul", out).group(1))
-    cpu_ms = float(re.search(r"cpu\s+([\d.]+) ms", out).group(1))
+    cpu_ms = re.search(r"cpu\s+([\d.]+) ms", out).group(1)  # as printed
     timed = re.findall(r"^  (\S+)\s+[\d.]+ ms", out, flags=re.MULTILINE)  # one row per device it timed
     return {
         "session": session, "code": code, "python": platform.python_version(), "version": torch.__version__,
-        "build": re.search(r"build\s+(.+)", out).group(1), "size": size, "cpu_ms": round(cpu_ms, 1),
+        "build": re.search(r"build\s+(.+)", out).group(1), "size": size, "cpu_ms": cpu_ms,
         "problem": "" if code == 0 else out[out.index("Problem:"):], "only_cpu": timed == ["cpu"],
     }
 
