@@ -3,7 +3,7 @@
 import torch
 
 from render.lesson import Lesson, capture_error, expect, expect_each
-from scenes.vocabulary import AutogradGraph, InPlace, Show, Split, Title
+from scenes.vocabulary import AutogradGraph, Show, Split, Title
 
 lesson = Lesson(
     objectives=[
@@ -26,7 +26,7 @@ lesson = Lesson(
 
 
 def regression_data(device):
-    """A small regression batch every beat below shares: inputs and targets."""
+    """A small regression batch for the learning-rate checks: inputs and targets."""
     X = torch.tensor([[1.0, 2.0], [2.0, 0.0], [0.0, 1.0], [1.0, 1.0],
                       [3.0, 1.0], [0.0, 2.0], [2.0, 2.0], [1.0, 0.0]], device=device)
     y = torch.tensor([5.0, 2.0, 2.0, 3.0, 5.0, 4.0, 6.0, 1.0], device=device)
@@ -36,12 +36,6 @@ def regression_data(device):
 def mse(X, y, w):
     """The mean squared error of the linear model `X @ w` against `y`."""
     return ((X @ w - y) ** 2).mean()
-
-
-def weight(device, lr=0.05):
-    """The shared starting weight, a fresh leaf, with plain SGD over it."""
-    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
-    return w, torch.optim.SGD([w], lr=lr)
 
 
 def gradient(X, y, w, scale=1.0):
@@ -121,12 +115,12 @@ def pile_up(device):
 
 @lesson.beat(
     "Clearing the hoard",
-    narration="""Sometimes the hoard must be emptied. After two backward calls, w dot grad holds {{
-    before.values }}. | Calling w dot grad dot zero underscore wipes it in place: {{ after.values }}. |
-    Optimizers clear it with zero grad, which by default goes further and sets the grad to None. Either
-    way, the next backward starts from a clean slate. Zero once after each optimizer step, not after every
-    backward.""",
-    visual=InPlace("before", "after", op="zero_"),
+    narration="""Sometimes the hoard must be emptied. Two backward calls, then two ways to clear what they
+    left. | After both calls, w dot grad holds {{ before.values }}. | Calling w dot grad dot zero underscore
+    wipes it in place: {{ after.values }}. | Optimizers clear it with zero grad, which by default goes further
+    and sets the grad to None. Either way, the next backward starts from a clean slate. Zero once after each
+    optimizer step, not after every backward.""",
+    visual=Show("before", "after", caption="after optimizer.zero_grad(): w.grad is None"),
     slide=["`w.grad.zero_()` clears in place", "`optimizer.zero_grad()`: `.grad` None by default",
            "Zero after each optimizer step"],
 )
@@ -154,7 +148,8 @@ def zeroing(device):
     slide=["`X.chunk(steps)`: micro-batches", "Forward + backward each one", "One optimizer step at the end"],
 )
 def micro_batches(device):
-    X, _ = regression_data(device)
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
     steps = 4
     dim = 0
     X0, X1, X2, X3 = X.chunk(steps, dim=dim)
@@ -176,13 +171,19 @@ def micro_batches(device):
            "Equal only for equal-sized micro-batches, no BatchNorm"],
 )
 def emulate(device):
-    X, y = regression_data(device)
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
+    y = torch.randn(8, device=device)
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    loss_fn = torch.nn.MSELoss()
     steps = 4
-    w, _ = weight(device)
-    g_big = gradient(X, y, w)
+    loss_fn(X @ w, y).backward()
+    g_big = w.grad.clone()
+    w.grad = None
     for xb, yb in zip(X.chunk(steps), y.chunk(steps), strict=True):
-        (mse(xb, yb, w) / steps).backward()
+        (loss_fn(xb @ w, yb) / steps).backward()
     g_acc = w.grad.clone()
+    expect(torch.allclose(g_big, gradient(X, y, w)), "g_big is the whole batch's gradient")
     expect(torch.allclose(g_big, g_acc), "the accumulated gradient equals the large batch's")
     expect(not torch.allclose(g_big, uneven_gradient(X, y, w)), "micro-batches of unequal size break the equality")
     expect(not batchnorm_agrees(X, y, w, steps, device), "batch statistics break the equality")
@@ -202,12 +203,17 @@ def emulate(device):
            "Dividing the lr instead: SGD without weight decay"],
 )
 def forgot_scale(device):
-    X, y = regression_data(device)
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
+    y = torch.randn(8, device=device)
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    loss_fn = torch.nn.MSELoss()
     steps = 4
-    w, _ = weight(device)
-    g_big = gradient(X, y, w)
+    loss_fn(X @ w, y).backward()
+    g_big = w.grad.clone()
+    w.grad = None
     for xb, yb in zip(X.chunk(steps), y.chunk(steps), strict=True):
-        mse(xb, yb, w).backward()
+        loss_fn(xb @ w, yb).backward()
     g_unscaled = w.grad.clone()
     expect(torch.allclose(g_unscaled, steps * g_big), "unscaled accumulation is steps times too large")
     expect_each([0.0, 0.5, 0.9], lambda momentum: lr_division_works(device, torch.optim.SGD, momentum=momentum),
@@ -222,7 +228,8 @@ def forgot_scale(device):
 @lesson.beat(
     "Pitfall: forgetting to zero",
     narration="""The second blunder: stepping without zeroing, as this code does. | The first step's gradient
-    was {{ g_old.values }}. | After the update, the fresh gradient should be {{ g_true.values }}. | But the
+    was {{ g_old.values }}. | After the update, a fresh copy of w shows the right gradient: {{ g_true.values
+    }}. | But the
     old hoard was never cleared, so grad holds their sum, {{ g_stale.values }}. Stale gradients push the
     weights in yesterday's direction. Zero after every optimizer step; skipping it is a silent bug that raises
     no error.""",
@@ -230,14 +237,21 @@ def forgot_scale(device):
     slide=["No `zero_grad()`: old gradients leak into new steps", "Silent: no error, just worse training"],
 )
 def forgot_zero(device):
-    X, y = regression_data(device)
-    w, optimizer = weight(device)
-    mse(X, y, w).backward()
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
+    y = torch.randn(8, device=device)
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=0.05)
+    loss_fn = torch.nn.MSELoss()
+    loss_fn(X @ w, y).backward()
     g_old = w.grad.clone()
     optimizer.step()
-    g_true = gradient(X, y, w)
-    mse(X, y, w).backward()
+    fresh = w.detach().clone().requires_grad_()
+    loss_fn(X @ fresh, y).backward()
+    g_true = fresh.grad
+    loss_fn(X @ w, y).backward()
     g_stale = w.grad.clone()
+    expect(torch.allclose(g_true, gradient(X, y, w)), "g_true is the gradient at the updated weights")
     expect(torch.allclose(g_stale, g_old + g_true), "without zeroing, .grad holds the old plus the new")
     return {"g_old": g_old, "g_true": g_true, "g_stale": g_stale}
 
@@ -254,19 +268,24 @@ def forgot_zero(device):
            "Same weights as the large batch"],
 )
 def full_loop(device):
-    X, y = regression_data(device)
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
+    y = torch.randn(8, device=device)
+    loss_fn = torch.nn.MSELoss()
     steps = 4
-    w_big, opt_big = weight(device)
-    w_acc, opt_acc = weight(device)
-    mse(X, y, w_big).backward()
+    w_big = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    w_acc = w_big.detach().clone().requires_grad_()
+    opt_big = torch.optim.SGD([w_big], lr=0.05)
+    opt_acc = torch.optim.SGD([w_acc], lr=0.05)
+    loss_fn(X @ w_big, y).backward()
     opt_big.step()
     for i, (xb, yb) in enumerate(zip(X.chunk(steps), y.chunk(steps), strict=True)):
-        (mse(xb, yb, w_acc) / steps).backward()
+        (loss_fn(xb @ w_acc, yb) / steps).backward()
         if (i + 1) % steps == 0:
             opt_acc.step()
             opt_acc.zero_grad()
     expect(torch.allclose(w_big, w_acc), "one accumulated step equals one large-batch step")
-    return {"w_big": w_big.detach(), "w_acc": w_acc.detach(), "steps": steps}
+    return {"w_big": w_big, "w_acc": w_acc, "steps": steps}
 
 
 @lesson.beat(
@@ -282,10 +301,13 @@ def full_loop(device):
            "Only `.grad` persists between micro-batches"],
 )
 def graphs(device):
-    X, y = regression_data(device)
-    w, _ = weight(device)
-    loss_a = mse(X[:2], y[:2], w)
-    loss_b = mse(X[2:4], y[2:4], w)
+    torch.manual_seed(0)
+    X = torch.randn(8, 2, device=device)
+    y = torch.randn(8, device=device)
+    w = torch.tensor([0.5, 0.5], device=device, requires_grad=True)
+    loss_fn = torch.nn.MSELoss()
+    loss_a = loss_fn(X[:2] @ w, y[:2])
+    loss_b = loss_fn(X[2:4] @ w, y[2:4])
     loss_a.backward()
     loss_b.backward()
     expect(torch.allclose(w.grad, gradient(X[:2], y[:2], w) + gradient(X[2:4], y[2:4], w)),
