@@ -69,7 +69,10 @@ class MemoryStrip(TensorVisual):
                 self.shown.setdefault("pointers", []).append([name, list(idx), pos])
                 owner = k == 0 and len(names) > 1 and e.is_contiguous and e.storage_offset == 0
                 if not owner and len(arrows) < MAX_POINTERS and grid.has(idx) and strip.has(pos):
-                    start, end = grid.cell(*idx).get_bottom(), strip.cell(pos).get_top()
+                    # from under the grid's badge, so no arrow strikes through a lower row or the strides
+                    lift = 0.05 * (idx[0] if len(idx) > 1 else 0)
+                    start = grid.cell(*idx).get_bottom() * [1, 0, 0] + [lift, grid.get_bottom()[1] - 0.12, 0]
+                    end = strip.cell(pos).get_top()
                     arrows.add(
                         Arrow(
                             start,
