@@ -7,7 +7,6 @@ from documented behaviour with the versions of the trace, and the error messages
 compute functions read them from the test sources of the torch that ran the trace, which record what MPS
 raises. Claims the render machine can check go through `expect`."""
 
-import platform
 import re
 from pathlib import Path
 
@@ -33,7 +32,7 @@ lesson = Lesson(
         "PYTORCH_ENABLE_MPS_FALLBACK=1; float32 on MPS",
     ],
     challenge="Write a script that picks mps when it is available, else the cpu, and runs a float32 "
-    "matrix product there.",
+    "matrix product there; then run check_lab.py. No Mac? Predict what it would print.",
 )
 
 
@@ -65,8 +64,8 @@ def objectives(device):
     narration="""Open the Terminal, where zsh greets you with its percent prompt. | uname dash m answers
     {{ arch }}: an Apple silicon Mac. | Now ask Python the same question. It must also say {{ arch }}. If it
     says x86_64, your Python runs under Rosetta, translated from Intel: recent torch releases publish no
-    wheels for Intel Macs, and the lab check flags it. Install an arm64 Python, from python dot org or
-    Homebrew.""",
+    wheels for Intel Macs, so pip finds only an old torch, or none at all. Install an arm64 Python, from
+    python dot org or Homebrew.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`uname -m`: arm64 on Apple silicon", "Python must say arm64 too",
            "x86_64: Rosetta; install an arm64 Python"],
@@ -103,9 +102,8 @@ def install(device):
     "is_built against is_available",
     narration="""Two questions, two different answers. | is built asks: was this torch compiled with MPS?
     is available asks: can it use MPS right now, on this Mac? On Apple silicon with a recent macOS, both say
-    True. On a macOS too old for MPS, built says True and available says False. This render machine, {% if
-    on_mac.value %}a Mac{% else %}not a Mac{% endif %}, says {{ built_here }} and {{ available_here }}. | Once
-    available, you put tensors on it with device equals mps.""",
+    True. On a macOS too old for MPS, built says True and available says False. | Once available, you put
+    tensors on it with device equals mps.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["`torch.backends.mps.is_built()`: compiled in", "`torch.backends.mps.is_available()`: usable now",
            "`device='mps'`"],
@@ -118,8 +116,7 @@ def mps_status(device):
          "True True"),
         ("python -c \"import torch; print(torch.ones(2, device='mps'))\"", "tensor([1., 1.], device='mps:0')"),
     ])
-    return {"session": session, "built_here": str(mps.is_built()), "available_here": str(mps.is_available()),
-            "on_mac": platform.system() == "Darwin"}
+    return {"session": session}
 
 
 @lesson.beat(
@@ -142,10 +139,10 @@ def fallback(device):
     session = expected([
         (call, f"{error}: The operator 'aten::{op}' is not currently implemented for the MPS device."
                " ... set the environment variable `PYTORCH_ENABLE_MPS_FALLBACK=1` to use the CPU as a"
-               " fallback for this op."),
+               " fallback for this op. ..."),
         (f"PYTORCH_ENABLE_MPS_FALLBACK=1 {call}",
          f"UserWarning: The operator 'aten::{op}' is not currently supported on the MPS backend and will"
-         " fall back to run on the CPU."),
+         " fall back to run on the CPU. ..."),
     ])
     return {"session": session, "op": f"torch.{op}", "error": error}
 
@@ -153,9 +150,9 @@ def fallback(device):
 @lesson.beat(
     "No float64 on MPS",
     narration="""And the second beast: MPS has no float64. | Ask for a float64 tensor on mps, and torch refuses
-    with a {{ error }}. | Use float32 instead. | torch dot finfo gives its decimal resolution,
-    {{ resolution }}: plenty for training. And beware: NumPy makes decimal arrays in float64 by default, so
-    convert them with dot float before sending them to mps.""",
+    with a {{ error }}. | Use float32 instead, and mps makes the same zeros without complaint. | torch dot
+    finfo gives float32's decimal resolution, {{ resolution }}: plenty for training. And beware: NumPy makes
+    decimal arrays in float64 by default, so convert them with dot float before sending them to mps.""",
     visual=Terminal(session="session", system="zsh"),
     slide=["float64 on MPS: `TypeError`", "Use `float32`", "NumPy arrays are float64: `.float()` first"],
 )
@@ -164,7 +161,7 @@ def no_float64(device):
                                r"doesn't support float64)", torch_test_sources()).groups()
     resolution = torch.finfo(torch.float32).resolution  # float32's decimal resolution, as torch gives it
     session = expected([
-        ("python -c \"import torch; torch.zeros(2, dtype=torch.float64, device='mps')\"", f"{error}: {message}"),
+        ("python -c \"import torch; torch.zeros(2, dtype=torch.float64, device='mps')\"", f"{error}: {message} ..."),
         ("python -c \"import torch; print(torch.zeros(2, dtype=torch.float32, device='mps'))\"",
          "tensor([0., 0.], device='mps:0')"),
         ('python -c "import torch; print(torch.finfo(torch.float32).resolution)"', f"{resolution}"),
