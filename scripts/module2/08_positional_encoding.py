@@ -5,6 +5,7 @@ its geometric wavelengths; adding it to token embeddings; learned positions as a
 offset as a rotation of each sin/cos pair, the idea RoPE builds on.
 """
 
+import copy
 import math
 
 import torch
@@ -76,14 +77,27 @@ def shift_matrix(angle):
 
 
 def keeps_order(attn, x, order, pe=None, attn_mask=None):
-    """Whether self-attention on shuffled tokens still gives the same rows, shuffled: positions `pe` are added
-    after shuffling (they belong to places, not tokens), and the mask stays put."""
-    pe = torch.zeros_like(x[0]) if pe is None else pe
+    """Whether self-attention on shuffled tokens (x: tokens by width, unbatched) still gives the same rows,
+    shuffled: positions `pe` are added after shuffling (they belong to places, not tokens), the mask stays put."""
+    pe = torch.zeros_like(x) if pe is None else pe
     with torch.no_grad():
         out, _ = attn(x + pe, x + pe, x + pe, attn_mask=attn_mask)
-        moved = x[:, order] + pe
+        moved = x[order] + pe
         out_shuffled, _ = attn(moved, moved, moved, attn_mask=attn_mask)
-    return torch.allclose(out_shuffled, out[:, order], atol=1e-3)
+    return torch.allclose(out_shuffled, out[order], atol=1e-3)
+
+
+def equivariant(case):
+    """Whether self-attention with no mask and no positions maps shuffled tokens to the same rows shuffled, for
+    a (tokens, width, heads, dtype) case and a random order."""
+    t, width, heads, dtype = case
+    attn = nn.MultiheadAttention(width, heads, dtype=dtype)
+    x = torch.randn(t, width, dtype=dtype) * 3
+    order = torch.randperm(t)
+    with torch.no_grad():
+        out, _ = attn(x, x, x)
+        out_shuffled, _ = attn(x[order], x[order], x[order])
+    return torch.allclose(out_shuffled.float(), out[order].float(), atol=1e-5 if dtype == torch.float32 else 2e-2)
 
 
 def order_is_lost(device):
@@ -112,31 +126,34 @@ def objectives(device):
 
 @lesson.beat(
     "Attention forgets order",
-    narration="""Feed {{ t }} tokens through self attention, with no mask and no positional information. Here
-    are the outputs, one row per token. | Now shuffle the tokens into the order {{ order }} and run it again:
-    the outputs are the very same rows, shuffled the same way. | Torch confirms it. Attention treats a sentence
-    as a bag of tokens: word order does not exist. Adding positions, the cure we brew next,
+    narration="""Feed three tokens, say dog, bites, man, through self attention, with no mask and no
+    positional information, as the code shows. | Here are the outputs, shaped {{ out.shape }}: one row per
+    token. | Now
+    reverse the tokens, man bites dog, the order {{ order }}: the same rows come out, reversed, up to float
+    rounding. | Attention treats a sentence as a bag of tokens. Adding positions, the cure we brew next,
     breaks the symmetry; so does a mask tied to positions, like the causal mask we meet later.""",
-    visual=Show("out", "out_shuffled", code=False, caption="shuffled tokens in, the same rows shuffled out"),
-    slide=["`attn(x, x, x)` on shuffled tokens", "= the same outputs, shuffled",
+    visual=Show("out", "out_shuffled", caption="reversed tokens in, the same rows reversed out"),
+    slide=["`attn(x, x, x)` on reversed tokens", "= the same outputs, reversed",
            "No mask: permutation-equivariant, order is invisible"],
 )
 def order_lost(device):
-    attn = nn.MultiheadAttention(4, 1, batch_first=True, device=device)
-    x = torch.randn(1, 4, 4, device=device) * 3  # spread out, so the output rows differ visibly
-    order = torch.tensor([2, 0, 3, 1], device=device)
-    causal = nn.Transformer.generate_square_subsequent_mask(4, device=device)
+    attn = nn.MultiheadAttention(4, 1, device=device)
+    x = torch.randn(3, 4, device=device) * 3  # dog, bites, man
+    order = torch.tensor([2, 1, 0], device=device)  # reversed
     with torch.no_grad():
         out, _ = attn(x, x, x)
-        out_shuffled, _ = attn(x[:, order], x[:, order], x[:, order])
-    expect(torch.allclose(out_shuffled, out[:, order], atol=1e-5), "permuting tokens permutes the outputs")
-    expect(not torch.allclose(out_shuffled, out, atol=1e-3), "the shuffled outputs are really in a new order")
-    pe = sinusoid_table(4, 4, device) * 3
-    local = torch.tensor([[0, 0, 1, 1], [0, 0, 0, 1], [1, 0, 0, 0], [1, 1, 0, 0]], device=device).bool()
-    expect_each([{"attn_mask": causal}, {"attn_mask": local}, {"pe": pe}],
+        out_shuffled, _ = attn(x[order], x[order], x[order])
+    expect(torch.allclose(out_shuffled, out[order], atol=1e-5), "reversing the tokens reverses the outputs")
+    expect(not torch.allclose(out_shuffled, out, atol=1e-3), "the reversed outputs are really in a new order")
+    expect_each([(3, 4, 1, torch.float32), (7, 16, 4, torch.float32), (12, 8, 2, torch.float32),
+                 (5, 8, 2, torch.bfloat16), (5, 8, 2, torch.float16)],
+                equivariant, "any shuffle of the tokens shuffles the outputs the same way, up to rounding")
+    expect_each([{"attn_mask": nn.Transformer.generate_square_subsequent_mask(3, device=device)},
+                 {"attn_mask": torch.tensor([[0, 1, 1], [0, 0, 1], [1, 0, 0]], device=device).bool()},
+                 {"pe": sinusoid_table(3, 4, device) * 3}],
                 lambda case: not keeps_order(attn, x, order, **case),
                 "added positions, a causal mask or another position-tied mask break the symmetry")
-    return {"out": out[0], "out_shuffled": out_shuffled[0], "t": x.shape[1], "order": order.tolist()}
+    return {"out": out, "out_shuffled": out_shuffled, "order": order}
 
 
 @lesson.beat(
@@ -171,7 +188,8 @@ def table(device):
     factor, like clock hands from seconds to hours. | On top, the paper's ceiling, {{ base }} times two pi,
     never reached, however wide the model.""",
     visual=Curve("pair", "log_wavelength", "log_ceiling", x_label=f"pair i, for d = {WAVE_DIM}",
-                 y_label=f"log10(2π · {BASE:.0f}^(2i/d))", labels=["wavelength", f"ceiling: 2π · {BASE:.0f}"]),
+                 y_label=f"log10(2π · {BASE:.0f}^(2i/d))", labels=["wavelength", f"ceiling: 2π · {BASE:.0f}"],
+                 digits=1),
     slide=["Wavelength of pair i: 2 pi 10000^(2i/d)", "A constant ratio between neighbours",
            "From 2 pi up to (almost) 10000 * 2 pi", "Fast waves for fine position, slow for coarse"],
 )
@@ -192,19 +210,17 @@ def wavelengths(device):
                 "wider models approach the 10000 * 2 pi ceiling, never reaching it")
     log_ceiling = torch.full_like(log_wavelength, math.log10(ceiling))
     return {"pair": pair, "log_wavelength": log_wavelength, "log_ceiling": log_ceiling, "base": int(BASE),
-            "dim": dim, "log_last": f"{log_wavelength[-1].item():.2f}"}
+            "dim": dim, "log_last": f"{log_wavelength[-1].item():.1f}"}
 
 
 @lesson.beat(
     "Adding it to the tokens",
     narration="""Now inject it. Here is the table again: each token's embedding gets its position's row added,
-    same width, no concatenation. | Beside it, a few columns as waves, | and the token at position {{ position
-    }}: its embedding plus row {{ position }} gives the vector attention will see. The same word elsewhere
-    looks different. In a module, keep the table as a buffer: it moves with the model, yet is never trained.
-    The original Transformer also scales the embeddings by the square root of d first.""",
+    same width, no concatenation. | Beside it, a few of its columns drawn as waves: the early dimensions swing
+    fast, the later ones barely move. | And the token at position {{ position }}: its embedding plus row {{
+    position }} of the table gives the vector attention will see.""",
     visual=PositionalEncoding("pe", "token", "x", position=3),
-    slide=["`x = tok_emb(ids) + pe[:T]`: added, same width", "The same word differs by position",
-           "In a module: `register_buffer('pe', pe)`", "Transformer: `tok_emb(ids) * math.sqrt(d) + pe[:T]`"],
+    slide=["`x = tok_emb(ids) + pe[:T]`: added, same width", "Row p of the table goes to the token at p"],
 )
 def add_to_tokens(device):
     pe = sinusoid_table(32, 16, device)
@@ -214,17 +230,46 @@ def add_to_tokens(device):
     with torch.no_grad():
         x = emb(ids) + pe[: len(ids)]
         token = emb.weight[ids[position]]
-    holder = nn.Module()
-    holder.register_buffer("pe", pe, persistent=False)
-    with torch.no_grad():
-        scaled = emb(ids) * math.sqrt(16) + holder.pe[: len(ids)]
-    expect(list(holder.parameters()) == [] and holder.to(torch.float64).pe.dtype == torch.float64,
-           "a buffer: no parameter, yet it follows .to()")
-    expect(scaled.shape == x.shape, "scaling by sqrt(d) keeps the shape")
     expect(x.shape == emb(ids).shape, "adding keeps the width: no concatenation")
     expect(torch.equal(x[position], token + pe[position]), "x[p] is the token's embedding plus pe[p]")
-    expect(bool(ids[1] == ids[4]) and not torch.allclose(x[1], x[4]), "the same word at two positions differs")
     return {"pe": pe, "token": token, "x": x[position], "position": position}
+
+
+@lesson.beat(
+    "The table inside a module",
+    narration="""In a model, keep the table inside the module as a buffer: it moves with the model to the GPU
+    and into the state dict, yet it is no parameter, so the optimiser never trains it. As in the original
+    Transformer, the token embeddings are scaled by the square root of d first. | The sentence {{ ids }} holds
+    the same word twice. Here it is second, | and here fifth: the same word, two different vectors, told
+    apart by their places.""",
+    visual=Show("at_second", "at_fifth"),
+    slide=["In a module: `self.register_buffer('pe', pe)`", "Buffers follow `.to()`; the optimiser never sees them",
+           "Transformer: `tok(ids) * math.sqrt(d) + pe[:T]`", "The same word differs by position"],
+)
+def in_module(device):
+    class SinusoidalEmbedding(nn.Module):
+        def __init__(self, vocab, d, max_len=32):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, d)
+            pos = torch.arange(max_len).unsqueeze(1)
+            freq = 10000 ** (-torch.arange(0, d, 2) / d)
+            pe = torch.zeros(max_len, d)
+            pe[:, 0::2] = torch.sin(pos * freq)
+            pe[:, 1::2] = torch.cos(pos * freq)
+            self.register_buffer("pe", pe)
+        def forward(self, ids):
+            x = self.tok(ids) * math.sqrt(self.pe.shape[1])
+            return x + self.pe[: len(ids)]
+    model = SinusoidalEmbedding(10, 16).to(device)
+    ids = torch.tensor([4, 7, 1, 2, 7], device=device)
+    x = model(ids)
+    expect(torch.allclose(model.pe, sinusoid_table(32, 16, device), atol=1e-5), "the same table as before")
+    expect(list(model.parameters()) == [model.tok.weight], "the table is no parameter: the optimiser never sees it")
+    expect("pe" in model.state_dict() and copy.deepcopy(model).to(torch.float64).pe.dtype == torch.float64,
+           "a buffer follows .to() and is saved in the state dict")
+    expect(torch.equal(x, model.tok(ids) * math.sqrt(16) + model.pe[: len(ids)]), "tokens scaled by sqrt(d), plus pe")
+    expect(bool(ids[1] == ids[4]) and not torch.allclose(x[1], x[4]), "the same word at two positions differs")
+    return {"at_second": x[1], "at_fifth": x[4], "ids": ids}
 
 
 @lesson.beat(
@@ -290,7 +335,7 @@ def rotations(device):
     "Recap",
     narration="""Order is restored! | Attention alone is blind to order: shuffle the tokens and the outputs
     shuffle too. | The sinusoidal table gives each position sines and cosines, | with wavelengths climbing
-    geometrically. | We add it, or a learned position embedding, to the tokens. | Inside a module, the fixed
+    geometrically. | We add it to the tokens, or learn the positions instead. | Inside a module, the fixed
     table is a buffer. | And a shift in position is a
     rotation of every pair, the seed of rotary embeddings.""",
     visual=Title(heading="What we injected", lines=lesson.recap),
