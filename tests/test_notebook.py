@@ -319,6 +319,7 @@ def test_every_module1_script_gives_a_standalone_prelude() -> None:
             local = {a.arg for a in ast.walk(fn) if isinstance(a, ast.arg)}
             local |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
             local |= {(a.asname or a.name) for n in ast.walk(fn) if isinstance(n, ast.ImportFrom) for a in n.names}
+            local |= {n.name for n in ast.walk(fn) if isinstance(n, ast.FunctionDef | ast.ClassDef) and n is not fn}
             body = ast.Module(body=fn.body, type_ignores=[])
             free = {n.id for n in ast.walk(body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             assert free - local - defined == set(), f"{entry.script.name}: {fn.name}"
