@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Dropout, ModuleTree, Show, Title
 
 lesson = Lesson(
@@ -32,9 +32,23 @@ lesson = Lesson(
 )
 
 
-def grid(device):
-    """The running example: the values 1 to 8 in two rows."""
-    return torch.arange(1.0, 9.0, device=device).reshape(2, 4)
+def seeded_twice(dtype, device):
+    """Whether two runs of three dropout calls, each run after torch.manual_seed(7), draw the same masks."""
+    def run():
+        torch.manual_seed(7)
+        drop, ones = nn.Dropout(0.3), torch.ones(4, 5, dtype=dtype, device=device)
+        return [drop(ones) != 0 for _ in range(3)]
+    return all(torch.equal(a, b) for a, b in zip(run(), run(), strict=True))
+
+
+def scaled_survivors(case):
+    """Whether every survivor of nn.Dropout(p) is its input times 1/(1-p), rounded to the input's dtype, and
+    every other value is zero."""
+    dtype, p = case
+    x = torch.rand(64, dtype=torch.float32).add(0.5).to(dtype)  # no zero inputs, so a zero output was dropped
+    y = nn.Dropout(p)(x)
+    kept = y != 0
+    return torch.equal(y[kept], x[kept] * torch.tensor(1 / (1 - p), dtype=dtype)) and bool((y[~kept] == 0).all())
 
 
 @lesson.beat(
@@ -62,13 +76,15 @@ def objectives(device):
            "Survivors times `1 / (1 - p)`"],
 )
 def mask_scale(device):
-    x = grid(device)
+    x = torch.arange(1.0, 9.0, device=device).reshape(2, 4)
     drop = nn.Dropout(p=0.5)
     torch.manual_seed(5)  # a draw that keeps half of the eight values, as p promises on average
     y = drop(x)
     mask = (y != 0).long()
     scale = 1 / (1 - drop.p)
     expect(torch.equal(y, x * mask * scale), "the survivors are scaled by 1/(1-p), the rest are zero")
+    expect_each([(dtype, p) for dtype in (torch.float32, torch.float16, torch.bfloat16) for p in (0.1, 0.5, 0.7)],
+                scaled_survivors, "survivors times 1/(1-p) (in the input's dtype), the rest zero")
     return {"x": x, "mask": mask, "y": y, "p": drop.p, "scale": scale, "n": x.numel(),
             "kept": int(mask.sum())}
 
@@ -84,7 +100,7 @@ def mask_scale(device):
            "Unscaled, the mean would shrink to (1 - p) x"],
 )
 def expectation(device):
-    x = grid(device)
+    x = torch.arange(1.0, 9.0, device=device).reshape(2, 4)
     drop = nn.Dropout(p=0.5)
     y = drop(x)
     mask = (y != 0).long()
@@ -108,7 +124,7 @@ def expectation(device):
            "eval() reaches every submodule"],
 )
 def train_eval(device):
-    x = grid(device)
+    x = torch.arange(1.0, 9.0, device=device).reshape(2, 4)
     drop = nn.Dropout(p=0.5)
     model = nn.Sequential(nn.Linear(4, 4), drop).to(device)
     expect(drop.training, "a fresh module starts in training mode")
@@ -126,7 +142,7 @@ def train_eval(device):
     narration="""Randomness you cannot repeat is randomness you cannot debug. Dropout draws from torch's
     random generator, so seed it. | With seed {{ seed_a }}, this mask. | Seed {{ seed_a }} again: the very same
     mask, cell for cell. | Seed {{ seed_c }}: a different mask. Seed once at the start of a run, and every
-    mask of the run repeats.""",
+    mask of the run repeats, on the same device.""",
     visual=Show("mask_a", "mask_b", "mask_c"),
     slide=["`torch.manual_seed(s)` before the call", "Same seed, same mask", "Another seed, another mask"],
 )
@@ -141,18 +157,18 @@ def seeding(device):
     mask_c = (drop(ones) != 0).int()
     expect(torch.equal(mask_a, mask_b), "same seed")
     expect(not torch.equal(mask_a, mask_c), "other seed")
-    return {"mask_a": mask_a, "mask_b": mask_b,
-            "mask_c": mask_c, "seed_a": 0, "seed_c": 1}
+    expect_each([torch.float32, torch.float16, torch.bfloat16], lambda dtype: seeded_twice(dtype, device),
+                "a seed repeats a whole run of masks on the same device")
+    return {"mask_a": mask_a, "mask_b": mask_b, "mask_c": mask_c, "seed_a": 0, "seed_c": 1}
 
 
 @lesson.beat(
     "Dropout inside a model",
     narration="""Where does dropout live? Often after an activation, as a submodule, so that eval can reach
-    it. In training mode it zeroes each hidden value the ReLU lets through with probability p: run a batch
-    through, and the share it zeroed comes out close to p, as torch checks. | The hooks light the path: the first
-    layer, the dropout, the second layer. One warning: functional dropout
-    knows nothing of eval. It drops by default, unless you pass training equals self dot training.""",
-    visual=ModuleTree("model", forward=True),
+    it. Here it sits between the ReLU and the second layer. | Run a batch through in training mode: of the
+    hidden values the ReLU let through, dropout zeroed a share of {{ share }}, close to its p. | One warning: functional dropout knows nothing of eval. After model dot eval, F dot dropout still
+    drops by default. | Pass training equals self dot training, and it obeys: every value kept.""",
+    visual=Show("share", "trap", "obeys"),
     slide=["`self.drop = nn.Dropout(0.2)` after the activation", "Submodules obey `train()` and `eval()`",
            "`F.dropout(x, p, training=self.training)`"],
 )
@@ -168,20 +184,20 @@ def in_model(device):
             return self.fc2(self.drop(torch.relu(self.fc1(x))))
 
     model = Net().to(device)
-    seen = {}
-    model.drop.register_forward_hook(lambda m, args, out: seen.update(hidden=args[0], dropped=out))
     x = torch.randn(625, 8, device=device)
-    model(x)
-    alive = seen["hidden"] != 0
-    frac = (seen["dropped"][alive] == 0).float().mean().item() * 100
+    h = torch.relu(model.fc1(x))
+    share = (model.drop(h)[h != 0] == 0).float().mean()
     model.eval()
-    expect(torch.equal(model(x), model(x)), "in eval mode the model is deterministic")
-    ones = torch.ones(1000, device=device)
-    expect(bool((F.dropout(ones, 0.2) == 0).any()), "F.dropout drops by default, even in eval")
-    expect(torch.equal(F.dropout(ones, 0.2, training=model.training), ones), "training=self.training obeys eval")
-    expect(abs(frac - 100 * model.drop.p) < 2, "about p of the hidden values that reach it are zeroed")
-    model.train()
-    return {"model": model}
+    ones = torch.ones(2, 4, device=device)
+    trap = F.dropout(ones, p=0.2)
+    obeys = F.dropout(ones, p=0.2, training=model.training)
+    expect(abs(share - model.drop.p) < 0.02, "about p of the hidden values that reach it are zeroed")
+    expect(bool((trap == 0).any()), "F.dropout drops by default, even in eval")
+    expect(torch.equal(obeys, ones), "training=self.training obeys eval")
+    expect(torch.equal(model(ones.repeat(1, 2)), model(ones.repeat(1, 2))), "in eval mode the model is deterministic")
+    expect_each([0.1, 0.5, 0.9], lambda p: bool((F.dropout(torch.ones(1000), p) == 0).any()),
+                "F.dropout drops by default, whatever p")
+    return {"share": share, "trap": trap, "obeys": obeys}
 
 
 @lesson.beat(
@@ -216,4 +232,7 @@ def challenge(device):
     survivors = out[out != 0]
     expect(torch.allclose(survivors, torch.full_like(survivors, 1 / 0.8)), "survivors are 1/(1-p)")
     expect(abs(out.mean().item() - 1) < 0.05, "the mean stays near one")
+    expect(abs((out == 0).float().mean().item() - drop.p) < 0.02, "about p of the values are zero")
+    expect(torch.equal(drop.eval()(ones), ones), "in eval mode: no zeros, every value one, mean one")
+    expect(f"{ones.numel()} ones through nn.Dropout(p={drop.p})" in lesson.challenge, "the card's numbers are these")
     return {"n": ones.numel(), "p": drop.p}
