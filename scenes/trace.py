@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HUGE = 1e6  # floats from here on are written in scientific notation (1.00e+30)
+WHOLE = 1e9  # ...unless they are whole numbers below this, written out with a point (16777216.)
 INT_DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
 
 
 def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     """A cell label: integers plainly, bools as True/False, floats with `digits` decimals (zeros kept), huge
-    ones (from HUGE on) in scientific notation with `digits` decimals."""
+    ones (from HUGE on) in scientific notation with `digits` decimals, but whole ones below WHOLE written out."""
     if value is None:
         return "None"
     if isinstance(value, complex):
@@ -29,6 +30,8 @@ def format_number(value: Any, dtype: str = "float32", digits: int = 2) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return {"nan": "nan", "inf": "inf", "-inf": "-inf"}[str(value)]
     if abs(float(value)) >= HUGE:  # 1e30 would be 31 digits wide: a cell keeps its width
+        if float(value).is_integer() and abs(float(value)) < WHOLE:  # 16777216. as torch prints it: the digits
+            return f"{int(value)}."                                  # a rounding lesson is about stay visible
         return f"{float(value):.{digits}e}"
     text = f"{float(value):.{digits}f}"
     return "0." + "0" * digits if text == "-0." + "0" * digits else text

@@ -283,3 +283,13 @@ def test_a_note_keeps_an_index_whole_and_wraps_a_long_parenthetical_between_word
     lines = wrapped(error, 48)
     words = set(error.replace("(", " ").replace(")", " ").split())
     assert all(set(line.replace("(", " ").replace(")", " ").split()) <= words for line in lines), lines
+
+
+def test_huge_whole_floats_keep_their_digits() -> None:
+    """float32 stores 16777217 as 16777216: written 1.68e+07 the rounding a lesson shows is lost, so a whole
+    float below a billion is written out as torch prints it; others from a million on stay scientific."""
+    assert format_number(16777216.0) == "16777216."
+    assert format_number(-3e6) == "-3000000."
+    assert format_number(2.5e6 + 0.5) == "2.50e+06"
+    assert format_number(1e30) == "1.00e+30"
+    assert format_number(999999.0) == "999999.00"
