@@ -22,12 +22,14 @@ def ce_is_nll(case):
 
 
 def ce_grad_within_one(case):
-    """Whether every entry of the cross-entropy gradient lies in [-1, 1], default mean reduction, no weights."""
-    rows, classes, scale, seed = case
+    """Whether every entry of the cross-entropy gradient lies in [-1, 1] for one size, scale and reduction
+    (`weighted`: class weights up to 10 with the mean, which divides by the summed weights)."""
+    rows, classes, scale, seed, reduction, weighted = case
     gen = torch.Generator().manual_seed(seed)
     logits = (torch.randn(rows, classes, generator=gen) * scale).requires_grad_()
     target = torch.randint(0, classes, (rows,), generator=gen)
-    (grad,) = torch.autograd.grad(F.cross_entropy(logits, target), logits)
+    weight = torch.rand(classes, generator=gen) * 10 if weighted else None
+    (grad,) = torch.autograd.grad(F.cross_entropy(logits, target, weight=weight, reduction=reduction), logits)
     return bool((grad.abs() <= 1).all())
 
 
@@ -140,8 +142,8 @@ def huber(device):
     "Cross-entropy for classes",
     narration="""For classes, the model outputs raw scores called logits: {{ n }} samples, {{ c }} classes. |
     Log softmax turns each row into log probabilities, and the target picks out one entry per row. | Each
-    sample's loss is minus that log probability. | The mean is {{ loss }}. Inside, cross entropy is exactly
-    negative log likelihood applied to log softmax, as torch confirms.""",
+    sample's loss is minus that log probability. | The mean is {{ loss }}. Inside, for class targets like these,
+    cross entropy is exactly negative log likelihood applied to log softmax, as torch confirms.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp"),
     slide=["`F.cross_entropy(logits, target)`", "= `F.nll_loss(logits.log_softmax(1), target)`",
            "Loss per sample: -log p[target]"],
@@ -164,12 +166,10 @@ def cross_entropy(device):
     "BCE with logits",
     narration="""Some questions have several yes or no answers at once: a cat, a hat, a bat? Here {{ n }} images
     with {{ c }} labels each, any number of them true. | Binary cross entropy with logits gives every label its
-    own sigmoid and its own loss. | The mean over all {{ total_n }} is {{ loss }}. Why not a sigmoid, then plain
-    BCE loss? At a large logit with target zero, the sigmoid rounds to exactly one and plain BCE sticks at its
-    clamp; the logits version still gives the true loss.""",
+    own sigmoid and its own loss. | The mean over all {{ total_n }} is {{ loss }}.""",
     visual=Loss("logits", "target", "per", "loss", kind="bce_with_logits"),
     slide=["`nn.BCEWithLogitsLoss()`: sigmoid + BCE in one", "Float targets, same shape as the logits",
-           "Multi-label: each output is its own yes/no", "`nn.BCELoss` wants probabilities; it saturates"],
+           "Multi-label: each output is its own yes/no"],
 )
 def bce(device):
     logits = torch.randn(2, 3, device=device) * 2
@@ -182,24 +182,43 @@ def bce(device):
     expect(torch.allclose(loss, F.binary_cross_entropy(p, target), atol=1e-6), "the same as BCE on sigmoid")
     one = F.binary_cross_entropy_with_logits(logits[0, :1], target[0, :1])
     expect(torch.allclose(one, per[0, 0]), "a single binary question is the case of one label")
-    far = torch.tensor([20.0], device=device)
-    zero = torch.zeros(1, device=device)
-    clamped = F.binary_cross_entropy(torch.sigmoid(far), zero)
-    stable = F.binary_cross_entropy_with_logits(far, zero)
-    expect(bool(torch.sigmoid(far) == 1), "in float32 the sigmoid of 20 rounds to 1")
-    expect(clamped.item() == 100.0, "plain BCE is stuck at its clamp, 100")
-    expect(torch.allclose(stable, far), "with logits, the loss is the true 20")
     n, c = logits.shape
     return {"logits": logits, "target": target, "per": per, "loss": loss, "n": n, "c": c,
             "total_n": per.numel()}
 
 
 @lesson.beat(
+    "Why the logits version",
+    narration="""Why not a sigmoid, then plain BCE loss? Here is one question scored both ways, in float32. |
+    Take one logit of {{ logit.item }}, sure of yes, while the target is zero: a confident wrong answer. | Its
+    sigmoid rounds to exactly {{ p.item }}. | Plain BCE then needs the log of one minus that, the log of zero;
+    torch clamps that log, so the loss sticks at {{ clamped.item }}. | The logits version never rounds a sigmoid,
+    and gives the true loss, {{ stable.item }}. | So hand BCE with logits the raw scores, never probabilities.""",
+    visual=Show("logit", "p", "clamped", "stable", caption="plain BCE saturates; with logits, exact"),
+    slide=["float32: a large logit's sigmoid rounds to exactly one",
+           "`F.binary_cross_entropy`: log clamped, loss saturates",
+           "`F.binary_cross_entropy_with_logits`: the true loss"],
+)
+def bce_saturation(device):
+    logit = torch.tensor(20.0, device=device)
+    target = torch.tensor(0.0, device=device)
+    p = torch.sigmoid(logit)
+    clamped = F.binary_cross_entropy(p, target)
+    stable = F.binary_cross_entropy_with_logits(logit, target)
+    expect(bool(p == 1), "in float32 the sigmoid of 20 rounds to exactly 1")
+    expect(clamped.item() == 100.0, "plain BCE is stuck at its clamp: the log is clamped at -100")
+    expect(torch.allclose(stable, logit), "with logits, the loss is the true 20")
+    expect(torch.allclose(F.binary_cross_entropy(torch.sigmoid(logit.double()), target.double()), logit.double()),
+           "the sigmoid's rounding is the cause: in float64 plain BCE gives the true loss")
+    return {"logit": logit, "p": p, "clamped": clamped, "stable": stable}
+
+
+@lesson.beat(
     "The price of confidence",
     narration="""How much does one mistake cost? Cross entropy charges minus the log of the probability given to
-    the right class. | Sure and right costs almost nothing. A shrug, even odds, costs more. But confidently
-    wrong, leaving the truth only a sliver, costs many times that, and the price rushes towards infinity as
-    that probability reaches zero.""",
+    the right class. | Confidently wrong, leaving the truth only a sliver, costs the most, and the price rushes
+    towards infinity as that probability reaches zero. A shrug, even odds, costs several times less, and sure
+    and right costs almost nothing.""",
     visual=Curve("p", "cost", labels=["-log p"], x_label="probability of the true class", y_label="loss"),
     slide=["Loss = -log p(true class)", "p near 1: near 0; p near 0: huge",
            "Confident wrong answers are punished most"],
@@ -212,7 +231,7 @@ def confidence(device):
                        reduction="none")
     expect(torch.allclose(costs, -picks.log()), "the loss is -log p of the true class")
     expect(costs[0] < 0.2 < costs[1], "sure and right costs almost nothing; a shrug costs more")
-    expect(costs[2] > 4 * costs[1], "confidently wrong costs far more than unsure")
+    expect(costs[2] > 4 * costs[1], "a shrug costs several times less than confidently wrong")
     return {"p": p, "cost": cost}
 
 
@@ -251,8 +270,9 @@ def gradients(device):
     narration="""And cross entropy? Take {{ c }} logits whose true class is {{ target }}; softmax gives these
     probabilities. | The one hot target marks the true class. | Autograd's gradient on the logits is the
     probabilities minus the one hot, up to rounding. The true class gets {{ g_true }}: negative, so gradient
-    descent pushes its logit up, and the others down. | So with the default mean and no class weights, no entry
-    passes one in size, however wrong the model is; class weights or a sum reduction can push it past.""",
+    descent pushes its logit up, and the others down. | So no entry
+    passes one in size, however wrong the model is, with a mean or a sum; only class weights above one, with a sum
+    reduction, can push it past.""",
     visual=Show("probs", "one_hot", "grad", code=False, caption="logits.grad = softmax(logits) - one_hot"),
     slide=["`F.cross_entropy` on logits", "gradient = softmax(logits) - one_hot",
            "True class pushed up, the rest pushed down"],
@@ -266,13 +286,15 @@ def ce_gradient(device):
     expect(torch.allclose(grad, probs - one_hot), "cross-entropy sends back p - one_hot")
     expect(bool(grad[1] < 0) and bool((grad[[0, 2]] > 0).all()), "the true class is pushed up, the rest down")
     expect(bool((grad.abs() <= 1).all()), "each entry of the gradient is at most 1 in size")
-    expect_each([(1, 3, 1.0, 0), (4, 10, 30.0, 1), (64, 5, 100.0, 2), (2, 2, 1e4, 3)], ce_grad_within_one,
-                "with the default mean and no weights, no gradient entry passes one in size")
+    expect_each([(1, 3, 1.0, 0, "mean", False), (4, 10, 30.0, 1, "mean", False), (64, 5, 100.0, 2, "mean", False),
+                 (2, 2, 1e4, 3, "mean", False), (4, 10, 30.0, 4, "sum", False), (64, 5, 100.0, 5, "sum", False),
+                 (8, 4, 50.0, 6, "mean", True), (32, 3, 1e3, 7, "mean", True)], ce_grad_within_one,
+                "with a mean or a sum, and weights under the mean, no gradient entry passes one in size")
     wrong = torch.tensor([[-10.0, 10.0, 0.0], [-10.0, 10.0, 0.0]], device=device, requires_grad=True)
     heavy = torch.tensor([5.0, 1.0, 1.0], device=device)
     (g_heavy,) = torch.autograd.grad(F.cross_entropy(wrong, torch.zeros(2, dtype=torch.long, device=device),
                                                      weight=heavy, reduction="sum"), wrong)
-    expect(bool(g_heavy.abs().max() > 4), "class weights and a sum reduction push an entry past one")
+    expect(bool(g_heavy.abs().max() > 4), "class weights above one with a sum reduction push an entry past one")
     return {"probs": probs, "one_hot": one_hot, "grad": grad, "c": logits.numel(), "target": int(target),
             "g_true": f"{grad[1].item():.2f}"}
 
