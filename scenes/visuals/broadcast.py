@@ -119,7 +119,7 @@ class Broadcast(TensorVisual):
                 stretched(t, res.shape),
                 role="input",
                 digits=self.digits,
-                tag=f"{name}  {'x'.join(map(str, t.shape))} -> {'x'.join(map(str, res.shape))}",
+                tag=f"{name}  {shape_text(t.shape)} -> {shape_text(res.shape)}",
                 show_badge=False,  # the result's badge says the dtype; the room goes to the values
             )
             real: dict[tuple[int, ...], tuple[int, ...]] = {}
