@@ -77,6 +77,9 @@ def lint_mobjects(mobjects: list[Mobject], where: str = "") -> list[str]:
             problems.append(
                 f"{where}{type(mob).__name__} outside the frame: x {x0:.2f}..{x1:.2f}, y {y0:.2f}..{y1:.2f}"
             )
+    for panel in {id(m): m for mob in mobjects for m in mob.get_family() if getattr(m, "hidden_lines", 0)}.values():
+        problems.append(f"{where}the code panel hides {panel.hidden_lines} of its {panel.total_lines} lines behind "
+                        "'...': shorten the beat's code or split the beat")
     texts = _texts(mobjects)
     boxes = [_box(t) for t in texts]
     for i in range(len(texts)):

@@ -30,3 +30,15 @@ def test_a_problem_that_lasts_is_the_same_problem_at_every_step() -> None:
     later = "step 4: 5 value texts under 9 px at 480p, the smallest 'b' 7.9 px in the code panel: shorten it"
     assert lasting(first) == lasting(later)
     assert lasting("step 2: text 'a' overlaps 'b'") != lasting(first)
+
+
+def test_a_code_panel_that_cuts_lines_is_a_problem_and_a_wrapped_comment_stays_a_comment() -> None:
+    """A panel draws at most 18 lines: the rest behind '...' is code the learner never sees, so lint names it;
+    a long comment wrapped onto the next line keeps its `#`."""
+    source = "\n".join(f"x{i} = {i}" for i in range(25))
+    [problem] = lint_mobjects([CodePanel(source)])
+    assert "the code panel hides 8 of its 25 lines" in problem
+    assert lint_mobjects([CodePanel("\n".join(source.splitlines()[:18]))]) == []
+    wrapped = CodePanel("A @ A  # RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
+                        max_chars=40).drawn
+    assert len(wrapped) > 1 and all(line.lstrip().startswith("#") for line in wrapped[1:]), wrapped

@@ -18,6 +18,7 @@ def wrap_line(line: str, max_chars: int) -> list[str]:
     so wide code stays legible; the words and their order are unchanged."""
     indent = len(line) - len(line.lstrip(" "))
     parts: list[str] = []
+    comment = line.find("  # ")  # a comment's continuation keeps its `#`, so it never reads as code
     while len(line) > max_chars:
         floor = indent + 8
         comma = line.rfind(", ", floor, max_chars)
@@ -25,7 +26,9 @@ def wrap_line(line: str, max_chars: int) -> list[str]:
         if cut <= floor:
             break
         parts.append(line[:cut].rstrip())
-        line = " " * (indent + 4) + line[cut:].lstrip()
+        in_comment = 0 <= comment < cut
+        line = " " * (indent + 4) + ("# " if in_comment else "") + line[cut:].lstrip()
+        comment = indent + 4 if in_comment else comment - cut + indent + 4 if comment >= 0 else -1
     return [*parts, line]
 
 
@@ -41,6 +44,8 @@ class CodePanel(VGroup):
         lines = source.rstrip().splitlines()
         self.lines = lines
         drawn = [part for line in lines for part in wrap_line(line, max_chars)]
+        self.total_lines = len(drawn)
+        self.hidden_lines = len(drawn) - (max_lines - 1) if len(drawn) > max_lines else 0  # lint names it
         if len(drawn) > max_lines:
             drawn = [*drawn[: max_lines - 1], "    ..."]
         self.drawn = drawn
