@@ -17,6 +17,7 @@ import ast
 import contextlib
 import re
 import signal
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,8 +270,25 @@ def beat_cell(traced: dict[str, Any], seed: int) -> str:
         return ""
     names = returned_names(traced["source"])
     shown = "**result" if names is None else ", ".join(f"{k}={v}" for k, v in names.items() if k.isidentifier())
-    seeded = f"torch.manual_seed({seed})  # the seed this beat was traced with\n{code}"
-    return f"{seeded}\n\nshow({shown})" if shown else seeded
+    body = f"{code}\n\nshow({shown})" if shown else code
+    return f"torch.manual_seed({seed})  # the seed this beat was traced with\n{studio_guarded(body)}"
+
+
+SKIPPED = "Skipped: this cell reads Torchenstein Studio's own files (the video shows what it drew)."
+STUDIO_READ = re.compile(r"^(from (render|scenes)(\.\w+)* import .*|import (render|scenes)\b.*)$")
+
+
+def studio_guarded(code: str) -> str:
+    """A cell that reads the studio itself (0.1.1 draws the course from its manifest) runs in the studio; in a
+    learner's Jupyter or Colab, without it, the cell says so instead of failing on the import."""
+    lines = code.splitlines()
+    reads = [line for line in lines if STUDIO_READ.match(line) and "render.lesson" not in line]
+    if not reads:
+        return code
+    rest = "\n".join(line for line in lines if line not in reads).strip("\n")
+    return ("try:  # this cell reads Torchenstein Studio's own files: it runs where the studio is installed\n"
+            + "\n".join(f"    {line}" for line in reads)
+            + f"\nexcept ImportError:\n    print({SKIPPED!r})\nelse:\n" + textwrap.indent(rest, "    "))
 
 
 def _function_name(source: str) -> str:

@@ -548,3 +548,21 @@ def test_a_challenge_beats_code_is_folded_in_the_notebook() -> None:
     assert cell.metadata["jupyter"] == {"source_hidden": True}
     assert nb.cells[index - 1].source.endswith("try it yourself first.*")
     assert beats and all("jupyter" not in c.metadata for _, c in beats.values())
+
+
+def test_a_cell_that_reads_the_studio_says_so_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0.1.1 draws the course from the studio's manifest: in a learner's Jupyter, without the studio, its cell
+    prints why it skips instead of failing on the import; with the studio it runs as traced."""
+    import sys
+
+    code = notebook.studio_guarded("from render.course import load_course\n\nn = len(load_course().modules)\n\n"
+                                   "show(n=n)")
+    out: list[str] = []
+    env = {"show": lambda **kw: out.append(f"n = {kw['n']}"), "print": out.append}
+    exec(code, dict(env))  # noqa: S102 (the studio's own cell)
+    assert out and out[0].startswith("n = ")
+    monkeypatch.setitem(sys.modules, "render.course", None)  # as in a notebook without the studio
+    out.clear()
+    exec(code, dict(env))  # noqa: S102
+    assert out == [notebook.SKIPPED]
+    assert notebook.studio_guarded("y = 2") == "y = 2"
