@@ -7,8 +7,34 @@ from-scratch LayerNorm equal to torch's; the affine weight and bias; and eps, wh
 import torch
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Norm, Show, Title
+
+
+def batch_variance(n, scale):
+    """BatchNorm1d's (training) output variance per feature of a random (n, 3) batch spread by `scale`, beside
+    each feature's own biased variance: the output's is var / (var + eps)."""
+    x = torch.randn(n, 3) * scale
+    return x.var(0, unbiased=False), nn.BatchNorm1d(3)(x).detach().var(0, unbiased=False)
+
+
+def near_one_unless_tiny(case):
+    """Whether every feature comes out with variance at most one (up to rounding), and within 1% of one where
+    its own variance is at least 100 eps."""
+    var_in, var_out = batch_variance(*case)
+    big = var_in >= 100 * 1e-5
+    return bool((var_out <= 1 + 1e-5).all()) and bool((1 - var_out[big] < 0.0101).all())
+
+
+def flat_row_near_zero(case):
+    """Whether LayerNorm maps a flat row (value, width, dtype) to zeros within 1e-2 with the default eps, and to
+    NaN with eps = 0."""
+    value, width, dtype = case
+    row = torch.full((1, width), value, dtype=dtype)
+    y = nn.LayerNorm(width, elementwise_affine=False, dtype=dtype)(row)
+    y0 = nn.LayerNorm(width, eps=0.0, elementwise_affine=False, dtype=dtype)(row)
+    return bool(y.isfinite().all()) and float(y.abs().max()) < 1e-2 and bool(y0.isnan().all())
+
 
 lesson = Lesson(
     objectives=[
@@ -50,8 +76,8 @@ def objectives(device):
     narration="""First, nn dot BatchNorm one d on a batch of {{ n }} samples with {{ c }} features, shaped {{
     x.shape }}. | Cells of one colour share statistics: each feature, one column, across the whole batch. |
     So torch computes {{ c }} means and {{ c }} variances, one per feature. | Each value minus its column's
-    mean, over its column's standard deviation: every feature now has mean zero and variance one, or a hair
-    under it because of eps.""",
+    mean, over its column's standard deviation: every feature now has mean zero and variance just under one,
+    since eps joins the variance. A feature whose own variance is as tiny as eps would stay well under.""",
     visual=Norm("x", "mean", "var", "y", kind="batch"),
     slide=["`nn.BatchNorm1d(C)` on `(N, C)`", "Statistics per feature, over the batch axis",
            "`x.mean(0)`, `x.var(0, unbiased=False)`"],
@@ -66,13 +92,18 @@ def batch_1d(device):
     y_var = y.var(0, unbiased=False)
     expect(bool((y_var < 1).all()) and torch.allclose(y_var, torch.ones_like(y_var), atol=1e-3),
            "each feature has variance just under 1")
+    expect_each([(n, s) for n in (2, 4, 64) for s in (0.1, 1.0, 100.0)], near_one_unless_tiny,
+                "variance just under one, within 1% where a feature's own variance is at least 100 eps")
+    expect_each([(64, 1e-3), (8, 1e-3)], lambda case: bool((batch_variance(*case)[1] < 0.5).all()),
+                "a feature with variance near eps stays well under one")
     n, c = x.shape
     return {"x": x, "mean": mean, "var": var, "y": y, "n": n, "c": c}
 
 
 @lesson.beat(
     "BatchNorm on images",
-    narration="""Images arrive as N, C, H, W: here {{ x.shape }}. BatchNorm two d works per channel. | Every
+    narration="""Images arrive as N, C, H, W: here {{ x.shape }}. Each sample is drawn with one row per channel,
+    its H by W pixels laid flat in that row. BatchNorm two d works per channel. | Every
     cell of one channel shares statistics: all samples, all rows, all columns of that channel. | So there are
     just {{ c }} means and {{ c }} variances, one per channel. | Each pixel is normalised with its channel's
     pair, whatever sample or position it sits in.""",
@@ -152,10 +183,10 @@ def batch_tokens(device):
 @lesson.beat(
     "LayerNorm from scratch",
     narration="""Let us brew it ourselves. Subtract each token's mean, divide by the square root of its biased
-    variance plus eps, then multiply by the weight and add the bias. | Here is torch's LayerNorm, with
-    trained looking weights, | and here is our hand made version on the same input. | The numbers match up
-    to rounding, as torch's all close confirms. Note the biased variance: divide by the count, not the count
-    minus one; the unbiased one would not match.""",
+    variance plus eps, then multiply by the weight and add the bias. | Here is torch's LayerNorm, its
+    weight and bias set away from ones and zeros, as if trained, | and here is our hand made version on the
+    same input. | The numbers match up to rounding, as torch's all close confirms. Note the biased variance:
+    divide by the count, not the count minus one; the unbiased one would not match.""",
     visual=Show("y_torch", "y_scratch", caption="torch and by hand: allclose"),
     slide=["`(x - mean) / torch.sqrt(var + eps)`", "`var(dim=-1, unbiased=False)`: the biased variance",
            "`* weight + bias`"],
@@ -179,35 +210,55 @@ def from_scratch(device):
 
 
 @lesson.beat(
-    "Weight, bias and eps",
-    narration="""After normalising, the layer may undo it: the affine weight scales and the bias shifts. They
-    start as ones and zeros, so at first the layer is pure normalisation, as in these two tokens. | Set the
-    weight above one and the bias above zero, and every value is stretched and lifted just so. |
-    And eps, {{ eps }} by default, rescues a flat token, every value the same: its variance is zero, yet it
-    normalises to zeros. | With eps at zero, torch returns {{ no_eps }}: zero over zero, poison.""",
-    visual=Show("y_norm", "y_affine", "flat", code=False,
-                caption="a flat token normalises to zeros, not NaN, thanks to eps"),
+    "Weight and bias",
+    narration="""After normalising, the layer may undo it: a learned weight scales each feature and a learned
+    bias shifts it. They start as ones and zeros; the code sets them by hand, and builds a second LayerNorm
+    with none at all. | Without them, pure normalisation: these two tokens, each with mean zero. | With weight
+    {{ weight }} and bias {{ bias }}, every value is multiplied by {{ weight }}, then lifted by {{ bias }}, so
+    the network can learn to scale and shift its features back where that helps.""",
+    visual=Show("y_norm", "y_affine"),
     slide=["`weight` starts as ones, `bias` as zeros", "`y = x_hat * weight + bias`, both learned",
-           "`eps=1e-5` keeps a zero variance finite"],
+           "`elementwise_affine=False`: no weight, no bias"],
 )
-def affine_eps(device):
+def affine(device):
+    weight, bias = 2.0, 0.5
+    x = torch.randn(2, 4, device=device)
+    plain = nn.LayerNorm(4, elementwise_affine=False)
     ln = nn.LayerNorm(4, device=device)
     expect(bool((ln.weight == 1).all() and (ln.bias == 0).all()), "weight starts as ones, bias as zeros")
-    x = torch.randn(2, 4, device=device)
-    plain = nn.LayerNorm(4, elementwise_affine=False, device=device)
-    flat_x = torch.full((1, 4), 5.0, device=device)
-    no_eps = nn.LayerNorm(4, eps=0.0, elementwise_affine=False, device=device)
+    expect(list(plain.parameters()) == [], "elementwise_affine=False: no weight and no bias")
     with torch.no_grad():
-        ln.weight.fill_(2.0)
-        ln.bias.fill_(0.5)
+        ln.weight.fill_(weight)
+        ln.bias.fill_(bias)
         y_norm, y_affine = plain(x), ln(x)
-        flat, flat_no_eps = plain(flat_x), no_eps(flat_x)
-    weight, bias = ln.weight[0].item(), ln.bias[0].item()
+    expect(torch.allclose(y_norm.mean(-1), torch.zeros(2, device=device), atol=1e-6), "each token has mean zero")
     expect(torch.allclose(y_affine, y_norm * weight + bias, atol=1e-6), "y = x_hat * weight + bias")
+    return {"y_norm": y_norm, "y_affine": y_affine, "weight": weight, "bias": bias}
+
+
+@lesson.beat(
+    "What eps is for",
+    narration="""LayerNorm divides by the square root of the variance plus eps, a tiny number, {{ eps }} by
+    default. | Here is why: a flat token, every value {{ value }}, has variance zero, yet with eps it
+    normalises to zeros. | With eps at zero, torch divides zero by zero and returns NaN, not a number, in
+    every place: poison that spreads through every later layer.""",
+    visual=Show("flat", "flat_no_eps"),
+    slide=["`(x - mean) / torch.sqrt(var + eps)`", "`eps=1e-5` keeps a zero variance finite",
+           "`eps=0.0`: a flat row gives NaN"],
+)
+def eps(device):
+    value = 5.0
+    flat_x = torch.full((1, 4), value, device=device)
+    ln = nn.LayerNorm(4, elementwise_affine=False)  # eps=1e-5
+    no_eps = nn.LayerNorm(4, eps=0.0, elementwise_affine=False)
+    flat, flat_no_eps = ln(flat_x), no_eps(flat_x)
+    expect(ln.eps == 1e-5, "1e-5 is the default eps")
     expect(bool(torch.isfinite(flat).all()) and bool((flat == 0).all()), "a flat row normalises to zeros")
-    expect(bool(torch.isnan(flat_no_eps).all()), "with eps = 0 a flat row gives NaN")
-    return {"y_norm": y_norm, "y_affine": y_affine, "flat": flat,
-            "eps": f"{ln.eps:g}", "no_eps": str(flat_no_eps[0, 0].item())}
+    expect_each([(v, n, dt) for v in (5.0, 0.1, -1234.5) for n in (4, 768)
+                 for dt in (torch.float32, torch.float16, torch.bfloat16)], flat_row_near_zero,
+                "a flat row normalises to zeros (to within rounding in half precision), and to NaN with eps = 0")
+    expect(bool(torch.isnan(flat_no_eps).all()), "with eps = 0 a flat row gives NaN everywhere")
+    return {"flat": flat, "flat_no_eps": flat_no_eps, "eps": f"{ln.eps:g}", "value": value}
 
 
 @lesson.beat(
