@@ -308,3 +308,16 @@ def test_embedding_still_renders(tmp_path: Path) -> None:
     still = render_still(job("embedding"), tmp_path / "embedding.png")
     assert still.lint == [] and still.png.stat().st_size > 10_000
     assert still.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_norm_titles_a_flattened_image_sample_with_its_real_shape() -> None:
+    """A (N, C, H, W) sample is drawn as C rows of H*W values; its title keeps the tensor's own shape, `x[0]
+    3x(2x2)`, not a 3x4 the tensor does not have (found by the 2.4.1 review)."""
+    from scenes.visuals.norm import blocks
+
+    x = entry("x", [[[[float(n * 100 + c * 10 + i * 2 + j) for j in range(2)] for i in range(2)] for c in range(3)]
+                    for n in range(2)], (2, 3, 2, 2))
+    titles = [title for title, _, _ in blocks(x)]
+    assert titles == ["x[0]  3x(2x2)", "x[1]  3x(2x2)"]
+    _, sub, where = blocks(x)[1]
+    assert sub.shape == (3, 4) and where(2, 3) == (1, 2, 1, 1)

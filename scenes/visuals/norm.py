@@ -58,21 +58,25 @@ def place(x_shape: Index, block: int) -> Callable[[int, int], Index]:
 
 def blocks(x: TensorEntry) -> list[tuple[str, TensorEntry, Callable[[int, int], Index]]]:
     """x cut into 2-D blocks to draw: one per sample for 3-D and 4-D data (rows: axis 1; columns: the rest,
-    flattened), the tensor itself for 1-D and 2-D. Each block comes with its map (row, col) -> x's index."""
+    flattened), the tensor itself for 1-D and 2-D. Each block comes with its title (name and the tensor's own
+    shape: `x[0]  3x(2x2)` for a (C, H, W) sample whose H x W image is a row) and its map (row, col) -> x's index."""
     name = x.name
     if x.ndim == 1:
-        return [(name, TensorEntry(name, [x.values], (1, x.shape[0]), x.dtype, x.device, (x.shape[0], 1)),
+        return [(f"{name}  {shape_text(x.shape)}",
+                 TensorEntry(name, [x.values], (1, x.shape[0]), x.dtype, x.device, (x.shape[0], 1)),
                  place(x.shape, 0))]
     if x.ndim == 2:
-        return [(name, x, place(x.shape, 0))]
+        return [(f"{name}  {shape_text(x.shape)}", x, place(x.shape, 0))]
     out = []
     for b in range(min(x.shape[0], MAX_BLOCKS)):
         sub = x.select(b)
-        if sub.ndim == 3:  # (C, H, W) -> (C, H*W)
+        title = f"{name}[{b}]  {shape_text(sub.shape)}"
+        if sub.ndim == 3:  # (C, H, W) -> (C, H*W): the title keeps the real shape, the image in brackets
             hw = sub.shape[1] * sub.shape[2]
+            title = f"{name}[{b}]  {sub.shape[0]}x({sub.shape[1]}x{sub.shape[2]})"
             values = [[v for row in plane for v in row] for plane in sub.values]
             sub = TensorEntry(f"{name}[{b}]", values, (sub.shape[0], hw), x.dtype, x.device, (hw, 1))
-        out.append((f"{name}[{b}]", sub, place(x.shape, b)))
+        out.append((title, sub, place(x.shape, b)))
     return out
 
 
@@ -176,8 +180,7 @@ class Norm(TensorVisual):
         group: list[TensorGrid] = []
         cells: dict[Index, Any] = {}
         for tag, entry, where in blocks(x):
-            grid = TensorGrid(entry, role=role, digits=self.digits, tag=f"{tag}  {shape_text(entry.shape)}",
-                              show_badge=False)
+            grid = TensorGrid(entry, role=role, digits=self.digits, tag=tag, show_badge=False)
             for (r, c), cell in grid.cells.items():
                 index = where(r, c)
                 cells[index] = cell
