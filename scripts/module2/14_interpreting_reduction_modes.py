@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812  (the name every torch user writes)
 from torch import nn
 
-from render.lesson import Lesson, expect
+from render.lesson import Lesson, expect, expect_each
 from scenes.vocabulary import Loss, Show, Title
 
 lesson = Lesson(
@@ -38,6 +38,27 @@ def samples(device: str) -> tuple[torch.Tensor, torch.Tensor]:
     draw the same logits whatever their seeds)."""
     logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(14)).to(device)
     return logits, torch.tensor([2, 0, 1, 1], device=device)
+
+
+def scales_gradient(n, reduction, factor, device):
+    """Whether the gradient on a weight from a batch of n samples, repeated twice, is `factor` times the gradient
+    from the batch once."""
+    weight = torch.randn(3, 3, device=device, requires_grad=True)
+    x, y = torch.randn(n, 3, device=device), torch.randint(0, 3, (n,), device=device)
+    (once,) = torch.autograd.grad(F.cross_entropy(x @ weight, y, reduction=reduction), weight)
+    (twice,) = torch.autograd.grad(
+        F.cross_entropy(torch.cat([x, x]) @ weight, torch.cat([y, y]), reduction=reduction), weight)
+    return torch.allclose(twice, factor * once, atol=1e-6)
+
+
+def all_ignored(dtype, weighted, device):
+    """Whether a batch whose targets are all -100 gives a NaN mean, a zero sum and zero gradients."""
+    weight = torch.randn(3, 3, device=device, dtype=dtype, requires_grad=True)
+    x, y = torch.randn(2, 3, device=device, dtype=dtype), torch.full((2,), -100, device=device)
+    w = torch.tensor([1.0, 2.0, 3.0], device=device, dtype=dtype) if weighted else None
+    mean = F.cross_entropy(x @ weight, y, weight=w)
+    (grad,) = torch.autograd.grad(mean, weight)
+    return bool(mean.isnan()) and F.cross_entropy(x @ weight, y, reduction="sum") == 0 and bool((grad == 0).all())
 
 
 @lesson.beat(
@@ -80,11 +101,9 @@ def none(device):
     "'sum' and 'mean'",
     narration="""The same samples. | Log softmax, and each target's entry. | The per sample losses. | Reduction
     sum adds them: {{ total }}. | Reduction mean, the default, divides that sum by the {{ n }} samples: {{ loss
-    }}. Repeat the batch twice and the mean stays put while the sum doubles: with mean, the loss and its
-    gradient keep their size whatever the batch size.""",
+    }}. Why is mean the default? The next beat shows it.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", total="total", count="n"),
-    slide=["`reduction='sum'`: add them all", "`reduction='mean'` (default): sum / count",
-           "Mean does not grow with the batch size"],
+    slide=["`reduction='sum'`: add them all", "`reduction='mean'` (default): sum / count"],
 )
 def sum_and_mean(device):
     logits, target = samples(device)
@@ -95,11 +114,35 @@ def sum_and_mean(device):
     expect(torch.allclose(total, per.sum()), "'sum' adds the per-sample losses")
     expect(torch.allclose(loss, total / per.numel()), "'mean' divides the sum by the count")
     expect(torch.equal(per, F.cross_entropy(*samples(device), reduction="none")), "the same samples as before")
-    twice = torch.cat([logits, logits]), torch.cat([target, target])
-    expect(torch.allclose(F.cross_entropy(*twice), loss), "a batch repeated twice has the same mean")
-    expect(torch.allclose(F.cross_entropy(*twice, reduction="sum"), 2 * total), "and twice the sum")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
             "n": per.numel()}
+
+
+@lesson.beat(
+    "Why mean is the default",
+    narration="""Why is mean the default? Take a batch of four samples, and the same batch twice over, eight
+    samples. | The sum over the small batch is {{ sum_small }}, | and over the doubled batch, {{ sum_big }}:
+    the sum grows with the batch, and so do its gradients. | The mean over the small batch is {{ mean_small }},
+    | and over the doubled batch, the same, {{ mean_big }}: with mean, a bigger batch gives neither a bigger
+    loss nor bigger gradients.""",
+    visual=Show("sum_small", "sum_big", "mean_small", "mean_big"),
+    slide=["Sum: grows with the batch size", "Mean: the same loss and gradient scale",
+           "So a learning rate survives a new batch size"],
+)
+def batch_size(device):
+    logits = torch.randn(4, 3, device=device)
+    target = torch.tensor([2, 0, 1, 1], device=device)
+    big_logits, big_target = torch.cat([logits, logits]), torch.cat([target, target])
+    sum_small = F.cross_entropy(logits, target, reduction="sum")
+    sum_big = F.cross_entropy(big_logits, big_target, reduction="sum")
+    mean_small = F.cross_entropy(logits, target)
+    mean_big = F.cross_entropy(big_logits, big_target)
+    expect(torch.allclose(sum_big, 2 * sum_small), "the doubled batch doubles the sum")
+    expect(torch.allclose(mean_big, mean_small), "and keeps the mean")
+    expect_each([(n, "sum", 2.0) for n in (4, 16, 64)] + [(n, "mean", 1.0) for n in (4, 16, 64)],
+                lambda case: scales_gradient(*case, device),
+                "a doubled batch doubles the gradient with sum, and keeps it with mean")
+    return {"sum_small": sum_small, "sum_big": sum_big, "mean_small": mean_small, "mean_big": mean_big}
 
 
 @lesson.beat(
@@ -107,12 +150,12 @@ def sum_and_mean(device):
     narration="""Some targets are unworthy: set them to the ignore index, {{ default }} by default. Here
     one of {{ n }} targets is {{ ignored }}. | Its row is greyed; the others pick their log probabilities. | The
     ignored sample's loss is exactly zero. | The sum adds only the counted losses: {{ total }}. | And the mean
-    divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}. Ignore every target and that
-    division is zero over zero: the mean comes back as not a number.""",
+    divides by the {{ counted }} counted targets, not by {{ n }}: {{ loss }}. The ignored target is
+    invisible to the loss, and to its gradient.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", ignore_index=-100,
                 total="total", count="counted"),
     slide=["`ignore_index=-100` is the default", "Ignored targets: loss 0, not counted",
-           "mean = sum / number of targets not ignored", "All ignored: 0 / 0, the mean is NaN"],
+           "mean = sum / number of targets not ignored"],
 )
 def ignore(device):
     logits = torch.randn(4, 3, device=device)
@@ -126,12 +169,32 @@ def ignore(device):
     expect(per[2] == 0, "the ignored sample's loss is 0")
     expect(torch.allclose(loss, total / counted), "the mean divides by the non-ignored count")
     expect(not torch.allclose(loss, total / len(target)), "not by all the targets")
-    nothing = torch.full_like(target, -100)
-    expect(bool(torch.isnan(F.cross_entropy(logits, nothing))), "all ignored: the mean is NaN")
-    expect(F.cross_entropy(logits, nothing, reduction="sum") == 0, "while the sum is 0")
+    leaf = logits.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(F.cross_entropy(leaf, target), leaf)
+    expect(bool((grad[2] == 0).all()), "the ignored row gets no gradient")
     return {"logits": logits, "target": target, "logp": logp, "per": per, "total": total, "loss": loss,
             "counted": int(counted), "n": len(target), "ignored": int(target[2]),
             "default": nn.CrossEntropyLoss().ignore_index}
+
+
+@lesson.beat(
+    "When every target is ignored",
+    narration="""One trap remains: a batch in which every target is ignored, say a batch made only of
+    padding. | Both targets are the ignore index. | The sum has nothing to add: {{ total }}. | And the mean divides
+    zero by zero: not a number. Backward still gives zero gradients, but add this loss to a running average
+    and the whole average becomes not a number too. Skip such batches, or guard the count.""",
+    visual=Show("target", "total", "loss"),
+    slide=["All ignored: the sum is 0", "The mean is 0 / 0: NaN", "Gradients stay 0; logged averages break"],
+)
+def all_ignored_batch(device):
+    logits = torch.randn(2, 3, device=device)
+    target = torch.tensor([-100, -100], device=device)
+    total = F.cross_entropy(logits, target, reduction="sum")
+    loss = F.cross_entropy(logits, target)
+    expect(bool(torch.isnan(loss)) and total == 0, "all ignored: the mean is NaN, the sum 0")
+    expect_each([(dt, weighted) for dt in (torch.float32, torch.float16, torch.bfloat16) for weighted in (False, True)],
+                lambda case: all_ignored(*case, device), "NaN mean, zero sum, zero gradients: dtypes and weights")
+    return {"target": target, "total": total, "loss": loss}
 
 
 @lesson.beat(
@@ -139,8 +202,7 @@ def ignore(device):
     narration="""Rare classes can be given more weight: here {{ w }}, one per class. | The log probabilities, and
     each target's entry. | Each loss is multiplied by the weight of its target's class. | The weighted losses
     add up to {{ total }}. | And here is the surprise: with class-index targets, the mean divides by the
-    summed weights of the targets, {{ weight_sum }}, not by the {{ n }} samples: a true weighted average.
-    Probability targets divide by the samples instead.""",
+    summed weights of the targets, {{ weight_sum }}, not by the {{ n }} samples: a true weighted average.""",
     visual=Loss("logits", "target", "per", "loss", kind="cross_entropy", logp="logp", weight="w",
                 total="total", count="weight_sum"),
     slide=["`F.cross_entropy(logits, y, weight=w)`", "Each loss times `w[target]`",
@@ -169,12 +231,12 @@ def weights(device):
 @lesson.beat(
     "Padding in a sequence loss",
     narration="""Now a language model: {{ b }} sentences of {{ t }} tokens, but the second is short, so its tail
-    is padding, marked {{ ignored }} in the targets. | Flatten the targets to one line of {{ positions }}, and
-    the logits to one row per token. | Cross entropy with reduction none gives a loss per token, zero at every
-    pad. | The mean divides by the {{ real }} real tokens, not all {{ positions }} positions: {{ loss }}. |
-    The same as masking by hand, as torch confirms.""",
-    visual=Show("target", "flat_target", "per", "loss", code=False,
-                caption="mean = sum over real tokens / number of real tokens"),
+    is padding, marked {{ ignored }} in the targets. | Flatten the targets to one line of {{
+    positions }}; the logits, likewise, to one row per token. | Cross entropy with reduction none gives a loss per
+    token, zero at every pad. | The mean divides by the {{ real }} real tokens, not all {{ positions }}
+    positions: {{ loss }}. | Masking the pads by hand and dividing by the real count gives the same, {{ by_hand
+    }}.""",
+    visual=Show("target", "flat_target", "per", "loss", "by_hand", code=False),
     slide=["Targets `(B, T)`: padding set to -100", "`F.cross_entropy(logits.view(-1, C), y.view(-1))`",
            "The mean counts real tokens only"],
 )
@@ -190,7 +252,8 @@ def padding(device):
     expect(bool((per[~mask] == 0).all()), "padding tokens cost 0")
     expect(torch.allclose(loss, by_hand), "the mean equals masking by hand over real tokens")
     expect(torch.allclose(loss, F.cross_entropy(logits.permute(0, 2, 1), target)), "(B, C, T) gives the same")
-    return {"target": target, "flat_target": flat_target, "per": per, "loss": loss, "b": b, "t": t,
+    return {"target": target, "flat_target": flat_target, "per": per, "loss": loss, "by_hand": by_hand, "b": b,
+            "t": t,
             "ignored": int(target[1, -1]),
             "real": int(mask.sum()), "positions": target.numel()}
 
