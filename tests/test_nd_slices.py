@@ -242,3 +242,12 @@ def test_a_grid_of_tiny_values_shows_their_digits_not_zeros() -> None:
     ordinary = grid_of(torch.tensor([0.5, 3.2e-5]))
     assert ordinary.digits == 2 and ordinary.shown[(1,)] == "0.00"
     assert grid_of(torch.zeros(3)).shown[(0,)] == "0.00"
+
+
+def test_show_draws_a_short_vector_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight per-token losses drawn as six and an ellipsis hid the tokens a narration named (2.5.3): a vector up
+    to ten long is drawn whole; a longer one keeps its first and last values around the ellipsis."""
+    grid, _, _, problems = show_dry_run((8,), monkeypatch)
+    assert sorted(grid.shown) == [(i,) for i in range(8)] and problems == []
+    grid, _, _, _ = show_dry_run((12,), monkeypatch)
+    assert (0,) in grid.shown and (11,) in grid.shown and len(grid.shown) < 12

@@ -18,6 +18,7 @@ from scenes.trace import format_number
 from scenes.typed_code import typed_code
 from scenes.visuals.base import Area, Visual, largest_arrangement
 
+SHORT_VECTOR = 10  # a vector up to this long is drawn whole (a row of 8 losses cut to 6 hid the tokens it named)
 GROW = 1.5  # small grids are drawn larger, up to this, to use the frame (reviews found 1x2 grids on 55% of it)
 
 
@@ -45,7 +46,9 @@ class Show(Visual):
         grids = VGroup()
         for i, name in enumerate(self.spec.tensors):
             role = "output" if i == len(self.spec.tensors) - 1 and len(self.spec.tensors) > 1 else "input"
-            grid = TensorGrid(self.beat[name], role=role, digits=self.option("digits", 2))
+            entry = self.beat[name]
+            wide = SHORT_VECTOR if entry.ndim == 1 and entry.numel <= SHORT_VECTOR else 7
+            grid = TensorGrid(entry, role=role, digits=self.option("digits", 2), max_cols=wide)
             self.shown[name] = {",".join(map(str, k)): v for k, v in grid.shown.items()}
             grids.add(grid)
             parts.append((name, grid))
