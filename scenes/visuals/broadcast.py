@@ -182,5 +182,6 @@ class Broadcast(TensorVisual):
             font_mono=True,
         )
         bottom.fit(eq)
-        scene.play(FadeOut(caption), FadeIn(eq_sign), appear(rgrid), FadeIn(eq), run_time=1.0)
+        scene.play(FadeOut(caption), run_time=0.25)  # the caption leaves before the equation comes: no cross-fade
+        scene.play(FadeIn(eq_sign), appear(rgrid), FadeIn(eq), run_time=1.0)
         yield

@@ -79,12 +79,14 @@ class Dropout(TensorVisual):
         scaled = note(f"survivors × {scale} = 1/(1-p), so the expected value stays the same" if scale
                       else "survivors scaled by 1/(1-p)", theme.ROLES["selected"])
         bottom.fit(scaled, max_scale=1.0)
-        scene.play(FadeIn(times), FadeIn(top[4]), appear(yg), FadeOut(masked), FadeIn(scaled), run_time=0.9)
+        scene.play(FadeOut(masked), run_time=0.25)  # the old note leaves before the new one comes: no cross-fade
+        scene.play(FadeIn(times), FadeIn(top[4]), appear(yg), FadeIn(scaled), run_time=0.9)
         yield
         for k, grid in enumerate(lower):
             line = self.lower_note(k)
             bottom.fit(line, max_scale=1.0)
-            scene.play(appear(grid), FadeOut(scaled), FadeIn(line), run_time=0.8)
+            scene.play(FadeOut(scaled), run_time=0.25)
+            scene.play(appear(grid), FadeIn(line), run_time=0.8)
             scaled = line
             yield
 

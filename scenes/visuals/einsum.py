@@ -176,7 +176,8 @@ class Einsum(TensorVisual):
             worked = VGroup(worked, note(f"{res_name} equals {same_as}{verdict}", theme.TEXT, font_mono=True,
                                          width=90)).arrange(DOWN, buff=0.15)
         bottom.fit(worked)
-        scene.play(FadeOut(explain), FadeIn(worked), run_time=0.6)
+        scene.play(FadeOut(explain), run_time=0.25)  # the old note leaves before the new one comes: no cross-fade
+        scene.play(FadeIn(worked), run_time=0.6)
         yield
 
     @staticmethod

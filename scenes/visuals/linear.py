@@ -109,7 +109,8 @@ class Linear(TensorVisual):
         weights = [FadeIn(parts[1]), appear(wg), FadeIn(parts[3])]
         if bg is not None:
             weights += [FadeIn(parts[4]), appear(bg)]
-        scene.play(*weights, FadeOut(lead), FadeIn(why), run_time=0.8)
+        scene.play(FadeOut(lead), run_time=0.25)  # the old note leaves before the new one comes: no cross-fade
+        scene.play(*weights, FadeIn(why), run_time=0.8)
         yield
         cell = (*(0,) * (self.beat[x].ndim - 1), j)
         cells, eq = self.worked(x, w, b, y, cell)
@@ -197,7 +198,7 @@ class Linear(TensorVisual):
                         f"{shape_text(self.beat[y].shape)}",
                         color)
             bottom.fit(line, max_scale=1.0)
-            scene.play(*[appear(g) for g in grids], *[FadeIn(m) for m in signs], FadeOut(lead), FadeIn(line),
-                       run_time=0.9)
+            scene.play(FadeOut(lead), run_time=0.25)  # no cross-fade of two notes in one place
+            scene.play(*[appear(g) for g in grids], *[FadeIn(m) for m in signs], FadeIn(line), run_time=0.9)
             lead = line
             yield

@@ -149,7 +149,8 @@ class PositionalEncoding(TensorVisual):
         waves_note = note("each column is a sine or cosine of position; the frequency falls as the dimension grows",
                           theme.MUTED)
         bottom.fit(waves_note, max_scale=1.0)
-        scene.play(FadeIn(axes), Create(boxes), FadeOut(lead), FadeIn(waves_note), run_time=0.7)
+        scene.play(FadeOut(lead), run_time=0.25)  # the old note leaves before the new one comes: no cross-fade
+        scene.play(FadeIn(axes), Create(boxes), FadeIn(waves_note), run_time=0.7)
         scene.play(*[Create(lines[d]) for d in dims], run_time=1.4)
         yield
         if len(self.spec.tensors) == 3:

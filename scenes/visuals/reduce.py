@@ -120,7 +120,9 @@ class Reduce(TensorVisual):
             eq = note(text, theme.ROLES["selected"], theme.NOTE_SIZE, font_mono=True, width=80)
             bottom.fit(eq)
             marks = [igrid.cell(*idx)] if igrid is not None and igrid.has(idx) else []
-            scene.play(glow(cells), FadeOut(lead) if n == 0 else FadeIn(VGroup()), FadeIn(eq), run_time=0.5)
+            if n == 0:  # the lead note leaves before the first equation comes: no cross-fade
+                scene.play(FadeOut(lead), run_time=0.25)
+            scene.play(glow(cells), FadeIn(eq), run_time=0.5)
             revealed += [rgrid.cell(*idx), *marks]
             scene.play(reveal([rgrid.cell(*idx), *marks]), run_time=0.4)
             yield
