@@ -293,3 +293,40 @@ def test_huge_whole_floats_keep_their_digits() -> None:
     assert format_number(2.5e6 + 0.5) == "2.50e+06"
     assert format_number(1e30) == "1.00e+30"
     assert format_number(999999.0) == "999999.00"
+
+
+def crossfades(name: str) -> list[tuple[str, str]]:
+    """The texts gallery beat `name` fades out and in within one `play`, where they overlap on screen."""
+    from manim import FadeIn, FadeOut, Text, tempconfig
+
+    from render.checks import DRY_RUN
+    from scenes.beat import BeatScene
+
+    found: list[tuple[str, str]] = []
+
+    def texts(animations: tuple, kind: type) -> list:
+        return [t for a in animations if type(a) is kind for t in a.mobject.get_family() if isinstance(t, Text)]
+
+    def box(m: object) -> tuple[float, float, float, float]:
+        (x0, y0, _), (x1, y1, _) = m.get_corner((-1, -1, 0)), m.get_corner((1, 1, 0))  # type: ignore[attr-defined]
+        return x0, y0, x1, y1
+
+    class Watched(BeatScene):
+        def play(self, *animations: object, **kwargs: object) -> None:
+            for old in texts(animations, FadeOut):
+                for new in texts(animations, FadeIn):
+                    a, b = box(old), box(new)
+                    if min(a[2], b[2]) - max(a[0], b[0]) > 0.05 and min(a[3], b[3]) - max(a[1], b[1]) > 0.05:
+                        found.append((old.text, new.text))
+            super().play(*animations, **kwargs)  # type: ignore[arg-type]
+
+    with tempconfig(DRY_RUN):
+        Watched(job(name)).render()
+    return found
+
+
+@pytest.mark.parametrize("name", ["dropout_train_eval", "linear_tokens", "positional_encoding", "broadcast",
+                                  "einsum", "reduce_sum"])
+def test_a_note_leaves_before_the_next_one_comes(name: str) -> None:
+    """Two notes in one place never cross-fade (a review saw both at once for 0.6 s at each step)."""
+    assert crossfades(name) == []
