@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from render.checks import DRY_RUN
+from scenes.trace import BeatTrace
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY_DIR = ROOT / "scripts" / "gallery"
@@ -61,3 +62,32 @@ def dry(name: str) -> tuple[Any, dict[str, Any], list[str], dict[str, Any], int]
     assert scene.visual is not None
     beat = BeatTrace.from_json(j["trace"]["beat"])
     return beat, j["visual"]["options"], list(scene.lint_problems), scene.visual.shown, scene.steps_played
+
+
+def dry_scene(compute: Any, visual: Any) -> tuple[dict[str, Any], Any]:
+    """Trace one compute function as a beat and dry-run its visual as a clip worker would; (the beat's trace
+    JSON, the rendered `BeatScene`)."""
+    from manim import tempconfig
+
+    from render.lesson import Lesson
+    from render.trace import trace_beat
+    from scenes.beat import BeatScene
+
+    lesson = Lesson()
+    lesson.beat("t", narration="n", visual=visual)(compute)
+    data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
+    job = {"title": "t", "lesson": "crash", "visual": visual.to_json(),
+           "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
+    with tempconfig(DRY_RUN):
+        scene = BeatScene(job)
+        scene.render()
+    assert scene.visual is not None
+    return data, scene
+
+
+def dry_beat(compute: Any, visual: Any) -> tuple[BeatTrace, dict[str, Any], list[str]]:
+    """Trace one compute function and dry-run its visual; (trace, shown, lint problems). Steps played
+    must equal the steps the visual declares."""
+    data, scene = dry_scene(compute, visual)
+    assert scene.steps_played == scene.visual.steps()
+    return BeatTrace.from_json(data), scene.visual.shown, list(scene.lint_problems)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from render.checks import DRY_RUN
 from scenes.trace import BeatTrace, TensorEntry
 
 FRAME_W, FRAME_H = 14.222, 8.0
@@ -52,14 +51,10 @@ def entry(shape: tuple[int, ...], name: str = "x") -> TensorEntry:
 def show_dry_run(shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, BeatTrace, Any, list[str]]:
     """A `Show("x", code=False)` beat of a tensor of `shape`, traced by torch and dry-run by `BeatScene` as a clip
     worker runs it; (the grid it drew, the trace, the visual, the lint problems)."""
-    from manim import tempconfig
-
     import scenes.visuals.show as show
-    from render.lesson import Lesson
-    from render.trace import trace_beat
-    from scenes.beat import BeatScene
     from scenes.mobjects.tensor_grid import TensorGrid
     from scenes.vocabulary import Show
+    from tests.conftest_scenes import dry_scene
 
     built: list[TensorGrid] = []
 
@@ -69,19 +64,11 @@ def show_dry_run(shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch) -> tup
             built.append(self)
 
     monkeypatch.setattr(show, "TensorGrid", Recorded)
-    lesson = Lesson()
-    visual = Show("x", code=False)
 
     def slices(device: str) -> dict[str, Any]:
         return {"x": values(shape)}
 
-    lesson.beat("slices", narration="n", visual=visual)(slices)
-    data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
-    job = {"title": "Slices", "lesson": "N-D tensors", "visual": visual.to_json(),
-           "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
-    with tempconfig(DRY_RUN):
-        scene = BeatScene(job)
-        scene.render()
+    data, scene = dry_scene(slices, Show("x", code=False))
     assert len(built) == 1 and scene.visual is not None
     return built[0], BeatTrace.from_json(data), scene.visual, list(scene.lint_problems)
 

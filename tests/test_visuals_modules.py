@@ -15,6 +15,7 @@ from render.checks import DRY_RUN
 from render.lesson import load_lesson
 from scenes.trace import BeatTrace, ModuleEntry, shape_text
 from scenes.visuals.state_dict import reported_keys
+from tests.conftest_scenes import dry_beat
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gallery" / "nn_modules.py"
 
@@ -172,26 +173,7 @@ def test_shape_text_used_for_keys() -> None:
 
 
 # crashes found by new authors: each case now draws (or raises a VisualError saying what and why) -------
-def dry(compute: Any, visual: Any) -> tuple[BeatTrace, dict[str, Any], list[str]]:
-    """Trace one compute function and dry-run its visual; (trace, shown, lint problems). Steps played
-    must equal the steps the visual declares."""
-    from manim import tempconfig
-
-    from render.lesson import Lesson
-    from render.trace import trace_beat
-    from scenes.beat import BeatScene
-
-    lesson = Lesson()
-    lesson.beat("t", narration="n", visual=visual)(compute)
-    data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
-    job = {"title": "t", "lesson": "crash", "visual": visual.to_json(),
-           "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
-    with tempconfig(DRY_RUN):
-        scene = BeatScene(job)
-        scene.render()
-    assert scene.visual is not None
-    assert scene.steps_played == scene.visual.steps()  # type: ignore[attr-defined]
-    return BeatTrace.from_json(data), scene.visual.shown, list(scene.lint_problems)
+dry = dry_beat  # one compute function traced and its visual dry-run (tests/conftest_scenes.py)
 
 
 def check_sums(beat: BeatTrace, shown: dict[str, Any]) -> None:

@@ -236,53 +236,20 @@ def test_a_show_caption_writes_traced_values() -> None:
     """`caption="total {{ total }} from {{ count }} rows"` is filled from the trace (a one-element tensor as its
     grid labels it, a returned number as it is), so a caption's number is computed; a name the beat did not
     return is refused naming it."""
-    import json
-
     import torch
-    from manim import tempconfig
 
-    from render.checks import DRY_RUN
-    from render.lesson import Lesson
-    from render.trace import trace_beat
-    from scenes.beat import BeatScene
     from scenes.errors import VisualError
     from scenes.vocabulary import Show
+    from tests.conftest_scenes import dry_beat
 
-    def dry(caption: str) -> dict:
-        lesson = Lesson()
-        visual = Show("x", code=False, caption=caption)
+    def rows(device: str) -> dict:
+        x = torch.tensor([[1.5, 2.0], [3.0, 4.25]], device=device)
+        return {"x": x, "total": x.sum(), "count": x.shape[0]}
 
-        def rows(device: str) -> dict:
-            x = torch.tensor([[1.5, 2.0], [3.0, 4.25]], device=device)
-            return {"x": x, "total": x.sum(), "count": x.shape[0]}
-
-        lesson.beat("rows", narration="a | b", visual=visual)(rows)
-        data = json.loads(json.dumps(trace_beat(lesson.beats[0], "cpu", 0)))
-        job = {"title": "Rows", "lesson": "Captions", "visual": visual.to_json(),
-               "trace": {"beat": data, "device": "cpu", "torch": ""}, "timing": None}
-        with tempconfig(DRY_RUN):
-            scene = BeatScene(job)
-            scene.render()
-        assert scene.visual is not None
-        return dict(scene.visual.shown)
-
-    assert dry("total {{ total }} from {{count}} rows")["caption"] == "total 10.75 from 2 rows"
+    _, shown, _ = dry_beat(rows, Show("x", code=False, caption="total {{ total }} from {{count}} rows"))
+    assert shown["caption"] == "total 10.75 from 2 rows"
     with pytest.raises(VisualError, match="mean"):
-        dry("the mean is {{ mean }}")
-
-
-def test_a_note_keeps_an_index_whole_and_wraps_a_long_parenthetical_between_words() -> None:
-    """`target[0, 0]` never wraps inside its brackets; a traced error's long bracketed clause wraps between its
-    words (a 480p review read "at least one dim / ension")."""
-    from scenes.anim import wrapped
-
-    short = wrapped("the value at target[0, 0] is the class index we want to see", 20)
-    assert any("target[0, 0]" in line for line in short), short
-    error = ("view size is not compatible with input tensor's size and stride (at least one dimension spans "
-             "across two contiguous subspaces). Use .reshape(...) instead.")
-    lines = wrapped(error, 48)
-    words = set(error.replace("(", " ").replace(")", " ").split())
-    assert all(set(line.replace("(", " ").replace(")", " ").split()) <= words for line in lines), lines
+        dry_beat(rows, Show("x", code=False, caption="the mean is {{ mean }}"))
 
 
 def test_huge_whole_floats_keep_their_digits() -> None:
