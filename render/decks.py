@@ -308,6 +308,20 @@ def _break_line(line: str, cuts: list[Cut], cols: int, hang: str = CONTINUATION)
     return pieces
 
 
+def _trailing_comment(line: str) -> tuple[str, str]:
+    """A code line split into its code and its trailing `# comment` ("" when it has none or is all comment)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return line, ""
+    comments = [t for t in tokens if t.type == tokenize.COMMENT]
+    if not comments or comments[0].start[1] == 0:
+        return line, ""
+    indent = line[: len(line) - len(line.lstrip())]
+    at = comments[0].start[1]
+    return indent + line.strip()[:at].rstrip(), line.strip()[at:]
+
+
 def _break_comment(line: str, cols: int) -> list[str]:
     """A long comment line as several comment lines at its indentation."""
     indent = line[: len(line) - len(line.lstrip())]
@@ -359,7 +373,11 @@ def break_code(source: str, cols: int, hang: str = CONTINUATION) -> list[str]:
             shift = len(line) - len(line.lstrip()) - len(indent)
             if shift > 0:
                 line, cuts = indent + line.lstrip(), [dataclasses.replace(c, col=c.col - shift) for c in cuts]
-        if display_width(line) <= cols:
+        code, comment = _trailing_comment(line) if number not in inside else (line, "")
+        if display_width(line) > cols and comment and display_width(code) <= cols:
+            indent = line[: len(line) - len(line.lstrip())]  # a wide line's comment goes on its own line above
+            out.extend([*_break_comment(indent + comment, cols), code])
+        elif display_width(line) <= cols:
             out.append(line)
         elif line.lstrip().startswith("#"):
             out.extend(_break_comment(line, cols))

@@ -675,3 +675,15 @@ def test_a_compute_that_returns_nothing_shows_no_code_on_its_slide() -> None:
     views = decks._beat_views({"beats": [{"name": "objectives", "title": "T", "source": "def objectives(device):\n"
                                           "    return {}\n"}]})
     assert views[0]["source"] == "" and views[0]["code"] == ""
+
+
+def test_a_wide_line_puts_its_trailing_comment_above_it() -> None:
+    """`(w_new * x).sum().backward()  # RuntimeError: ...` wider than the panel: the comment goes on its own
+    line(s) above the code, which stays whole, instead of the code breaking mid-expression."""
+    line = "    (w_new * x).sum().backward()  # RuntimeError: element 0 of tensors does not require grad"
+    out = decks.break_code("if True:\n" + line, 50)
+    assert out[-1] == "    (w_new * x).sum().backward()"
+    assert all(x.lstrip().startswith("#") for x in out[1:-1]) and len(out) > 2
+    assert max(map(decks.display_width, out)) <= 50
+    assert same_code("\n".join(out), "if True:\n" + line)
+    assert decks.break_code("x = 1  # short", 50) == ["x = 1  # short"]

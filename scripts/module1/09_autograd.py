@@ -187,7 +187,7 @@ def training_step(device):
     no grad, so its next backward raises this error. Beside other parameters nothing raises: the weight
     stops learning.""",
     visual=Show("before", "w", error="error"),
-    slide=["`with torch.no_grad(): w -= lr * w.grad`", "In place: `w` stays the leaf you train",
+    slide=["Update inside `torch.no_grad()`", "In place: `w` stays the leaf you train",
            "Use no_grad for updates and evaluation"],
 )
 def no_grad(device):
