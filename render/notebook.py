@@ -340,15 +340,33 @@ def run_notebook(nb: Any, folder: Path, timeout: float = 600.0, name: Path | Non
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # asyncio's CancelledError too: Ctrl-C while the kernel starts cancels its wait
-        if stop_requested() or getattr(client, "_async_cleanup_kernel_future", None) is not None:
-            # nbclient's own Ctrl-C/SIGTERM handler ran (it shuts the kernel down, then fails): the user
-            # stopped the render; this is not the notebook's failure
+        if stop_requested() or _nbclient_saw_a_signal(client):
+            # the user stopped the render; this is not the notebook's failure
             request_stop()
             raise KeyboardInterrupt from exc
         if not isinstance(exc, Exception):
             raise
         _notebook_failure(exc, nb, name, current["index"])
+    if _nbclient_saw_a_signal(client):  # it landed while the kernel shut down: execute returned as if all ran
+        request_stop()
+        raise KeyboardInterrupt
     return nb
+
+
+def _nbclient_saw_a_signal(client: Any) -> bool:
+    """Whether nbclient's own Ctrl-C/SIGTERM handler ran (ours never saw the signal): it schedules a kernel
+    clean-up, which fails when the kernel is already gone; that failure is taken here so asyncio does not
+    print it as a stray traceback."""
+    future = getattr(client, "_async_cleanup_kernel_future", None)
+    if future is None:
+        return False
+    with contextlib.suppress(BaseException):
+        if future.done():
+            future.exception()
+        else:
+            future.cancel()
+            future._log_destroy_pending = False  # never run: its loop has stopped
+    return True
 
 
 @contextlib.contextmanager

@@ -534,6 +534,35 @@ def test_ctrl_c_while_the_kernel_starts_is_the_interrupt(monkeypatch: pytest.Mon
         notebook.run_notebook(nb, tmp_path)
 
 
+def test_a_signal_while_the_kernel_shuts_down_is_the_interrupt(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    """SIGTERM landing as nbclient shuts the kernel down after the last cell: its handler schedules a second
+    clean-up (which fails: the kernel is gone) and `execute` returns as if nothing happened. That is still the
+    user's stop (exit 130), and the failed clean-up is not left for asyncio to print as a traceback."""
+    import asyncio
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from render import errors
+
+    loop = asyncio.new_event_loop()
+    failed = loop.create_future()
+    failed.set_exception(AttributeError("'NoneType' object has no attribute 'cleanup_resources'"))
+
+    def returned_after_a_signal(self: Any, **_: Any) -> Any:
+        self._async_cleanup_kernel_future = failed
+        return self.nb
+
+    monkeypatch.setattr(errors, "_stop_requested", [])
+    monkeypatch.setattr(NotebookClient, "execute", returned_after_a_signal)
+    with pytest.raises(KeyboardInterrupt):
+        notebook.run_notebook(nbformat.v4.new_notebook(), tmp_path)
+    assert errors.stop_requested()
+    assert failed._log_traceback is False  # retrieved: asyncio will not print "never retrieved"
+    loop.close()
+
+
 def test_a_challenge_beats_code_is_folded_in_the_notebook() -> None:
     """A beat named `challenge` computes the answer: its cell is folded (Jupyter's source_hidden) under a line
     asking the learner to try first; every other beat's code is open."""
