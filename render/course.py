@@ -51,6 +51,7 @@ class Module:
     title: str
     learn: tuple[str, ...]
     sections: tuple[Section, ...]
+    beyond_outline: bool = False  # made before the published outline lists it (the page says so)
 
     @property
     def name(self) -> str:
@@ -134,5 +135,6 @@ def load_course(path: Path = SCRIPTS / "course.toml") -> Course:
                 for entry in s.get("lessons", [])
             )
             sections.append(Section(s["id"], s["title"], tuple(s.get("learn", [])), lessons))
-        modules.append(Module(m["number"], m["title"], tuple(m.get("learn", [])), tuple(sections)))
+        modules.append(Module(m["number"], m["title"], tuple(m.get("learn", [])), tuple(sections),
+                              bool(m.get("beyond_outline", False))))
     return Course(data["title"], data.get("mentor", ""), tuple(modules), data.get("repository", ""))

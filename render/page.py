@@ -149,7 +149,8 @@ def write_course_page(course: Course, lessons: dict[str, dict[str, Any] | None],
                 {"id": section.id, "title": section.title, "learn": section.learn, "lessons": cards}
             )
         modules.append(
-            {"number": module.number, "title": module.title, "learn": module.learn, "sections": sections}
+            {"number": module.number, "title": module.title, "learn": module.learn, "sections": sections,
+             "beyond_outline": module.beyond_outline}
         )
     built = sum(1 for c in cards_all if c["state"] == "built")
     total = len(cards_all)

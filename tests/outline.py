@@ -33,9 +33,10 @@ class OutlineModule:
     sections: list[OutlineSection] = field(default_factory=list)
 
 
-def parse_outline(text: str) -> list[OutlineModule]:
-    """Modules, sections and lessons of the outline, leaving out what is commented out."""
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+def parse_outline(text: str, commented: bool = False) -> list[OutlineModule]:
+    """Modules, sections and lessons of the outline, leaving out what is commented out (or, with `commented`,
+    reading it too: the modules the outline keeps for later)."""
+    text = re.sub(r"<!--|-->", "", text) if commented else re.sub(r"<!--.*?-->", "", text, flags=re.S)
     modules: list[OutlineModule] = []
     mode = ""
     for line in text.splitlines():
@@ -51,7 +52,7 @@ def parse_outline(text: str) -> list[OutlineModule]:
             mode = "section"
         elif line.strip().startswith("What you will learn"):
             mode = "learn-module" if not mod.sections else "learn"
-        elif re.match(r"^#+ .*Lessons:?\s*$", line):
+        elif re.match(r"^(?:#+ .*)?Lessons:?\s*$", line.strip()):
             mode = "lessons"
         elif mode in ("learn", "learn-module") and (m := re.match(r"^\s*(?:\d+\.|-)\s+(.*\S)", line)):
             (mod.learn if mode == "learn-module" else mod.sections[-1].learn).append(m.group(1).strip())

@@ -67,8 +67,12 @@ def test_page_lists_the_outline_in_order(built_page: tuple[Course, dict[str, Any
     course, lesson, build = built_page
     parsed = Cards()
     parsed.feed((build / "index.html").read_text(encoding="utf-8"))
-    assert parsed.modules == [m.name for m in course.modules]
+    assert parsed.modules == [m.name for m in course.modules] and "module3" in parsed.modules
     assert [c["id"] for c in parsed.cards] == [e.id for e in course.lessons]
+    html = (build / "index.html").read_text(encoding="utf-8")
+    module3 = html.split('id="module3"', 1)[1]
+    assert "Beyond the published outline" in module3 and "Beyond the published outline" not in html.split(
+        'id="module3"', 1)[0]  # module 3 says it is made ahead of the outline; the others do not
     for card in parsed.cards:
         if card["id"] == BUILT:
             assert card["class"] == "lesson built"

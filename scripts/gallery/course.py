@@ -37,7 +37,7 @@ def course_map(device):
     modules = [
         [m.number, m.title, [[s.id, s.title, [[x.id, x.title, x.scripted] for x in s.lessons]]
                              for s in m.sections]]
-        for m in course.modules
+        for m in course.modules if not m.beyond_outline
     ]
     return {"course": modules, "leads": ["Transformers", "Diffusion models"], "here": course.lessons[0].id}
 

@@ -87,7 +87,7 @@ def blueprint(device):
     manifest = tomllib.loads((SCRIPTS / "course.toml").read_text(encoding="utf-8"))
     modules = [
         [m.number, m.title, [[s.id, s.title, [[x.id, x.title, x.scripted] for x in s.lessons]] for s in m.sections]]
-        for m in course.modules
+        for m in course.modules if not m.beyond_outline  # the published outline; the course page shows the rest
     ]
     here = course.lesson("pytorch-course-structure").id  # this lesson, drawn in violet
     first, second, third = (m.number for m in course.modules[:3])
@@ -99,7 +99,7 @@ def blueprint(device):
     return {
         "course": modules, "leads": manifest["leads"], "here": here, "setups": len(setup),
         "first": first, "second": second, "third": third,
-        "all_scripted": all(x.scripted for x in course.lessons),
+        "all_scripted": all(x[2] for m in modules for s in m[2] for x in s[2]),
     }
 
 
