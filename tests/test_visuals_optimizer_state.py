@@ -106,11 +106,13 @@ def test_worked_update_quotes_the_trace(name: str) -> None:
     assert lines[-1].startswith(f"{param} = {ops['param_before'][3]} − ") and lines[-1].endswith(
         f"= {ops['param_after'][3]}")
     group = beat.values[spec.options["group"]]
+    assert f"lr = {hyper_text(group['lr'])}" in shown["hyper"]  # drawn from the first step on
     assert f"{hyper_text(group['lr'])} × " in lines[-1]
     if len(states) == 2:
         b1, b2 = group["betas"]
         assert f"{hyper_text(b1)} × " in lines[0] and f"{hyper_text(b2)} × " in lines[1]
         assert hyper_text(group["eps"]) in lines[-1]
+        assert f"betas = ({hyper_text(b1)}, {hyper_text(b2)})" in shown["hyper"]
     else:
         assert lines[0].startswith(f"{states[0]} = {hyper_text(group['momentum'])} × ")
 

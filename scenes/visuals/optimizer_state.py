@@ -158,6 +158,24 @@ class OptimizerState(TensorVisual):
         self.shown.setdefault("digits", {})[name] = grid.digits
         return grid
 
+    def hyper_line(self) -> VGroup | None:
+        """The optimiser's hyperparameters as the group holds them (lr, momentum, betas, eps), or None without one."""
+        group = self.beat.values.get(str(self.option("group", "")))
+        if not isinstance(group, dict):
+            return None
+        parts = []
+        for key in ("lr", "momentum", "betas", "eps"):
+            v = group.get(key)
+            if isinstance(v, list) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v) and v:
+                parts.append(f"{key} = ({', '.join(hyper_text(float(x)) for x in v)})")
+            elif isinstance(v, int | float) and not isinstance(v, bool):
+                parts.append(f"{key} = {hyper_text(float(v))}")
+        if not parts:
+            return None
+        text = "    ".join(parts)
+        self.shown["hyper"] = text
+        return VGroup(label(text, theme.CAPTION_SIZE, theme.ACCENT))
+
     def value(self, grid: TensorGrid, name: str, row: int, col: int) -> str:
         """A cell's text as its table shows it (the equation quotes the table)."""
         return format_number(self.beat[name].at(row, col), self.beat[name].dtype, grid.digits)
@@ -181,14 +199,22 @@ class OptimizerState(TensorVisual):
         right = min(text.get_right()[0] for text in rows)
         for text in rows:
             text.shift(RIGHT * (right - text.get_right()[0]))
-        picture = VGroup(rows, *grids)
+        hyper = self.hyper_line()
+        if hyper is not None:  # in the empty corner beside `start`, over the tables that begin at step 1
+            hyper.scale_to_fit_height(grids[0].cell(0, 0)[1].height * 1.15)
+            room = grids[-1].get_right()[0] - grids[1].get_left()[0]
+            if hyper.width > room:
+                hyper.scale_to_fit_width(room)
+            hyper.move_to(grids[1].get_left(), aligned_edge=LEFT).set_y(grids[0].cell(0, 0).get_y())
+        picture = VGroup(rows, *grids, *([hyper] if hyper is not None else []))
         self.fit(picture, main, max_scale=1.3)
         self.shown["rows"] = names
-        scene.play(*[appear(g) for g in grids], FadeIn(rows), run_time=1.0)
+        scene.play(*[appear(g) for g in grids], FadeIn(rows), *([FadeIn(hyper)] if hyper is not None else []),
+                   run_time=1.0)
         yield
         if not worked:
             return
-        t, j, hyper = self.worked()
+        t, j, hp = self.worked()
         cells = {name: g for name, g in zip([param, grad, *states], grids, strict=True)}
         # step t: its inputs, the gradient at step t, the state after step t - 1, the parameter before step t
         inputs = [grids[0].cell(t - 1, j), grids[1].cell(t - 1, j)]
@@ -201,7 +227,7 @@ class OptimizerState(TensorVisual):
         self.shown["at"] = {"step": t, "element": j}
         scene.play(FadeIn(band), glow(inputs), rows[t].animate.set_color(theme.ACCENT), run_time=0.8)
         yield
-        lines = self.equations(grids, t, j, hyper)
+        lines = self.equations(grids, t, j, hp)
         self.shown["equations"] = [text for text, _ in lines]
         texts = VGroup(*[label(text, theme.NOTE_SIZE, color) for text, color in lines])
         texts.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
