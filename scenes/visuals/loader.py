@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, RoundedRectangle, Scene, Transform, VGroup, Write
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, RoundedRectangle, Scene, Transform, VGroup
 
 from scenes import theme
 from scenes.mobjects.code_panel import CodePanel
@@ -98,7 +98,7 @@ class Loader(TensorVisual):
         box = RoundedRectangle(corner_radius=0.08, width=width, height=CARD_H, stroke_color=color,
                                stroke_width=2.5, fill_color=theme.PANEL, fill_opacity=1.0)
         value = label(text, theme.CELL_SIZE, theme.TEXT).move_to(box)
-        tag = label(f"[{i}]", theme.BADGE_SIZE + 3, theme.MUTED).next_to(box, UP, buff=0.05)
+        tag = label(f"[{i}]", theme.CELL_SIZE - 1, theme.MUTED).next_to(box, UP, buff=0.05)
         return VGroup(box, value, tag)
 
     def row(self, head: str, cards: list[VGroup], head_width: float, tail: Any = None) -> VGroup:
@@ -113,21 +113,34 @@ class Loader(TensorVisual):
         return group
 
     @staticmethod
-    def beside(code: CodePanel, picture: VGroup, area: Area, gap: float = 0.4) -> Area:
-        """Place the code panel on the left, as wide as keeps both it and the cards largest; return the area
-        left for the cards."""
-        def scales(fraction: float) -> tuple[float, float]:
+    def place(code: CodePanel, picture: VGroup, area: Area, gap: float = 0.4) -> Area:
+        """Place the code panel on the left, or above the cards, as keeps both largest; return the area left
+        for the cards."""
+        def left(fraction: float) -> tuple[float, float]:
             code_w = fraction * area.width
             rest_w = area.width - code_w - gap
             return (min(1.0, code_w / code.width, area.height / code.height),
                     min(1.4, rest_w / picture.width, area.height / picture.height))
 
-        fraction = max((0.3, 0.38, 0.46, 0.54, 0.6), key=lambda f: (min(scales(f)), scales(f)[1]))
-        code.scale(scales(fraction)[0])
-        left = area.x - area.width / 2
-        code.move_to((left + code.width / 2, area.y, 0.0))
-        rest_w = area.width - code.width - gap
-        return Area(left + code.width + gap + rest_w / 2, area.y, rest_w, area.height)
+        def top(fraction: float) -> tuple[float, float]:
+            code_h = fraction * area.height
+            rest_h = area.height - code_h - gap
+            return (min(1.0, area.width / code.width, code_h / code.height),
+                    min(1.4, area.width / picture.width, rest_h / picture.height))
+
+        fractions = (0.3, 0.38, 0.46, 0.54, 0.6)
+        best = max([(left, f) for f in fractions] + [(top, f) for f in fractions],
+                   key=lambda c: (min(c[0](c[1])), c[0](c[1])[1]))
+        place, fraction = best
+        code.scale(place(fraction)[0])
+        x0, y0 = area.x - area.width / 2, area.y + area.height / 2
+        if place is left:
+            code.move_to((x0 + code.width / 2, area.y, 0.0))
+            rest_w = area.width - code.width - gap
+            return Area(x0 + code.width + gap + rest_w / 2, area.y, rest_w, area.height)
+        code.move_to((x0 + code.width / 2, y0 - code.height / 2, 0.0))
+        rest_h = area.height - code.height - gap
+        return Area(area.x, y0 - code.height - gap - rest_h / 2, area.width, rest_h)
 
     def play(self, scene: Scene) -> Iterator[None]:
         self.validate()
@@ -161,7 +174,7 @@ class Loader(TensorVisual):
         area = self.area
         code = CodePanel(typed_code(self.beat.source, self.beat.values)) if self.option("code", True) else None
         if code is not None:
-            area = self.beside(code, picture, area)
+            area = self.place(code, picture, area)
         self.fit(picture, area, max_scale=1.4)
 
         self.shown[data_name] = {str(i): data.label(i, digits=self.digits) for i in range(n)}
@@ -171,18 +184,18 @@ class Loader(TensorVisual):
         self.shown["dealt"] = [[k, j, i, data.label(i, digits=self.digits)]
                                for k, b in enumerate(batches) for j, i in enumerate(b)]
         self.shown["dropped"] = list(dropped)
+        first = [FadeIn(dataset[0]), LaggedStart(*[FadeIn(c) for c in items], lag_ratio=0.05)]
         if code is not None:
             self.shown["code"] = code.lines
-            scene.play(FadeIn(code, shift=0.2 * RIGHT), run_time=0.6)
-        scene.play(Write(dataset[0]), LaggedStart(*[FadeIn(c) for c in items], lag_ratio=0.08), run_time=1.0)
+            first.insert(0, FadeIn(code, shift=0.2 * RIGHT))
+        scene.play(*first, run_time=0.6)
         yield
         for k, (row, cards) in enumerate(zip(rows, slots, strict=True)):
             batch = batches[k]
-            scene.play(Write(row[0]), run_time=0.3)
             copies = [items[i].copy() for i in batch]
             scene.add(*copies)
-            scene.play(LaggedStart(*[Transform(c, dst) for c, dst in zip(copies, cards, strict=True)],
-                                   lag_ratio=0.15, group=VGroup()), run_time=1.2)
+            scene.play(FadeIn(row[0]), LaggedStart(*[Transform(c, dst) for c, dst in zip(copies, cards, strict=True)],
+                                                   lag_ratio=0.08, group=VGroup()), run_time=0.6)
             scene.remove(*copies)
             scene.add(*cards)
             scene.play(FadeIn(tails[k]), *[items[i].animate.set_opacity(0.45) for i in sorted(set(batch))],
@@ -190,9 +203,9 @@ class Loader(TensorVisual):
             yield
         if dropped_row is not None:
             copies = [items[i].copy().set_opacity(1.0) for i in dropped]
-            scene.play(Write(dropped_row[0]), run_time=0.3)
             scene.add(*copies)
-            scene.play(*[Transform(c, dst) for c, dst in zip(copies, dropped_cards, strict=True)], run_time=1.0)
+            scene.play(FadeIn(dropped_row[0]),
+                       *[Transform(c, dst) for c, dst in zip(copies, dropped_cards, strict=True)], run_time=0.6)
             scene.remove(*copies)
             scene.add(*dropped_cards)
             yield
