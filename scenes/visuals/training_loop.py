@@ -6,6 +6,7 @@ gradient norm) are 1-D tensors the lesson's training returned."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -27,10 +28,10 @@ from manim import (
 )
 
 from scenes import theme
-from scenes.anim import together
+from scenes.anim import note, together
 from scenes.mobjects.plot import Plot, corners, nice_range, tick_text
 from scenes.mobjects.text import label, mono
-from scenes.trace import TensorEntry
+from scenes.trace import TensorEntry, format_number
 from scenes.visuals.base import Area, TensorVisual
 
 STAGES = ["forward", "loss", "backward", "step", "zero_grad"]
@@ -38,14 +39,15 @@ MAX_STAGES, MAX_STAGE_CHARS, MAX_CODE_CHARS = 8, 12, 34
 MAX_POINTS = 2048
 LARGEST = 1e6  # a loss past a million is a diverged run: the axis could not label it
 MAX_TICK_CHARS = 9  # tick labels longer than this (a tiny spread: 0.00000012) crowd the axis
-CYCLE_SHARE = 0.44  # of the area's width, for the cycle
+CYCLE_SHARE = 0.46
+ARROW_ROOM = 0.55  # the least gap between neighbouring stage boxes, for the arrow  # of the area's width, for the cycle
 
 
 class TrainingLoop(TensorVisual):
     """The cycle of a training step's stages appears; one step's stages light in turn (each its own step with
-    `walk=True`), the loss of that step written in the middle under 'step 1'; then the loss curve grows through every step,
-    its first and last loss written; then the optional second series (`TrainingLoop("losses", "grad_norms")`)
-    grows on its own axes under the first.
+    `walk=True`), the loss of that step written in the middle under 'step 1'; then the loss curve grows through
+    every step, its first and last loss written; then the optional second series
+    (`TrainingLoop("losses", "grad_norms")`) grows on its own axes under the first, with the `caption` (if any).
 
     `TrainingLoop("losses")` with `losses` a 1-D tensor of the per-step losses the training recorded."""
 
@@ -57,6 +59,7 @@ class TrainingLoop(TensorVisual):
         "walk": "True: each stage lights as its own step (default False: one step lights them all in turn)",
         "labels": "names of the series on their axes (default: the tensor names)",
         "x_label": "name of the x axis (default 'step')",
+        "caption": "a note under the cycle, written with the last curve; `{{ name }}` writes a traced value",
         "digits": "decimals of the losses written (default 2)",
     }
 
@@ -132,6 +135,7 @@ class TrainingLoop(TensorVisual):
         self.stages()
         self.code()
         self.labels()
+        self.caption_text()
         data = [self.series(n) for n in self.names()]
         if len(data) == 2 and len(data[1]) != len(data[0]):
             self.refuse(self.names()[1], f"{len(data[1])} values against {len(data[0])} losses: one per step")
@@ -150,16 +154,21 @@ class TrainingLoop(TensorVisual):
         w = max(t.width for t in texts) + 0.5
         h = max(t.height for t in texts) + 0.45
         n = len(stages)
-        # radii that keep neighbouring boxes apart
-        rx = max(w * 0.62 / max(math.sin(math.pi / n), 0.2), w * 1.1)
-        ry = max(h * 2.4, rx * 0.62)
+        rx, ry = w * 1.1, h * 2.4
+        while True:  # widen the ellipse until neighbouring boxes leave room for a readable arrow between them
+            angles = [math.pi / 2 - 2 * math.pi * i / n for i in range(n)]
+            spots = [(rx * math.cos(a), ry * math.sin(a)) for a in angles]
+            gaps = [max(abs(spots[i][0] - spots[(i + 1) % n][0]) - w, abs(spots[i][1] - spots[(i + 1) % n][1]) - h)
+                    for i in range(n)]
+            if min(gaps) >= ARROW_ROOM:
+                break
+            rx, ry = rx * 1.08, ry * 1.08
         boxes = []
-        for i, text in enumerate(texts):
-            angle = math.pi / 2 - 2 * math.pi * i / n
+        for text, (bx, by) in zip(texts, spots, strict=True):
             box = RoundedRectangle(width=w, height=h, corner_radius=0.15, stroke_color=theme.PANEL_EDGE,
                                    stroke_width=3, fill_color=theme.PANEL, fill_opacity=1.0)
             group = VGroup(box, text.move_to(box))
-            group.move_to(np.array([rx * math.cos(angle), ry * math.sin(angle), 0.0]))
+            group.move_to(np.array([bx, by, 0.0]))
             boxes.append(group)
         arrows = []
         for i in range(n):
@@ -181,7 +190,8 @@ class TrainingLoop(TensorVisual):
 
         # the cycle, with room under it for the code line, and its centre for the step's loss
         picture, boxes, arrows = self.cycle()
-        code_h = 0.7 if code else 0.0
+        caption = self.caption()
+        code_h = 0.9 if caption is not None else 0.7 if code else 0.0
         cycle_area = Area(left.x, left.y + code_h / 2, left.width, left.height - code_h)
         cycle_area.fit(picture, max_scale=1.0)
         self.shown["stages"] = stages
@@ -192,6 +202,11 @@ class TrainingLoop(TensorVisual):
             if code_line.width > left.width:
                 code_line.scale_to_fit_width(left.width)
             code_line.move_to(code_spot)
+
+        if caption is not None:
+            caption.move_to(code_spot)
+            if caption.width > left.width:
+                caption.scale_to_fit_width(left.width)
 
         # the plots: the losses, and the second series under them
         xs = [float(k + 1) for k in range(len(data[0]))]
@@ -207,9 +222,11 @@ class TrainingLoop(TensorVisual):
         self.shown["ticks"] = [{"x": [t.text for t in p.tick_labels[: len(p.x_ticks)]],
                                 "y": [t.text for t in p.tick_labels[len(p.x_ticks):]]} for p in plots]
 
-        # 1. the cycle
+        # 1. the cycle, and the empty axes the curves will grow on
         scene.play(LaggedStart(*[FadeIn(b) for b in boxes], lag_ratio=0.15), run_time=1.0)
-        scene.play(LaggedStart(*[GrowArrow(arr) for arr in arrows], lag_ratio=0.1), run_time=0.6)
+        scene.play(LaggedStart(*[GrowArrow(arr) for arr in arrows], lag_ratio=0.1),
+                   *[FadeIn(VGroup(p.frame, p.zero_lines, p.marks, p.tick_labels, p.names)) for p in plots],
+                   run_time=0.6)
         yield
 
         # 2. one step's stages light in turn; the loss stage writes that step's loss in the middle
@@ -222,37 +239,32 @@ class TrainingLoop(TensorVisual):
             if text.width > picture.width * 0.4:
                 text.scale_to_fit_width(picture.width * 0.4)
         self.shown["centre"] = ["step 1"]
-        scene.play(FadeIn(step_text), run_time=0.4)
         lit: VGroup | None = None
         shown_code: Any = None
         self.shown["lit"] = []
         for i, box in enumerate(boxes):
             color = theme.SERIES[i % len(theme.SERIES)]
-            anims = [box[0].animate.set_fill(color, opacity=0.35).set_stroke(color, width=5)]
+            changes = [box[0].animate.set_fill(color, opacity=0.35).set_stroke(color, width=5)]
             if lit is not None:
-                anims.append(unlit(lit))
-            if shown_code is not None:
-                scene.play(FadeOut(shown_code), run_time=0.2)
-            scene.play(together(anims), run_time=0.5)
-            lit = box
-            self.shown["lit"].append(stages[i])
-            extra = []
+                changes.append(unlit(lit))
+            if shown_code is not None:  # the old line leaves before the new one comes (no cross-fade)
+                scene.play(FadeOut(shown_code), run_time=0.15)
+            anims: list[Any] = [together(changes)]
+            if i == 0:
+                anims.append(FadeIn(step_text))
             if code_lines:
                 shown_code = code_lines[i]
-                extra.append(FadeIn(shown_code))
+                anims.append(FadeIn(shown_code))
                 self.shown.setdefault("code", []).append(code[i] if code else "")
             if stages[i] == "loss" or (i == len(boxes) - 1 and "loss" not in stages):
-                extra.append(FadeIn(loss_text))
+                anims.append(FadeIn(loss_text))
                 self.shown["centre"].append(first_loss)
-            if extra:
-                scene.play(*extra, run_time=0.4)
+            scene.play(*anims, run_time=0.45)
+            lit = box
+            self.shown["lit"].append(stages[i])
             scene.wait(0.3)
             if walk:
                 yield
-        if shown_code is not None:
-            scene.play(FadeOut(shown_code), run_time=0.2)
-        if lit is not None:
-            scene.play(together([unlit(lit)]), run_time=0.3)
         if not walk:
             yield
 
@@ -265,20 +277,53 @@ class TrainingLoop(TensorVisual):
             ends = self.end_tags(plot, name, xs, ys, color)
             dots = VGroup(Dot(plot.point(xs[0], ys[0]), radius=0.06, color=color),
                           Dot(plot.point(xs[-1], ys[-1]), radius=0.06, color=color))
-            if i == 0:
-                scene.play(FadeOut(step_text), FadeOut(loss_text), run_time=0.3)
-            scene.play(Create(plot.frame), FadeIn(plot.zero_lines), FadeIn(plot.tick_labels), FadeIn(plot.names),
-                       FadeIn(plot.marks), FadeIn(dots[0]), FadeIn(ends[0]), run_time=0.6)
-            if i == 0:
-                count = label(f"{len(ys)} steps", theme.BODY_SIZE, theme.MUTED).move_to(step_text)
+            start = [FadeIn(dots[0]), FadeIn(ends[0])]
+            if i == 0:  # the step's stage, code and loss leave; the whole run's count comes
+                leaving: list[Any] = [FadeOut(step_text), FadeOut(loss_text)]
+                leaving += [FadeOut(shown_code)] if shown_code is not None else []
+                leaving += [together([unlit(lit)])] if lit is not None else []
+                scene.play(*leaving, run_time=0.2)
+                count = label(f"{len(ys)} steps", theme.BODY_SIZE, theme.MUTED).move_to(centre)
                 if count.width > picture.width * 0.4:
                     count.scale_to_fit_width(picture.width * 0.4)
                 self.shown["centre"].append(f"{len(ys)} steps")
-                scene.play(Create(line), FadeIn(count), run_time=1.6)
-            else:
-                scene.play(Create(line), run_time=1.4)
+                start.append(FadeIn(count))
+            if caption is not None and i == len(data) - 1:
+                start.append(FadeIn(caption))
+            scene.play(*start, run_time=0.35)
+            scene.play(Create(line), run_time=1.6 if i == 0 else 1.4)
             scene.play(FadeIn(dots[1]), FadeIn(ends[1]), run_time=0.4)
             yield
+
+    def caption(self) -> VGroup | None:
+        """The caption as a wrapped note under the cycle (None without one); recorded in `shown["caption"]`."""
+        filled = self.caption_text()
+        if filled is None:
+            return None
+        self.shown["caption"] = filled
+        return note(filled, theme.TEXT, theme.NOTE_SIZE + 2, width=40, max_lines=2)
+
+    def caption_text(self) -> str | None:
+        """The `caption` option with each `{{ name }}` written as the trace holds it (a returned value, or a
+        one-element tensor as its label)."""
+        text = self.option("caption")
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            self.refuse(None, f"caption must be text, got {text!r}")
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in self.beat.tensors and self.beat[name].numel == 1:
+                entry = self.beat[name]
+                return entry.label(*[0] * entry.ndim, digits=self.digits)
+            if name in self.beat.values and not isinstance(self.beat.values[name], list | dict):
+                v = self.beat.values[name]
+                return format_number(v, "float32", self.digits) if isinstance(v, float) else str(v)
+            self.refuse(name, f"the caption names {{{{ {name} }}}}, which the beat returned neither as a value "
+                        "nor as a one-element tensor")
+
+        return re.sub(r"\{\{\s*(\w+)\s*\}\}", value, text)
 
     def end_tags(self, plot: Plot, name: str, xs: list[float], ys: list[float], color: str) -> VGroup:
         """The first and last value of a series written by its end points, inside the plot's box (the trace's
