@@ -61,6 +61,7 @@ def test_second_series_has_its_own_axes_and_step() -> None:
     assert len(shown["ticks"]) == 2
 
 
+
 def test_custom_stages_light_in_their_order() -> None:
     def compute(device: Any) -> dict[str, Any]:
         return {"losses": torch.tensor([2.0, 1.5, 1.2, 0.9])}
@@ -73,6 +74,18 @@ def test_custom_stages_light_in_their_order() -> None:
     assert_curve(beat, "losses", shown["curves"]["losses"])
 
 
+def test_the_caption_writes_traced_values_with_the_last_series() -> None:
+    def compute(device: Any) -> dict[str, Any]:
+        norms = torch.tensor([3.0, 2.0, 0.8, 0.5])
+        return {"losses": torch.tensor([2.0, 1.5, 1.2, 0.9]), "norms": norms, "clipped": int((norms > 1).sum()),
+                "first": norms[0]}
+
+    visual = TrainingLoop("losses", "norms", caption="{{ clipped }} clipped, from {{ first }}")
+    _, shown, problems = dry_beat(compute, visual)
+    assert problems == []
+    assert shown["caption"] == "2 clipped, from 3.00"
+
+
 @pytest.mark.parametrize(("values", "options", "reason"), [
     (torch.tensor([[1.0, 2.0]]), {}, "1-D"),
     (torch.tensor([1.0, float("nan"), 0.5]), {}, "diverged"),
@@ -83,6 +96,7 @@ def test_custom_stages_light_in_their_order() -> None:
     (torch.tensor([1.0, 0.5]), {"stages": ["forward"]}, "stages"),
     (torch.tensor([1.0, 0.5]), {"code": ["a", "b"]}, "one line per stage"),
     (torch.tensor([1.0, 0.5]), {"labels": "loss"}, "labels"),
+    (torch.tensor([1.0, 0.5]), {"caption": "{{ nowhere }}"}, "caption names"),
 ])
 def test_data_it_cannot_draw_is_refused(values: torch.Tensor, options: dict[str, Any], reason: str) -> None:
     def compute(device: Any) -> dict[str, Any]:

@@ -320,8 +320,8 @@ class TrainingLoop(TensorVisual):
             if name in self.beat.values and not isinstance(self.beat.values[name], list | dict):
                 v = self.beat.values[name]
                 return format_number(v, "float32", self.digits) if isinstance(v, float) else str(v)
-            self.refuse(name, f"the caption names {{{{ {name} }}}}, which the beat returned neither as a value "
-                        "nor as a one-element tensor")
+            self.refuse(None, f"the caption names {{{{ {name} }}}}, which the beat returned neither as a value "
+                        f"nor as a one-element tensor; it returned {sorted([*self.beat.values, *self.beat.tensors])}")
 
         return re.sub(r"\{\{\s*(\w+)\s*\}\}", value, text)
 
