@@ -233,6 +233,8 @@ def batches(device):
         yb = yb.to(device, non_blocking=True)
     # expected on a CUDA GPU: pinned is True
     expect(pinned == torch.cuda.is_available(), "the loader pins batches exactly when asked to")
+    expect(torch.cuda.is_available() or capture_error(lambda: torch.ones(2).pin_memory()) != "",
+           "without a GPU, pinning memory raises")
     expect(xb.shape == (4, 3) and xb.device.type == torch.device(device).type, "the batch arrived on the device")
     return {"xb": xb, "pinned": pinned}
 
@@ -276,7 +278,7 @@ def mismatch_error(device):
     "Mixed precision: autocast",
     narration="""Now speed. A GPU multiplies half-precision floats far faster than float32, so auto cast runs
     the heavy layers in float16 while the weights stay float32. | Inside the block, the Linear layer's output
-    is {{ out.dtype }}. | The loss comes out {{ loss.dtype }}: auto cast keeps sums like losses in full
+    is {{ out.dtype }}. | The loss comes out {{ loss.dtype }}: auto cast runs loss functions in full
     precision. | And the weights themselves are still {{ weight_dtype }}, so every update lands in full
     precision.""",
     visual=Show("out", "loss", caption="model.weight.dtype: {{ weight_dtype }}"),
