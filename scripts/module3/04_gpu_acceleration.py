@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from render.lesson import Lesson, capture_error, expect, expect_each
-from scenes.vocabulary import DeviceMove, Show, Title
+from scenes.vocabulary import Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -192,26 +192,30 @@ def discovery(device):
 
 @lesson.beat(
     "Moving with .to(device)",
-    narration="""To move a tensor, call dot to with the device. | It returns a tensor on that device and leaves
-    the original where it was, so assign the result: x equals x dot to device. {% if device == "cpu" %}Here
-    both sit on the cpu, so dot to hands back the very same tensor, no copy.{% else %}Here the copy lands on
-    {{ device }}, and x stays on the cpu.{% endif %} A model is different: model dot to moves every parameter
-    in place and returns the model itself.""",
-    visual=DeviceMove("x", "x_moved"),
+    narration="""To move a tensor, call dot to with the device. It returns a tensor on that device and leaves
+    the original where it was, so assign the result. | Here is x, made on the cpu. | {% if device == "cpu" %}And
+    here is what dot to returned: both sit on the cpu, so it hands back the very same tensor, no copy.{% else %}And
+    here is what dot to returned: a copy on {{ device }}, while x stays on the cpu.{% endif %} | A model is
+    different: model dot to moves every parameter in place and returns the model itself, so the caption
+    says {{ same }}.""",
+    visual=Show("x", "x_moved", caption="model.to(device) is model: {{ same }}"),
     slide=["`x = x.to(device)`: a new tensor; assign it", "Same device: the very same tensor, no copy",
            "`model.to(device)` moves parameters in place"],
 )
 def moving(device):
     x = torch.randn(2, 3)
-    x_moved = x.to(device)
+    x_moved = x.to(device)  # a tensor: assign the result
+    model = nn.Linear(3, 2)
+    same = model.to(device) is model  # a module: moved in place
     expect((x_moved is x) == (x_moved.device == x.device), "on its own device, .to returns the very same tensor; "
            "on another, a copy")
+    expect(same and model.weight.device.type == torch.device(device).type, "the module itself, its weights moved")
     expect_each([((2, 3), torch.float32), ((4,), torch.float16), ((2, 2, 2), torch.int64)], to_is_identity,
                 "to() onto the tensor's own device returns the tensor itself")
     expect_each([(lambda: nn.Linear(3, 2), "meta"), (lambda: nn.Sequential(nn.Linear(3, 4), nn.ReLU()), "meta")],
                 module_moves_in_place,
                 "a module moves in place and returns itself; a tensor's to() returns a new one, the original stays")
-    return {"x": x, "x_moved": x_moved}
+    return {"x": x, "x_moved": x_moved, "same": same}
 
 
 @lesson.beat(
