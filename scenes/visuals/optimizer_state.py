@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Scene, SurroundingRectangle, VGroup
 
@@ -38,6 +38,20 @@ def table_digits(entry: TensorEntry, digits: int) -> int:
     if not sizes:
         return digits
     return min(MAX_DIGITS, max(digits, 1 - math.floor(math.log10(min(sizes)))))
+
+
+FLAT = set("acemnorsuvwxzbdhiklt")  # letters that stand on the baseline (no descender)
+
+
+def baseline(text: Any) -> float:
+    """The y of a drawn name's baseline: the bottom of its first letter without a descender (its centre when
+    none), so names with and without descenders (`params`, `grads`) line up as text does."""
+    chars = [c for c in str(getattr(text, "text", "")) if not c.isspace()]
+    glyphs = list(text.submobjects)
+    for c, glyph in zip(chars, glyphs, strict=False):
+        if c in FLAT:
+            return float(glyph.get_bottom()[1])
+    return float(text.get_y())
 
 
 def power(t: int) -> str:
@@ -193,7 +207,7 @@ class OptimizerState(TensorVisual):
         for g in grids[1:]:
             g.next_to(grids[grids.index(g) - 1], RIGHT, buff=theme.GAP)
             g.shift(UP * (grids[0].cell(1, 0).get_y() - g.cell(0, 0).get_y()))
-            g.tag.set_y(grids[0].tag.get_y())
+            g.tag.shift(UP * (baseline(grids[0].tag) - baseline(g.tag)))  # names on one line, as text sits
         for t, text in enumerate(rows):
             text.next_to(grids[0].cell(t, 0), LEFT, buff=0.3)
         right = min(text.get_right()[0] for text in rows)
