@@ -8,11 +8,12 @@ Every index comes from the trace: nothing is shuffled or counted here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, RoundedRectangle, Scene, Transform, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, RoundedRectangle, Scene, Text, Transform, VGroup
 
 from scenes import theme
+from scenes.lint import MIN_TEXT_PX, text_px
 from scenes.mobjects.code_panel import CodePanel
 from scenes.mobjects.text import label
 from scenes.trace import TensorEntry
@@ -21,6 +22,7 @@ from scenes.visuals.base import Area, TensorVisual
 
 MAX_ITEMS = 12  # dataset cards in one row, legible at 480p
 MAX_BATCHES = 6  # batch rows (one step each)
+MAX_CHARS = 7  # characters of one card's value
 INTEGER = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 CARD_H = 0.62
 ROW_GAP = 0.28
@@ -56,6 +58,10 @@ class Loader(TensorVisual):
             self.refuse(data_name, f"draws 1 to {MAX_ITEMS} dataset items, got {data.numel}")
         if data.is_complex:
             self.refuse(data_name, f"draws one real number per item, {data_name} is {data.dtype}")
+        longest = max(len(data.label(i, digits=self.digits)) for i in range(data.numel))
+        if longest > MAX_CHARS:
+            self.refuse(data_name, f"a card holds up to {MAX_CHARS} characters, a value of {data_name} takes "
+                        f"{longest}: show smaller values (or the indices)")
         for e in (order, sizes):
             if e.dtype not in INTEGER:
                 self.refuse(e.name, f"needs integers (dataset indices, batch sizes), got {e.dtype}")
@@ -176,6 +182,9 @@ class Loader(TensorVisual):
         if code is not None:
             area = self.place(code, picture, area)
         self.fit(picture, area, max_scale=1.4)
+        if text_px(cast(Text, items[0][2])) < MIN_TEXT_PX:
+            self.refuse(data_name, f"{n} cards this wide are too small to read beside the rest; draw fewer or "
+                        "shorter values, or pass code=False")
 
         self.shown[data_name] = {str(i): data.label(i, digits=self.digits) for i in range(n)}
         self.shown[order_name] = {str(k): order.label(k) for k in range(order.numel)}
