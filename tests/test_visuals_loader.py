@@ -112,7 +112,7 @@ def bad(**tensors: Any) -> Any:
 
 @pytest.mark.parametrize("case", [
     {"order": "float"}, {"order": "range"}, {"sizes": "sum"}, {"data": "big"}, {"data": "2d"}, {"sizes": "many"},
-    {"data": "empty"},
+    {"data": "empty"}, {"data": "long"},
 ])
 def test_bad_input_raises_a_visual_error(case: dict[str, str]) -> None:
     import torch
@@ -128,6 +128,7 @@ def test_bad_input_raises_a_visual_error(case: dict[str, str]) -> None:
         ("sizes", "many"): {"sizes": torch.ones(4, dtype=torch.int64).repeat(2)[:7],
                             "order": torch.tensor([0, 1, 2, 3, 0, 1, 2])},
         ("data", "empty"): {"data": torch.zeros(0)},
+        ("data", "long"): {"data": torch.full((4,), 2**63 - 1)},
     }[next(iter(case.items()))]
     with pytest.raises(VisualError) as error:
         dry_beat(bad(**made), Loader("data", "order", "sizes", code=False))
