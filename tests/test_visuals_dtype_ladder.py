@@ -93,8 +93,8 @@ def test_the_trace_is_torch_own_finfo() -> None:
 
 def test_scientific_notation() -> None:
     assert sci(127.0) == "127" and sci(65504.0) == "65504"
-    assert sci(3.4028234663852886e38) == "3.40×10³⁸"
-    assert sci(0.0009765625) == "9.77×10⁻⁴"
+    assert sci(3.4028234663852886e38) == "3.40e+38"
+    assert sci(0.0009765625) == "9.77e-04"
     assert sci(0.125) == "0.125"
 
 

@@ -34,14 +34,13 @@ COLUMNS = ["dtype", "bytes", "largest", "smallest normal", "step after 1", "rang
 
 def sci(value: float) -> str:
     """A traced number as the ladder writes it: integers up to a million plainly (127, 65504), anything else
-    with three significant digits, as a power of ten when it is large or small (3.40×10³⁸, 9.77×10⁻⁴)."""
+    with three significant digits, in torch's e-notation when it is large or small (3.40e+38, 9.77e-04)."""
     v = float(value)
     if v.is_integer() and abs(v) < 1e6:
         return str(int(v))
     if 1e-2 <= abs(v) < 1e4:
         return f"{v:.3g}"
-    mantissa, exponent = f"{v:.2e}".split("e")
-    return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
+    return f"{v:.2e}"
 
 
 class DtypeLadder(TensorVisual):
