@@ -205,10 +205,13 @@ def script_helpers(script: Path) -> dict[str, int]:
             and not _is_beat(node) and not _names_lesson(node)}
 
 
+BEAT_CODE_VISUALS = ("Show", "Loader")  # visuals that draw the beat's own code unless told `code=False`
+
+
 def shows_code(beat: Any) -> bool:
-    """Whether the beat's video draws its code in a panel (Show does, unless told `code=False`)."""
+    """Whether the beat's video draws its code in a panel."""
     options = getattr(beat.visual, "options", {}) or {}
-    return beat.visual.kind == "Show" and bool(options.get("code", True))
+    return beat.visual.kind in BEAT_CODE_VISUALS and bool(options.get("code", True))
 
 
 def code_findings(beat: Any, traced: dict[str, Any], helpers: dict[str, int]) -> list[str]:

@@ -133,7 +133,7 @@ def test_lint_names_a_helper_the_code_panel_calls_but_never_shows(tmp_path: obje
     script.write_text(textwrap.dedent('''\
         import torch
         from render.lesson import Lesson
-        from scenes.vocabulary import Show
+        from scenes.vocabulary import Loader, Show
 
         lesson = Lesson(objectives=["Count"], recap=["Counted"])
 
@@ -158,11 +158,18 @@ def test_lint_names_a_helper_the_code_panel_calls_but_never_shows(tmp_path: obje
             def count(m):
                 return sum(p.numel() for p in m.parameters())
             return {"n": count(torch.nn.Linear(2, 3))}
+
+
+        @lesson.beat("Dealt", narration="Dealt {{ n }} items.", visual=Loader("data", "order", "sizes"))
+        def dealt(device):
+            n = count(torch.nn.Linear(2, 3))
+            return {"data": torch.arange(n), "order": torch.arange(n), "sizes": torch.tensor([n]), "n": n}
         '''))
     lesson = load_lesson(script)
     helpers = script_helpers(script)
     assert helpers == {"count": 8}, helpers
     found = {b.name: code_findings(b, {"source": b.source, "values": {}}, helpers) for b in lesson.beats}
     assert found["quiet"] == [] and found["defined"] == []
-    (problem,) = found["counted"]
-    assert "calls `count` (the script's helper at line 8) without showing it" in problem
+    for name in ("counted", "dealt"):  # Loader draws the beat's code beside the dataset, as Show does
+        (problem,) = found[name]
+        assert "calls `count` (the script's helper at line 8) without showing it" in problem
