@@ -318,12 +318,18 @@ def forward_calls() -> Iterator[list[ForwardCall]]:
     calls: list[ForwardCall] = []
     open_calls: list[ForwardCall] = []
 
+    import torch
+
     def before(module: Any, args: Any) -> None:
+        if torch.compiler.is_compiling():  # dynamo traces global hooks; a compiled forward is not recorded
+            return
         call = ForwardCall(module, [s for s in _shapes(list(args)) if s is not None])
         calls.append(call)
         open_calls.append(call)
 
     def after(module: Any, args: Any, output: Any) -> None:
+        if torch.compiler.is_compiling():
+            return
         for call in reversed(open_calls):
             if call.module is module:
                 call.output = _shapes(output)

@@ -235,3 +235,23 @@ def test_complex_tensor_json_has_no_python_complex() -> None:
     text = json.dumps(data, allow_nan=False)  # the build writes JSON: no complex, no bare nan
     z = BeatTrace.from_json(json.loads(text))["z"]
     assert z.at(1) == complex(torch.polar(torch.ones(1), torch.tensor([torch.pi / 2])).item())
+
+
+def test_a_compiled_module_runs_under_the_traces_forward_hooks() -> None:
+    """The trace's global forward hooks stay out of dynamo's way: `torch.compile(model)` inside a beat runs
+    (it raised "already tracked for mutation" before), gives the plain model's numbers, and the plain
+    forward after it is recorded as ever."""
+    import torch
+
+    from render.trace import forward_calls
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    x = torch.randn(5, 3)
+    with forward_calls() as calls:
+        compiled = torch.compile(model, backend="aot_eager")
+        y = compiled(x)
+        y.sum().backward()
+        plain = len(calls)
+        model(x)
+    assert torch.equal(y, model(x))
+    assert [type(c.module).__name__ for c in calls[plain:]] == ["Sequential", "Linear", "ReLU", "Linear"]
