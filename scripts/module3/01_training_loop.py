@@ -42,6 +42,12 @@ def accumulated(case):
     return big, torch.cat([p.grad.flatten() for p in model.parameters()])
 
 
+def uneven_split_misses(case):
+    """Whether dividing by k goes wrong when the k micro-batches are not equal (n not a multiple of k)."""
+    big, acc = accumulated(case)
+    return not torch.allclose(big, acc)
+
+
 def accumulation_matches(case):
     big, acc = accumulated(case)
     return torch.allclose(big, acc)
@@ -72,9 +78,10 @@ def clip_reports_norm_before(case):
 def trains_an_mlp(case):
     """Whether the beat's own train() lowers the loss of an MLP (hidden width, loss function) under Adam."""
     train, loader, hidden, loss_fn, device = case
-    mlp = nn.Sequential(nn.Linear(3, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(device)
+    mlp = nn.Sequential(nn.Linear(3, hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(hidden, 1)).to(device)
+    mlp.eval()  # left in eval mode by an earlier evaluation: train() must switch it back
     history = train(mlp, loader, loss_fn, torch.optim.Adam(mlp.parameters(), lr=0.01), 5)
-    return history[-1] < history[0]
+    return mlp.training and history[-1] < history[0]
 
 
 lesson = Lesson(
@@ -88,12 +95,12 @@ lesson = Lesson(
     recap=[
         "A step: forward, loss, backward, opt.step(), zero_grad",
         "backward adds into .grad; zero_grad clears it",
-        "k micro-batches of loss / k: the big batch's gradient",
+        "k equal micro-batches of loss / k: the big batch's gradient",
         "clip_grad_norm_ returns the norm before clipping",
         "train(model, loader, loss_fn, opt, epochs) reuses it all",
     ],
-    challenge="Give train() an accum_steps argument: divide each loss by it and step only every accum_steps "
-    "batches. Check that batches of 8 with accum_steps=2 end on the same weights as batches of 16 "
+    challenge="Give train() an accum_steps argument: divide each loss by it, and step and zero_grad only every "
+    "accum_steps batches. Check that batches of 8 with accum_steps=2 end on the same weights as batches of 16 "
     "(shuffle=False, same start), up to float rounding.",
     seed=31,
 )
@@ -153,7 +160,7 @@ def heartbeat(device):
     the step: plain SGD moves each weight by minus the learning rate times its gradient. | That is the rule
     in the caption, with a learning rate of {{ lr }}, up to float rounding. Finally zero grad sets the grad
     to None, torch's default, ready for the next batch.""",
-    visual=Show("w", "grad", "w_new", caption="w_new = w - lr * grad, lr = {{ lr }}"),
+    visual=Show("w", "grad", "w_new", caption="w_new = w - lr * grad, lr = {{ lr }}", digits=3),
     slide=["Plain SGD: `w_new = w - lr * grad`", "`opt.zero_grad()` sets `.grad` to None (the default)"],
 )
 def one_step(device):
@@ -199,10 +206,10 @@ def no_zero_grad(device):
 @lesson.beat(
     "Gradient accumulation",
     narration="""Now the adding becomes a tool. When a big batch will not fit in memory, split it into {{ k }}
-    micro batches and divide each loss by {{ k }}. | Here is the gradient of the whole batch of {{ n }}. | And
+    equal micro batches and divide each loss by {{ k }}. | Here is the gradient of the whole batch of {{ n }}. | And
     here the gradient summed over the micro batches, with no zero grad between them. | Torch dot allclose says
     {{ close }}, yet torch dot equal says {{ equal }}: they match up to float rounding, the sums added in
-    another order, for other sizes and dtypes too. Then step once, after the last micro batch.""",
+    another order, in float32 and float64 alike. Then step once, after the last micro batch.""",
     visual=Show("g_big", "g_acc", caption="allclose: {{ close }}    equal: {{ equal }}", digits=4),
     slide=["Equal micro-batches: `(loss / k).backward()` each", "No `zero_grad()` until the big batch is done",
            "Same gradient as one big batch, up to rounding"],
@@ -224,6 +231,8 @@ def accumulation(device):
     expect_each([(16, 4, torch.float32, 0), (32, 8, torch.float32, 1), (12, 3, torch.float64, 2),
                  (64, 2, torch.float32, 3), (8, 8, torch.float32, 4)], accumulation_matches,
                 "k equal micro-batches of loss / k give the big batch's gradient, up to float rounding")
+    expect_each([(10, 4, torch.float64, 0), (7, 2, torch.float64, 1)], uneven_split_misses,
+                "with unequal micro-batches, dividing by k no longer gives the big batch's gradient")
     expect(not all(accumulation_bit_equal(c) for c in [(16, 4, torch.float32, 0), (32, 8, torch.float32, 1)]),
            "only up to float rounding: not always bit equal")
     return {"g_big": g_big, "g_acc": g_acc, "close": close, "equal": equal, "k": k, "n": n}
@@ -239,7 +248,7 @@ def accumulation(device):
     untouched.""",
     visual=Show("before", "total", "after", caption="total: the norm before clipping"),
     slide=["`total = clip_grad_norm_(params, max_norm)`", "Returns the total norm before clipping",
-           "Scales every `.grad` in place down to max_norm"],
+           "Scales every `.grad` in place down to max_norm", "Already under max_norm: `.grad` left as is"],
 )
 def clipping(device):
     model = nn.Linear(4, 2).to(device)
@@ -295,28 +304,28 @@ def clipped_training(device):
 
 @lesson.beat(
     "A reusable training engine",
-    narration="""Typing the heartbeat for every model grows tiresome, so let us build an engine. Train takes a
-    model, a loader, a loss function, an optimiser and a number of epochs; each epoch visits every batch once,
-    zero grad first, and records the mean loss per sample. | Here it trains a linear model for
-    {{ epoch_losses.numel }} epochs: one mean loss per epoch. | Each epoch's loss is lower than the last, and
-    the same engine will train any model, loader and optimiser you hand it.""",
+    narration="""Typing the heartbeat every time grows tiresome: let us build an engine. Train takes a
+    model, a loader, a loss function, an optimiser and a number of epochs. It sets the model to train mode,
+    then each epoch visits every batch once, zero grad first, and records the mean loss per sample. | Here it
+    trains a linear model for {{ epoch_losses.numel }} epochs: one mean loss per epoch. | Each epoch's loss is
+    lower than the last; the same engine trains other models, losses and optimisers, given batches of inputs
+    and targets.""",
     visual=Show("epoch_losses", caption="one mean loss per epoch, lower every epoch"),
-    slide=["`train(model, loader, loss_fn, opt, epochs)`", "Each epoch: every batch once, zero_grad first",
+    slide=["`train(model, loader, loss_fn, opt, epochs)`", "`model.train()`; each epoch: every batch, zero_grad first",
            "Returns the mean loss of each epoch"],
 )
 def engine(device):
     def train(model, loader, loss_fn, opt, epochs):
-        history = []
-        for _ in range(epochs):
-            total = 0.0
+        model.train()
+        history = torch.zeros(epochs)
+        for epoch in range(epochs):
             for xb, yb in loader:
                 opt.zero_grad()
                 loss = loss_fn(model(xb), yb)
                 loss.backward()
                 opt.step()
-                total += loss.item() * len(xb)
-            history.append(total / len(loader.dataset))
-        return torch.tensor(history)
+                history[epoch] += loss.item() * len(xb) / len(loader.dataset)
+        return history
     x = torch.randn(96, 3, device=device)
     data = TensorDataset(x, x.sum(1, keepdim=True))
     loader = DataLoader(data, batch_size=16, shuffle=True)
@@ -326,16 +335,16 @@ def engine(device):
     expect(len(epoch_losses) == 5, "one mean loss per epoch")
     expect(bool((epoch_losses[1:] < epoch_losses[:-1]).all()), "the epoch loss falls every epoch")
     expect_each([(train, loader, 8, nn.L1Loss(), device), (train, loader, 32, nn.HuberLoss(), device)],
-                trains_an_mlp, "the same engine trains another model, loss and optimiser")
+                trains_an_mlp, "the same engine trains another model, loss and optimiser, in train mode")
     return {"epoch_losses": epoch_losses}
 
 
 @lesson.beat(
     "Recap",
     narration="""The heartbeat is strong! | Every step goes forward, loss, backward, step and zero grad. |
-    Backward adds into the grad, so zero grad must clear it before the next step. | Micro batches with their
+    Backward adds into the grad, so zero grad must clear it before the next step. | Equal micro batches with their
     losses divided by k give the big batch's gradient, up to rounding. | Clip grad norm returns the norm
-    before clipping. | And a small train function wraps the whole heartbeat for any model.""",
+    before clipping. | And a small train function wraps the whole heartbeat for other models too.""",
     visual=Title(heading="What we learned", lines=lesson.recap),
     slide=lesson.recap,
 )
@@ -350,9 +359,9 @@ def recap(device):
 @lesson.beat(
     "Your challenge",
     narration="""Now, apprentice, strengthen the engine. | Give train an accum steps argument: divide each
-    loss by it and step only every accum steps batches. Then train one copy with batches of {{ small }} and
-    accum steps of {{ k }}, another with batches of {{ big }}, both unshuffled from the same start, and check
-    that they end on the same weights, up to float rounding.""",
+    loss by it, and step and zero grad only every accum steps batches. Then train one copy with batches of
+    {{ small }} and accum steps of {{ k }}, another with batches of {{ big }}, both unshuffled from the same
+    start, and check that they end on the same weights, up to float rounding.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
     slide=["`train(..., accum_steps=2)` with batches of 8", "Same weights as batches of 16?",
            "Compare with `torch.allclose`"],
