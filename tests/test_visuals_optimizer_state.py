@@ -69,17 +69,17 @@ def test_every_table_cell_is_the_traced_value(name: str) -> None:
     beat, spec, _, shown, _, _ = run(name)
     for tensor in spec.tensors:
         rows, cols = beat[tensor].shape
-        assert len(shown[tensor]) == rows * cols  # every value drawn, none elided
+        assert len(shown["tables"][tensor]) == rows * cols  # every value drawn, none elided
         for r in range(rows):
             for c in range(cols):
-                assert shown[tensor][f"{r},{c}"] == cell(beat, shown, tensor, r, c)
+                assert shown["tables"][tensor][f"{r},{c}"] == cell(beat, shown, tensor, r, c)
     assert shown["rows"] == ["start"] + [f"step {t}" for t in range(1, beat[spec.tensors[1]].shape[0] + 1)]
 
 
 def test_small_second_moments_stay_legible() -> None:
     """Adam's exp_avg_sq is tiny: no non-zero value may read as zero."""
     beat, _, _, shown, _, _ = run("optimizer_state_adam")
-    for key, text in shown["exp_avg_sq"].items():
+    for key, text in shown["tables"]["exp_avg_sq"].items():
         value = beat["exp_avg_sq"].at(*map(int, key.split(",")))
         assert value == 0 or float(text) != 0, f"exp_avg_sq[{key}] = {value} drawn as {text}"
         assert value == 0 or abs(float(text) - value) <= 0.05 * abs(value) + 1e-12
@@ -147,6 +147,8 @@ def bad(**values: Any) -> dict[str, Any]:
     ({"m": torch.ones(2, 2, dtype=torch.int64)}, {}, "m", "floats"),
     ({"m": torch.full((2, 2), 1e9)}, {}, "m", "too large"),
     ({}, {"at": 3}, "g", "outside"),
+    ({"p": torch.full((3, 4), 123456.789), "g": torch.full((2, 4), 1e-5), "m": torch.ones(2, 4)}, {}, "p",
+     "legible"),
     ({"group": {"lr": 0.1}}, {"at": 2}, "group", "momentum"),
     ({"group": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}}, {"at": 2}, "group", "weight_decay"),
 ])

@@ -24,6 +24,9 @@ MAX_DIGITS = 6  # decimals a table may grow to so its smallest non-zero value ke
 LARGEST = 1e6  # no optimiser state this lesson-sized is larger: a sign the wrong tensor was named
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 KIND = "OptimizerState"
+AREA_W, AREA_H = 13.3, 5.7  # the beat's content area (scenes/beat.py CONTENT)
+CHAR = 0.16  # width of a character of 22-point text, in Manim units
+MIN_SCALE = 0.72  # below this a 22-point text is under the lint's 9 px at 480p
 
 
 def hyper_text(value: float) -> str:
@@ -124,8 +127,38 @@ class OptimizerState(TensorVisual):
         for name in states:
             if list(self.beat[name].shape) != [steps, n]:
                 raise VisualError(KIND, name, f"needs {grad}'s shape [{steps}, {n}], got {list(self.beat[name].shape)}")
+        lines = []
         if self.option("at") is not None:
-            self.worked()
+            t, j, hp = self.worked()
+            recorded = self.shown.get("operands")
+            lines = [text for text, _ in self.equations(t, j, hp)]
+            if recorded is None:
+                self.shown.pop("operands", None)  # recorded when the update is drawn, not when counted
+            else:
+                self.shown["operands"] = recorded
+        self.legible(lines)
+
+    def legible(self, lines: list[str]) -> None:
+        """Refuse tables or equations too wide to draw at a legible size in the content area (from their
+        characters, before anything is drawn)."""
+        param, grad, states = self.names()
+        steps, n = self.beat[grad].shape
+        widths = {}
+        for name in (param, grad, *states):
+            entry = self.beat[name]
+            digits = table_digits(entry, self.digits)
+            widest = max(len(format_number(v, entry.dtype, digits)) for v in entry.flat())
+            cell = max(theme.CELL_WIDTH * 0.75, 0.15 * widest + 0.28)
+            widths[name] = max(n * cell + (n - 1) * 0.06, CHAR * len(name))
+        wide = 1.3 + sum(widths.values()) + theme.GAP * (len(widths) - 1)
+        strip = (1.7 if len(states) == 2 else 1.2) + 0.2 if lines else 0.0
+        high = (steps + 1) * (theme.CELL_HEIGHT + 0.06) + 0.6 + (0.5 if self.hyper_parts() else 0.0)
+        scale = min(AREA_W / wide, (AREA_H - strip) / high)
+        if lines:
+            scale = min(scale, AREA_W / (CHAR * max(len(text) for text in lines)))
+        if scale < MIN_SCALE:
+            raise VisualError(KIND, max(widths, key=lambda k: widths[k]), "the tables or the worked update are too "
+                              "wide to stay legible: follow fewer elements, or shorter names and values")
 
     def worked(self) -> tuple[int, int, dict[str, float]]:
         """(step, element, hyperparameters) of the worked update, checked."""
@@ -168,15 +201,26 @@ class OptimizerState(TensorVisual):
         entry = self.beat[name]
         grid = TensorGrid(entry, role=role, digits=table_digits(entry, self.digits), show_indices=False,
                           show_badge=False, max_rows=MAX_STEPS + 1, max_cols=MAX_ELEMENTS, tag=name)
-        self.shown[name] = {",".join(map(str, i)): t for i, t in grid.shown.items()}
+        # under "tables": each table has its own decimals (tiny second moments get more), so the cells are
+        # checked against the trace with the decimals recorded in "digits" (tests/test_visuals_optimizer_state.py)
+        self.shown.setdefault("tables", {})[name] = {",".join(map(str, i)): t for i, t in grid.shown.items()}
         self.shown.setdefault("digits", {})[name] = grid.digits
         return grid
 
     def hyper_line(self) -> VGroup | None:
         """The optimiser's hyperparameters as the group holds them (lr, momentum, betas, eps), or None without one."""
+        parts = self.hyper_parts()
+        if not parts:
+            return None
+        text = "    ".join(parts)
+        self.shown["hyper"] = text
+        return VGroup(label(text, theme.CAPTION_SIZE, theme.ACCENT))
+
+    def hyper_parts(self) -> list[str]:
+        """`lr = 0.1`, `betas = (0.9, 0.999)`...: the numbers the group holds."""
         group = self.beat.values.get(str(self.option("group", "")))
         if not isinstance(group, dict):
-            return None
+            return []
         parts = []
         for key in ("lr", "momentum", "betas", "eps"):
             v = group.get(key)
@@ -184,15 +228,12 @@ class OptimizerState(TensorVisual):
                 parts.append(f"{key} = ({', '.join(hyper_text(float(x)) for x in v)})")
             elif isinstance(v, int | float) and not isinstance(v, bool):
                 parts.append(f"{key} = {hyper_text(float(v))}")
-        if not parts:
-            return None
-        text = "    ".join(parts)
-        self.shown["hyper"] = text
-        return VGroup(label(text, theme.CAPTION_SIZE, theme.ACCENT))
+        return parts
 
-    def value(self, grid: TensorGrid, name: str, row: int, col: int) -> str:
+    def value(self, name: str, row: int, col: int) -> str:
         """A cell's text as its table shows it (the equation quotes the table)."""
-        return format_number(self.beat[name].at(row, col), self.beat[name].dtype, grid.digits)
+        entry = self.beat[name]
+        return format_number(entry.at(row, col), entry.dtype, table_digits(entry, self.digits))
 
     def play(self, scene: Scene) -> Iterator[None]:
         self.validate()
@@ -217,9 +258,9 @@ class OptimizerState(TensorVisual):
         if hyper is not None:  # in the empty corner beside `start`, over the tables that begin at step 1
             hyper.scale_to_fit_height(grids[0].cell(0, 0)[1].height * 1.15)
             room = grids[-1].get_right()[0] - grids[1].get_left()[0]
-            if hyper.width > room:
-                hyper.scale_to_fit_width(room)
             hyper.move_to(grids[1].get_left(), aligned_edge=LEFT).set_y(grids[0].cell(0, 0).get_y())
+            if hyper.width > room:  # no room in the corner: a line of its own under the tables
+                hyper.next_to(VGroup(*grids), DOWN, buff=0.3).align_to(grids[1], LEFT)
         picture = VGroup(rows, *grids, *([hyper] if hyper is not None else []))
         self.fit(picture, main, max_scale=1.3)
         self.shown["rows"] = names
@@ -241,7 +282,7 @@ class OptimizerState(TensorVisual):
         self.shown["at"] = {"step": t, "element": j}
         scene.play(FadeIn(band), glow(inputs), rows[t].animate.set_color(theme.ACCENT), run_time=0.8)
         yield
-        lines = self.equations(grids, t, j, hp)
+        lines = self.equations(t, j, hp)
         self.shown["equations"] = [text for text, _ in lines]
         texts = VGroup(*[label(text, theme.NOTE_SIZE, color) for text, color in lines])
         texts.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
@@ -253,24 +294,24 @@ class OptimizerState(TensorVisual):
         scene.play(FadeIn(param_line), glow([grids[0].cell(t, j)], theme.ROLES["output"]), run_time=0.9)
         yield
 
-    def equations(self, grids: list[TensorGrid], t: int, j: int, hyper: dict[str, float]) -> list[tuple[str, str]]:
+    def equations(self, t: int, j: int, hyper: dict[str, float]) -> list[tuple[str, str]]:
         """The worked update's lines, (text, colour): each state's, then the parameter's; every number is a
         traced value (a table's cell or a hyperparameter), and each line ends in the value torch stored."""
         param, grad, states = self.names()
-        g = self.value(grids[1], grad, t - 1, j)
-        p0, p1 = self.value(grids[0], param, t - 1, j), self.value(grids[0], param, t, j)
+        g = self.value(grad, t - 1, j)
+        p0, p1 = self.value(param, t - 1, j), self.value(param, t, j)
         lr = hyper_text(hyper["lr"])
         self.shown["operands"] = {"grad": [grad, t - 1, j, g], "param_before": [param, t - 1, j, p0],
                                   "param_after": [param, t, j, p1]}
         out: list[tuple[str, str]] = []
         if len(states) == 1:
             (buf,) = states
-            b1 = self.value(grids[2], buf, t - 1, j)
+            b1 = self.value(buf, t - 1, j)
             self.shown["operands"]["state"] = [[buf, t - 1, j, b1]]
             if t == 1:
                 out.append((f"{buf} = {grad} = {b1}", theme.ROLES["output"]))
             else:
-                b0 = self.value(grids[2], buf, t - 2, j)
+                b0 = self.value(buf, t - 2, j)
                 self.shown["operands"]["state_before"] = [[buf, t - 2, j, b0]]
                 mom = hyper_text(hyper["momentum"])
                 out.append((f"{buf} = {mom} × {b0} + {g} = {b1}", theme.ROLES["output"]))
@@ -278,13 +319,13 @@ class OptimizerState(TensorVisual):
             return out
         m_name, v_name = states
         b1, b2, eps = hyper_text(hyper["beta1"]), hyper_text(hyper["beta2"]), hyper_text(hyper["eps"])
-        m1, v1 = self.value(grids[2], m_name, t - 1, j), self.value(grids[3], v_name, t - 1, j)
+        m1, v1 = self.value(m_name, t - 1, j), self.value(v_name, t - 1, j)
         self.shown["operands"]["state"] = [[m_name, t - 1, j, m1], [v_name, t - 1, j, v1]]
         if t == 1:
             out.append((f"{m_name} = (1 − {b1}) × {g} = {m1}", theme.ROLES["output"]))
             out.append((f"{v_name} = (1 − {b2}) × {g}² = {v1}", theme.ROLES["output"]))
         else:
-            m0, v0 = self.value(grids[2], m_name, t - 2, j), self.value(grids[3], v_name, t - 2, j)
+            m0, v0 = self.value(m_name, t - 2, j), self.value(v_name, t - 2, j)
             self.shown["operands"]["state_before"] = [[m_name, t - 2, j, m0], [v_name, t - 2, j, v0]]
             out.append((f"{m_name} = {b1} × {m0} + (1 − {b1}) × {g} = {m1}", theme.ROLES["output"]))
             out.append((f"{v_name} = {b2} × {v0} + (1 − {b2}) × ({g})² = {v1}", theme.ROLES["output"]))
