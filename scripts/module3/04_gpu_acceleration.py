@@ -69,8 +69,18 @@ def mismatch(case):
 def numpy_refuses():
     """Whether .numpy() of a tensor off the cpu raises the TypeError that names its device and the fix."""
     error = capture_error(lambda: torch.ones(2, device="meta").numpy())
-    return error == ("TypeError: can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
-                     "to host memory first.")
+    needs_grad = capture_error(lambda: torch.ones(2, device="meta", requires_grad=True).numpy())
+    return error == needs_grad == ("TypeError: can't convert meta device type tensor to numpy. Use Tensor.cpu() to "
+                                   "copy the tensor to host memory first.")
+
+
+def numpy_needs_detach():
+    """Whether a model's output (it requires grad) refuses .cpu().numpy() on the cpu, and .detach().cpu().numpy()
+    converts it."""
+    out = nn.Linear(3, 2)(torch.ones(2, 3))
+    error = capture_error(lambda: out.cpu().numpy())
+    return (error.startswith("RuntimeError: Can't call numpy() on Tensor that requires grad")
+            and out.detach().cpu().numpy().shape == (2, 2))
 
 
 def autocast_dtypes(case):
@@ -173,8 +183,9 @@ def objectives(device):
     "Which devices are there?",
     narration="""First, ask what this machine has. Torch dot cuda dot is available says whether a CUDA GPU can
     be used, and device count says how many. Pick the device once, at the top, and create tensors straight on
-    it. | Here the answer is {{ available }}, with {{ count }} GPUs, so this tensor lives on the {{ device }}. |
-    The same lines pick cuda on a GPU machine, and every later line follows.""",
+    it. | Here x was made straight on the {{ device }}, as its label says. | Is available answered
+    {{ available }}, and device count {{ count }}, as the caption shows. On a GPU machine the same lines
+    pick cuda, and every line that uses device follows.""",
     visual=Show("x", caption="is_available(): {{ available }}, device_count(): {{ count }}"),
     slide=["`torch.cuda.is_available()`, `torch.cuda.device_count()`",
            "`device = 'cuda' if ... else 'cpu'`, picked once",
@@ -221,12 +232,12 @@ def moving(device):
 @lesson.beat(
     "Batches: pin_memory, non_blocking",
     narration="""Batches come from the data loader on the cpu, and every step must ship them across. | With pin
-    memory equals True, the loader puts each batch in page-locked memory, which the GPU can copy from while it
-    keeps computing; non blocking equals True lets that copy run in the background. | Here pinning needs a
-    GPU, so we ask for it only when cuda is available: this batch is pinned, {{ pinned }}.""",
-    visual=Show("xb", caption="xb.is_pinned(): {{ pinned }}"),
+    memory equals True, the loader puts each batch in page-locked memory, which the GPU can copy from directly;
+    with non blocking equals True, the copy is queued and the cpu runs on instead of waiting for it. | Pinning
+    needs a GPU, so we ask for it only when cuda is available: here pinned is {{ pinned }}.""",
+    visual=Show("xb", caption="pinned: {{ pinned }}"),
     slide=["`DataLoader(..., pin_memory=True)` on a GPU machine", "`xb.to(device, non_blocking=True)`",
-           "Pinned host memory: the copy overlaps compute"],
+           "Pinned memory: faster copies the cpu need not wait for"],
 )
 def batches(device):
     data = TensorDataset(torch.randn(8, 3), torch.randn(8, 1))
@@ -246,13 +257,13 @@ def batches(device):
 @lesson.beat(
     "Device-mismatch errors",
     narration="""The classic accident: the model went to one device, the batch stayed behind. With no GPU
-    here, the model goes to the meta device, torch's device of shapes without data. | The batch x sits on the
-    cpu. | Torch refuses to mix them: {{ error }}. On a GPU, the message names cuda and cpu, as the comment
-    shows. The fix: move the batch to the model's device. And NumPy lives on the cpu: call dot cpu before dot
-    numpy.""",
+    here, the model goes to the meta device: shapes, no data. | The batch x sits on the
+    cpu. | Torch refuses to mix them: {{ error }} On a GPU, the message names cuda and cpu, as the comment
+    shows. The fix, in the code below: move the batch to the model's device. And NumPy lives on the cpu: detach,
+    dot cpu, then dot numpy.""",
     visual=Show("x", error="error"),
     slide=["A model on one device, its batch on another", "Fix: `x = x.to(device)` before the forward",
-           "NumPy needs the cpu: `y.cpu().numpy()`"],
+           "NumPy needs the cpu: `out.detach().cpu().numpy()`"],
 )
 def mismatch_error(device):
     # no GPU here: the meta device is the other device
@@ -260,34 +271,39 @@ def mismatch_error(device):
     model = nn.Linear(3, 2).to(other)
     x = torch.ones(2, 3)  # the batch stayed on the cpu
     error = capture_error(lambda: model(x))
-    # expected on a CUDA GPU (the model on "cuda"):
+    # expected on a CUDA GPU (recent torch):
     # RuntimeError: Expected all tensors to be on
     #   the same device, but got mat1 is on cpu,
     #   different from other tensors on cuda:0 ...
-    # y.numpy() of a cuda tensor: TypeError: can't
-    #   convert cuda:0 device type tensor to numpy.
-    #   Use Tensor.cpu() to copy the tensor to host
-    #   memory first.
+    out = model(x.to(other))  # the fix: move the batch
+    # out.numpy() on a GPU: TypeError: can't convert
+    #   cuda:0 device type tensor to numpy. Use
+    #   Tensor.cpu() to copy the tensor to host
+    #   memory first. So: out.detach().cpu().numpy()
     expect(error.startswith("RuntimeError") and ("meta" in error or "cuda" in error),
            "the forward pass refuses a batch on another device, naming the device")
-    expect_each([(lambda: nn.Linear(3, 2), "meta"), (lambda: nn.Sequential(nn.Linear(3, 4)), "meta")],
-                lambda case: mismatch(case).startswith("RuntimeError"), "any layer refuses an input on another device")
-    expect(numpy_refuses(), "numpy() refuses a tensor off the cpu with the message the comment shows for cuda:0")
-    expect(nn.Linear(3, 2)(x).detach().numpy().shape == (2, 2), "with model and batch on the cpu, the forward "
-           "runs and its output converts to NumPy")
+    expect(out.device == model.weight.device and out.shape == (2, 2), "with the batch moved, the forward runs")
+    expect_each([(lambda: nn.Linear(3, 2), "meta"), (lambda: nn.Sequential(nn.Linear(3, 4)), "meta"),
+                 (lambda: nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)), "meta")],
+                lambda case: mismatch(case).startswith("RuntimeError"),
+                "a Linear with a bias refuses an input on another device")
+    expect(numpy_refuses(), "numpy() refuses a tensor off the cpu with the message the comment shows for cuda:0, "
+           "before any complaint about grad")
+    expect(numpy_needs_detach(), "a model's output needs detach before numpy, even on the cpu; "
+           "detach().cpu().numpy() works")
     return {"x": x, "error": error}
 
 
 @lesson.beat(
     "Mixed precision: autocast",
-    narration="""Now speed. A GPU multiplies half-precision floats far faster than float32, so auto cast runs
-    the heavy layers in float16 while the weights stay float32. | Inside the block, the Linear layer's output
-    is {{ out.dtype }}. | The loss comes out {{ loss.dtype }}: auto cast runs loss functions in full
-    precision. | And the weights themselves are still {{ weight_dtype }}, so every update lands in full
-    precision.""",
+    narration="""Now speed. A modern GPU's tensor cores multiply half-precision floats far faster than
+    float32, so auto cast runs the heavy layers in float16 while the weights stay float32. | Inside the
+    block, the Linear layer's output is {{ out.dtype }}. | The loss comes out {{ loss.dtype }}: auto cast
+    runs built-in losses such as cross entropy in full precision. | And the weights themselves are still
+    {{ weight_dtype }}, so every update lands in full precision.""",
     visual=Show("out", "loss", caption="model.weight.dtype: {{ weight_dtype }}"),
     slide=["`with torch.autocast(device, dtype=torch.float16):`",
-           "Matmuls in float16; losses in float32", "Weights stay float32: updates keep precision"],
+           "Matmuls in float16; built-in losses in float32", "Weights stay float32: updates keep precision"],
 )
 def autocast(device):
     model = nn.Linear(4, 3).to(device)
@@ -297,14 +313,14 @@ def autocast(device):
         out = model(x)
         loss = F.cross_entropy(out, target)
     expect(out.dtype == torch.float16 and loss.dtype == torch.float32, "float16 output, float32 loss")
-    expect_each([(d, f) for d in (torch.float16, torch.bfloat16) for f in (F.cross_entropy, F.mse_loss)],
-                autocast_dtypes, "under autocast: half-precision outputs, float32 losses, float32 weights")
+    expect_each([(d, f) for d in (torch.float16, torch.bfloat16) for f in (F.cross_entropy, F.mse_loss, F.l1_loss)],
+                autocast_dtypes, "under autocast: half-precision outputs, float32 built-in losses, float32 weights")
     weight_dtype = model.weight.dtype
     return {"out": out, "loss": loss, "weight_dtype": weight_dtype}
 
 
 @lesson.beat(
-    "GradScaler: no vanishing gradients",
+    "GradScaler: no underflow",
     narration="""Float16 has a weakness: tiny gradients round to zero. The grad scaler multiplies the loss by a
     large scale before backward, then divides the gradients back before the step. | It starts at
     {{ scales[0] }}. When the scaled gradients overflow, the step is skipped and the scale halves, down to
