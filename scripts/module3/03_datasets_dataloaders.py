@@ -41,14 +41,14 @@ lesson = Lesson(
 # --- checks (run inside expect calls only: the learner's code panels never show them) ---------------------
 
 
-def squares(n):
+def squares_dataset(n):
     x = torch.arange(n)
     return TensorDataset(x, x**2)
 
 
 def dealt(n, **options):
-    """The inputs of each batch a DataLoader over `squares(n)` yields (its inputs are the item indices)."""
-    return [xb for xb, _ in DataLoader(squares(n), **options)]
+    """The inputs of each batch a DataLoader over `squares_dataset(n)` yields (its inputs are the item indices)."""
+    return [xb for xb, _ in DataLoader(squares_dataset(n), **options)]
 
 
 def seeded(n, bs, seed, **options):
@@ -61,7 +61,7 @@ def same(a, b):
 
 def unshuffled_repeats(case):
     n, bs = case
-    loader = DataLoader(squares(n), batch_size=bs)
+    loader = DataLoader(squares_dataset(n), batch_size=bs)
     return same([xb for xb, _ in loader], [xb for xb, _ in loader])
 
 
@@ -89,7 +89,7 @@ def leaves_global_rng(seed):
 def drops_the_rest(case):
     n, bs, seed = case
     batches = seeded(n, bs, seed, drop_last=True)
-    loader = DataLoader(squares(n), batch_size=bs, drop_last=True)
+    loader = DataLoader(squares_dataset(n), batch_size=bs, drop_last=True)
     return len(batches) == n // bs == len(loader) and all(len(b) == bs for b in batches)
 
 
@@ -98,9 +98,10 @@ def stacks_pairs(loader, bs):
     return xb.shape == (bs,) and torch.equal(yb, xb**2)
 
 
-def batch_norm_refuses_one():
-    error = capture_error(lambda: nn.BatchNorm1d(2)(torch.randn(1, 2)))
-    return error.startswith("ValueError: Expected more than 1 value per channel when training")
+def batch_norm_refuses_one(features):
+    error = capture_error(lambda: nn.BatchNorm1d(features)(torch.randn(1, features)))
+    return error.startswith("ValueError: Expected more than 1 value per channel when training") and not \
+        capture_error(lambda: nn.BatchNorm1d(features).eval()(torch.randn(1, features)))
 
 
 def padded_to_longest(pad, lens):
@@ -155,6 +156,12 @@ def same_with_workers(seed):
     return same(run(0), run(2))
 
 
+def fresh_workers_refuse(cls, method):
+    """A worker started by spawn or forkserver gets the dataset pickled: a class it cannot import fails."""
+    error = capture_error(lambda: list(DataLoader(cls(), batch_size=4, num_workers=1, multiprocessing_context=method)))
+    return "Can't pickle" in error or "Can't get attribute" in error
+
+
 # --- beats ------------------------------------------------------------------------------------------------
 
 
@@ -173,8 +180,8 @@ def objectives(device):
 
 @lesson.beat(
     "A custom Dataset",
-    narration="""A Dataset is any class with two methods: len, how many items there are, and get item, one
-    item by its index. Ours computes squares on demand, nothing loaded until asked. | It holds
+    narration="""A map-style Dataset is a class with two methods: len, how many items there are, and get item,
+    one item by its index. | It holds
     {{ inputs.numel }} inputs, | and each target is the square of its input, computed only when that item
     is asked for. For tensors already in memory, torch's TensorDataset gives exactly these pairs, ready
     made.""",
@@ -206,10 +213,10 @@ def custom_dataset(device):
 
 @lesson.beat(
     "Batching",
-    narration="""Now hand the dataset to a DataLoader with batch size {{ batch_size }}. Here are its
-    {{ squares.numel }} items, each card a target with its index above. | The loader takes the first
-    {{ batch_size }} indices, fetches each item, and the default collate function stacks them into one batch
-    tensor. | The next {{ batch_size }} follow, in order. | The last batch gets only the {{ sizes[-1] }} items
+    narration="""Now hand a TensorDataset of {{ squares.numel }} squares to a DataLoader with batch size
+    {{ batch_size }}. Each card is a target, its index above. | The loader takes the first
+    {{ batch_size }} indices, fetches each item, and the default collate function stacks their inputs into
+    one tensor and their targets into another. | The next {{ batch_size }} follow, in order. | The last batch gets only the {{ sizes[-1] }} items
     left over: a short batch, not an error. Without shuffling, every epoch deals exactly these batches.""",
     visual=Loader("squares", "order", "sizes"),
     slide=["`DataLoader(ds, batch_size=4)`", "Default collate stacks items into tensors",
@@ -234,7 +241,8 @@ def batching(device):
 
 @lesson.beat(
     "Shuffling with a seeded generator",
-    narration="""In the same order every epoch, a model can learn the order itself. Shuffle equals True deals
+    narration="""Data stored sorted, say by label, would deal lopsided batches.
+    Shuffle equals True deals
     a new permutation each epoch, and a generator seeded with {{ seed }} makes it repeatable. | The first
     batch picks items from all over the dataset. | Then the next {{ sizes[1] }}. | And the last
     {{ sizes[-1] }}: every item exactly once. The same seed deals these batches again, run after run, without
@@ -263,7 +271,7 @@ def shuffling(device):
 
 @lesson.beat(
     "drop_last",
-    narration="""Sometimes a short batch is unwelcome: batch norm refuses a batch of one while training, and
+    narration="""Sometimes a short batch is unwelcome: batch norm refuses a single feature vector while training, and
     some models want every batch the same shape. Drop last equals True throws the short batch away. | With the
     same seed, the first batch. | The second. | The left-over items sit out this epoch. With
     shuffling, the next epoch deals a new order, and here other items sit out instead.""",
@@ -284,7 +292,7 @@ def drop_last(device):
     sizes = torch.tensor([len(b) for b in batches])
     expect_each([(10, 4, 0), (10, 3, 1), (9, 3, 2), (7, 8, 3), (13, 5, 4)], drops_the_rest,
                 "drop_last keeps only full batches: n // batch_size of them")
-    expect(batch_norm_refuses_one(), "batch norm refuses a batch of one while training")
+    expect_each([1, 2, 16], batch_norm_refuses_one, "batch norm refuses a single feature vector while training")
     expect(sits_out_next(loader, order), "the next epoch, other items sit out")
     return {"squares": squares, "order": order, "sizes": sizes}
 
@@ -292,10 +300,11 @@ def drop_last(device):
 @lesson.beat(
     "collate_fn with padding",
     narration="""Real data is ragged: sentences come in different lengths, and the default collate function
-    stacks, which needs equal sizes. So we write our own collate function and hand it to the loader. | Pad
-    sequence fills each sequence with zeros up to the longest in its batch. | It also
-    returns the true lengths, {{ lengths }}, so the model can mask the padding out. | Without it, the default
-    collate stops with torch's complaint: stack expects each tensor to be equal size.""",
+    stacks, which needs equal sizes. Here a plain list of tensors is the dataset, and the loader gets a collate
+    function of our own. | Pad
+    sequence fills each sequence with zeros up to the longest in its batch. | Our function also
+    returns the true lengths, {{ lengths }}, so the model can mask the padding out. | The default collate instead
+    stops with torch's complaint: stack expects each tensor to be equal size.""",
     visual=Show("padded", "lengths", error="error"),
     slide=["`collate_fn(batch)`: a list of items -> a batch", "`pad_sequence(batch, batch_first=True)`",
            "Return the lengths too, for the mask"],
@@ -321,18 +330,19 @@ def collate_padding(device):
 
 @lesson.beat(
     "num_workers",
-    narration="""Num workers equals {{ workers }} starts that many worker processes, each building whole
-    batches in the background; get worker info tells a worker who it is. | The
-    order is exactly the one a single process deals with the same seed: workers change the speed, not which
-    items each batch holds. | Each batch came from worker {{ worker }}: they take turns. Careful: random
-    augmentations in a worker use that worker's own seed, so they differ from a single process, yet repeat
-    with the same generator seed.""",
+    narration="""Num workers equals {{ workers }} starts {{ workers }} worker processes, each building whole
+    batches; get worker info gives each worker its number. On macOS, Windows and Python three fourteen, workers start fresh:
+    keep the Dataset class in an imported file, not a notebook cell. | The order is
+    the one seed {{ seed }} dealt in one process: workers change the speed, not the batches. | Each batch came
+    from worker {{ worker }}: they take turns. Random augmentations use each worker's own seed: they differ
+    from one process, yet repeat with the same seed.""",
     visual=Show("order", "worker"),
     slide=["`DataLoader(..., num_workers=2)`: worker processes", "Each worker builds whole batches, in turn",
-           "Same seed, same batches as `num_workers=0`"],
+           "Same seed, same batches as `num_workers=0`", "Spawned workers: the Dataset class in a .py file"],
 )
 def workers(device):
     class WhoLoads(Dataset):
+        # macOS/Windows: define it in a .py file
         def __len__(self):
             return 10
 
@@ -352,7 +362,9 @@ def workers(device):
     expect_each(range(3), same_with_workers, "the same seed deals the same batches with 0 or 2 workers")
     expect(get_worker_info() is None, "in the main process get_worker_info() is None")
     expect_each(range(2), worker_noise, "random draws in workers differ from one process, but repeat with the seed")
-    return {"order": order, "worker": worker, "workers": 2}
+    expect_each(["spawn", "forkserver"], lambda method: fresh_workers_refuse(WhoLoads, method),
+                "workers started fresh cannot receive a class they cannot import")
+    return {"order": order, "worker": worker, "workers": 2, "seed": 7}
 
 
 @lesson.beat(
@@ -436,7 +448,7 @@ def training(device):
     slide=lesson.recap,
 )
 def recap(device):
-    expect(len(DataLoader(squares(10), batch_size=4, drop_last=True)) == 2, "drop_last: only full batches")
+    expect(len(DataLoader(squares_dataset(10), batch_size=4, drop_last=True)) == 2, "drop_last: only full batches")
     return {}
 
 
