@@ -3,8 +3,13 @@
 Number types side by side (float32, float16, bfloat16, int8: bytes, range, precision, all read from torch.finfo,
 torch.iinfo and element_size()), rounding and overflow in half precision, int8 storage with a scale, a small
 training under bfloat16 autocast, gradient accumulation checked against the big batch it stands for, and
-torch.compile (backend "aot_eager", so the first call stays short on a CPU) checked to give the same outputs,
-gradients and losses, with the time of its first call measured.
+torch.compile (backend "aot_eager": it captures forward and backward graphs but runs torch's own kernels, so
+the first call stays short on a CPU and no speed-up is expected) checked to give the same outputs, gradients and
+losses, with the time of its first call measured.
+
+The lesson uses `torch.compile(model)`, not `model.compile()`: in torch 2.13 `model.compile()` on a model whose
+forward is torch's own (an nn.Sequential of built-in layers) silently compiles nothing, since Dynamo skips
+`Module._call_impl` and every forward it reaches (pytorch/pytorch#150915).
 """
 
 import copy
@@ -27,13 +32,14 @@ lesson = Lesson(
     ],
     recap=[
         "float16 keeps precision; bfloat16 keeps float32's range",
-        "int8 plus a scale: a quarter of float32's bytes",
+        "int8 plus one scale: about a quarter of the bytes",
         "Divide each micro-batch loss by the micro-batch count",
         "torch.compile wraps the model; the first call compiles",
         "Check compiled outputs and gradients with allclose",
     ],
-    challenge="Train the regression model with 8 micro-batches of 4 through torch.compile(model, "
-    "backend='aot_eager'), and prove with torch.allclose that its losses match a plain batch of 32.",
+    challenge="Train the Linear-GELU-Linear model on 32 samples in 8 micro-batches of 4 through "
+    "torch.compile(model, backend='aot_eager'), and prove with torch.allclose that its losses match a plain "
+    "batch of 32 from the same starting weights.",
     seed=35,
 )
 
@@ -79,28 +85,28 @@ def accumulation_matches(seed, k, device):
 
 
 def first_call_compiles(device):
-    """Whether a freshly compiled model compiles on its first call (dynamo's count of compiled frames grows)
-    and reuses that on the next calls (the count stays)."""
+    """Whether a freshly compiled model compiles on its first call, forward and backward (Dynamo's count of
+    compiled frames grows and its graph captures the model's three layers), and reuses that on the next calls
+    (the counts stay)."""
     from torch._dynamo.utils import counters
 
     torch.compiler.reset()
-    model = make_model(device)
-    model.compile(backend="aot_eager")
+    counters.clear()
+    model = torch.compile(make_model(device), backend="aot_eager")
     x = torch.randn(8, 4, device=device)
-    start = counters["frames"]["ok"]
-    model(x)
-    after_first = counters["frames"]["ok"]
-    model(x)
-    model(x)
-    return after_first > start and counters["frames"]["ok"] == after_first
+    model(x).sum().backward()
+    first = (counters["frames"]["ok"], counters["stats"]["calls_captured"], counters["aot_autograd"]["ok"])
+    for _ in range(2):
+        model(x).sum().backward()
+    again = (counters["frames"]["ok"], counters["stats"]["calls_captured"], counters["aot_autograd"]["ok"])
+    return first[0] >= 1 and first[1] >= 3 and first[2] >= 1 and again == first
 
 
 def compiled_training_matches(device):
     """Whether eight SGD steps through a compiled twin end on the plain model's weights (allclose, atol 1e-6)."""
     torch.compiler.reset()
     plain = make_model(device)
-    model = copy.deepcopy(plain)
-    model.compile(backend="aot_eager")
+    model = torch.compile(copy.deepcopy(plain), backend="aot_eager")
     x, y = regression_data(device)
     for net in (plain, model):
         opt = torch.optim.SGD(net.parameters(), lr=0.05)
@@ -109,6 +115,32 @@ def compiled_training_matches(device):
             F.mse_loss(net(x), y).backward()
             opt.step()
     return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain.parameters(), model.parameters(), strict=True))
+
+
+def challenge_works(seed, device):
+    """The challenge as written: 8 micro-batches of 4 through torch.compile(model, backend='aot_eager'), each loss
+    divided by 8 and one step per batch of 32, against a plain copy trained on the full batch from the same
+    weights; whether torch.allclose (default tolerances) holds for the two loss curves."""
+    torch.manual_seed(seed)
+    torch.compiler.reset()
+    x, y = regression_data(device)
+    plain = make_model(device)
+    fast = torch.compile(copy.deepcopy(plain), backend="aot_eager")
+    curves = []
+    for net, k in [(plain, 1), (fast, 8)]:
+        opt = torch.optim.SGD(net.parameters(), lr=0.05)
+        losses = []
+        for _ in range(10):
+            opt.zero_grad()
+            total = 0.0
+            for xb, yb in zip(x.chunk(k), y.chunk(k), strict=True):
+                loss = F.mse_loss(net(xb), yb) / k
+                loss.backward()
+                total += loss.detach()
+            opt.step()
+            losses.append(total)
+        curves.append(torch.stack(losses))
+    return torch.allclose(*curves)
 
 
 @lesson.beat(
@@ -160,22 +192,25 @@ def ladder(device):
 @lesson.beat(
     "Rounding and overflow",
     narration="""Let us cast three numbers down and see what survives. | In float32 they are {{ first }},
-    {{ x[1] }} and {{ x[2] }}. | In float16, {{ first }} and {{ x[1] }} survive, but {{ x[2] }} is past its
-    largest number: infinity. | In bfloat16 nothing overflows: {{ x[2] }} becomes {{ bf16[2] }}, yet the small details
-    are rounded away, {{ x[1] }} becomes {{ bf16[1] }}. That is why mixed precision keeps a float32 copy of the
-    weights.""",
+    {{ x[1] }} and {{ x[2] }}. | In float16, {{ x[1] }} survives exactly and {{ first }} to within a thousandth,
+    but {{ x[2] }} is past its largest number: infinity. | In bfloat16 nothing overflows: {{ x[2] }} becomes
+    {{ bf16[2] }}, yet the small details are rounded away, {{ x[1] }} becomes {{ bf16[1] }}. That is why mixed
+    precision keeps a float32 copy of the weights.""",
     visual=Show("x", "half", "bf16", digits=4),
-    slide=["float16: overflows to `inf` above 65504", "bfloat16: no overflow, but coarse steps",
+    slide=["float16: max 65504; from 65520 up, `inf`", "bfloat16: float32's range, but coarse steps",
            "`x.to(torch.float16)`, `x.to(torch.bfloat16)`"],
 )
 def rounding(device):
     x = torch.tensor([1.001, 300.5, 70000.0], device=device)
     half = x.to(torch.float16)
     bf16 = x.to(torch.bfloat16)
-    expect(half[0] == x[0].half() and half[1] == 300.5 and torch.isinf(half[2]), "float16 keeps the first two")
+    expect(half[1] == x[1] and (half[0] - x[0]).abs() < 1e-3 and torch.isinf(half[2]),
+           "float16 keeps 300.5 exactly, 1.001 within a thousandth, and overflows 70000")
     expect(bf16[0] == 1 and bf16[1] == 300 and bf16[2] == 70144, "bfloat16 rounds them")
     expect_each([65520.0, 70000.0, 1e6], lambda v: torch.isinf(torch.tensor(v).half()),
-                "float16 overflows to inf past its largest number")
+                "float16 overflows to inf from 65520 up")
+    expect_each([65505.0, 65510.0, 65519.0], lambda v: torch.tensor(v).half() == 65504,
+                "just above 65504, float16 still rounds down to its largest number")
     expect_each([65520.0, 70000.0, 1e6, 1e30], lambda v: torch.isfinite(torch.tensor(v).bfloat16()),
                 "bfloat16 does not")
     return {"x": x, "half": half, "bf16": bf16, "first": f"{x[0].item():.4g}"}
@@ -186,11 +221,11 @@ def rounding(device):
     narration="""int8 holds only whole numbers, so we store weights as integers times one float scale. | Here
     are float32 weights. | Divide by the scale, the largest weight size shared out over int8's top value,
     round, and cast: the int8 weights. | Multiply back by the scale to use them. | They take {{ q_bytes }}
-    bytes instead of
-    {{ w_bytes }}, and no weight moved by more than half a scale step, {{ error }}. int8 is for storing and
-    serving; training still needs floats.""",
+    bytes, plus {{ s_bytes }} for the scale, instead of {{ w_bytes }}, and the largest error, {{ error }}, is
+    within half a scale step, {{ half_step }}. int8 is for storing and serving; training still needs floats.""",
     visual=Show("w", "q", "restored", digits=3,
-                caption="{{ q_bytes }} bytes instead of {{ w_bytes }}; largest error {{ error }}"),
+                caption="{{ q_bytes }} + {{ s_bytes }} bytes, not {{ w_bytes }}; error {{ error }}, at most "
+                        "scale / 2 = {{ half_step }}"),
     slide=["`scale = w.abs().max() / 127`", "`q = torch.round(w / scale).to(torch.int8)`",
            "`q.float() * scale`: error at most scale / 2"],
 )
@@ -201,9 +236,10 @@ def quantise(device):
     restored = q.float() * scale
     expect_each(range(5), lambda seed: within_half_step(seed, device),
                 "rounding to int8 moves each weight by at most half a scale step")
+    expect((restored - w).abs().max() <= scale / 2 * (1 + 1e-5), "this tensor's error is within half a step")
     expect(q.nbytes * 4 == w.nbytes and torch.iinfo(torch.int8).max == 127, "int8: a quarter of the bytes")
     return {"w": w, "q": q, "restored": restored, "w_bytes": w.nbytes, "q_bytes": q.nbytes,
-            "error": f"{(restored - w).abs().max():.3f}"}
+            "s_bytes": scale.nbytes, "error": f"{(restored - w).abs().max():.3f}", "half_step": f"{scale / 2:.3f}"}
 
 
 @lesson.beat(
@@ -246,10 +282,10 @@ def autocast_training(device):
     "Four small batches, one big step",
     narration="""A big batch may not fit in memory. Gradient accumulation fakes it: run small micro-batches,
     let backward add their gradients into dot grad, and step once. | Here is the weight's gradient from the whole
-    batch. | And here it is from {{ parts }} micro-batches, each loss divided by {{ parts }}. | For a batch of
-    {{ n }} they agree within rounding: the largest gap is {{ gap }}. Forget the division, and you get
-    {{ parts }} times the gradient.""",
-    visual=Show("full", "accumulated", digits=4,
+    batch. | And here it is from {{ parts }} micro-batches, each loss divided by {{ parts }}. | Forget the
+    division, and you get {{ parts }} times the gradient. | With the division, for a batch of {{ n }}, the two
+    agree within rounding: the largest gap is {{ gap }}.""",
+    visual=Show("full", "accumulated", "undivided", digits=4,
                 caption="batch {{ n }}: gap {{ gap }}, allclose {{ close }}"),
     slide=["`(loss / steps).backward()` per micro-batch", "`.grad` adds up until `zero_grad()`",
            "One `step()` per effective batch"],
@@ -266,12 +302,18 @@ def accumulate(device):
         loss = F.mse_loss(model(xb), yb) / parts
         loss.backward()  # adds into .grad
     accumulated = model.weight.grad.clone()
+    model.zero_grad()
+    for xb, yb in zip(x.chunk(parts), y.chunk(parts)):  # noqa: B905
+        F.mse_loss(model(xb), yb).backward()  # no division
+    undivided = model.weight.grad.clone()
     close = torch.allclose(full, accumulated, atol=1e-6)
     expect(close, "the accumulated gradient matches the big batch's")
+    expect(torch.allclose(undivided, parts * full, atol=1e-5), "without the division, parts times the gradient")
     expect_each([(s, k) for s in range(3) for k in (2, 4, 8)], lambda case: accumulation_matches(*case, device),
                 "equal micro-batches, each loss divided by their count, give the big batch's gradient; "
                 "undivided, that many times it")
-    return {"full": full, "accumulated": accumulated, "n": len(x), "parts": parts, "close": close,
+    return {"full": full, "accumulated": accumulated, "undivided": undivided, "n": len(x), "parts": parts,
+            "close": close,
             "gap": f"{(full - accumulated).abs().max():.1e}"}
 
 
@@ -312,52 +354,48 @@ def accumulate_training(device):
 
 @lesson.beat(
     "torch.compile: the same numbers?",
-    narration="""Now the speed potion. torch dot compile of a model returns a compiled wrapper; model dot compile,
-    used here, compiles it in place. On the first call it traces the forward into graphs for a backend, and
-    later calls replay them. Backend aot eager captures forward and backward but runs torch's usual
-    kernels. | The plain model's outputs.
-    | The compiled model's outputs. | Same to the last bit? torch dot equal says {{ same }}, for the outputs and
-    every gradient.""",
-    visual=Show("eager", "compiled", digits=4,
-                caption="aot_eager: torch.equal {{ same }}"),
-    slide=["`torch.compile(model)`: a compiled wrapper", "`model.compile()`: in place, same parameters",
+    narration="""Now the speed potion. torch dot compile wraps the model and shares its parameters. The first
+    call traces forward and backward into graphs for a backend; AOT eager, used here, runs them with torch's
+    usual kernels, so expect no speed-up from it. | The plain model's outputs. | The compiled model's outputs. |
+    Same to the last bit? torch dot equal says {{ same }}, for the outputs and all {{ n_grads }} gradients.
+    Backends that write their own kernels may differ slightly: compare with allclose.""",
+    visual=Show("eager", "compiled", digits=4, caption="outputs, {{ n_grads }} gradients: equal {{ same }}"),
+    slide=["`fast = torch.compile(model)`: a wrapper", "It shares the model's parameters",
            "Check outputs and gradients, not just outputs"],
 )
 def compile_check(device):
     torch.compiler.reset()  # forget earlier compilations
     plain = nn.Sequential(nn.Linear(4, 16), nn.GELU(), nn.Linear(16, 1)).to(device)
-    model = copy.deepcopy(plain)  # a twin with the same weights
-    model.compile(backend="aot_eager")  # in place
+    fast = torch.compile(plain, backend="aot_eager")
     x = torch.randn(3, 4, device=device)
-    eager, compiled = plain(x)[:, 0], model(x)[:, 0]
+    eager, compiled = plain(x)[:, 0], fast(x)[:, 0]
     grads = torch.autograd.grad(eager.sum(), plain.parameters())
-    fast_grads = torch.autograd.grad(compiled.sum(), model.parameters())
+    fast_grads = torch.autograd.grad(compiled.sum(), fast.parameters())
     pairs = [(eager, compiled), *zip(grads, fast_grads)]  # noqa: B905
     same = all(torch.equal(a, b) for a, b in pairs)
-    expect(type(model) is nn.Sequential and torch.equal(model[0].weight, plain[0].weight),
-           "model.compile() keeps the module and its weights")
-    expect(torch.compile(plain, backend="aot_eager")._orig_mod is plain,
-           "torch.compile(model) returns a wrapper around the model")
+    expect(fast._orig_mod is plain and all(a is b for a, b in zip(fast.parameters(), plain.parameters(),
+                                                                    strict=True)),
+           "torch.compile(model) returns a wrapper sharing the model's parameters")
+    expect(first_call_compiles(device), "the first call captures the forward and backward into graphs")
     expect(all(torch.allclose(a, b, atol=1e-6) for a, b in pairs), "outputs and gradients agree")
-    return {"eager": eager, "compiled": compiled, "same": same}
+    return {"eager": eager, "compiled": compiled, "same": same, "n_grads": len(grads)}
 
 
 @lesson.beat(
     "The price of the first call",
-    narration="""Compiling costs time up front. Here is a training loop on the compiled model, each step timed in
-    milliseconds of processor time. | The first step took {{ ms[0] }} milliseconds: it includes the
-    compilation. The next took {{ ms[1] }}, and later ones replay the compiled graphs. | These are CPU
-    milliseconds on {{ where }}. With aot eager, expect no speed-up over plain torch; only your own timings, on
-    your own machine, can tell whether a faster backend pays off.""",
-    visual=Show("ms", digits=1, caption="CPU ms, {{ where }}, aot_eager"),
+    narration="""Compiling costs time up front. Here is a training loop on a freshly compiled model, each step
+    timed in milliseconds of processor time. | The first step took {{ ms[0] }}: tracing and compiling happen
+    inside it. Later steps replay the graphs; the fastest took {{ fastest }}. | Your numbers will differ. AOT
+    eager brings no speed-up; the default backend, inductor, writes fused kernels that can be faster, after a
+    longer first call. Time your own.""",
+    visual=Show("ms", digits=1, caption="CPU ms per step, device {{ where }}, backend aot_eager"),
     slide=["First call: trace and compile (slow)", "Later calls replay the compiled graphs",
            "Measure before you believe a speed-up"],
 )
 def compile_timing(device):
     torch.compiler.reset()  # forget earlier compilations
-    model = nn.Sequential(nn.Linear(4, 16), nn.GELU(),
-                          nn.Linear(16, 1)).to(device)
-    model.compile(backend="aot_eager")
+    model = nn.Sequential(nn.Linear(4, 16), nn.GELU(), nn.Linear(16, 1)).to(device)
+    model = torch.compile(model, backend="aot_eager")
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     x = torch.randn(32, 4, device=device)
     ms = torch.zeros(6)
@@ -369,15 +407,15 @@ def compile_timing(device):
         opt.step()
         ms[i] = 1000 * (time.process_time() - start)
     expect(first_call_compiles(device), "the first call compiles; later calls reuse it")
-    expect(ms[0] > ms[1:].median(), "the first compiled step is slower than a typical later one")
+    expect(ms[0] > ms[1:].min(), "the first step, compiling included, is slower than the fastest later one")
     expect(compiled_training_matches(device), "compiled training ends on the plain training's weights")
-    return {"ms": ms.round(decimals=1), "where": str(x.device)}
+    return {"ms": ms.round(decimals=1), "fastest": f"{ms[1:].min():.1f}", "where": str(x.device)}
 
 
 @lesson.beat(
     "Recap",
     narration="""The monster is leaner and quicker! | float16 keeps precision but overflows early; bfloat16 keeps
-    float32's range with coarser steps. | int8 with one scale stores weights in a quarter of the bytes. |
+    float32's range with coarser steps. | int8 with one scale stores weights in about a quarter of the bytes. |
     Accumulate gradients by dividing each micro-batch loss by their count and stepping once. | torch dot compile
     wraps the model, and the first call pays for compiling. | And never trust a shortcut unchecked: compare its
     outputs and gradients with torch dot allclose.""",
@@ -392,16 +430,18 @@ def recap(device):
 
 @lesson.beat(
     "Your challenge",
-    narration="""Your trial, apprentice! | Take the regression model, split a batch of {{ n }} into {{ parts }}
-    micro-batches of {{ micro }}, and train it through torch dot compile with backend aot eager, accumulating
-    before each step. Then train it plainly on the full batch, and prove with torch dot allclose that the two
-    loss curves agree. Bonus: time the first step of each.""",
+    narration="""Your trial, apprentice! | Take our small model, Linear, GELU, Linear, split a batch of {{ n }}
+    into {{ parts }} micro-batches of {{ micro }}, and train it through torch dot compile with backend AOT eager,
+    accumulating before each step. Then train a same-weights copy plainly on the full batch, and prove with
+    torch dot allclose that the two loss curves agree. Bonus: time the first step of each.""",
     visual=Title(heading="Your trial, apprentice", lines=[lesson.challenge]),
-    slide=["8 micro-batches of 4, one step each 32", "Through `torch.compile(..., backend='aot_eager')`",
+    slide=["8 micro-batches of 4: one step per 32 samples", "Through `torch.compile(..., backend='aot_eager')`",
            "`torch.allclose` against a plain batch of 32"],
 )
 def challenge(device):
     x, y = regression_data(device)
     parts = 8
     expect(len(x.chunk(parts)) == parts and len(x) // parts == 4, "32 samples make 8 micro-batches of 4")
+    expect_each(range(2), lambda seed: challenge_works(seed, device),
+                "the challenge as written: compiled micro-batch losses allclose to the plain batch's")
     return {"n": len(x), "parts": parts, "micro": len(x) // parts}
