@@ -110,7 +110,7 @@ def objectives(device):
     "SGD with momentum, traced",
     narration="""Here SGD with momentum {{ momentum }} and learning rate {{ lr }} rolls two weights down a
     narrow valley, and after every step we copy the momentum buffer out of opt dot state. | Step two lights
-    up: the gradient {{ g }}, the buffer {{ b0 }} left by step one, and the weight {{ p0 }}. | The new buffer
+    up: its gradient {{ g }}, and the weight {{ p0 }} and buffer {{ b0 }} that step one left. | The new buffer
     is momentum times the old buffer plus the gradient: {{ b1 }}, more than this gradient, because the
     gradients agree. | The weight steps down by the learning rate times the buffer, to {{ p1 }}, just as torch
     stored.""",
@@ -150,7 +150,7 @@ def sgd_momentum(device):
     valley and ends at a loss of {{ plain_end }}. | With momentum, the agreeing gradients pile up in the
     buffer: it overshoots across the steep walls on the way, yet ends far lower, at {{ momentum_end }}.""",
     visual=Curve("step", "plain", "with_momentum", labels=["SGD", "SGD, momentum 0.8"], x_label="step",
-                 y_label="loss"),
+                 y_label="loss", digits=4),
     slide=["Same lr, same start, same valley", "Plain SGD: slow along the shallow axis",
            "Momentum: faster, with some overshoot"],
 )
@@ -172,7 +172,7 @@ def momentum_race(device):
     expect(bool((fast[1:] > fast[:-1]).any()), "momentum's loss goes up on some steps: it overshoots")
     expect(bool((plain[1:] <= plain[:-1]).all()), "plain SGD's loss only goes down here")
     return {"step": torch.arange(len(plain)), "plain": plain, "with_momentum": fast, "n": len(plain), "lr": 0.02,
-            "plain_end": f"{plain[-1].item():.2f}", "momentum_end": f"{fast[-1].item():.1g}"}
+            "plain_end": f"{plain[-1].item():.4f}", "momentum_end": f"{fast[-1].item():.4f}"}
 
 
 @lesson.beat(
@@ -181,7 +181,7 @@ def momentum_race(device):
     {{ b1 }} and {{ b2 }}, and again we copy them out after every step. | Step three lights up: the gradient
     {{ g }} and both moments left by step two. | The first moment blends in the gradient, the second its
     square: {{ m }} and {{ v }}. | Dividing each by one minus beta to the power of the step undoes their start
-    at zero, and the weight moves to {{ p1 }}, exactly as our hand-written update says.""",
+    at zero, and the weight moves to {{ p1 }}, just as our hand-written update says, to within float rounding.""",
     visual=OptimizerState("params", "grads", "exp_avg", "exp_avg_sq", group="group", at=3),
     slide=["`m = b1·m + (1 - b1)·g`,  `v = b2·v + (1 - b2)·g²`", "Bias correction: m / (1 - b1ᵗ), v / (1 - b2ᵗ)",
            "`w -= lr · m̂ / (√v̂ + eps)`", "`opt.state[w]['exp_avg']`, `['exp_avg_sq']`"],
@@ -220,44 +220,58 @@ def adam_moments(device):
 
 @lesson.beat(
     "Adam's first step",
-    narration="""That correction hides a curious gift. Six weights, all zero, get gradients of wildly different
-    sizes, from {{ smallest }} to {{ largest }}. | Yet after one Adam step each weight has moved by the
-    learning rate, {{ lr }}, against the sign of its gradient. | On the first step the corrected moments are
-    the gradient and its absolute size, so only the sign survives: for any gradient far bigger than epsilon,
-    the first step is the learning rate.""",
-    visual=Show("grad", "moved", code=False, caption="first Adam step: every weight moves by lr", digits=3),
+    narration="""That correction hides a curious gift. Five weights, all zero, get gradients from
+    {{ smallest }} to {{ largest }}. | After one step, the first moment over one minus beta one is the gradient
+    itself, | and the root of the corrected second moment is its absolute size. | Their ratio keeps only the
+    sign: each weight moved by the learning rate, {{ lr }}. | That holds in float32. In float16 the tiny
+    gradient's square vanishes, sending its weight to infinity, and the huge one's overflows, so its weight
+    never moves.""",
+    visual=Show("grad", "m_hat", "sqrt_v_hat", "moved", code=False, caption="float16: moved = {{ half }}",
+                digits=3),
     slide=["Step 1: m̂ = g and √v̂ = |g|", "So the first step is lr · sign(g)",
-           "Whatever the gradient's scale (far above eps)"],
+           "Whatever the gradient's scale (float32, far above eps)", "float16 weights: g² under/overflows"],
 )
 def adam_first_step(device):
-    slopes = torch.tensor([0.001, -0.5, 3.0, -40.0, -700.0, 9000.0], device=device)
-    w = torch.zeros(6, device=device, requires_grad=True)
+    slopes = torch.tensor([0.001, -0.5, 3.0, -700.0, 9000.0], device=device)
+    w = torch.zeros(5, device=device, requires_grad=True)
     opt = torch.optim.Adam([w], lr=0.01)
     (slopes * w).sum().backward()
     grad = w.grad.clone()
     opt.step()
     moved = w.detach().clone()
+    (b1, b2), state = opt.param_groups[0]["betas"], opt.state[w]
+    m_hat = state["exp_avg"] / (1 - b1)
+    sqrt_v_hat = (state["exp_avg_sq"] / (1 - b2)).sqrt()
+    w16 = torch.zeros(5, device=device, dtype=torch.float16, requires_grad=True)
+    opt16 = torch.optim.Adam([w16], lr=0.01)
+    (slopes.half() * w16).sum().backward()
+    opt16.step()
+    half = ", ".join(f"{v + 0.0:.2g}" for v in w16.detach().float().tolist())
+    expect(torch.allclose(m_hat, grad, rtol=1e-5), "after step 1, exp_avg / (1 - beta1) is the gradient")
+    expect(torch.allclose(sqrt_v_hat, grad.abs(), rtol=1e-5), "after step 1, sqrt(exp_avg_sq / (1 - beta2)) is |g|")
     expect(torch.allclose(moved, -0.01 * grad.sign(), rtol=1e-4), "each weight moves by lr against its gradient")
     expect_each([(1e-3, 0.01, torch.float32, 0), (1.0, 0.1, torch.float32, 1), (1e4, 0.001, torch.float64, 2),
                  (1e-2, 1e-4, torch.float64, 3)], first_adam_step,
                 "the first Adam step is lr in size for gradients far above eps")
-    return {"grad": grad, "moved": moved, "lr": 0.01, "smallest": f"{grad.abs().min().item():g}",
-            "largest": f"{grad.abs().max().item():g}"}
+    expect(bool(torch.isinf(w16[0]) & (w16[4] == 0)),
+           "in float16 the 0.001 gradient's weight goes to infinity and the 9000 one's stays at zero")
+    return {"grad": grad, "m_hat": m_hat, "sqrt_v_hat": sqrt_v_hat, "moved": moved, "lr": 0.01, "half": half,
+            "smallest": f"{grad.abs().min().item():g}", "largest": f"{grad.abs().max().item():g}"}
 
 
 @lesson.beat(
     "Weight decay: L2 in Adam vs AdamW",
-    narration="""Weight decay pulls weights towards zero. Here a weight starts at one with no other gradient,
-    for {{ n }} steps at a fixed learning rate. | Adam's weight decay adds decay times weight to the
-    gradient, an L2 penalty. With decay {{ small }}, | or {{ big }}, it falls at the same pace: Adam divides
-    the pull by its own size, so the strength is lost. | AdamW shrinks the weight by learning rate times decay
-    times weight, outside the moments: slowly with {{ small }}, | faster with {{ big }}. The decay you set is
-    the decay you get.""",
+    narration="""Weight decay pulls weights to zero. A weight starts at one, with no
+    other gradient. | Adam's weight decay adds decay times weight to the gradient: an L2 penalty. With
+    decay {{ small }}, | or {{ big }}, it falls at the same pace, even past zero: Adam divides the pull by its own
+    size, so your decay is lost. | AdamW shrinks the weight by learning rate times decay times weight, outside
+    the moments: slowly with {{ small }}, | faster with {{ big }}. With real gradients, Adam divides the L2 pull
+    by their size too; AdamW does not.""",
     visual=Curve("step", "adam_small", "adam_big", "adamw_small", "adamw_big",
                  labels=["Adam, wd 0.1", "Adam, wd 1", "AdamW, wd 0.1", "AdamW, wd 1"], x_label="step",
                  y_label="weight"),
-    slide=["Adam(weight_decay=wd): g + wd·w, then ÷ √v̂", "The pull is normalised: wd barely matters",
-           "AdamW: w ← w·(1 - lr·wd), then the Adam step", "Decoupled decay scales with wd and w"],
+    slide=["Adam(weight_decay=wd): g + wd·w, then ÷ √v̂", "Decay alone: w moves by about lr, whatever wd",
+           "AdamW: w ← w·(1 - lr·wd), then the Adam step", "Decoupled decay scales with lr, wd and w"],
 )
 def weight_decay(device):
     curves = {}
@@ -280,6 +294,7 @@ def weight_decay(device):
         steps = torch.arange(31, dtype=torch.float32)
         expect(torch.allclose(curves[name], (1 - 0.05 * wd) ** steps), f"AdamW wd={wd}: w = (1 - lr·wd)^t")
     expect(curves["adamw_big"][-1] < curves["adamw_small"][-1], "a larger decay shrinks faster in AdamW")
+    expect(bool((a[-1] < 0) & (b[-1] < 0)), "with L2 in Adam, the weight overshoots past zero")
     expect_each([(0.1, (0.9, 0.999), 0.1, True, 3, torch.float32, 0), (0.01, (0.9, 0.99), 1.0, True, 4,
                   torch.float64, 1), (0.1, (0.9, 0.999), 0.1, False, 3, torch.float32, 2)],
                 adam_matches_hand, "AdamW decays w outside the moments; Adam adds wd·w to the gradient")
@@ -289,7 +304,7 @@ def weight_decay(device):
 @lesson.beat(
     "StepLR and cosine",
     narration="""Now the learning rate itself can change as training goes. Each curve is read from a real
-    scheduler with get last lr, after every optimiser step, starting from {{ base }}. | Step LR keeps it
+    scheduler with get last lr: the rate each optimiser step uses, starting from {{ base }}. | Step LR keeps it
     flat, then halves it every {{ every }} steps: a staircase. | Cosine annealing glides down half a cosine
     wave to almost zero at step {{ total }}. | At the marked step, halfway along the second stair, the
     staircase gives {{ step_at }} and the cosine {{ cos_at }}.""",
@@ -321,7 +336,7 @@ def step_cosine(device):
     expect(torch.allclose(cosine, hand), "cosine: eta_min + (base - eta_min)(1 + cos(pi t / T)) / 2")
     expect(math.isclose(cosine[40].item(), 0.001, rel_tol=1e-5), "cosine ends at eta_min, a hundredth of the base")
     return {"step_lr": step_lr, "cosine": cosine, "base": 0.1, "gamma": 0.5, "every": 10, "floor": 0.001,
-            "total": 40, "at": 15, "step_at": f"{step_lr[15].item():g}", "cos_at": f"{cosine[15].item():.3f}"}
+            "total": 40, "at": 15, "step_at": f"{step_lr[15].item():g}", "cos_at": f"{cosine[15].item():.3g}"}
 
 
 @lesson.beat(
@@ -333,7 +348,8 @@ def step_cosine(device):
     and {{ one_at }}: both near the peak rate.""",
     visual=Schedule("warmup", "one_cycle", labels=["warm-up + cosine", "OneCycle"], at=12),
     slide=["`LinearLR(opt, start_factor=0.1, total_iters=5)`", "`SequentialLR(opt, [warm, cos], milestones=[5])`",
-           "`OneCycleLR(opt, max_lr=0.1, total_steps=41)`", "OneCycle: call sched.step() every batch"],
+           "`OneCycleLR(opt, max_lr=0.1, total_steps=41)`", "OneCycle: call sched.step() every batch",
+           "It also cycles SGD's momentum: 0.95 → 0.85 → 0.95"],
 )
 def warmup_onecycle(device):
     curves = {}
@@ -346,15 +362,18 @@ def warmup_onecycle(device):
             sched = torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[5])
         else:
             sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=41)
-        lrs = []
+        lrs, momenta = [], []
         for _ in range(41):
             lrs.append(sched.get_last_lr()[0])
+            momenta.append(opt.param_groups[0]["momentum"])
             opt.zero_grad()
             (w**2).sum().backward()
             opt.step()
             sched.step()
         curves[name] = torch.tensor(lrs)
     warmup, one = curves["warmup"], curves["one_cycle"]
+    expect(math.isclose(momenta[0], 0.95) and math.isclose(min(momenta), 0.85, rel_tol=1e-3) and math.isclose(momenta[-1], 0.95),
+           "OneCycle turns plain SGD's momentum on and cycles it 0.95, 0.85, 0.95")
     expect(torch.allclose(warmup[:6], 0.1 * torch.linspace(0.1, 1.0, 6)), "warm-up climbs linearly from a tenth")
     expect(math.isclose(warmup.max().item(), 0.1, rel_tol=1e-6) and warmup.argmax().item() == 5,
            "warm-up peaks at step 5")
@@ -373,7 +392,7 @@ def warmup_onecycle(device):
     narration="""The optimiser's skull is open, apprentices! | Momentum keeps a buffer: momentum times the old
     buffer plus the gradient, and the weight steps by the learning rate times it. | Adam keeps two moving
     averages and corrects their start at zero. | Its first step moves each weight by about the learning rate. |
-    AdamW shrinks weights outside the moments, so the decay you set is the decay you get. | And schedulers
+    AdamW shrinks weights outside the moments, by the learning rate times the decay. | And schedulers
     steer the learning rate: call sched dot step after opt dot step.""",
     visual=Title(heading="What we dissected", lines=lesson.recap),
     slide=lesson.recap,
