@@ -222,7 +222,7 @@ def examples(draw: Any, kind: str) -> tuple[str, VisualSpec, dict[str, Any]]:
 # the options whose value names a traced entry (scenes/spec.py lists every visual's options and what they mean)
 NAMING = {"inputs", "outputs", "accumulate", "error", "course", "leads", "here", "p", "scale", "mean", "draws", "eval",
           "equal", "logp", "weight", "total", "count", "momentum", "exp", "check", "temperature", "asked", "into",
-          "result", "model", "session", "names"}
+          "result", "model", "session", "names", "group"}
 
 
 def renamed(spec: VisualSpec, renames: dict[str, str]) -> VisualSpec:
