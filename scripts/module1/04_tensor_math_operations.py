@@ -227,7 +227,8 @@ def argmax_winner(device):
     "The trailing underscore",
     narration="""Every operation so far summoned a brand new tensor. Add an underscore to the name and the
     operation rewrites the tensor where it stands. Here is t: {{ before.values }}. | Call t dot add
-    underscore, and each value grows where it sits, in the very same cells: no new grid appears. | Same storage, no fresh allocation, which is thrifty when memory is scarce. And t plus equals
+    underscore, and each value grows where it sits, in the very same cells: no new grid appears. | Same storage, no
+    fresh allocation, which is thrifty when memory is scarce. And t plus equals
     x is in place too.""",
     visual=InPlace("before", "t", op="add_"),
     slide=["`t.add_(x)`, `t.mul_(x)`, `t.zero_()`: in place", "Same storage, no new tensor",

@@ -152,7 +152,8 @@ def module_list(device):
     expect(kept == sum(count(layer) for layer in fixed.layers), "ModuleList registers every layer")
     expect(list(broken.state_dict()) == [] and len(broken.layers) == 3, "the layers exist, but nothing is saved")
     expect(broken(torch.ones(1, 4, device=device)).shape == (1, 4), "the plain list still runs in forward")
-    expect_each([torch.float64, torch.float16, torch.bfloat16], left_behind, ".to() leaves a plain list's layers behind")
+    expect_each([torch.float64, torch.float16, torch.bfloat16], left_behind,
+                ".to() leaves a plain list's layers behind")
     return {"lost": lost, "kept": kept, "error": error, "fixed": fixed}
 
 
@@ -179,7 +180,7 @@ def module_dict(device):
 
     model = TwoHeads().to(device)
     x = torch.randn(2, 4, device=device)
-    y = model(x, "score")
+    y = model(x, "score")  # noqa: F841
     expect(forward_order(model, x, "score")[0] == ["", "body", "heads.score"], "only the chosen head ran")
     expect({"heads.classify.weight", "heads.score.weight"} <= set(model.state_dict()), "both heads are saved")
     expect(count(model) == count(model.body) + count(model.heads), "both heads are counted")
@@ -214,7 +215,7 @@ def nesting(device):
 
     model = Monster().to(device)
     x = torch.randn(2, 4, device=device)
-    y = model(x)
+    y = model(x)  # noqa: F841
     expect([name for name, _ in model.named_modules()][:3] == ["", "inp", "head"], "the tree follows assignment order")
     expect(forward_order(model, x)[0] == ["", "inp", "blocks.0", "blocks.0.0", "blocks.0.1", "blocks.1", "blocks.1.0",
                                           "blocks.1.1", "head"], "forward sets the running order")

@@ -127,7 +127,8 @@ def save_load(device):
         torch.save(model, path)  # the whole module, pickled
         refused = capture_error(lambda: torch.load(path, weights_only=True))
     raw = torch.tensor(sum(t.numel() * t.element_size() for t in loaded.values()))
-    expect(refused.startswith("UnpicklingError: Weights only load failed"), "weights_only=True refuses a pickled module")
+    expect(refused.startswith("UnpicklingError: Weights only load failed"),
+           "weights_only=True refuses a pickled module")
     expect(list(loaded) == list(model.state_dict()) and all(torch.equal(loaded[k], v)
            for k, v in model.state_dict().items()), "it reads back the same tensors")
     expect(size > raw, "the file holds every value, plus names and packaging")

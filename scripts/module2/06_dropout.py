@@ -9,7 +9,7 @@ import torch.nn.functional as F  # noqa: N812  (the name every torch user writes
 from torch import nn
 
 from render.lesson import Lesson, expect, expect_each
-from scenes.vocabulary import Dropout, ModuleTree, Show, Title
+from scenes.vocabulary import Dropout, Show, Title
 
 lesson = Lesson(
     objectives=[
@@ -166,7 +166,8 @@ def seeding(device):
     "Dropout inside a model",
     narration="""Where does dropout live? Often after an activation, as a submodule, so that eval can reach
     it. Here it sits between the ReLU and the second layer. | Run a batch through in training mode: of the
-    hidden values the ReLU let through, dropout zeroed a share of {{ share }}, close to its p. | One warning: functional dropout knows nothing of eval. After model dot eval, F dot dropout still
+    hidden values the ReLU let through, dropout zeroed a share of {{ share }}, close to its p. | One warning:
+    functional dropout knows nothing of eval. After model dot eval, F dot dropout still
     drops by default. | Pass training equals self dot training, and it obeys: every value kept.""",
     visual=Show("share", "trap", "obeys"),
     slide=["`self.drop = nn.Dropout(0.2)` after the activation", "Submodules obey `train()` and `eval()`",

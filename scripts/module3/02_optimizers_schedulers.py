@@ -372,7 +372,8 @@ def warmup_onecycle(device):
             sched.step()
         curves[name] = torch.tensor(lrs)
     warmup, one = curves["warmup"], curves["one_cycle"]
-    expect(math.isclose(momenta[0], 0.95) and math.isclose(min(momenta), 0.85, rel_tol=1e-3) and math.isclose(momenta[-1], 0.95),
+    expect(math.isclose(momenta[0], 0.95) and math.isclose(min(momenta), 0.85, rel_tol=1e-3)
+           and math.isclose(momenta[-1], 0.95),
            "OneCycle turns plain SGD's momentum on and cycles it 0.95, 0.85, 0.95")
     expect(torch.allclose(warmup[:6], 0.1 * torch.linspace(0.1, 1.0, 6)), "warm-up climbs linearly from a tenth")
     expect(math.isclose(warmup.max().item(), 0.1, rel_tol=1e-6) and warmup.argmax().item() == 5,

@@ -216,7 +216,8 @@ def custom_dataset(device):
     narration="""Now hand a TensorDataset of {{ squares.numel }} squares to a DataLoader with batch size
     {{ batch_size }}. Each card is a target, its index above. | The loader takes the first
     {{ batch_size }} indices, fetches each item, and the default collate function stacks their inputs into
-    one tensor and their targets into another. | The next {{ batch_size }} follow, in order. | The last batch gets only the {{ sizes[-1] }} items
+    one tensor and their targets into another. | The next {{ batch_size }} follow, in order. | The last batch gets
+    only the {{ sizes[-1] }} items
     left over: a short batch, not an error. Without shuffling, every epoch deals exactly these batches.""",
     visual=Loader("squares", "order", "sizes"),
     slide=["`DataLoader(ds, batch_size=4)`", "Default collate stacks items into tensors",
@@ -331,7 +332,8 @@ def collate_padding(device):
 @lesson.beat(
     "num_workers",
     narration="""Num workers equals {{ workers }} starts {{ workers }} worker processes, each building whole
-    batches; get worker info gives each worker its number. On macOS, Windows and Python three fourteen, workers start fresh:
+    batches; get worker info gives each worker its number. On macOS, Windows and Python three fourteen, workers
+    start fresh:
     keep the Dataset class in an imported file, not a notebook cell. | The order is
     the one seed {{ seed }} dealt in one process: workers change the speed, not the batches. | Each batch came
     from worker {{ worker }}: they take turns. Random augmentations use each worker's own seed: they differ
