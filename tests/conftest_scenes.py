@@ -91,3 +91,35 @@ def dry_beat(compute: Any, visual: Any) -> tuple[BeatTrace, dict[str, Any], list
     data, scene = dry_scene(compute, visual)
     assert scene.steps_played == scene.visual.steps()
     return BeatTrace.from_json(data), scene.visual.shown, list(scene.lint_problems)
+
+
+@functools.cache
+def traced_script(script: Path) -> tuple[Any, dict[str, Any]]:
+    """One gallery file's lesson and its CPU trace, through JSON as a clip worker receives it."""
+    from render.lesson import load_lesson
+    from render.trace import trace_lesson
+
+    lesson = load_lesson(script)
+    return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
+
+
+@functools.cache
+def dry_script_beat(script: Path, name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]:
+    """Dry-run beat `name` of one gallery file: (its trace, its spec, lint problems, shown, steps played,
+    steps declared)."""
+    from manim import tempconfig
+
+    from scenes.beat import BeatScene
+
+    lesson, trace = traced_script(script)
+    i = [b.name for b in lesson.beats].index(name)
+    beat = lesson.beats[i]
+    job = {"title": beat.title, "lesson": script.stem, "visual": beat.visual.to_json(),
+           "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
+    with tempconfig(DRY_RUN):
+        scene = BeatScene(job)
+        scene.render()
+    assert scene.visual is not None
+    steps = scene.visual.steps()  # type: ignore[attr-defined]
+    return (BeatTrace.from_json(trace["beats"][i]), beat.visual, list(scene.lint_problems), scene.visual.shown,
+            scene.steps_played, steps)

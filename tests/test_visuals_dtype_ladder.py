@@ -5,8 +5,6 @@ VisualError."""
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,45 +12,23 @@ from typing import Any
 import pytest
 import torch
 
-from render.lesson import load_lesson
 from scenes.errors import VisualError
 from scenes.trace import BeatTrace
 from scenes.visuals.dtype_ladder import sci
 from scenes.vocabulary import DtypeLadder
-from tests.conftest_scenes import dry_beat
+from tests.conftest_scenes import dry_beat, dry_script_beat, traced_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gallery" / "train_dtypes.py"
 NAMES = ["dtype_ladder_four", "dtype_ladder_wide"]
 
 
-@functools.cache
 def traced() -> tuple[Any, dict[str, Any]]:
-    from render.trace import trace_lesson
-
-    lesson = load_lesson(SCRIPT)
-    return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
+    return traced_script(SCRIPT)
 
 
-@functools.cache
 def run(name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]:
     """Dry-run one beat: (its trace, its spec, lint problems, shown, steps played, steps declared)."""
-    from manim import tempconfig
-
-    from render.checks import DRY_RUN
-    from scenes.beat import BeatScene
-
-    lesson, trace = traced()
-    i = [b.name for b in lesson.beats].index(name)
-    beat = lesson.beats[i]
-    job = {"title": beat.title, "lesson": "training", "visual": beat.visual.to_json(),
-           "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
-    with tempconfig(DRY_RUN):
-        scene = BeatScene(job)
-        scene.render()
-    assert scene.visual is not None
-    steps = scene.visual.steps()  # type: ignore[attr-defined]
-    return (BeatTrace.from_json(trace["beats"][i]), beat.visual, list(scene.lint_problems), scene.visual.shown,
-            scene.steps_played, steps)
+    return dry_script_beat(SCRIPT, name)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -4,49 +4,25 @@ key frame passes the layout lint (a Manim dry run)."""
 
 from __future__ import annotations
 
-import functools
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from render.checks import DRY_RUN
-from render.lesson import load_lesson
 from scenes.trace import BeatTrace, ModuleEntry, shape_text
 from scenes.visuals.state_dict import reported_keys
-from tests.conftest_scenes import dry_beat
+from tests.conftest_scenes import dry_beat, dry_script_beat, traced_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gallery" / "nn_modules.py"
 
 
-@functools.cache
 def traced() -> tuple[Any, dict[str, Any]]:
-    from render.trace import trace_lesson
-
-    lesson = load_lesson(SCRIPT)
-    return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
+    return traced_script(SCRIPT)
 
 
-@functools.cache
 def run(name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]:
     """Dry-run one beat: (its trace, its spec, lint problems, shown, steps played, steps declared)."""
-    from manim import tempconfig
-
-    from scenes.beat import BeatScene
-
-    lesson, trace = traced()
-    i = [b.name for b in lesson.beats].index(name)
-    beat = lesson.beats[i]
-    job = {"title": beat.title, "lesson": "nn modules", "visual": beat.visual.to_json(),
-           "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
-    with tempconfig(DRY_RUN):
-        scene = BeatScene(job)
-        scene.render()
-    assert scene.visual is not None
-    steps = scene.visual.steps()  # type: ignore[attr-defined]
-    return (BeatTrace.from_json(trace["beats"][i]), beat.visual, list(scene.lint_problems), scene.visual.shown,
-            scene.steps_played, steps)
+    return dry_script_beat(SCRIPT, name)
 
 
 NAMES = ["module_tree_mlp", "module_tree_forward", "module_tree_eval", "state_dict_keys", "state_dict_load",

@@ -5,52 +5,29 @@ VisualError naming the entry."""
 
 from __future__ import annotations
 
-import functools
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from render.checks import DRY_RUN
-from render.lesson import load_lesson
 from scenes.errors import VisualError
 from scenes.trace import BeatTrace, format_number
 from scenes.visuals.optimizer_state import hyper_text
 from scenes.vocabulary import OptimizerState
-from tests.conftest_scenes import dry_beat
+from tests.conftest_scenes import dry_beat, dry_script_beat, traced_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gallery" / "train_optimizer.py"
 NAMES = ["optimizer_state_sgd", "optimizer_state_adam"]
 
 
-@functools.cache
 def traced() -> tuple[Any, dict[str, Any]]:
-    from render.trace import trace_lesson
-
-    lesson = load_lesson(SCRIPT)
-    return lesson, json.loads(json.dumps(trace_lesson(lesson, "cpu")))
+    return traced_script(SCRIPT)
 
 
-@functools.cache
 def run(name: str) -> tuple[BeatTrace, Any, list[str], dict[str, Any], int, int]:
     """Dry-run one beat: (its trace, its spec, lint problems, shown, steps played, steps declared)."""
-    from manim import tempconfig
-
-    from scenes.beat import BeatScene
-
-    lesson, trace = traced()
-    i = [b.name for b in lesson.beats].index(name)
-    beat = lesson.beats[i]
-    job = {"title": beat.title, "lesson": "train optimizer", "visual": beat.visual.to_json(),
-           "trace": {"beat": trace["beats"][i], "device": "cpu", "torch": trace["torch"]}, "timing": None}
-    with tempconfig(DRY_RUN):
-        scene = BeatScene(job)
-        scene.render()
-    assert scene.visual is not None
-    return (BeatTrace.from_json(trace["beats"][i]), beat.visual, list(scene.lint_problems), scene.visual.shown,
-            scene.steps_played, scene.visual.steps())  # type: ignore[attr-defined]
+    return dry_script_beat(SCRIPT, name)
 
 
 def cell(beat: BeatTrace, shown: dict[str, Any], name: str, row: int, col: int) -> str:
