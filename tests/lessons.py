@@ -72,6 +72,29 @@ def assert_lesson_shape(name: str) -> LessonCheck:
     return check
 
 
+def assert_cards_and_content(name: str) -> None:
+    """The lesson shape, objectives card first, recap then challenge cards last, and every beat between them
+    drawing something traced (tensors, or a Terminal's traced session: captured, or labelled expected)."""
+    check = assert_lesson_shape(name)
+    lesson, beats = check.lesson, check.lesson.beats
+    opening, recap, challenge = beats[0], beats[-2], beats[-1]
+    assert opening.visual.options["lines"] == lesson.objectives
+    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == lesson.recap
+    assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
+    for beat in beats[1:-2]:
+        traced = beat.visual.tensors or (beat.visual.kind == "Terminal" and beat.visual.options.get("session"))
+        assert beat.visual.kind != "Title" and traced, f"{beat.name} shows nothing traced"
+
+
+def assert_claims_checked(name: str) -> None:
+    """Each beat after the objectives checked claims, and they held when it traced (expect records only a
+    claim that holds)."""
+    check = checked(name, False)
+    for traced in check.trace["beats"][1:]:
+        assert traced["claims"], f"{traced['name']} checks no claim"
+        assert all(isinstance(c, str) and c for c in traced["claims"])
+
+
 def assert_lint_clean(name: str) -> None:
     """No layout problem, every beat shows something, and each narration segment starts its own step."""
     check = checked(name, True)

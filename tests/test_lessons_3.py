@@ -9,12 +9,12 @@ import pytest
 
 from tests.lessons import (
     SCRIPTS,
+    assert_cards_and_content,
+    assert_claims_checked,
     assert_every_item_covered,
-    assert_lesson_shape,
     assert_lint_clean,
     assert_rows_point_at_real_beats,
     assert_traced_and_quoted,
-    checked,
     coverage_rows,
 )
 
@@ -78,24 +78,13 @@ def test_trace_computes_on_cpu_and_narration_quotes_only_the_trace(name: str) ->
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_shape(name: str) -> None:
-    check = assert_lesson_shape(name)
-    lesson, beats = check.lesson, check.lesson.beats
-    opening, recap, challenge = beats[0], beats[-2], beats[-1]
-    assert opening.visual.options["lines"] == lesson.objectives
-    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == lesson.recap
-    assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
-    for beat in beats[1:-2]:  # a Terminal draws a traced session (captured, or labelled expected), not tensors
-        traced = beat.visual.tensors or (beat.visual.kind == "Terminal" and beat.visual.options.get("session"))
-        assert beat.visual.kind != "Title" and traced, f"{beat.name} shows nothing traced"
+    assert_cards_and_content(name)
 
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_every_beat_after_the_objectives_checks_its_claims(name: str) -> None:
     """Each beat's claims ran and held when it traced (expect records only a claim that holds)."""
-    check = checked(name, False)
-    for traced in check.trace["beats"][1:]:
-        assert traced["claims"], f"{traced['name']} checks no claim"
-        assert all(isinstance(c, str) and c for c in traced["claims"])
+    assert_claims_checked(name)
 
 
 @pytest.mark.slow
