@@ -105,7 +105,7 @@ def sums(device):
     those axes are paired: each element of u meets the element of v at the same position. | And i vanishes
     from the output, so the products are summed into a single number. | {{ u[0] }} times {{ v[0] }}, plus {{
     u[1] }} times {{ v[1] }}, plus {{ u[2] }} times {{ v[2] }}, gives {{ dot.item }}: the dot product, what
-    torch dot dot returns too, up to rounding on long float vectors.""",
+    torch dot dot returns too, up to float rounding.""",
     visual=Einsum("u", "v", "dot", equation="i,i->", same_as="torch.dot(u, v)", same="same"),
     slide=["`'i,i->'`: multiply pairs, then sum", "`torch.dot(u, v)`, up to rounding",
            "A shared letter pairs axes across inputs"],
@@ -116,8 +116,8 @@ def dot(device):
     dot = torch.einsum("i,i->", u, v)
     same = torch.equal(dot, torch.dot(u, v))
     expect(same, "einsum('i,i->', u, v) equals torch.dot(u, v)")
-    expect_each([(50,), (1000,)], lambda shape: agree("i,i->", torch.dot, shape, shape, exact=False),
-                "on long random vectors they agree up to rounding")
+    expect_each([(5,), (50,), (1000,)], lambda shape: agree("i,i->", torch.dot, shape, shape, exact=False),
+                "on random float vectors, short or long, they agree up to rounding")
     return {"u": u, "v": v, "dot": dot, "same": same}
 
 
