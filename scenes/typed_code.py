@@ -57,7 +57,7 @@ def typed_code(source: str, values: dict[str, Any] | None = None, runnable: bool
         elif stmt in hidden and (raised := _captured(stmt)) is not None:
             replaced[first] = (last, _raising(_segment(raised, lines), errors.get(hidden[stmt]), runnable))
     kept: list[str] = []
-    row = fn.body[0].lineno
+    row = _first_shown_line(fn, lines)
     while row <= (fn.end_lineno or row):
         if row in replaced:
             last, new = replaced[row]
@@ -69,6 +69,14 @@ def typed_code(source: str, values: dict[str, Any] | None = None, runnable: bool
         row += 1
     code = textwrap.dedent("\n".join(kept)).strip("\n")
     return re.sub(r"\n{3,}", "\n\n", code)
+
+
+def _first_shown_line(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> int:
+    """The body's first line, a comment written above its first statement included (the learner reads it)."""
+    row = fn.body[0].lineno
+    while row - 1 > fn.lineno and lines[row - 2].strip().startswith("#"):
+        row -= 1
+    return row
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:

@@ -53,6 +53,14 @@ def test_the_notebook_form_runs_and_prints_the_error() -> None:
     assert returned_names(SOURCE) == {"A": "A", "fixed": "fixed"}  # the error is printed where it raises
 
 
+def test_a_comment_above_the_first_line_stays() -> None:
+    source = ('def f(device):\n    # no GPU here: the meta device stands in\n    x = torch.ones(2, device="meta")\n'
+              '    expect(x.is_meta)\n    return {"x": x}')
+    assert typed_code(source) == '# no GPU here: the meta device stands in\nx = torch.ones(2, device="meta")'
+    docstring = 'def f(device):\n    """Why."""\n    # kept\n    y = 1\n    return {"y": y}'
+    assert typed_code(docstring) == "# kept\ny = 1"
+
+
 def test_a_captured_error_the_code_reads_later_stays_as_written() -> None:
     source = ('def f(device):\n    e = capture_error(lambda: g())\n    short = e.split(":")[0]\n'
               '    return {"short": short}')
