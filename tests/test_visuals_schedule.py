@@ -64,14 +64,23 @@ def test_steps_predicted_and_lint_clean(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_line_passes_through_the_traced_rates(name: str) -> None:
+def test_each_line_holds_the_traced_rate_from_one_step_to_the_next(name: str) -> None:
+    """A rate changes at a step and holds until the next: every corner sits on a step, at the rate of that step
+    or the one before; the line runs flat or straight up or down (no ramp between steps); every step's rate is
+    drawn."""
     beat, shown, *_ = run(name)
     for lr, points in shown["curves"].items():
         ys = beat[lr].flat()
-        top = max(ys)
-        assert [p[0] for p in points] == pytest.approx(list(range(len(ys))), abs=1e-6)
-        for (_, py), y in zip(points, ys, strict=True):
-            assert abs(py - y) <= 1e-6 * top, f"{lr}: drew {py} for {y}"
+        tol = 1e-6 * max(ys)
+        for px, py in points:
+            step = round(px)
+            assert abs(px - step) < 1e-6, f"{lr}: a corner at x={px}, between steps"
+            assert any(abs(py - ys[k]) <= tol for k in (step - 1, step) if 0 <= k < len(ys)), f"{lr}: {py} at {step}"
+        for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+            assert abs(ax - bx) < 1e-6 or abs(ay - by) <= tol, f"{lr}: a ramp from {ax} to {bx}"
+        for step, y in enumerate(ys):
+            assert any(abs(px - step) < 1e-6 and abs(py - y) <= tol for px, py in points) or (
+                step and abs(ys[step - 1] - y) <= tol), f"{lr}: step {step}'s rate {y} is not drawn"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -56,7 +56,8 @@ def tick_lr(value: float, step: float) -> str:
 
 
 class Schedule(TensorVisual):
-    """The axes appear (step against learning rate), each schedule is drawn in turn with its legend entry, then
+    """The axes appear (step against learning rate), each schedule is drawn in turn with its legend entry (held
+    from one step to the next: a rate changes at a step, never between), then
     (with `at`) the step `at` is marked on every line: a dashed line up from the axis, a dot and the rate there.
 
     `Schedule("lr")` or `Schedule("lr_a", "lr_b")`: 1-D float tensors of learning rates, one per step, all
@@ -148,7 +149,7 @@ class Schedule(TensorVisual):
         yield
         self.shown["curves"] = {}
         for name, ys, color, entry in zip(names, series, colors, legend, strict=True):
-            line = plot.line(xs, ys, color)
+            line = plot.line(*held(xs, ys), color)
             self.shown["curves"][name] = [[round(x, 6), float(f"{y:.9g}")] for x, y in
                                           (plot.value(q) for q in corners(line))]
             scene.play(Create(line), FadeIn(entry), run_time=1.2)
@@ -159,7 +160,7 @@ class Schedule(TensorVisual):
         guide = DashedLine(plot.point(at, 0.0), plot.point(at, plot.y1), color=theme.PANEL_EDGE, stroke_width=2)
         marks, tags = VGroup(), VGroup()
         self.shown["at"] = {"step": at}
-        lines = [dense([plot.point(x, y) for x, y in zip(xs, ys, strict=True)]) for ys in series]
+        lines = [dense([plot.point(x, y) for x, y in zip(*held(xs, ys), strict=True)]) for ys in series]
         for name, ys, color in zip(names, series, colors, strict=True):
             p = plot.point(at, ys[at])
             marks.add(Dot(p, radius=0.07, color=color))
@@ -199,6 +200,17 @@ class Schedule(TensorVisual):
         while any(overlap(tag, other) for other in others):
             tag.shift(DOWN * (tag.height + 0.08))
         return tag
+
+
+def held(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    """A schedule as the optimiser sees it: each step's rate held until the next step, where it changes at once
+    (joining the samples would draw ramps between steps that no scheduler gives)."""
+    hx, hy = xs[:1], ys[:1]
+    for x, y in zip(xs[1:], ys[1:], strict=True):
+        hx, hy = hx + [x], hy + [hy[-1]]
+        if y != hy[-1]:
+            hx, hy = hx + [x], hy + [y]
+    return hx, hy
 
 
 def dense(points: list[Any], per: int = 6) -> list[Any]:

@@ -342,7 +342,7 @@ def step_cosine(device):
 @lesson.beat(
     "Warm-up and OneCycle",
     narration="""Big models dislike a large learning rate at the very start, so we warm up. | Linear LR
-    starts at a tenth of the rate and climbs in a straight line, then Sequential LR hands over to a cosine
+    starts at a tenth of the rate and climbs in equal steps, then Sequential LR hands over to a cosine
     decay. | One cycle starts at a small fraction of its peak, climbs for the first part of training, then
     anneals far below where it began. | At the marked step, the top of one cycle, the rates are {{ warm_at }}
     and {{ one_at }}: both near the peak rate.""",
