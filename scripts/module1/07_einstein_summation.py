@@ -60,8 +60,8 @@ def opening(device):
     "Letters for axes: transpose",
     narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: `A`'s
     first axis is i, its second is j. | Right of the arrow, the output's axes in the order we want them.
-    Every letter survives the arrow, so nothing is summed, and the {{ A.shape }} input becomes {{ T.shape
-    }}. | Each element simply moves: row i, column j lands at row j, column i. The result is exactly `A` dot
+    Every letter survives the arrow, so nothing is summed. | The {{ A.shape }} input becomes {{ T.shape }}:
+    each element simply moves, row i, column j landing at row j, column i. The result is exactly `A` dot
     T.""",
     visual=Einsum("A", "T", equation="ij->ji", same_as="A.T", same="same"),
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
@@ -80,7 +80,7 @@ def transpose(device):
     "A missing letter is summed",
     narration="""Now the second law: any letter that vanishes after the arrow is summed away. Read i j arrow
     j. | `A` is {{ A.shape }}, with i on its rows and j on its columns. | The letter i disappears, so we sum
-    down each column, and j survives, leaving {{ col_sums.shape }} numbers. | The first: {{ A[0][0] }} plus
+    down each column, and j survives. | That leaves {{ col_sums.shape }} numbers. The first: {{ A[0][0] }} plus
     {{ A[1][0] }} is {{ col_sums[0] }}, then {{ col_sums[1] }} and {{ col_sums[2] }}: just what `A` dot sum over
     dim {{ dim }} returns.""",
     visual=Einsum("A", "col_sums", equation="ij->j", same_as="A.sum(dim=0)", same="same"),
@@ -125,7 +125,7 @@ def dot(device):
     "Outer product: i,j->ij",
     narration="""Give the two vectors different letters: i comma j arrow i j. | No letter is shared, so
     nothing is paired. | Both letters survive the arrow, so nothing is summed: every element of u meets
-    every element of v, in a {{ outer.shape }} table. | The first cell is {{ u[0] }} times {{ v[0] }}, {{
+    every element of v. | They fill a {{ outer.shape }} table: the first cell is {{ u[0] }} times {{ v[0] }}, {{
     outer[0][0] }}, and the bottom-right is {{ u[2] }} times {{ v[1] }}, {{ outer[2][1] }}. It equals torch
     dot outer, with no broadcasting tricks needed!""",
     visual=Einsum("u", "v", "outer", equation="i,j->ij", same_as="torch.outer(u, v)", same="same"),
@@ -169,8 +169,8 @@ def matmul(device):
     "Batched product: bik,bkj->bij",
     narration="""Need a batch? Just add a letter: b i k comma b k j arrow b i j. | b is shared, so each of
     the {{ batch }} matrices in `A` meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
-    also kept, so it is never summed; only k is, giving {{ C.shape }}. | The first cell works out as before,
-    {{ C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
+    also kept, so it is never summed; only k is. | The result is {{ C.shape }}, and its first cell works out
+    as before, {{ C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
     visual=Einsum("A", "B", "C", equation="bik,bkj->bij", same_as="torch.bmm(A, B)", same="same"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
