@@ -335,7 +335,7 @@ def challenge(device):
         start = time.perf_counter()
         for _ in range(5):
             m @ m
-        if where != "cpu":  # a GPU runs ahead: wait before the clock
+        if where != "cpu":  # a GPU runs ahead: wait for it, then read the clock
             torch.accelerator.synchronize()
         ms.append((time.perf_counter() - start) * 1000 / 5)
     expect(where in ("cuda", "mps", "cpu") and all(t > 0 for t in ms), "both dtypes timed on the best device")
