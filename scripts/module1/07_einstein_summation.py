@@ -61,7 +61,7 @@ def opening(device):
     narration="""Read the equation i j arrow j i. | Left of the arrow, one group of letters per input: `A`'s
     first axis is i, its second is j. | Right of the arrow, the output's axes in the order we want them.
     Every letter survives the arrow, so nothing is summed. | The {{ A.shape }} input becomes {{ T.shape }}:
-    each element simply moves, row i, column j landing at row j, column i. The result is exactly `A` dot
+    each element simply moves, from row i, column j to row j, column i. The result is exactly `A` dot
     T.""",
     visual=Einsum("A", "T", equation="ij->ji", same_as="A.T", same="same"),
     slide=["`torch.einsum('ij->ji', A)` is `A.T`", "One letter per axis", "Output letters set the order"],
@@ -169,8 +169,9 @@ def matmul(device):
     "Batched product: bik,bkj->bij",
     narration="""Need a batch? Just add a letter: b i k comma b k j arrow b i j. | b is shared, so each of
     the {{ batch }} matrices in `A` meets its partner in B: shapes {{ A.shape }} and {{ B.shape }}. | b is
-    also kept, so it is never summed; only k is. | The result is {{ C.shape }}, and its first cell works out
-    as before, {{ C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
+    also kept, so it is never summed; only k is. | The result is {{ C.shape }}, and its first cell comes from
+    the first pair: {{ A[0][0][0] }} times {{ B[0][0][0] }}, plus {{ A[0][0][1] }} times {{ B[0][1][0] }}, is {{
+    C[0][0][0] }}. It equals torch dot bmm, batch after batch. Mwahaha, Einstein would be proud!""",
     visual=Einsum("A", "B", "C", equation="bik,bkj->bij", same_as="torch.bmm(A, B)", same="same"),
     slide=["`'bik,bkj->bij'` is `torch.bmm(A, B)`", "A shared, kept letter is a batch axis"],
 )
