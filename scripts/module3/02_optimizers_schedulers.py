@@ -305,12 +305,12 @@ def weight_decay(device):
     "StepLR and cosine",
     narration="""Now the learning rate itself can change as training goes. Each curve is read from a real
     scheduler with get last lr: the rate each optimiser step uses, starting from {{ base }}. | Step LR keeps it
-    flat, then halves it every {{ every }} steps: a staircase. | Cosine annealing glides down half a cosine
-    wave to almost zero at step {{ total }}. | At the marked step, halfway along the second stair, the
-    staircase gives {{ step_at }} and the cosine {{ cos_at }}.""",
+    flat, then halves it every {{ every }} steps: a few long stairs. | Cosine annealing lowers it a little at
+    every step, down half a cosine wave to almost zero at step {{ total }}. | At the marked step, halfway along
+    Step LR's second stair, it gives {{ step_at }} and the cosine {{ cos_at }}.""",
     visual=Schedule("step_lr", "cosine", labels=["StepLR", "cosine"], at=15),
     slide=["`StepLR(opt, step_size=10, gamma=0.5)`", "`CosineAnnealingLR(opt, T_max=40, eta_min=0.001)`",
-           "`opt.step()` then `sched.step()`", "`sched.get_last_lr()`: the rate now"],
+           "`opt.step()` then `sched.step()`", "`sched.get_last_lr()`: the rate the next `opt.step()` uses"],
 )
 def step_cosine(device):
     curves = {}
@@ -344,7 +344,7 @@ def step_cosine(device):
     narration="""Big models dislike a large learning rate at the very start, so we warm up. | Linear LR
     starts at a tenth of the rate and climbs in equal steps, then Sequential LR hands over to a cosine
     decay. | One cycle starts at a small fraction of its peak, climbs for the first part of training, then
-    anneals far below where it began. | At the marked step, the top of one cycle, the rates are {{ warm_at }}
+    anneals far below where it began. | At the marked step, the top of the One Cycle curve, the rates are {{ warm_at }}
     and {{ one_at }}: both near the peak rate.""",
     visual=Schedule("warmup", "one_cycle", labels=["warm-up + cosine", "OneCycle"], at=12),
     slide=["`LinearLR(opt, start_factor=0.1, total_iters=5)`", "`SequentialLR(opt, [warm, cos], milestones=[5])`",
