@@ -266,7 +266,7 @@ def batches(device):
            "NumPy needs the cpu: `out.detach().cpu().numpy()`"],
 )
 def mismatch_error(device):
-    # no GPU here: the meta device is the other device
+    # other: the GPU, else meta (shapes, no data)
     other = "meta" if device == "cpu" else device
     model = nn.Linear(3, 2).to(other)
     x = torch.ones(2, 3)  # the batch stayed on the cpu
