@@ -330,10 +330,10 @@ def step_cosine(device):
             sched.step()
         curves[name] = torch.tensor(lrs)
     step_lr, cosine = curves["step_lr"], curves["cosine"]
-    k = torch.arange(41)
-    expect(torch.allclose(step_lr, 0.1 * 0.5 ** (k // 10)), "StepLR: lr = base * gamma ** (step // 10)")
-    hand = 0.001 + (0.1 - 0.001) * (1 + torch.cos(math.pi * k / 40)) / 2
-    expect(torch.allclose(cosine, hand), "cosine: eta_min + (base - eta_min)(1 + cos(pi t / T)) / 2")
+    expect(torch.allclose(step_lr, 0.1 * 0.5 ** (torch.arange(41) // 10)),
+           "StepLR: lr = base * gamma ** (step // 10)")
+    expect(torch.allclose(cosine, 0.001 + (0.1 - 0.001) * (1 + torch.cos(math.pi * torch.arange(41) / 40)) / 2),
+           "cosine: eta_min + (base - eta_min)(1 + cos(pi t / T)) / 2")
     expect(math.isclose(cosine[40].item(), 0.001, rel_tol=1e-5), "cosine ends at eta_min, a hundredth of the base")
     return {"step_lr": step_lr, "cosine": cosine, "base": 0.1, "gamma": 0.5, "every": 10, "floor": 0.001,
             "total": 40, "at": 15, "step_at": f"{step_lr[15].item():g}", "cos_at": f"{cosine[15].item():.3g}"}
