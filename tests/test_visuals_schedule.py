@@ -18,7 +18,7 @@ from scenes.trace import BeatTrace, TensorEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gallery" / "train_schedule.py"
-NAMES = ["schedule_step_cosine", "schedule_one_cycle"]
+NAMES = ["schedule_step_cosine", "schedule_one_cycle", "schedule_crossing"]
 
 
 @functools.cache

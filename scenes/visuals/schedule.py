@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from manim import DOWN, LEFT, RIGHT, UP, Create, DashedLine, Dot, FadeIn, Scene, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, BackgroundRectangle, Create, DashedLine, Dot, FadeIn, Scene, VGroup
 
 from scenes import theme
 from scenes.errors import VisualError
@@ -182,25 +182,26 @@ class Schedule(TensorVisual):
             plot.tick_labels.submobjects[n_x + k] = new.move_to(old, aligned_edge=RIGHT)
 
     def tag(self, plot: Plot, text: str, color: str, p: Any, lines: list[list[Any]], others: list[Any]) -> Any:
-        """The marked rate, written beside its dot: the first corner (above right, above left, below right,
-        below left) where it crosses no drawn line and no earlier tag and stays over the plot; moved down past
-        earlier tags when every corner is taken."""
+        """The marked rate, written beside its dot: the nearest place (the dot's corners: above right, above left,
+        below right, below left; then the same corners further out) where it crosses no drawn line and no
+        earlier tag and stays over the plot. Where none is free it goes above the dot, below earlier tags, on a
+        plate of the background's colour, so no line crosses its digits."""
         tag = label(text, theme.BADGE_SIZE + 2, color)
         left, right = plot.point(plot.x0, 0.0)[0], plot.point(plot.x1, 0.0)[0] + 0.3
-        top = plot.point(0.0, plot.y1)[1] + 0.3
-        for corner in (UP + RIGHT, UP + LEFT, DOWN + RIGHT, DOWN + LEFT):
-            tag.next_to(p, corner, buff=0.12)
-            (x0, y0, _), (x1, y1, _) = tag.get_corner(DOWN + LEFT), tag.get_corner(UP + RIGHT)
-            inside = left <= x0 and x1 <= right and y1 <= top and y0 >= plot.point(0.0, plot.y0)[1]
-            clear = not any(x0 - 0.05 <= q[0] <= x1 + 0.05 and y0 - 0.05 <= q[1] <= y1 + 0.05
-                            for line in lines for q in line)
-            if inside and clear and not any(overlap(tag, other) for other in others):
-                return tag
+        top, bottom = plot.point(0.0, plot.y1)[1] + 0.3, plot.point(0.0, plot.y0)[1]
+        for lift in (0.0, 0.3, 0.6):
+            for corner in (UP + RIGHT, UP + LEFT, DOWN + RIGHT, DOWN + LEFT):
+                tag.next_to(p, corner, buff=0.12).shift(UP * corner[1] * lift)
+                (x0, y0, _), (x1, y1, _) = tag.get_corner(DOWN + LEFT), tag.get_corner(UP + RIGHT)
+                inside = left <= x0 and x1 <= right and y1 <= top and y0 >= bottom
+                clear = not any(x0 - 0.05 <= q[0] <= x1 + 0.05 and y0 - 0.05 <= q[1] <= y1 + 0.05
+                                for line in lines for q in line)
+                if inside and clear and not any(overlap(tag, other) for other in others):
+                    return tag
         tag.next_to(p, UP + RIGHT if p[0] < (left + right) / 2 else UP + LEFT, buff=0.12)
         while any(overlap(tag, other) for other in others):
             tag.shift(DOWN * (tag.height + 0.08))
-        return tag
-
+        return VGroup(BackgroundRectangle(tag, color=theme.BACKGROUND, fill_opacity=0.9, buff=0.06), tag)
 
 def held(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
     """A schedule as the optimiser sees it: each step's rate held until the next step, where it changes at once

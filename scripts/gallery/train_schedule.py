@@ -45,3 +45,14 @@ def schedule_one_cycle(device):
     lr = rates(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=1e-3, total_steps=100), 100, 1e-3)
     expect(int(lr.argmax()) == 29, "OneCycleLR peaks at step 29: 30% of its 100 steps, counted from 0")
     return {"lr": lr.to(device)}
+
+
+@beat("Schedule: warm-up against one cycle", Schedule("warmup", "one_cycle", labels=["warm-up + cosine", "OneCycle"],
+                                                      at=12))
+def schedule_crossing(device):
+    warmup = rates(lambda o: torch.optim.lr_scheduler.SequentialLR(
+        o, [torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=5),
+            torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=35, eta_min=0.001)], milestones=[5]), 41, 0.1)
+    one_cycle = rates(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=41), 41, 0.1)
+    expect(abs(warmup[12] - one_cycle[12]) < 0.01, "at step 12 the two rates lie close: their tags crowd")
+    return {"warmup": warmup.to(device), "one_cycle": one_cycle.to(device)}
