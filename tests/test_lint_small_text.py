@@ -42,3 +42,16 @@ def test_a_code_panel_that_cuts_lines_is_a_problem_and_a_wrapped_comment_stays_a
     wrapped = CodePanel("A @ A  # RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
                         max_chars=40).drawn
     assert len(wrapped) > 1 and all(line.lstrip().startswith("#") for line in wrapped[1:]), wrapped
+
+
+def test_a_wrapped_comment_line_stays_a_muted_comment_at_its_indent() -> None:
+    """A comment on a line of its own wraps into comment lines at its own indent (drawn muted, like the first),
+    at the top level as inside a block."""
+    from scenes import theme
+
+    for indent in ("", "    "):
+        panel = CodePanel(f"{indent}# other: the GPU if there is one, else the meta device (shapes, no data)\nx = 1",
+                          max_chars=40)
+        comment = panel.drawn[:-1]
+        assert len(comment) > 1 and all(line.startswith(indent + "#") for line in comment), panel.drawn
+        assert all(text.get_color().to_hex().lower() == theme.MUTED for text in panel.text[: len(comment)])

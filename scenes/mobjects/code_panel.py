@@ -14,11 +14,14 @@ KEYWORDS = ("def ", "return", "import ", "with ", "for ", "in ", "if ", "else")
 
 
 def wrap_line(line: str, max_chars: int) -> list[str]:
-    """A long source line broken after a comma or space, continuation lines indented four more spaces,
-    so wide code stays legible; the words and their order are unchanged."""
+    """A long source line broken after a comma or space, continuation lines indented four more spaces (a
+    comment line's continuation stays a comment at its indent), so wide code stays legible; the words and their
+    order are unchanged."""
     indent = len(line) - len(line.lstrip(" "))
+    whole = line.lstrip().startswith("#")  # a comment line wraps into more comment lines at its own indent
     parts: list[str] = []
-    comment = line.find("  # ")  # a comment's continuation keeps its `#`, so it never reads as code
+    comment = indent if whole else line.find("  # ")  # a comment's continuation keeps its `#`: never read as code
+    hang = indent if whole else indent + 4
     while len(line) > max_chars:
         floor = indent + 8
         comma = line.rfind(", ", floor, max_chars)
@@ -27,8 +30,8 @@ def wrap_line(line: str, max_chars: int) -> list[str]:
             break
         parts.append(line[:cut].rstrip())
         in_comment = 0 <= comment < cut
-        line = " " * (indent + 4) + ("# " if in_comment else "") + line[cut:].lstrip()
-        comment = indent + 4 if in_comment else comment - cut + indent + 4 if comment >= 0 else -1
+        line = " " * hang + ("# " if in_comment else "") + line[cut:].lstrip()
+        comment = hang if in_comment else comment - cut + hang if comment >= 0 else -1
     return [*parts, line]
 
 
