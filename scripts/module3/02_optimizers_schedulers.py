@@ -97,7 +97,7 @@ def first_adam_step(case):
     "Steering the descent",
     narration="""Welcome back to the laboratory, apprentices! Today we open the skull of the optimiser itself. |
     We will pull SGD's momentum buffer out step by step, | then Adam's two moments, | and rebuild every update
-    by hand to prove we understand it. | We will catch weight decay hiding inside Adam, and free it with AdamW, |
+    by hand. | We will catch weight decay hiding inside Adam, and free it with AdamW, |
     and finally draw the learning rate schedules that steer the whole descent.""",
     visual=Title(heading="What you will learn", lines=lesson.objectives),
     slide=lesson.objectives,
@@ -306,8 +306,8 @@ def weight_decay(device):
     narration="""Now the learning rate itself can change as training goes. Each curve is read from a real
     scheduler with get last lr: the rate each optimiser step uses, starting from {{ base }}. | Step LR keeps it
     flat, then halves it every {{ every }} steps: a few long stairs. | Cosine annealing lowers it a little at
-    every step, down half a cosine wave to almost zero at step {{ total }}. | At the marked step, halfway along
-    Step LR's second stair, it gives {{ step_at }} and the cosine {{ cos_at }}.""",
+    every step, down half a cosine wave to almost zero at step {{ total }}. | Halfway along Step LR's second
+    stair, at the marked step, it gives {{ step_at }}, the cosine {{ cos_at }}.""",
     visual=Schedule("step_lr", "cosine", labels=["StepLR", "cosine"], at=15),
     slide=["`StepLR(opt, step_size=10, gamma=0.5)`", "`CosineAnnealingLR(opt, T_max=40, eta_min=0.001)`",
            "`opt.step()` then `sched.step()`", "`sched.get_last_lr()`: the rate the next `opt.step()` uses"],
@@ -344,8 +344,8 @@ def step_cosine(device):
     narration="""Big models dislike a large learning rate at the very start, so we warm up. | Linear LR
     starts at a tenth of the rate and climbs in equal steps, then Sequential LR hands over to a cosine
     decay. | One cycle starts at a small fraction of its peak, climbs for the first part of training, then
-    anneals far below where it began. | At the marked step, the warm-up is over: its rate has reached the full {{ warm_at
-    }}, while One Cycle is still climbing, at {{ one_at }}.""",
+    anneals far below where it began. | At the marked step the warm-up is done, at the full {{ warm_at }};
+    One Cycle is still climbing, at {{ one_at }}.""",
     visual=Schedule("warmup", "one_cycle", labels=["warm-up + cosine", "OneCycle"], at=5),
     slide=["`LinearLR(opt, start_factor=0.1, total_iters=5)`", "`SequentialLR(opt, [warm, cos], milestones=[5])`",
            "`OneCycleLR(opt, max_lr=0.1, total_steps=41)`", "OneCycle: call sched.step() every batch",
