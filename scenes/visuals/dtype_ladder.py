@@ -190,8 +190,8 @@ class DtypeLadder(TensorVisual):
             frames = [SurroundingRectangle(rungs[names.index(h)], color=theme.ACCENT, buff=0.08,
                                            stroke_width=3) for h in chosen]
             left, right = min(r.get_left()[0] for r in rungs), max(r.get_right()[0] for r in rungs)
-            for frame in frames:  # every frame spans the whole row, however short its range bar
-                frame.stretch_to_fit_width(right - left + 0.16).set_x((left + right) / 2)
+            for box in frames:  # every frame spans the whole row, however short its range bar
+                box.stretch_to_fit_width(right - left + 0.16).set_x((left + right) / 2)
             others = [r for n, r in zip(names, rungs, strict=True) if n not in chosen]
             scene.play(*[FadeIn(b) for b in frames], *[r.animate.set_opacity(0.4) for r in others], run_time=0.8)
             yield
