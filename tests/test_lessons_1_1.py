@@ -15,8 +15,8 @@ from render.errors import LessonError
 from render.lesson import load_lesson
 from render.trace import trace_lesson
 from tests.lessons import (
+    assert_cards_and_content,
     assert_every_item_covered,
-    assert_lesson_shape,
     assert_lint_clean,
     assert_rows_point_at_real_beats,
     assert_traced_and_quoted,
@@ -70,15 +70,7 @@ def test_trace_computes_on_cpu_and_narration_quotes_only_the_trace(name: str) ->
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_shape(name: str) -> None:
-    check = assert_lesson_shape(name)
-    lesson, beats = check.lesson, check.lesson.beats
-    opening, recap, challenge = beats[0], beats[-2], beats[-1]
-    assert opening.visual.options["lines"] == lesson.objectives
-    assert recap.visual.kind == "Title" and recap.visual.options["lines"] == lesson.recap
-    assert challenge.visual.kind == "Title" and challenge.visual.options["lines"] == [lesson.challenge]
-    # every beat between the opening and the recap shows tensors from its own trace
-    for beat in beats[1:-2]:
-        assert beat.visual.kind != "Title" and beat.visual.tensors, f"{beat.name} shows no tensor"
+    assert_cards_and_content(name)
 
 
 def test_devices_lesson_times_only_what_ran() -> None:
