@@ -148,8 +148,9 @@ class Schedule(TensorVisual):
                    FadeIn(plot.marks), run_time=0.8)
         yield
         self.shown["curves"] = {}
-        for name, ys, color, entry in zip(names, series, colors, legend, strict=True):
-            line = plot.line(*held(xs, ys), color)
+        stairs = [held(xs, ys) for ys in series]
+        for name, (hx, hy), color, entry in zip(names, stairs, colors, legend, strict=True):
+            line = plot.line(hx, hy, color)
             self.shown["curves"][name] = [[round(x, 6), float(f"{y:.9g}")] for x, y in
                                           (plot.value(q) for q in corners(line))]
             scene.play(Create(line), FadeIn(entry), run_time=1.2)
@@ -160,7 +161,7 @@ class Schedule(TensorVisual):
         guide = DashedLine(plot.point(at, 0.0), plot.point(at, plot.y1), color=theme.PANEL_EDGE, stroke_width=2)
         marks, tags = VGroup(), VGroup()
         self.shown["at"] = {"step": at}
-        lines = [dense([plot.point(x, y) for x, y in zip(*held(xs, ys), strict=True)]) for ys in series]
+        lines = [dense([plot.point(x, y) for x, y in zip(hx, hy, strict=True)]) for hx, hy in stairs]
         for name, ys, color in zip(names, series, colors, strict=True):
             p = plot.point(at, ys[at])
             marks.add(Dot(p, radius=0.07, color=color))
