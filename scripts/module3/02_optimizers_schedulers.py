@@ -306,8 +306,8 @@ def weight_decay(device):
     narration="""Now the learning rate itself can change as training goes. Each curve is read from a real
     scheduler with get last lr: the rate each optimiser step uses, starting from {{ base }}. | Step LR keeps it
     flat, then halves it every {{ every }} steps: a few long stairs. | Cosine annealing lowers it a little at
-    every step, down half a cosine wave to almost zero at step {{ total }}. | Halfway along Step LR's second
-    stair, at the marked step, it gives {{ step_at }}, the cosine {{ cos_at }}.""",
+    every step, down half a cosine wave to almost zero at step {{ total }}. | At the marked step, halfway along
+    its second stair, Step LR gives {{ step_at }}, the cosine {{ cos_at }}.""",
     visual=Schedule("step_lr", "cosine", labels=["StepLR", "cosine"], at=15),
     slide=["`StepLR(opt, step_size=10, gamma=0.5)`", "`CosineAnnealingLR(opt, T_max=40, eta_min=0.001)`",
            "`opt.step()` then `sched.step()`", "`sched.get_last_lr()`: the rate the next `opt.step()` uses"],
